@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startBridge, type Bridge } from './bridge.js';
+import { ConfigError, readConfigFile, resolveConfig, type Config, type ConfigLayer } from './ops/config.js';
+import { createLogger } from './ops/logger.js';
+import { startSimulator, type Simulator } from './sim/simulator.js';
+import { VERSION } from './version.js';
+
+const USAGE = `tapebridge ${VERSION}: export files of trading terminals as live JSON Patch streams
+
+Usage:
+  tapebridge --watch DIR [--watch DIR ...] [--port N] [--host H] [--config FILE]
+  tapebridge                 (no folder: runs the built-in demo, a simulator writing
+                              Sierra Chart, MetaTrader 5 and JSON files into a temp folder)
+
+Options:
+  -w, --watch DIR     watch this folder (repeatable; adds to the config file's sources)
+  -p, --port N        port to listen on (default 8080; 0 picks a free one)
+      --host H        interface to listen on (default 127.0.0.1)
+  -c, --config FILE   JSON config file (see README: Configuration)
+      --demo          run the simulator even when folders are given
+      --log-level L   fatal, error, warn, info, debug, trace or silent
+  -h, --help          this text
+
+Routes: /v1/ws (WebSocket), /v1/sse, /v1/symbols, /v1/symbols/:symbol,
+        /v1/symbols/:symbol/patches, /health
+`;
+
+/** How long shutdown may take before the process exits anyway. */
+const SHUTDOWN_BOUND_MS = 5000;
+
+async function main(argv: string[]): Promise<number> {
+  let args;
+  try {
+    args = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        watch: { type: 'string', short: 'w', multiple: true },
+        port: { type: 'string', short: 'p' },
+        host: { type: 'string' },
+        config: { type: 'string', short: 'c' },
+        demo: { type: 'boolean' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (error) {
+    process.stderr.write(`tapebridge: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+
+  let config: Config;
+  try {
+    const fileLayer: ConfigLayer = args.config ? await readConfigFile(args.config) : {};
+    const fileSources = Array.isArray(fileLayer.sources) ? fileLayer.sources : [];
+    const cliLayer: ConfigLayer = {};
+    if (args.host !== undefined) cliLayer.host = args.host;
+    if (args.port !== undefined) cliLayer.port = /^\d+$/.test(args.port) ? Number(args.port) : args.port;
+    if (args['log-level'] !== undefined) cliLayer.log = { level: args['log-level'] };
+    if (args.watch) cliLayer.sources = [...fileSources, ...args.watch.map((path) => ({ path }))];
+    config = resolveConfig(fileLayer, cliLayer);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tapebridge: ${error.message}\n`);
+    return 1;
+  }
+
+  const logger = createLogger(config.log.level);
+  let simulator: Simulator | null = null;
+  let demoDir: string | null = null;
+  if (args.demo || config.sources.length === 0) {
+    demoDir = await mkdtemp(join(tmpdir(), 'tapebridge-demo-'));
+    simulator = await startSimulator({ dir: demoDir });
+    config = resolveConfig(config as unknown as ConfigLayer, { sources: [...config.sources, { path: demoDir }] });
+  }
+
+  let bridge: Bridge;
+  try {
+    bridge = await startBridge(config, { logger });
+  } catch (error) {
+    await simulator?.close();
+    if (demoDir) await rm(demoDir, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === 'EADDRINUSE' ? `port ${config.port} is in use; pass --port N (0 picks a free one)` : (error as Error).message;
+    process.stderr.write(`tapebridge: cannot listen on ${config.host}:${config.port}: ${reason}\n`);
+    return 1;
+  }
+  if (demoDir) {
+    process.stderr.write(
+      `tapebridge demo: a simulator writes ${simulator?.symbols.join(', ')} into ${demoDir}\n` +
+        `  symbols:   ${bridge.url}/v1/symbols\n  snapshot:  ${bridge.url}/v1/symbols/ESZ25_FUT_CME\n` +
+        `  live SSE:  curl -N '${bridge.url}/v1/sse?symbols=*'\n  WebSocket: ${bridge.url.replace('http', 'ws')}/v1/ws\n`,
+    );
+  }
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        resolve(1);
+        return;
+      }
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      setTimeout(() => resolve(1), SHUTDOWN_BOUND_MS).unref();
+      void (async () => {
+        await simulator?.close();
+        await bridge.close();
+        if (demoDir) await rm(demoDir, { recursive: true, force: true });
+        logger.flush();
+        resolve(0);
+      })();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`tapebridge: ${(error as Error).stack ?? String(error)}\n`);
+    process.exit(1);
+  },
+);

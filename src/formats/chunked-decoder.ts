@@ -1,0 +1,31 @@
+import type { RecordSink, TailDecoder } from './types.js';
+
+/**
+ * Feeds a tail decoder the bytes of a growing file as they arrive, in runs of any size.
+ * A partial record or line at the end of a run is kept and decoded with the next run,
+ * so the records decoded never depend on how the writer's bytes were split.
+ */
+export class ChunkedDecoder {
+  #carry: Buffer | null = null;
+
+  constructor(
+    readonly decoder: TailDecoder,
+    /** Offset in the file of the next byte to feed. */
+    public position: number,
+  ) {}
+
+  /** Bytes fed but not decoded yet (a partial record or line). */
+  get pendingBytes(): number {
+    return this.#carry?.length ?? 0;
+  }
+
+  /** Decodes `bytes`, which start at `position`. */
+  feed(bytes: Buffer, sink: RecordSink): void {
+    const carried = this.pendingBytes;
+    const chunk = carried > 0 ? Buffer.concat([this.#carry as Buffer, bytes]) : bytes;
+    const consumed = this.decoder.decode(chunk, this.position - carried, sink);
+    // Copy the remainder so a large read buffer is not kept alive by a few bytes.
+    this.#carry = consumed < chunk.length ? Buffer.from(chunk.subarray(consumed)) : null;
+    this.position += bytes.length;
+  }
+}

@@ -1,0 +1,129 @@
+import type { Bar, PartialDocument, Timeframe } from '../state/document.js';
+
+/**
+ * One tick as a decoder reports it. Decoders reuse one object across calls on hot paths:
+ * a sink must copy what it keeps and never hold the reference.
+ */
+export interface TickRecord {
+  /** Epoch milliseconds. */
+  time: number;
+  bid?: number | undefined;
+  ask?: number | undefined;
+  /** Trade price; present only when this tick is a trade. */
+  last?: number | undefined;
+  /** Trade size; meaningful only with `last`. */
+  size?: number | undefined;
+}
+
+/** Where decoders put what they read. Implemented by the state layer. */
+export interface RecordSink {
+  tick(symbol: string, tick: TickRecord): void;
+  /**
+   * A bar read from a file. `timeframe` null means a bar of unknown or sub-minute length
+   * (a Sierra bar file's storage unit) that is aggregated into the configured timeframes.
+   */
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null): void;
+  /** The complete content a whole-file source holds for `symbol` (replaces the previous one). */
+  document(symbol: string, partial: PartialDocument, sourceTime: number): void;
+  /** A record or line that could not be decoded: skipped, reported once with its place. */
+  problem(offset: number, reason: string, line?: number): void;
+}
+
+/** Random access to a file while choosing where to start reading. */
+export interface RandomAccessFile {
+  readonly size: number;
+  read(offset: number, length: number): Promise<Buffer>;
+}
+
+export interface TailOpenOptions {
+  /** How much history (ms before the newest record) the document needs; older data is skipped. */
+  historyMs: number;
+  /** Never read more than this many bytes of history when a file is first opened. */
+  maxBackfillBytes: number;
+}
+
+export interface TailStart {
+  /** Byte offset at which reading starts. */
+  offset: number;
+  /** How many leading bytes identify the file's content; when they change the file was rewritten. */
+  fingerprintBytes: number;
+}
+
+/** Decoder state for one append-only file (one identity of it: a reset makes a new one). */
+export interface TailDecoder {
+  /**
+   * Validates the header and chooses where to start. Returns null when the file is too
+   * short to tell yet (not an error: the writer has not finished). Throws FormatError when
+   * the content is not of this format.
+   */
+  open(file: RandomAccessFile, options: TailOpenOptions): Promise<TailStart | null>;
+  /**
+   * Decodes the complete records at the start of `chunk` (which begins at byte `offset` of
+   * the file) and returns how many bytes it consumed. A partial last record is left
+   * unconsumed and offered again with the bytes that follow.
+   */
+  decode(chunk: Buffer, offset: number, sink: RecordSink): number;
+}
+
+/**
+ * `incomplete` holds why the content could not be read when it may be half-written
+ * (empty, or JSON cut short): it should be read again shortly, and nothing was emitted.
+ */
+export type WholeDecodeResult = { ok: true } | { ok: false; incomplete: string };
+
+/** Decoder for a file that is rewritten whole (a JSON snapshot). */
+export interface WholeDecoder {
+  decode(content: Buffer, sink: RecordSink, context: { mtimeMs: number }): WholeDecodeResult;
+}
+
+/**
+ * How bars are built from ticks: 'trade' uses trades only (exchange data such as
+ * Sierra Chart); 'auto' uses trades when the source has any, and the bid otherwise
+ * (MetaTrader's convention for FX and CFDs).
+ */
+export type BarBasis = 'trade' | 'auto';
+
+interface FormatBase {
+  /** Stable name, published in the document's `sources`. */
+  readonly name: string;
+  readonly barBasis: BarBasis;
+  /** Cheap check by file name alone: can this format possibly read the file? */
+  matchesName(fileName: string): boolean;
+  /**
+   * Content check on the first bytes (up to 4 KiB) for formats that share an extension.
+   * Returns undefined when there are not enough bytes to decide yet.
+   */
+  sniff?(head: Buffer): boolean | undefined;
+  /** The symbol a file feeds, from its name. */
+  symbolFor(fileName: string): string;
+}
+
+/** What a decoder knows of the file it reads. */
+export interface DecoderContext {
+  fileName: string;
+  /** The symbol `symbolFor(fileName)` gave, for formats that hold one symbol per file. */
+  symbol: string;
+}
+
+export interface TailFormat extends FormatBase {
+  readonly mode: 'tail';
+  createDecoder(context: DecoderContext): TailDecoder;
+}
+
+export interface WholeFormat extends FormatBase {
+  readonly mode: 'whole';
+  createDecoder(context: DecoderContext): WholeDecoder;
+}
+
+export type FileFormat = TailFormat | WholeFormat;
+
+/** Content that is definitely not of the format (bad magic, wrong record size). */
+export class FormatError extends Error {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+    this.name = 'FormatError';
+  }
+}

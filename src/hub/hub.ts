@@ -1,0 +1,282 @@
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../ops/logger.js';
+import type { JournalEntry } from '../state/journal.js';
+import type { CommitEvent, Store } from '../state/store.js';
+import type { SymbolState } from '../state/symbol-state.js';
+import { formatSseId, snapshotMessage, sseFrame, type SseCursor } from './frames.js';
+import { Subscriber, type Outlet } from './subscriber.js';
+
+export interface HubOptions {
+  /** A client with more unsent bytes than this is a slow consumer. */
+  highWaterBytes: number;
+  /** A slow consumer is served again once its backlog is below this. */
+  lowWaterBytes: number;
+  /** Drop a slow consumer's backlog and resend snapshots, or close it. */
+  slowConsumer: 'resnapshot' | 'close';
+  /** A slow consumer that does not drain within this is closed. */
+  slowCloseAfterMs: number;
+}
+
+/** A WebSocket client's position in one symbol's stream. */
+export interface ResumePoint {
+  epoch: string;
+  seq: number;
+}
+
+/** How often slow consumers are checked for having drained. */
+const STALL_CHECK_MS = 50;
+
+/**
+ * Subscriptions and fan-out. Every commit is serialised once and the same bytes go to
+ * every subscriber of the symbol; per symbol a client gets a snapshot first, then every
+ * patch in `seq` order. A client whose backlog passes the high-water mark stops getting
+ * patches; once it drains it is told (SLOW_CONSUMER) and gets fresh snapshots.
+ */
+export class Hub {
+  readonly #store: Store;
+  readonly #options: HubOptions;
+  readonly #logger: Logger;
+  readonly #subscribers = new Set<Subscriber>();
+  readonly #bySymbol = new Map<string, Set<Subscriber>>();
+  readonly #wildcard = new Set<Subscriber>();
+  readonly #stalled = new Set<Subscriber>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #stopListening: () => void;
+  #stallTimer: NodeJS.Timeout | null = null;
+
+  constructor(store: Store, options: HubOptions, logger: Logger) {
+    this.#store = store;
+    this.#options = options;
+    this.#logger = logger.child({ component: 'hub' });
+    this.#stopListening = store.onCommit((event) => this.#onCommit(event));
+  }
+
+  /** Connected clients per transport. */
+  clients(): { ws: number; sse: number } {
+    let ws = 0;
+    for (const subscriber of this.#subscribers) if (subscriber.outlet.kind === 'ws') ws++;
+    return { ws, sse: this.#subscribers.size - ws };
+  }
+
+  get slowConsumers(): number {
+    return this.#stalled.size;
+  }
+
+  attach(outlet: Outlet): Subscriber {
+    const subscriber = new Subscriber(outlet);
+    this.#subscribers.add(subscriber);
+    return subscriber;
+  }
+
+  detach(subscriber: Subscriber): void {
+    if (!this.#subscribers.delete(subscriber)) return;
+    for (const symbol of subscriber.symbols) this.#bySymbol.get(symbol)?.delete(subscriber);
+    this.#wildcard.delete(subscriber);
+    this.#stalled.delete(subscriber);
+  }
+
+  /**
+   * WebSocket subscribe: for each symbol (or `*`) that exists, replays the journal from the
+   * client's resume point when it can, or sends a snapshot. A symbol that does not exist
+   * yet gets its snapshot when it appears.
+   */
+  subscribe(subscriber: Subscriber, symbols: readonly string[], resume?: ReadonlyMap<string, ResumePoint>): void {
+    const targets = new Map<string, SymbolState>();
+    for (const symbol of symbols) {
+      if (symbol === '*') {
+        subscriber.wildcard = true;
+        this.#wildcard.add(subscriber);
+        for (const state of this.#store.symbols()) targets.set(state.symbol, state);
+        continue;
+      }
+      subscriber.symbols.add(symbol);
+      this.#subscribersOf(symbol).add(subscriber);
+      const state = this.#store.get(symbol);
+      if (state) targets.set(symbol, state);
+    }
+    if (subscriber.stalledAt > 0) return; // the snapshots come when it drains
+    for (const state of targets.values()) this.#catchUp(subscriber, state, resume?.get(state.symbol));
+    subscriber.burstBytes = subscriber.outlet.backlogBytes;
+  }
+
+  unsubscribe(subscriber: Subscriber, symbols: readonly string[]): void {
+    for (const symbol of symbols) {
+      if (symbol === '*') {
+        subscriber.wildcard = false;
+        this.#wildcard.delete(subscriber);
+      } else {
+        subscriber.symbols.delete(symbol);
+        this.#bySymbol.get(symbol)?.delete(subscriber);
+      }
+    }
+  }
+
+  /**
+   * SSE subscribe, once per connection, from the client's cursor (Last-Event-ID): the
+   * journal's patches after the cursor in commit order for every symbol it can replay,
+   * then snapshots of the others; ids are chosen so that a client cut off at any event
+   * resumes with no loss and no duplicate (see SseCursor).
+   */
+  stream(subscriber: Subscriber, symbols: readonly string[] | '*', cursor: SseCursor | null): void {
+    if (symbols === '*') {
+      subscriber.wildcard = true;
+      this.#wildcard.add(subscriber);
+    } else {
+      for (const symbol of symbols) {
+        subscriber.symbols.add(symbol);
+        this.#subscribersOf(symbol).add(subscriber);
+      }
+    }
+    this.#streamFrom(subscriber, cursor && cursor.epoch === this.#store.epoch ? cursor : null);
+  }
+
+  /** Resolves at the next commit of `symbol`, or after `timeoutMs`, or when the hub closes. */
+  waitForCommit(symbol: string, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const waiters = this.#waiters.get(symbol) ?? new Set<() => void>();
+      this.#waiters.set(symbol, waiters);
+      const done = (): void => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        if (waiters.size === 0 && this.#waiters.get(symbol) === waiters) this.#waiters.delete(symbol);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      waiters.add(done);
+    });
+  }
+
+  close(): void {
+    this.#stopListening();
+    if (this.#stallTimer) clearInterval(this.#stallTimer);
+    this.#stallTimer = null;
+    for (const waiters of [...this.#waiters.values()]) for (const done of [...waiters]) done();
+    this.#subscribers.clear();
+    this.#bySymbol.clear();
+    this.#wildcard.clear();
+    this.#stalled.clear();
+  }
+
+  #subscribersOf(symbol: string): Set<Subscriber> {
+    let set = this.#bySymbol.get(symbol);
+    if (!set) {
+      set = new Set();
+      this.#bySymbol.set(symbol, set);
+    }
+    return set;
+  }
+
+  #onCommit({ state, entry }: CommitEvent): void {
+    const named = this.#bySymbol.get(state.symbol);
+    if ((named?.size ?? 0) + this.#wildcard.size > 0) {
+      const epoch = this.#store.epoch;
+      const json = entry ? entry.messageJson : snapshotMessage(state, epoch);
+      let wsFrame: Buffer | undefined;
+      let sse: Buffer | undefined;
+      const deliver = (subscriber: Subscriber): void => {
+        if (subscriber.stalledAt > 0) return;
+        const outlet = subscriber.outlet;
+        if (outlet.kind === 'ws') outlet.write((wsFrame ??= Buffer.from(json)));
+        else outlet.write((sse ??= sseFrame(formatSseId(epoch, state.gseq), entry ? 'patch' : 'snapshot', json)));
+        this.#checkBacklog(subscriber);
+      };
+      for (const subscriber of this.#wildcard) deliver(subscriber);
+      if (named) for (const subscriber of named) if (!subscriber.wildcard) deliver(subscriber);
+    }
+    const waiters = this.#waiters.get(state.symbol);
+    if (waiters) for (const done of [...waiters]) done();
+  }
+
+  /** Brings a WebSocket client's copy of one symbol up to date. */
+  #catchUp(subscriber: Subscriber, state: SymbolState, from: ResumePoint | undefined): void {
+    if (from && from.epoch === this.#store.epoch) {
+      if (from.seq === state.seq) return;
+      const missed = state.journal.since(from.seq);
+      if (missed) {
+        for (const entry of missed) subscriber.outlet.write(Buffer.from(entry.messageJson));
+        return;
+      }
+    }
+    subscriber.outlet.write(Buffer.from(snapshotMessage(state, this.#store.epoch)));
+  }
+
+  #streamFrom(subscriber: Subscriber, cursor: SseCursor | null): void {
+    const epoch = this.#store.epoch;
+    const base = cursor?.base ?? 0;
+    const replay: JournalEntry[] = [];
+    const unknown: SymbolState[] = [];
+    for (const state of this.#targetsOf(subscriber)) {
+      const missed = cursor && state.journal.floorGseq <= base ? state.journal.sinceGseq(cursor.gseq) : null;
+      if (missed) replay.push(...missed);
+      else unknown.push(state);
+    }
+    replay.sort((a, b) => a.gseq - b.gseq);
+    const pendingBase = unknown.length > 0 ? base : undefined;
+    for (const entry of replay) {
+      subscriber.outlet.write(sseFrame(formatSseId(epoch, entry.gseq, pendingBase ?? entry.gseq), 'patch', entry.messageJson));
+    }
+    const now = this.#store.gseq;
+    unknown.forEach((state, index) => {
+      const id = formatSseId(epoch, now, index === unknown.length - 1 ? now : base);
+      subscriber.outlet.write(sseFrame(id, 'snapshot', snapshotMessage(state, epoch)));
+    });
+    subscriber.burstBytes = subscriber.outlet.backlogBytes;
+  }
+
+  *#targetsOf(subscriber: Subscriber): Iterable<SymbolState> {
+    if (subscriber.wildcard) {
+      yield* this.#store.symbols();
+      return;
+    }
+    for (const symbol of subscriber.symbols) {
+      const state = this.#store.get(symbol);
+      if (state) yield state;
+    }
+  }
+
+  #checkBacklog(subscriber: Subscriber): void {
+    const backlog = subscriber.outlet.backlogBytes;
+    if (backlog <= this.#options.lowWaterBytes) subscriber.burstBytes = 0;
+    if (backlog <= this.#options.highWaterBytes + subscriber.burstBytes) return;
+    const message = `more than ${this.#options.highWaterBytes} bytes were waiting to be sent`;
+    if (this.#options.slowConsumer === 'close') {
+      this.#logger.warn({ backlog }, 'slow consumer closed');
+      subscriber.outlet.close('SLOW_CONSUMER', message);
+      this.detach(subscriber);
+      return;
+    }
+    this.#logger.warn({ backlog }, 'slow consumer: patches paused until it drains');
+    subscriber.stalledAt = performance.now();
+    this.#stalled.add(subscriber);
+    this.#stallTimer ??= setInterval(() => this.#checkStalled(), STALL_CHECK_MS);
+  }
+
+  #checkStalled(): void {
+    const now = performance.now();
+    for (const subscriber of this.#stalled) {
+      if (subscriber.outlet.backlogBytes <= this.#options.lowWaterBytes) {
+        this.#stalled.delete(subscriber);
+        subscriber.stalledAt = 0;
+        subscriber.outlet.notify('SLOW_CONSUMER', 'patches were dropped while the connection was behind; fresh snapshots follow');
+        this.#resnapshot(subscriber);
+      } else if (now - subscriber.stalledAt > this.#options.slowCloseAfterMs) {
+        this.#logger.warn('slow consumer did not drain in time; closed');
+        subscriber.outlet.close('SLOW_CONSUMER', `did not drain within ${this.#options.slowCloseAfterMs} ms`);
+        this.detach(subscriber);
+      }
+    }
+    if (this.#stalled.size === 0 && this.#stallTimer) {
+      clearInterval(this.#stallTimer);
+      this.#stallTimer = null;
+    }
+  }
+
+  #resnapshot(subscriber: Subscriber): void {
+    if (subscriber.outlet.kind === 'sse') {
+      this.#streamFrom(subscriber, null);
+      return;
+    }
+    for (const state of this.#targetsOf(subscriber)) this.#catchUp(subscriber, state, undefined);
+    subscriber.burstBytes = subscriber.outlet.backlogBytes;
+  }
+}

@@ -1,0 +1,36 @@
+import type { ErrorCode } from '../ops/errors.js';
+
+export type TransportKind = 'ws' | 'sse';
+
+/** What the hub needs from a client connection. Transports implement it. */
+export interface Outlet {
+  readonly kind: TransportKind;
+  /** Bytes written and not yet sent to the network. */
+  readonly backlogBytes: number;
+  /** Queues a frame already in the transport's wire form. */
+  write(frame: Buffer): void;
+  /** Tells the client of a condition without ending the connection. */
+  notify(code: ErrorCode, message: string): void;
+  /** Tells the client why and ends the connection. */
+  close(code: ErrorCode, message: string): void;
+}
+
+/** One client connection's subscriptions and delivery state. */
+export class Subscriber {
+  readonly symbols = new Set<string>();
+  /** Subscribed to every symbol, present and future. */
+  wildcard = false;
+  /** When it became a slow consumer (performance.now()), 0 when it is not one. */
+  stalledAt = 0;
+  /**
+   * Backlog a snapshot burst left behind: tolerated on top of the high-water mark, so that a
+   * large first burst does not make a client slow before it had time to read it.
+   */
+  burstBytes = 0;
+
+  constructor(readonly outlet: Outlet) {}
+
+  wants(symbol: string): boolean {
+    return this.wildcard || this.symbols.has(symbol);
+  }
+}

@@ -1,0 +1,213 @@
+import { readFile } from 'node:fs/promises';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+import { FORMAT_NAMES } from '../formats/registry.js';
+import { TIMEFRAMES } from '../state/document.js';
+import { LOG_LEVELS } from './logger.js';
+
+const Millis = (description: string, minimum = 0) => Type.Integer({ minimum, description });
+const Bytes = (description: string, minimum = 1) => Type.Integer({ minimum, description });
+
+const SourceSchema = Type.Object(
+  {
+    path: Type.String({ minLength: 1, description: 'folder to watch' }),
+    format: Type.Union([Type.Literal('auto'), ...FORMAT_NAMES.map((name) => Type.Literal(name))], {
+      description: 'format of every file in the folder, or auto to detect per file',
+    }),
+    usePolling: Type.Boolean({ description: 'poll with stat instead of OS events (network shares)' }),
+    pollIntervalMs: Millis('polling interval when usePolling is on', 10),
+    depth: Type.Integer({ minimum: 0, maximum: 16, description: 'sub-folder levels watched' }),
+  },
+  { additionalProperties: false },
+);
+
+const WindowsSchema = Type.Partial(
+  Type.Object(Object.fromEntries(TIMEFRAMES.map((tf) => [tf, Type.Integer({ minimum: 1, maximum: 100_000 })]))),
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, description: 'interface to listen on' }),
+    port: Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 picks a free one)' }),
+    sources: Type.Array(SourceSchema),
+    watch: Type.Object(
+      {
+        debounceMs: Millis('quiet time after a change event before reading'),
+        maxWaitMs: Millis('a file that keeps changing is still read at least this often', 1),
+        trailingMs: Millis('re-read this long after a read that found data', 1),
+        safetyPollMs: Millis('read every file at this interval regardless of events (0 disables)'),
+        retryBaseMs: Millis('first retry delay for a locked or half-written file', 1),
+        retryMaxMs: Millis('longest retry delay', 1),
+        chunkBytes: Bytes('largest single read while catching up', 4096),
+        maxWholeBytes: Bytes('largest whole-file (JSON) source'),
+        maxBackfillBytes: Bytes('most history read from an existing file at start', 4096),
+      },
+      { additionalProperties: false },
+    ),
+    document: Type.Object(
+      {
+        bars: WindowsSchema,
+      },
+      { additionalProperties: false },
+    ),
+    journal: Type.Object(
+      { size: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'patches kept per symbol for resume' }) },
+      { additionalProperties: false },
+    ),
+    stream: Type.Object(
+      {
+        heartbeatMs: Millis('WebSocket ping and SSE comment interval', 100),
+        highWaterBytes: Bytes('a client with more unsent bytes than this is a slow consumer'),
+        lowWaterBytes: Bytes('a slow consumer resumes once its backlog is below this'),
+        slowConsumer: Type.Union([Type.Literal('resnapshot'), Type.Literal('close')], {
+          description: 'drop the backlog and send fresh snapshots, or close (4008)',
+        }),
+        slowCloseAfterMs: Millis('a slow consumer that does not drain within this is closed', 1),
+        maxMessageBytes: Bytes('client frames above this get a BAD_REQUEST error', 64),
+        maxFrameBytes: Bytes('client frames above this close the connection (1009)', 64),
+      },
+      { additionalProperties: false },
+    ),
+    http: Type.Object(
+      { maxWaitMs: Millis('longest long poll (waitMs) accepted', 0) },
+      { additionalProperties: false },
+    ),
+    log: Type.Object(
+      { level: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))) },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type SourceConfig = Static<typeof SourceSchema>;
+
+/** Every default, in one place. */
+export const DEFAULT_CONFIG: Config = {
+  host: '127.0.0.1',
+  port: 8080,
+  sources: [],
+  watch: {
+    debounceMs: 3,
+    maxWaitMs: 25,
+    trailingMs: 30,
+    safetyPollMs: 1000,
+    retryBaseMs: 5,
+    retryMaxMs: 1000,
+    chunkBytes: 1024 * 1024,
+    maxWholeBytes: 16 * 1024 * 1024,
+    maxBackfillBytes: 64 * 1024 * 1024,
+  },
+  document: { bars: { M1: 200 } },
+  journal: { size: 1000 },
+  stream: {
+    heartbeatMs: 15_000,
+    highWaterBytes: 1024 * 1024,
+    lowWaterBytes: 256 * 1024,
+    slowConsumer: 'resnapshot',
+    slowCloseAfterMs: 30_000,
+    maxMessageBytes: 16 * 1024,
+    maxFrameBytes: 1024 * 1024,
+  },
+  http: { maxWaitMs: 30_000 },
+  log: { level: 'info' },
+};
+
+export const DEFAULT_SOURCE: Omit<SourceConfig, 'path'> = {
+  format: 'auto',
+  usePolling: false,
+  pollIntervalMs: 1000,
+  depth: 2,
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A config layer as given: any part of the config, sources without their defaults. */
+export type ConfigLayer = Record<string, unknown>;
+
+/**
+ * Merges layers over the defaults (objects deeply, arrays and values replaced), fills
+ * each source's defaults, and validates the result. Throws ConfigError naming every
+ * offending key, its value and what is allowed.
+ */
+export function resolveConfig(...layers: ConfigLayer[]): Config {
+  let merged: unknown = structuredClone(DEFAULT_CONFIG);
+  for (const layer of layers) merged = mergeDeep(merged, layer);
+  if (isObject(merged) && Array.isArray(merged.sources)) {
+    merged.sources = merged.sources.map((source) =>
+      isObject(source) ? { ...DEFAULT_SOURCE, ...source } : source,
+    );
+  }
+  const problems = [...Value.Errors(ConfigSchema, merged)].map(
+    (error) => `${keyName(error.path)}: ${JSON.stringify(error.value)} is not allowed (${allowed(error.schema, error.message)})`,
+  );
+  if (problems.length > 0) throw new ConfigError(dedupe(problems));
+  const config = merged as Config;
+  if (config.stream.lowWaterBytes > config.stream.highWaterBytes) {
+    throw new ConfigError([`stream.lowWaterBytes: ${config.stream.lowWaterBytes} must not exceed stream.highWaterBytes (${config.stream.highWaterBytes})`]);
+  }
+  if (config.stream.maxMessageBytes > config.stream.maxFrameBytes) {
+    throw new ConfigError([`stream.maxMessageBytes: ${config.stream.maxMessageBytes} must not exceed stream.maxFrameBytes (${config.stream.maxFrameBytes})`]);
+  }
+  return deepFreeze(config);
+}
+
+/** Reads a JSON config file as a layer. */
+export async function readConfigFile(path: string): Promise<ConfigLayer> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError([`cannot read config file ${path}: ${(error as Error).message}`]);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError([`config file ${path} is not valid JSON: ${(error as Error).message}`]);
+  }
+  if (!isObject(value)) throw new ConfigError([`config file ${path} must hold a JSON object`]);
+  return value;
+}
+
+function keyName(path: string): string {
+  return path === '' ? '(root)' : path.slice(1).replace(/\//g, '.');
+}
+
+function allowed(schema: TSchema, message: string): string {
+  if (message === 'Unexpected property') return 'unknown key';
+  const options = Array.isArray(schema.anyOf)
+    ? `expected one of ${(schema.anyOf as TSchema[]).map((option) => JSON.stringify(option.const)).join(', ')}`
+    : message;
+  return schema.description ? `${options}; ${schema.description}` : options;
+}
+
+function dedupe(problems: string[]): string[] {
+  return [...new Set(problems)];
+}
+
+function mergeDeep(base: unknown, layer: unknown): unknown {
+  if (!isObject(base) || !isObject(layer)) return layer === undefined ? base : layer;
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(layer)) out[key] = mergeDeep(base[key], value);
+  return out;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null) {
+    for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

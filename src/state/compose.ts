@@ -1,0 +1,71 @@
+import type { SealedContribution } from './contribution.js';
+import type { Bar, BarWindows, Book, InstrumentDocument, JsonObject, Quote, Timeframe } from './document.js';
+
+const EMPTY_QUOTE: Quote = Object.freeze({});
+const EMPTY_FIELDS: JsonObject = Object.freeze({});
+
+/**
+ * Builds a symbol's document from what each of its files contributes. Where several files
+ * give the same part, the newest wins: quote fields by quote time, each bar window by its
+ * last bar, the book by its time; fields merge. Parts that only one file gives are used as
+ * they are, so unchanged parts keep their identity from one version to the next.
+ */
+export function composeDocument(
+  symbol: string,
+  parts: readonly SealedContribution[],
+  previous: InstrumentDocument | undefined,
+): InstrumentDocument {
+  const sources = sourcesOf(parts, previous?.sources);
+  const quote = composeQuote(parts);
+  const bars = composeBars(parts);
+  const book = composeBook(parts);
+  const fields = composeFields(parts);
+  // Key order of PROTOCOL.md §1, for readable snapshots.
+  return book ? { symbol, sources, quote, bars, book, fields } : { symbol, sources, quote, bars, fields };
+}
+
+function sourcesOf(parts: readonly SealedContribution[], previous: string[] | undefined): string[] {
+  const names = [...new Set(parts.map((part) => part.source))].sort();
+  return previous && previous.length === names.length && previous.every((name, i) => name === names[i]) ? previous : names;
+}
+
+function composeQuote(parts: readonly SealedContribution[]): Quote {
+  const quotes = parts.map((part) => part.quote).filter((quote): quote is Quote => quote !== undefined);
+  if (quotes.length === 0) return EMPTY_QUOTE;
+  if (quotes.length === 1) return quotes[0] as Quote;
+  quotes.sort((a, b) => (a.time ?? 0) - (b.time ?? 0));
+  return Object.assign({}, ...quotes) as Quote;
+}
+
+function composeBars(parts: readonly SealedContribution[]): BarWindows {
+  const withBars = parts.filter((part) => Object.keys(part.bars).length > 0);
+  if (withBars.length === 0) return {};
+  if (withBars.length === 1) return (withBars[0] as SealedContribution).bars;
+  const bars: BarWindows = {};
+  for (const part of withBars) {
+    for (const [timeframe, window] of Object.entries(part.bars) as [Timeframe, readonly Bar[]][]) {
+      const current = bars[timeframe];
+      if (!current || lastOpen(window) > lastOpen(current)) bars[timeframe] = window;
+    }
+  }
+  return bars;
+}
+
+function lastOpen(window: readonly Bar[]): number {
+  return window[window.length - 1]?.t ?? Number.NEGATIVE_INFINITY;
+}
+
+function composeBook(parts: readonly SealedContribution[]): Book | undefined {
+  let book: Book | undefined;
+  for (const part of parts) {
+    if (part.book && (!book || (part.book.time ?? 0) > (book.time ?? 0))) book = part.book;
+  }
+  return book;
+}
+
+function composeFields(parts: readonly SealedContribution[]): JsonObject {
+  const all = parts.map((part) => part.fields).filter((fields): fields is JsonObject => fields !== undefined);
+  if (all.length === 0) return EMPTY_FIELDS;
+  if (all.length === 1) return all[0] as JsonObject;
+  return Object.assign({}, ...all) as JsonObject;
+}

@@ -1,0 +1,98 @@
+import type { PatchOperation } from './delta.js';
+
+/** One committed change of a symbol's document, serialised once. */
+export interface JournalEntry {
+  /** The symbol's version this patch produces (it applies to `seq - 1`). */
+  readonly seq: number;
+  /** Bridge-wide commit counter: orders changes across symbols (SSE event ids). */
+  readonly gseq: number;
+  readonly ops: readonly PatchOperation[];
+  /** `ops` as JSON. */
+  readonly opsJson: string;
+  /** The whole `patch` message as JSON (PROTOCOL.md §3). */
+  readonly messageJson: string;
+}
+
+/**
+ * The last `capacity` patches of one symbol, for resume. It can bring a client from any
+ * version at or after `floorSeq` up to the current one.
+ */
+export class Journal {
+  readonly #ring: (JournalEntry | undefined)[];
+  #start = 0;
+  #length = 0;
+  #floorSeq: number;
+  #floorGseq: number;
+
+  constructor(
+    readonly capacity: number,
+    /** The version the journal starts from (the symbol's first) and its gseq. */
+    baseSeq: number,
+    baseGseq: number,
+  ) {
+    this.#ring = new Array<JournalEntry | undefined>(capacity);
+    this.#floorSeq = baseSeq;
+    this.#floorGseq = baseGseq;
+  }
+
+  /** Oldest version a client may hold and still be replayed forward. */
+  get floorSeq(): number {
+    return this.#floorSeq;
+  }
+
+  /** gseq of the `floorSeq` version: a client whose SSE cursor is below it cannot be replayed. */
+  get floorGseq(): number {
+    return this.#floorGseq;
+  }
+
+  get size(): number {
+    return this.#length;
+  }
+
+  push(entry: JournalEntry): void {
+    if (this.capacity === 0) {
+      this.#floorSeq = entry.seq;
+      this.#floorGseq = entry.gseq;
+      return;
+    }
+    if (this.#length === this.capacity) {
+      const evicted = this.#ring[this.#start] as JournalEntry;
+      this.#floorSeq = evicted.seq;
+      this.#floorGseq = evicted.gseq;
+      this.#ring[this.#start] = entry;
+      this.#start = (this.#start + 1) % this.capacity;
+    } else {
+      this.#ring[(this.#start + this.#length) % this.capacity] = entry;
+      this.#length++;
+    }
+  }
+
+  /** The patches after version `seq`, or null when they are no longer all held. */
+  since(seq: number): JournalEntry[] | null {
+    if (seq < this.#floorSeq || seq > this.#floorSeq + this.#length) return null;
+    return this.#slice(seq - this.#floorSeq);
+  }
+
+  /** The patches committed after bridge-wide `gseq`, or null when some are no longer held. */
+  sinceGseq(gseq: number): JournalEntry[] | null {
+    if (gseq < this.#floorGseq) return null;
+    let lo = 0;
+    let hi = this.#length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.#at(mid).gseq <= gseq) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.#slice(lo);
+  }
+
+  #slice(from: number): JournalEntry[] {
+    const out: JournalEntry[] = [];
+    for (let i = from; i < this.#length; i++) out.push(this.#at(i));
+    return out;
+  }
+
+  #at(index: number): JournalEntry {
+    return this.#ring[(this.#start + index) % this.capacity] as JournalEntry;
+  }
+}

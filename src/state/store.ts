@@ -1,0 +1,128 @@
+import { randomBytes } from 'node:crypto';
+import { composeDocument } from './compose.js';
+import type { Contribution } from './contribution.js';
+import { diff } from './delta.js';
+import type { JournalEntry } from './journal.js';
+import { SymbolState } from './symbol-state.js';
+
+export interface StoreOptions {
+  /** Patches kept per symbol for resume. */
+  journalSize: number;
+  /** Names this lifetime of the state; random when not given. */
+  epoch?: string;
+}
+
+/** A symbol's new version: `entry` is null when the symbol was just created (no patch). */
+export interface CommitEvent {
+  readonly state: SymbolState;
+  readonly entry: JournalEntry | null;
+}
+
+export type CommitListener = (event: CommitEvent) => void;
+
+/**
+ * Every symbol's document, version and journal. Commits are synchronous: a commit composes
+ * the symbol's document from its contributions, diffs it against the previous one and,
+ * when something changed, bumps `seq`, journals the patch and tells the listeners.
+ */
+export class Store {
+  readonly epoch: string;
+  readonly #journalSize: number;
+  readonly #symbols = new Map<string, SymbolState>();
+  readonly #listeners = new Set<CommitListener>();
+  #gseq = 0;
+
+  constructor(
+    options: StoreOptions,
+    private readonly onListenerError: (error: unknown) => void = () => undefined,
+  ) {
+    this.epoch = options.epoch ?? randomBytes(6).toString('base64url');
+    this.#journalSize = options.journalSize;
+  }
+
+  /** The bridge-wide commit counter (last commit's gseq). */
+  get gseq(): number {
+    return this.#gseq;
+  }
+
+  /** A published symbol. */
+  get(symbol: string): SymbolState | undefined {
+    const state = this.#symbols.get(symbol);
+    return state?.published ? state : undefined;
+  }
+
+  /** Every published symbol. */
+  *symbols(): IterableIterator<SymbolState> {
+    for (const state of this.#symbols.values()) if (state.published) yield state;
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The contribution file `key` makes to `symbol`, if any. */
+  contribution(symbol: string, key: string): Contribution | undefined {
+    return this.#symbols.get(symbol)?.contributions.get(key);
+  }
+
+  setContribution(symbol: string, key: string, contribution: Contribution): void {
+    let state = this.#symbols.get(symbol);
+    if (!state) {
+      state = new SymbolState(symbol, this.#journalSize);
+      this.#symbols.set(symbol, state);
+    }
+    state.contributions.set(key, contribution);
+  }
+
+  /**
+   * Sets what file `key` contributes to each symbol in `next`, and removes what it
+   * contributed to any other symbol. Returns the symbols to commit.
+   */
+  replaceContributions(key: string, next: ReadonlyMap<string, Contribution>): string[] {
+    const touched = new Set(next.keys());
+    for (const state of this.#symbols.values()) {
+      if (!next.has(state.symbol) && state.contributions.delete(key)) touched.add(state.symbol);
+    }
+    for (const [symbol, contribution] of next) this.setContribution(symbol, key, contribution);
+    return [...touched];
+  }
+
+  /** Publishes the symbol's current contributions as its next version, if anything changed. */
+  commit(symbol: string): void {
+    const state = this.#symbols.get(symbol);
+    if (!state) return;
+    const sealed = [...state.contributions.values()].map((contribution) => contribution.seal());
+    const document = composeDocument(symbol, sealed, state.published ? state.document : undefined);
+    if (!state.published) {
+      state.advance(document, ++this.#gseq);
+      this.#emit({ state, entry: null });
+      return;
+    }
+    const ops = diff(state.document, document);
+    if (ops.length === 0) return;
+    const gseq = ++this.#gseq;
+    const seq = state.seq + 1;
+    const opsJson = JSON.stringify(ops);
+    const entry: JournalEntry = {
+      seq,
+      gseq,
+      ops,
+      opsJson,
+      messageJson: `{"type":"patch","symbol":${state.symbolJson},"epoch":"${this.epoch}","seq":${seq},"ops":${opsJson}}`,
+    };
+    state.advance(document, gseq);
+    state.journal.push(entry);
+    this.#emit({ state, entry });
+  }
+
+  #emit(event: CommitEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+}

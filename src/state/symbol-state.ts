@@ -1,0 +1,55 @@
+import { composeDocument } from './compose.js';
+import type { Contribution } from './contribution.js';
+import type { InstrumentDocument } from './document.js';
+import { Journal } from './journal.js';
+
+/**
+ * One symbol: its current document and version, its journal, and the files that feed it.
+ * A state at `seq` 0 has contributions but has not been published yet.
+ */
+export class SymbolState {
+  readonly symbolJson: string;
+  /** Contributions keyed by the file that feeds them. */
+  readonly contributions = new Map<string, Contribution>();
+  document: InstrumentDocument;
+  seq = 0;
+  /** gseq of the commit that produced `seq`. */
+  gseq = 0;
+  /** Wall-clock time (epoch ms) of the last commit. */
+  updatedAt = 0;
+  #journal: Journal;
+  #documentJson: string | undefined;
+
+  constructor(
+    readonly symbol: string,
+    private readonly journalSize: number,
+  ) {
+    this.symbolJson = JSON.stringify(symbol);
+    this.document = composeDocument(symbol, [], undefined);
+    this.#journal = new Journal(journalSize, 0, 0);
+  }
+
+  get journal(): Journal {
+    return this.#journal;
+  }
+
+  get published(): boolean {
+    return this.seq > 0;
+  }
+
+  advance(document: InstrumentDocument, gseq: number): void {
+    this.document = document;
+    this.seq++;
+    this.gseq = gseq;
+    this.updatedAt = Date.now();
+    this.#documentJson = undefined;
+    // The first version has no patch: the journal replays from it.
+    if (this.seq === 1) this.#journal = new Journal(this.journalSize, 1, gseq);
+  }
+
+  /** The current document as JSON, serialised once per version. */
+  documentJson(): string {
+    this.#documentJson ??= JSON.stringify(this.document);
+    return this.#documentJson;
+  }
+}

@@ -1,0 +1,133 @@
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Hub } from '../hub/hub.js';
+import { errorBody, type ErrorCode, ERROR_CODES } from '../ops/errors.js';
+import type { HealthRegistry } from '../ops/health.js';
+import type { Store } from '../state/store.js';
+import type { SymbolState } from '../state/symbol-state.js';
+import { VERSION } from '../version.js';
+import { MAX_SYMBOL_LENGTH } from './client-frames.js';
+
+export interface HttpOptions {
+  /** Longest long poll accepted (waitMs). */
+  maxWaitMs: number;
+}
+
+interface SymbolParams {
+  symbol: string;
+}
+
+interface PatchesQuery {
+  epoch: string;
+  since: number;
+  waitMs?: number;
+}
+
+const symbolParams = {
+  type: 'object',
+  required: ['symbol'],
+  properties: { symbol: { type: 'string', minLength: 1, maxLength: MAX_SYMBOL_LENGTH } },
+} as const;
+
+/** The plain HTTP routes of PROTOCOL.md §5: snapshots with ETags, patch polling, health. */
+export function registerHttpRoutes(
+  app: FastifyInstance,
+  store: Store,
+  hub: Hub,
+  health: HealthRegistry,
+  options: HttpOptions,
+): void {
+  const startedAt = Date.now();
+
+  app.get('/', async (_request, reply) =>
+    reply.type('application/json').send({
+      name: 'tapebridge',
+      version: VERSION,
+      epoch: store.epoch,
+      routes: ['/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/health'],
+    }),
+  );
+
+  app.get('/v1/symbols', async (_request, reply) => {
+    const symbols = [...store.symbols()].map((state) => ({
+      symbol: state.symbol,
+      epoch: store.epoch,
+      seq: state.seq,
+      updatedAt: state.updatedAt,
+      sources: state.document.sources,
+    }));
+    symbols.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+    return reply.type('application/json').send({ symbols });
+  });
+
+  app.get<{ Params: SymbolParams }>('/v1/symbols/:symbol', { schema: { params: symbolParams } }, async (request, reply) => {
+    const state = store.get(request.params.symbol);
+    if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(request.params.symbol)}`);
+    const etag = `"${store.epoch}:${state.seq}"`;
+    void reply.header('etag', etag).header('cache-control', 'no-cache');
+    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
+    return reply
+      .type('application/json')
+      .send(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"data":${state.documentJson()}}`);
+  });
+
+  app.get<{ Params: SymbolParams; Querystring: PatchesQuery }>(
+    '/v1/symbols/:symbol/patches',
+    {
+      schema: {
+        params: symbolParams,
+        querystring: {
+          type: 'object',
+          required: ['epoch', 'since'],
+          properties: {
+            epoch: { type: 'string', minLength: 1, maxLength: 64 },
+            since: { type: 'integer', minimum: 0 },
+            waitMs: { type: 'integer', minimum: 0, maximum: options.maxWaitMs },
+          },
+        },
+      },
+    },
+    async (request, reply) => {
+      const { symbol } = request.params;
+      const { epoch, since, waitMs = 0 } = request.query;
+      let state = store.get(symbol);
+      if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(symbol)}`);
+      if (epoch !== store.epoch) {
+        return sendError(reply, 'GONE', `epoch ${epoch} is over (the bridge restarted as ${store.epoch}): take a snapshot`);
+      }
+      if (since > state.seq) return sendError(reply, 'GONE', `since ${since} is ahead of seq ${state.seq}: take a snapshot`);
+      if (since === state.seq && waitMs > 0) {
+        await hub.waitForCommit(symbol, waitMs);
+        state = store.get(symbol) as SymbolState;
+      }
+      const patches = state.journal.since(since);
+      if (!patches) {
+        return sendError(reply, 'GONE', `patches after seq ${since} are no longer held (oldest held: ${state.journal.floorSeq}): take a snapshot`);
+      }
+      const list = patches.map((entry) => `{"seq":${entry.seq},"ops":${entry.opsJson}}`).join(',');
+      return reply
+        .type('application/json')
+        .send(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"patches":[${list}]}`);
+    },
+  );
+
+  app.get('/health', async (_request, reply) => {
+    const report = health.report();
+    return reply
+      .code(report.status === 'UNHEALTHY' ? 503 : 200)
+      .type('application/json')
+      .send({ ...report, epoch: store.epoch, version: VERSION, uptimeS: Math.round((Date.now() - startedAt) / 1000) });
+  });
+}
+
+export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
+  return reply.code(ERROR_CODES[code].status).type('application/json').send(errorBody(code, message));
+}
+
+/** If-None-Match holds our ETag (in a list, or weak, or `*`). */
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((candidate) => {
+    const tag = candidate.trim();
+    return tag === '*' || tag === etag || tag === `W/${etag}`;
+  });
+}

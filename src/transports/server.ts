@@ -1,0 +1,27 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import { ClientError } from '../ops/errors.js';
+import type { Logger } from '../ops/logger.js';
+import { sendError } from './http.js';
+
+/**
+ * The HTTP server every transport shares. Errors always answer
+ * `{ "error": { "code", "message" } }` (PROTOCOL.md §5).
+ */
+export function createHttpServer(logger: Logger): FastifyInstance {
+  const app = Fastify({
+    // pino's Logger is a FastifyBaseLogger; the generic parameters differ only in name.
+    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    return503OnClosing: true,
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error.validation) return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?/, '').trim() || 'is invalid'}`);
+    if (error instanceof ClientError) return sendError(reply, error.code, error.message);
+    if (typeof error.statusCode === 'number' && error.statusCode < 500) return sendError(reply, 'BAD_REQUEST', error.message);
+    request.log.error({ err: error, url: request.url }, 'request failed');
+    return sendError(reply, 'INTERNAL', 'the bridge failed to answer this request');
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+  return app;
+}

@@ -1,0 +1,117 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { parseSseCursor } from '../hub/frames.js';
+import type { Hub } from '../hub/hub.js';
+import type { Outlet, Subscriber } from '../hub/subscriber.js';
+import { ClientError, errorBody, type ErrorCode } from '../ops/errors.js';
+import type { Logger } from '../ops/logger.js';
+import type { Store } from '../state/store.js';
+import { symbolProblem } from './client-frames.js';
+
+export const SSE_PATH = '/v1/sse';
+
+export interface SseOptions {
+  /** Comment lines keep idle connections (and proxies) alive at this interval. */
+  heartbeatMs: number;
+}
+
+/** An SSE response as the hub sees it. */
+class SseOutlet implements Outlet {
+  readonly kind = 'sse';
+
+  constructor(readonly response: ServerResponse) {}
+
+  get backlogBytes(): number {
+    return this.response.writableLength;
+  }
+
+  write(frame: Buffer): void {
+    if (!this.response.writableEnded) this.response.write(frame);
+  }
+
+  /** A `notice` event: EventSource's own `error` event name would be confused with connection errors. */
+  notify(code: ErrorCode, message: string): void {
+    this.write(Buffer.from(`event: notice\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`));
+  }
+
+  close(code: ErrorCode, message: string): void {
+    this.notify(code, message);
+    this.response.end();
+  }
+}
+
+/** `symbols=A,B` or `symbols=*`, validated. */
+export function parseSymbolList(value: unknown): string[] | '*' | ClientError {
+  if (typeof value !== 'string' || value.trim() === '') {
+    return new ClientError('BAD_REQUEST', 'query parameter symbols is required: a comma-separated list, or *');
+  }
+  if (value.trim() === '*') return '*';
+  const symbols = [...new Set(value.split(',').map((symbol) => symbol.trim()))];
+  for (const symbol of symbols) {
+    const problem = symbolProblem(symbol);
+    if (problem) return new ClientError('BAD_REQUEST', problem);
+  }
+  return symbols;
+}
+
+/** `GET /v1/sse` (PROTOCOL.md §4). */
+export class SseTransport {
+  readonly #hub: Hub;
+  readonly #store: Store;
+  readonly #logger: Logger;
+  readonly #subscribers = new Map<ServerResponse, Subscriber>();
+  readonly #heartbeat: NodeJS.Timeout;
+
+  constructor(hub: Hub, store: Store, options: SseOptions, logger: Logger) {
+    this.#hub = hub;
+    this.#store = store;
+    this.#logger = logger.child({ component: 'sse' });
+    this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
+  }
+
+  get clients(): number {
+    return this.#subscribers.size;
+  }
+
+  register(app: FastifyInstance): void {
+    app.get(SSE_PATH, (request, reply) => {
+      const query = request.query as Record<string, unknown>;
+      const symbols = parseSymbolList(query.symbols);
+      if (symbols instanceof ClientError) {
+        void reply.code(symbols.status).type('application/json').send(errorBody(symbols.code, symbols.message));
+        return;
+      }
+      const header = request.headers['last-event-id'];
+      const lastEventId = (Array.isArray(header) ? header[0] : header) ?? query.lastEventId;
+      const cursor = typeof lastEventId === 'string' ? parseSseCursor(lastEventId) : null;
+
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      response.write(`retry: 1000\n: tapebridge epoch ${this.#store.epoch}\n\n`);
+      const subscriber = this.#hub.attach(new SseOutlet(response));
+      this.#subscribers.set(response, subscriber);
+      response.on('close', () => {
+        this.#subscribers.delete(response);
+        this.#hub.detach(subscriber);
+      });
+      response.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
+      this.#hub.stream(subscriber, symbols, cursor);
+    });
+  }
+
+  /** Ends every stream (the clients' EventSource reconnects and resumes elsewhere or later). */
+  close(): void {
+    clearInterval(this.#heartbeat);
+    for (const response of this.#subscribers.keys()) response.end();
+  }
+
+  #beat(): void {
+    for (const response of this.#subscribers.keys()) response.write(': heartbeat\n\n');
+  }
+}

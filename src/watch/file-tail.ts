@@ -1,0 +1,280 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { FormatRegistry } from '../formats/registry.js';
+import { ChunkedDecoder } from '../formats/chunked-decoder.js';
+import { FormatError, type FileFormat, type RandomAccessFile, type TailOpenOptions, type WholeDecoder } from '../formats/types.js';
+import type { Logger } from '../ops/logger.js';
+import type { WindowSizes } from '../state/contribution.js';
+import { FileIngest } from '../state/ingest.js';
+import type { Store } from '../state/store.js';
+
+/**
+ * What a read found: new data, nothing new, a reason to try again soon (locked by the
+ * writer, not ready yet), or that the file is gone.
+ */
+export type ReadOutcome = 'changed' | 'unchanged' | 'retry' | 'gone';
+
+export interface FileTailOptions extends TailOpenOptions {
+  registry: FormatRegistry;
+  store: Store;
+  windows: WindowSizes;
+  logger: Logger;
+  /** Largest read per call while catching up. */
+  chunkBytes: number;
+  /** Largest whole-file source accepted. */
+  maxWholeBytes: number;
+  mapSymbol?: (symbol: string) => string;
+  /** Told of each problem (bad record or line, unreadable file), for counters. */
+  onProblem?: (path: string) => void;
+}
+
+/** Errors that mean the writer holds the file (Windows sharing violations): retry, never give up. */
+const LOCKED = new Set(['EBUSY', 'EPERM', 'EACCES']);
+/** Whole-file sources that stay half-written this many reads in a row are reported. */
+const INCOMPLETE_REPORT_AFTER = 10;
+/** Locked reads in a row before a warning (they are normal while a writer holds a file). */
+const LOCKED_REPORT_AFTER = 20;
+/** Problems logged per read; the rest are counted in one line. */
+const PROBLEMS_LOGGED_PER_READ = 10;
+
+interface FileIdentity {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+interface TailState {
+  chunks: ChunkedDecoder;
+  ino: number;
+  fingerprintBytes: number;
+  fingerprint: Buffer;
+}
+
+interface WholeState {
+  decoder: WholeDecoder;
+  /** The version last handled (decoded, or given up on). */
+  identity: FileIdentity | null;
+  content: Buffer | null;
+  /** The version last found half-written, and how many reads in a row found it so. */
+  incomplete: FileIdentity | null;
+  incompleteReads: number;
+}
+
+/**
+ * Reads one file as it changes: append-only formats by byte offset (only new bytes; a
+ * partial last record waits for the rest; a shrink, a new inode or a changed head means
+ * the file was rewritten and is read again from its start), whole-file formats by
+ * re-reading and decoding only when the bytes changed.
+ */
+export class FileTail {
+  readonly path: string;
+  readonly #options: FileTailOptions;
+  readonly #logger: Logger;
+  /** undefined until a format claims the file; null when none does. */
+  #format: FileFormat | null | undefined;
+  #ingest: FileIngest | null = null;
+  #tail: TailState | null = null;
+  #whole: WholeState | null = null;
+  /** The next read builds the file's contributions anew (first read, or after a rewrite). */
+  #fresh = true;
+  /** The identity of a file that could not be read as its format: skipped until it changes. */
+  #rejected: FileIdentity | null = null;
+  #lockedReads = 0;
+  #problems = 0;
+
+  constructor(path: string, options: FileTailOptions) {
+    this.path = path;
+    this.#options = options;
+    this.#logger = options.logger.child({ file: path });
+  }
+
+  get format(): FileFormat | null | undefined {
+    return this.#format;
+  }
+
+  async read(): Promise<ReadOutcome> {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(this.path, 'r');
+      const stat = await handle.stat();
+      const identity: FileIdentity = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+      if (this.#rejected && sameIdentity(this.#rejected, identity)) return 'unchanged';
+      this.#rejected = null;
+      const format = await this.#detect(handle, identity.size);
+      this.#lockedReads = 0;
+      if (format === undefined) return 'retry';
+      if (format === null) return 'unchanged';
+      try {
+        return format.mode === 'tail'
+          ? await this.#readTail(handle, identity, format)
+          : await this.#readWhole(handle, identity, format);
+      } catch (error) {
+        if (!(error instanceof FormatError)) throw error;
+        this.#tail = null;
+        this.#reject(identity, error.offset, error.message);
+        return 'unchanged';
+      }
+    } catch (error) {
+      return this.#failed(error);
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  async #detect(handle: FileHandle, size: number): Promise<FileFormat | null | undefined> {
+    if (this.#format !== undefined) return this.#format;
+    const head = await readAt(handle, 0, Math.min(size, 4096));
+    const format = this.#options.registry.detect(basename(this.path), head);
+    if (format === undefined) return undefined;
+    this.#format = format;
+    if (format === null) {
+      this.#logger.debug('no format reads this file; ignored');
+      return null;
+    }
+    const symbol = format.symbolFor(basename(this.path));
+    this.#ingest = new FileIngest(this.#options.store, {
+      key: this.path,
+      source: format.name,
+      barBasis: format.barBasis,
+      windows: this.#options.windows,
+      ...(this.#options.mapSymbol ? { mapSymbol: this.#options.mapSymbol } : {}),
+      onProblem: (offset, reason, line) => this.#problem(offset, reason, line),
+    });
+    this.#logger.debug({ format: format.name, symbol }, 'file recognised');
+    return format;
+  }
+
+  async #readTail(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'tail' }): Promise<ReadOutcome> {
+    let tail = this.#tail;
+    if (tail && (await this.#wasRewritten(handle, tail, identity))) {
+      this.#logger.info({ size: identity.size, readUpTo: tail.chunks.position }, 'file rewritten or replaced; reading it again from the start');
+      tail = this.#tail = null;
+      this.#fresh = true;
+    }
+    if (!tail) {
+      const symbol = format.symbolFor(basename(this.path));
+      const decoder = format.createDecoder({ fileName: basename(this.path), symbol });
+      const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
+      if (!start) return 'retry';
+      tail = this.#tail = {
+        chunks: new ChunkedDecoder(decoder, start.offset),
+        ino: identity.ino,
+        fingerprintBytes: start.fingerprintBytes,
+        fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
+      };
+    }
+    const chunks = tail.chunks;
+    if (identity.size === chunks.position) return 'unchanged';
+
+    const ingest = this.#ingest as FileIngest;
+    ingest.begin(this.#fresh);
+    this.#problems = 0;
+    while (chunks.position < identity.size) {
+      const bytes = await readAt(handle, chunks.position, Math.min(this.#options.chunkBytes, identity.size - chunks.position));
+      if (bytes.length === 0) break;
+      chunks.feed(bytes, ingest);
+    }
+    this.#reportSkippedProblems();
+    const records = ingest.finish();
+    if (records > 0) this.#fresh = false;
+    return records > 0 ? 'changed' : 'unchanged';
+  }
+
+  /** A shrink, a new inode, or different leading bytes: the file is not the one we were reading. */
+  async #wasRewritten(handle: FileHandle, tail: TailState, identity: FileIdentity): Promise<boolean> {
+    if (identity.ino !== tail.ino || identity.size < tail.chunks.position) return true;
+    const head = await readAt(handle, 0, Math.min(identity.size, tail.fingerprintBytes));
+    const common = Math.min(head.length, tail.fingerprint.length);
+    if (head.compare(tail.fingerprint, 0, common, 0, common) !== 0) return true;
+    if (head.length > tail.fingerprint.length) tail.fingerprint = head;
+    return false;
+  }
+
+  async #readWhole(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'whole' }): Promise<ReadOutcome> {
+    const whole = (this.#whole ??= {
+      decoder: format.createDecoder({ fileName: basename(this.path), symbol: format.symbolFor(basename(this.path)) }),
+      identity: null,
+      content: null,
+      incomplete: null,
+      incompleteReads: 0,
+    });
+    if (whole.identity && sameIdentity(whole.identity, identity)) return 'unchanged';
+    if (identity.size > this.#options.maxWholeBytes) {
+      this.#reject(identity, 0, `file is ${identity.size} bytes, more than the ${this.#options.maxWholeBytes} a whole-file source may hold`);
+      return 'unchanged';
+    }
+    const content = await readAt(handle, 0, identity.size);
+    if (whole.content?.equals(content)) {
+      whole.identity = identity;
+      return 'unchanged';
+    }
+    const ingest = this.#ingest as FileIngest;
+    ingest.begin(false);
+    this.#problems = 0;
+    const result = whole.decoder.decode(content, ingest, { mtimeMs: identity.mtimeMs });
+    if (!result.ok) {
+      // A writer mid-rewrite changes the file between reads; one that left it broken does not.
+      const same = whole.incomplete !== null && sameIdentity(whole.incomplete, identity);
+      whole.incompleteReads = same ? whole.incompleteReads + 1 : 1;
+      whole.incomplete = identity;
+      if (whole.incompleteReads < INCOMPLETE_REPORT_AFTER) return 'retry';
+      this.#problem(0, `${result.incomplete} (unchanged after ${INCOMPLETE_REPORT_AFTER} reads); keeping the last good state`);
+      whole.identity = identity;
+      return 'unchanged';
+    }
+    whole.identity = identity;
+    whole.content = content;
+    whole.incomplete = null;
+    this.#reportSkippedProblems();
+    return ingest.finish() > 0 ? 'changed' : 'unchanged';
+  }
+
+  #failed(error: unknown): ReadOutcome {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 'gone';
+    if (code !== undefined && LOCKED.has(code)) {
+      this.#lockedReads++;
+      if (this.#lockedReads === LOCKED_REPORT_AFTER) this.#logger.warn({ code, attempts: this.#lockedReads }, 'file held locked by its writer; still retrying');
+      else this.#logger.debug({ code }, 'file locked by its writer; retrying');
+      return 'retry';
+    }
+    this.#logger.error({ err: error }, 'read failed; retrying');
+    return 'retry';
+  }
+
+  #reject(identity: FileIdentity, offset: number, reason: string): void {
+    this.#rejected = identity;
+    this.#problem(offset, reason);
+  }
+
+  #problem(offset: number, reason: string, line?: number): void {
+    this.#options.onProblem?.(this.path);
+    this.#problems++;
+    if (this.#problems <= PROBLEMS_LOGGED_PER_READ) this.#logger.warn({ offset, ...(line === undefined ? {} : { line }) }, reason);
+  }
+
+  #reportSkippedProblems(): void {
+    const skipped = this.#problems - PROBLEMS_LOGGED_PER_READ;
+    if (skipped > 0) this.#logger.warn({ skipped }, `${skipped} more problems in this read were not logged one by one`);
+  }
+}
+
+function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  if (length <= 0) return Buffer.alloc(0);
+  const buffer = Buffer.allocUnsafe(length);
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) break;
+    filled += bytesRead;
+  }
+  return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+function randomAccess(handle: FileHandle, size: number): RandomAccessFile {
+  return { size, read: (offset, length) => readAt(handle, offset, length) };
+}

@@ -1,0 +1,170 @@
+import { performance } from 'node:perf_hooks';
+import type { ReadOutcome } from './file-tail.js';
+
+export interface ReadSchedulerOptions {
+  /** Quiet time after the last change event before reading (trailing debounce). */
+  debounceMs: number;
+  /** A file that keeps changing is still read at least this often. */
+  maxWaitMs: number;
+  /** After a read that found data, read again this much later: a write may have been missed. */
+  trailingMs: number;
+  /** Every known file is read at this interval whatever the watcher says (0 disables). */
+  safetyPollMs: number;
+  /** First delay after a read asks to be retried (locked, half-written); doubles each time. */
+  retryBaseMs: number;
+  /** Longest delay between retries. */
+  retryMaxMs: number;
+}
+
+/**
+ * chokidar throttles `change` per file for 50 ms on the leading edge and never emits a
+ * trailing event (its issue #1455): a write within 50 ms of a signalled one is not
+ * signalled. A read is therefore always made past that window after the last event.
+ */
+const WATCHER_THROTTLE_MS = 55;
+
+type Pending = 'debounce' | 'follow-up';
+
+interface FileSchedule {
+  timer: NodeJS.Timeout | null;
+  pending: Pending | null;
+  due: number;
+  /** First event of the current debounce (for the maximum wait). */
+  firstEventAt: number;
+  lastEventAt: number;
+  running: Promise<void> | null;
+  /** An event arrived during a read: read again once it ends. */
+  rerun: boolean;
+  retries: number;
+}
+
+export type ReadFile = (key: string) => Promise<ReadOutcome>;
+
+/**
+ * Decides when each file is read. Watcher events are hints: they are coalesced (trailing
+ * debounce with a maximum wait), reads of one file never overlap, every read that found
+ * data is followed by another, and a slow safety poll reads every file regardless, so the
+ * last write of a burst is never missed.
+ */
+export class ReadScheduler {
+  readonly #options: ReadSchedulerOptions;
+  readonly #read: ReadFile;
+  readonly #files = new Map<string, FileSchedule>();
+  readonly #poll: NodeJS.Timeout | null;
+  #closed = false;
+
+  constructor(options: ReadSchedulerOptions, read: ReadFile) {
+    this.#options = options;
+    this.#read = read;
+    this.#poll = options.safetyPollMs > 0 ? setInterval(() => this.#safetyPoll(), options.safetyPollMs) : null;
+  }
+
+  /** A watcher event for `key`. */
+  hint(key: string): void {
+    if (this.#closed) return;
+    const file = this.#file(key);
+    const now = performance.now();
+    file.lastEventAt = now;
+    if (file.running) {
+      file.rerun = true;
+      return;
+    }
+    if (file.pending === 'debounce') {
+      this.#schedule(key, file, Math.min(now + this.#options.debounceMs, file.firstEventAt + this.#options.maxWaitMs), 'debounce');
+    } else if (file.pending === null || file.due > now + this.#options.debounceMs) {
+      file.firstEventAt = now;
+      this.#schedule(key, file, now + this.#options.debounceMs, 'debounce');
+    }
+  }
+
+  /** Reads `key` now (waiting for a read in progress first) and resolves when done. */
+  async readNow(key: string): Promise<void> {
+    const file = this.#file(key);
+    while (file.running) await file.running;
+    if (this.#closed || this.#files.get(key) !== file) return;
+    await this.#run(key, file);
+  }
+
+  /** Forgets `key` (deleted file). A read in progress finishes; nothing follows it. */
+  remove(key: string): void {
+    const file = this.#files.get(key);
+    if (!file) return;
+    if (file.timer) clearTimeout(file.timer);
+    this.#files.delete(key);
+  }
+
+  /** Stops every timer and waits for reads in progress. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#poll) clearInterval(this.#poll);
+    const running: Promise<void>[] = [];
+    for (const file of this.#files.values()) {
+      if (file.timer) clearTimeout(file.timer);
+      file.timer = null;
+      if (file.running) running.push(file.running);
+    }
+    this.#files.clear();
+    await Promise.all(running);
+  }
+
+  #file(key: string): FileSchedule {
+    let file = this.#files.get(key);
+    if (!file) {
+      file = { timer: null, pending: null, due: 0, firstEventAt: 0, lastEventAt: 0, running: null, rerun: false, retries: 0 };
+      this.#files.set(key, file);
+    }
+    return file;
+  }
+
+  #schedule(key: string, file: FileSchedule, due: number, pending: Pending): void {
+    if (file.timer) clearTimeout(file.timer);
+    file.due = due;
+    file.pending = pending;
+    file.timer = setTimeout(() => void this.#run(key, file), Math.max(0, due - performance.now()));
+  }
+
+  /** Follow-ups keep an earlier timer: whichever comes first reads the file. */
+  #followUp(key: string, file: FileSchedule, due: number): void {
+    if (file.pending !== null && file.due <= due) return;
+    this.#schedule(key, file, due, 'follow-up');
+  }
+
+  async #run(key: string, file: FileSchedule): Promise<void> {
+    if (file.timer) clearTimeout(file.timer);
+    file.timer = null;
+    file.pending = null;
+    file.rerun = false;
+    const read = this.#read(key).catch((): ReadOutcome => 'retry');
+    file.running = read.then(() => undefined);
+    const outcome = await read;
+    file.running = null;
+    if (this.#closed || this.#files.get(key) !== file) return;
+    this.#afterRead(key, file, outcome);
+  }
+
+  #afterRead(key: string, file: FileSchedule, outcome: ReadOutcome): void {
+    const now = performance.now();
+    if (file.rerun) {
+      file.firstEventAt = now;
+      this.#schedule(key, file, now + this.#options.debounceMs, 'debounce');
+      return;
+    }
+    if (outcome === 'retry') {
+      const delay = Math.min(this.#options.retryBaseMs * 2 ** file.retries, this.#options.retryMaxMs);
+      file.retries++;
+      this.#followUp(key, file, now + delay);
+      return;
+    }
+    file.retries = 0;
+    if (outcome === 'changed') this.#followUp(key, file, now + this.#options.trailingMs);
+    else if (outcome === 'unchanged' && now < file.lastEventAt + WATCHER_THROTTLE_MS) {
+      this.#followUp(key, file, file.lastEventAt + WATCHER_THROTTLE_MS);
+    }
+  }
+
+  #safetyPoll(): void {
+    for (const [key, file] of this.#files) {
+      if (!file.running && file.pending === null) void this.#run(key, file);
+    }
+  }
+}

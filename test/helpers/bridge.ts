@@ -1,0 +1,38 @@
+import { pino } from 'pino';
+import { afterEach } from 'vitest';
+import { startBridge, type Bridge } from '../../src/bridge.js';
+import { resolveConfig, type ConfigLayer } from '../../src/ops/config.js';
+import type { Logger } from '../../src/ops/logger.js';
+
+const running: Bridge[] = [];
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((bridge) => bridge.close()));
+});
+
+/** Log lines a test can inspect. */
+export class LogCapture {
+  readonly lines: Record<string, unknown>[] = [];
+  readonly logger: Logger;
+
+  constructor(level: 'debug' | 'info' | 'warn' = 'info') {
+    this.logger = pino({ level }, { write: (line: string) => void this.lines.push(JSON.parse(line) as Record<string, unknown>) });
+  }
+
+  find(predicate: (line: Record<string, unknown>) => boolean): Record<string, unknown> | undefined {
+    return this.lines.find(predicate);
+  }
+}
+
+/** A bridge on 127.0.0.1 and a free port, watching `dirs`, closed after the test. */
+export async function startTestBridge(
+  dirs: string[],
+  overrides: ConfigLayer = {},
+  logs: LogCapture = new LogCapture('warn'),
+): Promise<Bridge> {
+  const config = resolveConfig({ port: 0, sources: dirs.map((path) => ({ path })) }, overrides);
+  const bridge = await startBridge(config, { logger: logs.logger });
+  running.push(bridge);
+  await bridge.ready;
+  return bridge;
+}
