@@ -44,6 +44,20 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   sse.register(app);
   registerHttpRoutes(app, store, hub, health, config.http);
   const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger);
+  health.register('hub', () => ({ status: 'HEALTHY', clients: hub.clients(), slowConsumers: hub.slowConsumers }));
+
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    await Promise.all([ws.close(), app.close()]);
+    sse.close();
+    hub.close();
+    throw error;
+  }
+  const port = (app.server.address() as AddressInfo).port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${host}:${port}`;
+  logger.info({ url, epoch: store.epoch, sources: config.sources.map((source) => source.path) }, 'listening');
 
   const historyMs = Math.max(
     0,
@@ -67,25 +81,11 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
         maxWholeBytes: config.watch.maxWholeBytes,
       }),
   );
-  health.register('hub', () => ({ status: 'HEALTHY', clients: hub.clients(), slowConsumers: hub.slowConsumers }));
   health.register('sources', () => ({
     status: 'HEALTHY',
     folders: sources.map((source) => ({ path: source.root, files: source.files() })),
     symbols: [...store.symbols()].length,
   }));
-
-  try {
-    await app.listen({ host: config.host, port: config.port });
-  } catch (error) {
-    await Promise.all([ws.close(), app.close()]);
-    sse.close();
-    hub.close();
-    throw error;
-  }
-  const port = (app.server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = `http://${host}:${port}`;
-  logger.info({ url, epoch: store.epoch, sources: config.sources.map((source) => source.path) }, 'listening');
 
   const ready = Promise.all(sources.map((source) => source.start())).then(() => {
     logger.info({ symbols: [...store.symbols()].length }, 'initial read done');

@@ -59,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
 
   let config: Config;
+  const layers: ConfigLayer[] = [];
   try {
     const fileLayer: ConfigLayer = args.config ? await readConfigFile(args.config) : {};
     const fileSources = Array.isArray(fileLayer.sources) ? fileLayer.sources : [];
@@ -67,7 +68,8 @@ async function main(argv: string[]): Promise<number> {
     if (args.port !== undefined) cliLayer.port = /^\d+$/.test(args.port) ? Number(args.port) : args.port;
     if (args['log-level'] !== undefined) cliLayer.log = { level: args['log-level'] };
     if (args.watch) cliLayer.sources = [...fileSources, ...args.watch.map((path) => ({ path }))];
-    config = resolveConfig(fileLayer, cliLayer);
+    layers.push(fileLayer, cliLayer);
+    config = resolveConfig(...layers);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`tapebridge: ${error.message}\n`);
@@ -80,7 +82,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.demo || config.sources.length === 0) {
     demoDir = await mkdtemp(join(tmpdir(), 'tapebridge-demo-'));
     simulator = await startSimulator({ dir: demoDir });
-    config = resolveConfig(config as unknown as ConfigLayer, { sources: [...config.sources, { path: demoDir }] });
+    config = resolveConfig(...layers, { sources: [...config.sources, { path: demoDir }] });
   }
 
   let bridge: Bridge;

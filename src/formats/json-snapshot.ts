@@ -114,7 +114,7 @@ function readQuote(value: unknown, where: string): Quote | string {
     const item = value[key];
     if (item === undefined || item === null) continue;
     if (key === 'time' && typeof item === 'string') {
-      const time = Date.parse(item);
+      const time = parseIsoTime(item);
       if (Number.isNaN(time)) return `${where}.time ${JSON.stringify(item)} is not an ISO 8601 time`;
       quote.time = time;
       continue;
@@ -190,6 +190,13 @@ function readBook(value: unknown): Book | string {
   }
   return book;
 }
+
+/** An ISO 8601 date-time without a zone offset is read as UTC, never in the server's local zone. */
+function parseIsoTime(text: string): number {
+  return Date.parse(LOCAL_DATE_TIME.test(text) ? `${text}Z` : text);
+}
+
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -144,7 +144,7 @@ class Mt5TickDecoder implements TailDecoder {
     const ask = price(fields[columns.ask]);
     const last = price(fields[columns.last]);
     const volume = price(fields[columns.volume]);
-    const flags = columns.flags >= 0 ? Number(fields[columns.flags] ?? '') : Number.NaN;
+    const flags = flagsField(columns.flags >= 0 ? fields[columns.flags] : undefined);
     if (bid === null || ask === null || last === null || volume === null) {
       sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
       return;
@@ -160,6 +160,15 @@ class Mt5TickDecoder implements TailDecoder {
     tick.size = trade ? volume : undefined;
     sink.tick(this.#symbol, tick);
   }
+}
+
+/**
+ * The FLAGS bitmask, or NaN when it gives no answer (no column, empty or not a number):
+ * `Number('')` is 0, which would read an empty field as "not a trade".
+ */
+function flagsField(field: string | undefined): number {
+  const trimmed = field?.trim() ?? '';
+  return trimmed === '' ? Number.NaN : Number(trimmed);
 }
 
 /** A price field: undefined when empty or zero (not given), null when not a number. */

@@ -13,7 +13,20 @@ export interface SniffedEncoding {
   bomBytes: number;
 }
 
-const windows1252 = new TextDecoder('windows-1252');
+/**
+ * Windows-1252 bytes 0x80-0x9F (WHATWG index-windows-1252); every other byte is Latin-1.
+ * Decoded by hand: Node's TextDecoder('windows-1252') decodes this range as Latin-1 C1
+ * controls since 20.18.3 / 22.13.0 (nodejs/node#60888), so 0x80 would not be '€'.
+ */
+const WINDOWS_1252_C1 =
+  '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
+  '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
+const C1_RANGE = /[\u0080-\u009f]/g;
+
+function decodeWindows1252(bytes: Buffer): string {
+  const latin1 = bytes.toString('latin1');
+  return latin1.replace(C1_RANGE, (c) => WINDOWS_1252_C1.charAt(c.charCodeAt(0) - 0x80));
+}
 
 /** Decides the encoding from the first bytes of a file (BOM, UTF-16 zero pattern, UTF-8 validity). */
 export function sniffEncoding(head: Buffer): SniffedEncoding {
@@ -52,7 +65,7 @@ export function decodeText(bytes: Buffer, encoding: TextEncoding): string {
   if (encoding === 'utf16le') return bytes.toString('utf16le');
   if (encoding === 'utf8' && isUtf8(bytes)) return bytes.toString('utf8');
   // UTF-8 that is not valid UTF-8 is, in practice, an ANSI (Windows-1252) line.
-  return windows1252.decode(bytes);
+  return decodeWindows1252(bytes);
 }
 
 /** Longest line accepted; a longer run without a line end is garbage and is skipped. */
@@ -143,10 +156,11 @@ export async function lineTailStart(file: RandomAccessFile, options: LineTailOpt
   const limit = Math.max(dataStart, file.size - options.maxBackfillBytes);
   for (let window = PROBE_BYTES; ; window *= 2) {
     const position = align(Math.max(limit, file.size - window));
-    const first = await firstLineAt(file, position, position === dataStart, options);
+    const { first, lineStart } = await firstLineAt(file, position, position === dataStart, options);
     if (first === null) {
-      // No dated line in this window (very long lines): widen it, or start at the limit.
-      if (position <= limit) return position;
+      // No dated line in this window (very long lines): widen it, or start at the limit,
+      // on a line start when there is one (never in the middle of a line).
+      if (position <= limit) return lineStart ?? position;
       continue;
     }
     if (position <= limit || first.time < cutoff) return first.offset;
@@ -168,24 +182,36 @@ async function lastLineTime(
   return newest;
 }
 
-/** The first complete line at or after `position` (skipping a partial one unless `atLineStart`). */
+/**
+ * The first complete dated line at or after `position` (skipping a partial one unless
+ * `atLineStart`), and the first line start seen there (null when the bytes read hold no
+ * line end).
+ */
 async function firstLineAt(
   file: RandomAccessFile,
   position: number,
   atLineStart: boolean,
   options: LineTailOptions,
-): Promise<{ offset: number; time: number } | null> {
-  const bytes = await file.read(position, Math.min(PROBE_BYTES, file.size - position));
-  let found: { offset: number; time: number } | null = null;
+): Promise<{ first: { offset: number; time: number } | null; lineStart: number | null }> {
+  // Read from one code unit earlier: when `position` is a line start, the line skipped as
+  // partial is then the empty rest of the previous line, not the line at `position`.
+  const back = atLineStart ? 0 : options.encoding === 'utf16le' ? 2 : 1;
+  const from = position - back;
+  const bytes = await file.read(from, Math.min(PROBE_BYTES, file.size - position) + back);
+  let first: { offset: number; time: number } | null = null;
+  let lineStart: number | null = atLineStart ? position : null;
   let skipFirst = !atLineStart;
-  forEachLine(bytes, position, options.encoding, (text, offset) => {
-    if (found) return;
+  const consumed = forEachLine(bytes, from, options.encoding, (text, offset) => {
+    if (first) return;
     if (skipFirst) {
       skipFirst = false;
       return;
     }
+    lineStart ??= offset;
     const time = options.timeOf(text);
-    if (!Number.isNaN(time)) found = { offset, time };
+    if (!Number.isNaN(time)) first = { offset, time };
   }, () => undefined);
-  return found;
+  // The skipped partial line was the last complete one: the next line starts after it.
+  if (lineStart === null && consumed > 0) lineStart = from + consumed;
+  return { first, lineStart };
 }

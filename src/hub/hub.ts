@@ -70,7 +70,7 @@ export class Hub {
 
   detach(subscriber: Subscriber): void {
     if (!this.#subscribers.delete(subscriber)) return;
-    for (const symbol of subscriber.symbols) this.#bySymbol.get(symbol)?.delete(subscriber);
+    for (const symbol of subscriber.symbols) this.#removeFrom(symbol, subscriber);
     this.#wildcard.delete(subscriber);
     this.#stalled.delete(subscriber);
   }
@@ -106,7 +106,7 @@ export class Hub {
         this.#wildcard.delete(subscriber);
       } else {
         subscriber.symbols.delete(symbol);
-        this.#bySymbol.get(symbol)?.delete(subscriber);
+        this.#removeFrom(symbol, subscriber);
       }
     }
   }
@@ -166,6 +166,11 @@ export class Hub {
     return set;
   }
 
+  #removeFrom(symbol: string, subscriber: Subscriber): void {
+    const set = this.#bySymbol.get(symbol);
+    if (set?.delete(subscriber) && set.size === 0) this.#bySymbol.delete(symbol);
+  }
+
   #onCommit({ state, entry }: CommitEvent): void {
     const named = this.#bySymbol.get(state.symbol);
     if ((named?.size ?? 0) + this.#wildcard.size > 0) {
@@ -174,11 +179,10 @@ export class Hub {
       let wsFrame: Buffer | undefined;
       let sse: Buffer | undefined;
       const deliver = (subscriber: Subscriber): void => {
-        if (subscriber.stalledAt > 0) return;
+        if (subscriber.stalledAt > 0 || this.#isBehind(subscriber)) return;
         const outlet = subscriber.outlet;
         if (outlet.kind === 'ws') outlet.write((wsFrame ??= Buffer.from(json)));
         else outlet.write((sse ??= sseFrame(formatSseId(epoch, state.gseq), entry ? 'patch' : 'snapshot', json)));
-        this.#checkBacklog(subscriber);
       };
       for (const subscriber of this.#wildcard) deliver(subscriber);
       if (named) for (const subscriber of named) if (!subscriber.wildcard) deliver(subscriber);
@@ -234,21 +238,27 @@ export class Hub {
     }
   }
 
-  #checkBacklog(subscriber: Subscriber): void {
+  /**
+   * A client is behind when what it has not read yet of earlier messages passes the
+   * high-water mark as the next one arrives (one large message alone never makes it so).
+   * It then stops getting patches (the current one included), or is closed.
+   */
+  #isBehind(subscriber: Subscriber): boolean {
     const backlog = subscriber.outlet.backlogBytes;
     if (backlog <= this.#options.lowWaterBytes) subscriber.burstBytes = 0;
-    if (backlog <= this.#options.highWaterBytes + subscriber.burstBytes) return;
+    if (backlog <= this.#options.highWaterBytes + subscriber.burstBytes) return false;
     const message = `more than ${this.#options.highWaterBytes} bytes were waiting to be sent`;
     if (this.#options.slowConsumer === 'close') {
       this.#logger.warn({ backlog }, 'slow consumer closed');
       subscriber.outlet.close('SLOW_CONSUMER', message);
       this.detach(subscriber);
-      return;
+      return true;
     }
     this.#logger.warn({ backlog }, 'slow consumer: patches paused until it drains');
     subscriber.stalledAt = performance.now();
     this.#stalled.add(subscriber);
     this.#stallTimer ??= setInterval(() => this.#checkStalled(), STALL_CHECK_MS);
+    return true;
   }
 
   #checkStalled(): void {

@@ -34,7 +34,7 @@ function composeQuote(parts: readonly SealedContribution[]): Quote {
   if (quotes.length === 0) return EMPTY_QUOTE;
   if (quotes.length === 1) return quotes[0] as Quote;
   quotes.sort((a, b) => (a.time ?? 0) - (b.time ?? 0));
-  return Object.assign({}, ...quotes) as Quote;
+  return merge(quotes);
 }
 
 function composeBars(parts: readonly SealedContribution[]): BarWindows {
@@ -67,5 +67,22 @@ function composeFields(parts: readonly SealedContribution[]): JsonObject {
   const all = parts.map((part) => part.fields).filter((fields): fields is JsonObject => fields !== undefined);
   if (all.length === 0) return EMPTY_FIELDS;
   if (all.length === 1) return all[0] as JsonObject;
-  return Object.assign({}, ...all) as JsonObject;
+  return merge(all);
+}
+
+/**
+ * `Object.assign({}, ...objects)`, except that a `__proto__` key (which `JSON.parse` makes an
+ * own property) stays a key: assigning it would set the merged object's prototype instead,
+ * dropping the field from snapshots while the diff saw the prototype's keys as fields.
+ */
+function merge<T extends object>(objects: readonly T[]): T {
+  const merged: Record<string, unknown> = {};
+  for (const object of objects) {
+    for (const key of Object.keys(object)) {
+      const value = (object as Record<string, unknown>)[key];
+      if (key === '__proto__') Object.defineProperty(merged, key, { value, enumerable: true, writable: true, configurable: true });
+      else merged[key] = value;
+    }
+  }
+  return merged as T;
 }

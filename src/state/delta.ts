@@ -30,14 +30,15 @@ function diffValue(a: unknown, b: unknown, path: string, ops: PatchOperation[]):
 function diffObject(a: Record<string, unknown>, b: Record<string, unknown>, path: string, ops: PatchOperation[]): void {
   const start = ops.length;
   for (const key in a) {
-    if (a[key] !== undefined && b[key] === undefined) ops.push({ op: 'remove', path: `${path}/${escapeToken(key)}` });
+    if (a[key] !== undefined && ownValue(b, key) === undefined) ops.push({ op: 'remove', path: `${path}/${escapeToken(key)}` });
   }
   for (const key in b) {
     const value = b[key];
     if (value === undefined) continue;
     const child = `${path}/${escapeToken(key)}`;
-    if (a[key] === undefined) ops.push({ op: 'add', path: child, value });
-    else diffValue(a[key], value, child, ops);
+    const previous = ownValue(a, key);
+    if (previous === undefined) ops.push({ op: 'add', path: child, value });
+    else diffValue(previous, value, child, ops);
   }
   if (path !== '' && ops.length - start > 1 && isFlat(b) && wholeIsSmaller(ops, start, b, path)) {
     ops.length = start;
@@ -175,6 +176,15 @@ function diffByPosition(a: unknown[], b: unknown[], path: string, ops: PatchOper
   for (let i = 0; i < common; i++) diffValue(a[i], b[i], `${path}/${i}`, ops);
   for (let i = common; i < b.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: b[i] });
   for (let i = a.length - 1; i >= common; i--) ops.push({ op: 'remove', path: `${path}/${i}` });
+}
+
+/**
+ * The value of `object`'s own property `key`: a key such as `constructor` or `toString`
+ * that the object does not hold must not read as the one its prototype inherits.
+ */
+function ownValue(object: Record<string, unknown>, key: string): unknown {
+  const value = object[key];
+  return value === undefined || Object.hasOwn(object, key) ? value : undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -28,7 +28,8 @@ export class FileIngest implements RecordSink {
   readonly #touched = new Set<string>();
   #staging: Map<string, Contribution> | null = null;
   #records = 0;
-  #lastRaw = '';
+  /** The last symbol mapped (undefined before the first: '' is a symbol a decoder may report). */
+  #lastRaw: string | undefined;
   #lastMapped = '';
 
   constructor(store: Store, options: FileIngestOptions) {

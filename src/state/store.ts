@@ -5,6 +5,8 @@ import { diff } from './delta.js';
 import type { JournalEntry } from './journal.js';
 import { SymbolState } from './symbol-state.js';
 
+const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 export interface StoreOptions {
   /** Patches kept per symbol for resume. */
   journalSize: number;
@@ -37,6 +39,8 @@ export class Store {
     private readonly onListenerError: (error: unknown) => void = () => undefined,
   ) {
     this.epoch = options.epoch ?? randomBytes(6).toString('base64url');
+    // The epoch is part of SSE event ids (`<epoch>:<gseq>`) and of hand-built JSON.
+    if (!EPOCH_PATTERN.test(this.epoch)) throw new RangeError(`epoch ${JSON.stringify(this.epoch)} must match ${EPOCH_PATTERN}`);
     this.#journalSize = options.journalSize;
   }
 

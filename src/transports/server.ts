@@ -14,6 +14,8 @@ export function createHttpServer(logger: Logger): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Longer than any valid symbol, so that a too-long one gets our 400 and not the router's 414.
+    routerOptions: { maxParamLength: 1024 },
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error.validation) return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?/, '').trim() || 'is invalid'}`);

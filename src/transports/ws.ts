@@ -19,6 +19,9 @@ export interface WebSocketOptions {
   maxFrameBytes: number;
 }
 
+/** Frames are pre-serialised JSON text: sent as text without another conversion. */
+const TEXT_FRAME = { binary: false } as const;
+
 /** A ws connection as the hub sees it. */
 class WebSocketOutlet implements Outlet {
   readonly kind = 'ws';
@@ -30,7 +33,7 @@ class WebSocketOutlet implements Outlet {
   }
 
   write(frame: Buffer): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: false });
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, TEXT_FRAME);
   }
 
   notify(code: ErrorCode, message: string): void {

@@ -121,8 +121,15 @@ export class SseClient {
   #response: IncomingMessage | undefined;
   #request: ReturnType<typeof request> | undefined;
 
-  static async connect(baseUrl: string, query: string, headers: Record<string, string> = {}): Promise<SseClient> {
+  /** `held`: the documents the client already has (a resuming client), applied before any event. */
+  static async connect(
+    baseUrl: string,
+    query: string,
+    headers: Record<string, string> = {},
+    held?: ReadonlyMap<string, MirroredDocument>,
+  ): Promise<SseClient> {
     const client = new SseClient();
+    for (const [symbol, document] of held ?? []) client.mirror.documents.set(symbol, structuredClone(document));
     await new Promise<void>((resolve, reject) => {
       const req = request(`${baseUrl}/v1/sse?${query}`, { headers: { accept: 'text/event-stream', ...headers } }, (response) => {
         client.#response = response;

@@ -1,0 +1,66 @@
+import type { RecordSink, TickRecord } from '../../src/formats/types.js';
+import type { Bar, PartialDocument, Timeframe } from '../../src/state/document.js';
+
+/** Everything a decoder reported, in order. */
+export type RecordedEvent =
+  | { kind: 'tick'; symbol: string; tick: TickRecord }
+  | { kind: 'bar'; symbol: string; bar: Bar; timeframe: Timeframe | null }
+  | { kind: 'document'; symbol: string; partial: PartialDocument; sourceTime: number }
+  | { kind: 'problem'; offset: number; reason: string; line?: number };
+
+export type RecordedProblem = Extract<RecordedEvent, { kind: 'problem' }>;
+
+/**
+ * A RecordSink that keeps a copy of every call. Decoders reuse one tick object between
+ * calls, so ticks are copied (keeping only the keys that hold a value: "absent" and
+ * "undefined" are the same thing for a quote field).
+ */
+export class RecordingSink implements RecordSink {
+  readonly events: RecordedEvent[] = [];
+
+  tick(symbol: string, tick: TickRecord): void {
+    this.events.push({ kind: 'tick', symbol, tick: copyTick(tick) });
+  }
+
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null): void {
+    this.events.push({ kind: 'bar', symbol, bar: structuredClone(bar), timeframe });
+  }
+
+  document(symbol: string, partial: PartialDocument, sourceTime: number): void {
+    this.events.push({ kind: 'document', symbol, partial: structuredClone(partial), sourceTime });
+  }
+
+  problem(offset: number, reason: string, line?: number): void {
+    this.events.push(line === undefined ? { kind: 'problem', offset, reason } : { kind: 'problem', offset, reason, line });
+  }
+
+  get ticks(): TickRecord[] {
+    return this.events.flatMap((event) => (event.kind === 'tick' ? [event.tick] : []));
+  }
+
+  get bars(): Bar[] {
+    return this.events.flatMap((event) => (event.kind === 'bar' ? [event.bar] : []));
+  }
+
+  get documents(): Extract<RecordedEvent, { kind: 'document' }>[] {
+    return this.events.flatMap((event) => (event.kind === 'document' ? [event] : []));
+  }
+
+  get problems(): RecordedProblem[] {
+    return this.events.flatMap((event) => (event.kind === 'problem' ? [event] : []));
+  }
+
+  clear(): void {
+    this.events.length = 0;
+  }
+}
+
+/** A copy of a tick without the keys that are undefined. */
+export function copyTick(tick: TickRecord): TickRecord {
+  const copy: TickRecord = { time: tick.time };
+  if (tick.bid !== undefined) copy.bid = tick.bid;
+  if (tick.ask !== undefined) copy.ask = tick.ask;
+  if (tick.last !== undefined) copy.last = tick.last;
+  if (tick.size !== undefined) copy.size = tick.size;
+  return copy;
+}
