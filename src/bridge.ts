@@ -4,6 +4,8 @@ import { FormatRegistry } from './formats/registry.js';
 import { Hub } from './hub/hub.js';
 import type { Config } from './ops/config.js';
 import { HealthRegistry } from './ops/health.js';
+import { createMetricsRegistry } from './ops/metrics.js';
+import { StatsRegistry } from './ops/stats.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import type { Timeframe } from './state/document.js';
 import { Store } from './state/store.js';
@@ -39,12 +41,15 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   );
   const hub = new Hub(store, config.stream, logger);
   const health = new HealthRegistry();
+  const stats = new StatsRegistry();
+  const metrics = createMetricsRegistry();
   const app = createHttpServer(logger);
   const sse = new SseTransport(hub, store, config.stream, logger);
   sse.register(app);
-  registerHttpRoutes(app, store, hub, health, config.http);
+  registerHttpRoutes(app, { store, hub, health, stats, metrics }, config.http);
   const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger);
   health.register('hub', () => ({ status: 'HEALTHY', clients: hub.clients(), slowConsumers: hub.slowConsumers }));
+  stats.register('hub', () => ({ clients: hub.clients(), slowConsumers: hub.slowConsumers, symbols: [...store.symbols()].length }));
 
   try {
     await app.listen({ host: config.host, port: config.port });

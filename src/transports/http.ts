@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.js';
 import { errorBody, type ErrorCode, ERROR_CODES } from '../ops/errors.js';
 import type { HealthRegistry } from '../ops/health.js';
+import type { StatsRegistry } from '../ops/stats.js';
 import type { Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
 import { VERSION } from '../version.js';
@@ -29,13 +31,15 @@ const symbolParams = {
 } as const;
 
 /** The plain HTTP routes of PROTOCOL.md §5: snapshots with ETags, patch polling, health. */
-export function registerHttpRoutes(
-  app: FastifyInstance,
-  store: Store,
-  hub: Hub,
-  health: HealthRegistry,
-  options: HttpOptions,
-): void {
+export interface HttpParts {
+  store: Store;
+  hub: Hub;
+  health: HealthRegistry;
+  stats: StatsRegistry;
+  metrics: Registry;
+}
+
+export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, stats, metrics }: HttpParts, options: HttpOptions): void {
   const startedAt = Date.now();
 
   app.get('/', async (_request, reply) =>
@@ -43,7 +47,7 @@ export function registerHttpRoutes(
       name: 'tapebridge',
       version: VERSION,
       epoch: store.epoch,
-      routes: ['/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/health'],
+      routes: ['/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/v1/stats', '/health', '/metrics'],
     }),
   );
 
@@ -109,6 +113,12 @@ export function registerHttpRoutes(
         .send(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"patches":[${list}]}`);
     },
   );
+
+  app.get('/v1/stats', async (_request, reply) =>
+    reply.type('application/json').send({ epoch: store.epoch, time: Date.now(), ...stats.report() }),
+  );
+
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
   app.get('/health', async (_request, reply) => {
     const report = health.report();

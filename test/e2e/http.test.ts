@@ -150,4 +150,15 @@ describe('HTTP routes', () => {
     expect(body.epoch).toBe(bridge.store.epoch);
     expect(Object.keys(body.components).sort()).toEqual(['hub', 'sources']);
   });
+
+  it('serves JSON stats and Prometheus metrics', async () => {
+    const { bridge } = await bridgeWithFiles();
+    const stats = await getJson<{ epoch: string; hub: { symbols: number; clients: { ws: number; sse: number } } }>(`${bridge.url}/v1/stats`);
+    expect(stats.status).toBe(200);
+    expect(stats.body.epoch).toBe(bridge.store.epoch);
+    expect(stats.body.hub).toMatchObject({ symbols: 3, clients: { ws: 0, sse: 0 } });
+    const metrics = await fetch(`${bridge.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
+    expect(await metrics.text()).toMatch(/^tapebridge_process_cpu_user_seconds_total \d/m);
+  });
 });
