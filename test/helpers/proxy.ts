@@ -124,6 +124,8 @@ export class TestProxy {
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.#record(request, true);
+    // The server no longer watches an upgraded socket: a peer that resets it is expected here.
+    socket.on('error', () => undefined);
     if (this.block.ws) {
       socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 28\r\nConnection: close\r\n\r\nWebSocket is not allowed here');
       return;
@@ -157,6 +159,5 @@ export class TestProxy {
     upstream.on('close', release);
     socket.on('close', release);
     upstream.on('error', () => undefined);
-    socket.on('error', () => undefined);
   }
 }
