@@ -9,6 +9,8 @@ import { StatsRegistry } from './ops/stats.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import type { Timeframe } from './state/document.js';
 import { Store } from './state/store.js';
+import { DashboardStream } from './transports/dashboard-sse.js';
+import { registerDashboardPage } from './transports/dashboard-page.js';
 import { registerHttpRoutes } from './transports/http.js';
 import { createHttpServer } from './transports/server.js';
 import { SseTransport } from './transports/sse.js';
@@ -48,6 +50,9 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   sse.register(app);
   registerHttpRoutes(app, { store, hub, health, stats, metrics }, config.http);
   const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger);
+  const dashboard = new DashboardStream(store, health, config.dashboard, config.stream.highWaterBytes);
+  dashboard.register(app);
+  registerDashboardPage(app);
   health.register('hub', () => ({ status: 'HEALTHY', clients: hub.clients(), slowConsumers: hub.slowConsumers }));
   stats.register('hub', () => ({ clients: hub.clients(), slowConsumers: hub.slowConsumers, symbols: [...store.symbols()].length }));
 
@@ -56,6 +61,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   } catch (error) {
     await Promise.all([ws.close(), app.close()]);
     sse.close();
+    dashboard.close();
     hub.close();
     throw error;
   }
@@ -103,6 +109,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       await Promise.all(sources.map((source) => source.close()));
       hub.close();
       sse.close();
+      dashboard.close();
       await ws.close();
       await app.close();
       logger.info('closed');

@@ -25,8 +25,8 @@ Options:
       --log-level L   fatal, error, warn, info, debug, trace or silent
   -h, --help          this text
 
-Routes: /v1/ws (WebSocket), /v1/sse, /v1/symbols, /v1/symbols/:symbol,
-        /v1/symbols/:symbol/patches, /health
+Routes: / (dashboard), /v1/ws (WebSocket), /v1/sse, /v1/symbols, /v1/symbols/:symbol,
+        /v1/symbols/:symbol/patches, /v1/dashboard/sse, /health
 `;
 
 /** How long shutdown may take before the process exits anyway. */
@@ -99,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
   if (demoDir) {
     process.stderr.write(
       `tapebridge demo: a simulator writes ${simulator?.symbols.join(', ')} into ${demoDir}\n` +
+        `  dashboard: ${bridge.url}/\n` +
         `  symbols:   ${bridge.url}/v1/symbols\n  snapshot:  ${bridge.url}/v1/symbols/ESZ25_FUT_CME\n` +
         `  live SSE:  curl -N '${bridge.url}/v1/sse?symbols=*'\n  WebSocket: ${bridge.url.replace('http', 'ws')}/v1/ws\n`,
     );

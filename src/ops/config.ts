@@ -77,6 +77,13 @@ export const ConfigSchema = Type.Object(
       { level: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))) },
       { additionalProperties: false },
     ),
+    dashboard: Type.Object(
+      {
+        intervalMs: Millis('interval of the summary events of /v1/dashboard/sse', 50),
+        staleAfterMs: Millis('the dashboard marks a symbol stale after this long without an update', 1),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -113,6 +120,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   http: { maxWaitMs: 30_000 },
   log: { level: 'info' },
+  dashboard: { intervalMs: 1000, staleAfterMs: 15_000 },
 };
 
 export const DEFAULT_SOURCE: Omit<SourceConfig, 'path'> = {

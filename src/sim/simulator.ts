@@ -33,7 +33,7 @@ const HISTORY_TICK_MS = 15_000;
  * Writes realistic export files into `dir` and keeps them changing: two futures as Sierra
  * Chart `.scid` tick files (appended in bursts, sometimes stopping mid-record), two FX
  * pairs as MetaTrader 5 tick exports (one UTF-8, one UTF-16LE with BOM), and a gold quote
- * as a JSON snapshot (rewritten in place, or replaced by rename).
+ * with a five-level book as a JSON snapshot (rewritten in place, or replaced by rename).
  */
 export async function startSimulator(options: SimulatorOptions): Promise<Simulator> {
   const { dir, updatesPerSecond = 4, historyMinutes = 200, seed = 1 } = options;
@@ -103,21 +103,28 @@ function mt5Instrument(path: string, symbol: string, encoding: Mt5Encoding, opti
 
 function jsonInstrument(path: string, symbol: string, options: RandomMarketOptions): Instrument {
   let previousLast: number | undefined;
+  const level = (price: number, i: number, round: number): [number, number] => [
+    Number(price.toFixed(2)),
+    1 + ((round * 7 + i * 13) % 20),
+  ];
   return {
     symbol,
     market: new RandomMarket(options),
     write: (ticks, round) => {
       const tick = ticks[ticks.length - 1] as MarketTick;
       previousLast = tick.last ?? previousLast;
-      const record = {
-        bid: tick.bid,
-        ask: tick.ask,
-        ...(previousLast === undefined ? {} : { last: previousLast }),
-        time: tick.time,
-        spread: Math.round((tick.ask - tick.bid) * 100),
+      const depth = [0, 1, 2, 3, 4];
+      const document = {
+        quote: { bid: tick.bid, ask: tick.ask, ...(previousLast === undefined ? {} : { last: previousLast }), time: tick.time },
+        book: {
+          bids: depth.map((i) => level(tick.bid - i * options.tickSize, i, round)),
+          asks: depth.map((i) => level(tick.ask + i * options.tickSize, i + 5, round)),
+          time: tick.time,
+        },
+        fields: { spread: Math.round((tick.ask - tick.bid) * 100) },
       };
       const mode: JsonWriteMode = round % 2 === 0 ? 'rewrite' : 'rename';
-      return writeJsonSnapshot(path, record, mode);
+      return writeJsonSnapshot(path, document, mode);
     },
   };
 }

@@ -42,12 +42,13 @@ export interface HttpParts {
 export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, stats, metrics }: HttpParts, options: HttpOptions): void {
   const startedAt = Date.now();
 
-  app.get('/', async (_request, reply) =>
+  // `/` is the dashboard (transports/dashboard-page.ts).
+  app.get('/v1', async (_request, reply) =>
     reply.type('application/json').send({
       name: 'tapebridge',
       version: VERSION,
       epoch: store.epoch,
-      routes: ['/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/v1/stats', '/health', '/metrics'],
+      routes: ['/', '/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/v1/dashboard/sse', '/v1/stats', '/health', '/metrics'],
     }),
   );
 

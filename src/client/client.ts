@@ -1,0 +1,399 @@
+import { Backoff } from './backoff.js';
+import { callSafely, ClientEvents, type ClientEventName, type ClientListener, type ResyncReason } from './events.js';
+import { DocumentMirror, type HeldDocument } from './mirror.js';
+import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
+import { PollTransport } from './transports/poll.js';
+import { SseTransport } from './transports/sse.js';
+import { endpointOf, type Endpoint, type Transport, type TransportContext, type TransportEvents } from './transports/transport.js';
+import { WebSocketTransport } from './transports/ws.js';
+import type { ClientState, DataMessage, InstrumentDocument, JsonPatchOperation, PatchMessage, SnapshotMessage, TransportKind, Version } from './types.js';
+
+/** What changed, handed to a subscription's callback with the new document. */
+export interface Update {
+  readonly symbol: string;
+  readonly epoch: string;
+  readonly seq: number;
+  /** `snapshot`: the document arrived (or was replaced) whole; `patch`: `ops` were applied. */
+  readonly type: 'snapshot' | 'patch';
+  readonly ops?: readonly JsonPatchOperation[];
+}
+
+export type UpdateListener = (document: InstrumentDocument, update: Update) => void;
+
+interface Subscription {
+  readonly listener: UpdateListener | undefined;
+}
+
+/** Longest symbol name the bridge accepts. */
+const MAX_SYMBOL_LENGTH = 128;
+
+/**
+ * A connection to a tapebridge that keeps every subscribed symbol's document: snapshot,
+ * then patches checked for `seq` continuity; on a gap, a failed patch or a new epoch it
+ * resyncs that symbol (resume first, snapshot when that cannot work). It reconnects with
+ * capped, fully jittered backoff and resumes every subscription from its (epoch, seq);
+ * when WebSocket cannot connect it falls back to SSE, then to HTTP long polling, and keeps
+ * trying to go back. Stale callbacks of replaced connections are dropped by generation.
+ */
+export class TapeClient {
+  /** The bridge's base URL. */
+  readonly url: string;
+  readonly #options: ResolvedOptions;
+  readonly #endpoint: Endpoint;
+  readonly #events = new ClientEvents();
+  readonly #mirror = new DocumentMirror();
+  /** Wanted symbols (and `*`), each with the subscriptions that want it. */
+  readonly #wanted = new Map<string, Set<Subscription>>();
+  /** Symbols asked to be brought back in line, and why. */
+  readonly #resyncing = new Map<string, 'gap' | 'patch-failed'>();
+  readonly #backoff: Backoff;
+  readonly #probeBackoff: Backoff;
+  readonly #context: TransportContext;
+  #state: ClientState = 'connecting';
+  #transport: Transport | undefined;
+  /** Generation of the current transport; callbacks of any other are stale. */
+  #generation = 0;
+  #generations = 0;
+  /** A connection attempt over the preferred transport while a fallback is in use. */
+  #probe: { readonly transport: Transport; readonly generation: number } | undefined;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Index in `options.transports` of the transport tried next. */
+  #level = 0;
+  /** Failed attempts in a row on the current level. */
+  #failures = 0;
+  #epoch: string | undefined;
+  #sseCursor: string | null = null;
+  #closing: Promise<void> | undefined;
+
+  constructor(url: string, options: ClientOptions = {}) {
+    this.#options = resolveOptions(options);
+    this.#endpoint = endpointOf(url);
+    this.url = this.#endpoint.http;
+    this.#backoff = new Backoff(this.#options.backoff);
+    this.#probeBackoff = new Backoff(this.#options.backoff);
+    const client = this;
+    this.#context = {
+      options: this.#options,
+      endpoint: this.#endpoint,
+      wanted: () => [...this.#wanted.keys()],
+      held: () => [...this.#mirror.symbols()],
+      resumeFrom: (symbol) => (this.#resyncing.get(symbol) === 'patch-failed' ? undefined : versionOf(this.#mirror.get(symbol))),
+      get sseCursor() {
+        return client.#sseCursor;
+      },
+      set sseCursor(cursor) {
+        client.#sseCursor = cursor;
+      },
+    };
+    this.#connect();
+  }
+
+  get state(): ClientState {
+    return this.#state;
+  }
+
+  /** The transport in use, or undefined while (re)connecting. */
+  get transport(): TransportKind | undefined {
+    return this.#state === 'open' ? this.#transport?.kind : undefined;
+  }
+
+  /** The bridge's epoch as last seen. */
+  get epoch(): string | undefined {
+    return this.#epoch;
+  }
+
+  on<K extends ClientEventName>(name: K, listener: ClientListener<K>): () => void {
+    return this.#events.on(name, listener);
+  }
+
+  off<K extends ClientEventName>(name: K, listener: ClientListener<K>): void {
+    this.#events.off(name, listener);
+  }
+
+  /**
+   * Subscribes to symbols (`*` for every symbol, present and future). `onUpdate` gets each
+   * new version of their documents, starting with any already held. Returns a function that
+   * ends this subscription (symbols no other subscription wants are unsubscribed).
+   */
+  subscribe(symbols: string | readonly string[], onUpdate?: UpdateListener): () => void {
+    const list = symbolList(symbols);
+    if (this.#state === 'closed') throw new Error('subscribe() after close()');
+    const subscription: Subscription = { listener: onUpdate };
+    const wildcard = this.#wanted.has('*');
+    const added: string[] = [];
+    for (const symbol of list) {
+      let set = this.#wanted.get(symbol);
+      if (!set) {
+        set = new Set();
+        this.#wanted.set(symbol, set);
+        added.push(symbol);
+      }
+      set.add(subscription);
+    }
+    if (added.length > 0) {
+      // An SSE cursor covers only the symbols of its stream: a new one needs its snapshot.
+      if (!wildcard) this.#sseCursor = null;
+      this.#transport?.update(added, []);
+    }
+    if (onUpdate) {
+      const held = list.includes('*') ? [...this.#mirror.symbols()] : list.filter((symbol) => this.#mirror.get(symbol));
+      if (held.length > 0) {
+        queueMicrotask(() => {
+          for (const symbol of held) {
+            const document = this.#mirror.get(symbol);
+            const wanted = this.#wanted.get(symbol)?.has(subscription) || this.#wanted.get('*')?.has(subscription);
+            if (!wanted || !document) continue;
+            callSafely(() => onUpdate(document.document, { symbol, epoch: document.epoch, seq: document.seq, type: 'snapshot' }));
+          }
+        });
+      }
+    }
+    return () => this.#end(subscription, list);
+  }
+
+  /** Unsubscribes from symbols, whichever subscriptions wanted them; their documents are dropped. */
+  unsubscribe(symbols: string | readonly string[]): void {
+    this.#forget(symbolList(symbols).filter((symbol) => this.#wanted.delete(symbol)));
+  }
+
+  /** The document held for a symbol (frozen; each version is a new object), or undefined. */
+  get(symbol: string): InstrumentDocument | undefined {
+    return this.#mirror.get(symbol)?.document;
+  }
+
+  /** The (epoch, seq) of the document held for a symbol. */
+  version(symbol: string): Version | undefined {
+    return versionOf(this.#mirror.get(symbol));
+  }
+
+  /** Closes the connection and stops reconnecting; emits `close` once it is released. Idempotent. */
+  close(): Promise<void> {
+    if (!this.#closing) {
+      this.#setState('closed');
+      clearTimeout(this.#retryTimer);
+      this.#cancelProbe();
+      const transport = this.#transport;
+      this.#transport = undefined;
+      this.#generation = 0;
+      this.#closing = (transport?.close() ?? Promise.resolve()).then(() => {
+        this.#events.emit('close', {});
+        this.#events.clear();
+      });
+    }
+    return this.#closing;
+  }
+
+  #connect(): void {
+    this.#retryTimer = undefined;
+    if (this.#state === 'closed') return;
+    const generation = ++this.#generations;
+    this.#generation = generation;
+    this.#transport = this.#create(this.#options.transports[this.#level] as TransportKind, generation);
+    this.#transport.start();
+  }
+
+  #create(kind: TransportKind, generation: number): Transport {
+    const events: TransportEvents = {
+      opened: (epoch) => this.#opened(generation, epoch),
+      message: (message) => (generation === this.#generation ? this.#receive(message) : true),
+      notice: (notice) => {
+        if (generation === this.#generation) this.#events.emit('error', { code: notice.code, message: notice.message });
+      },
+      ended: (reason, opened) => this.#ended(generation, reason, opened),
+    };
+    if (kind === 'ws') return new WebSocketTransport(this.#context, events);
+    if (kind === 'sse') return new SseTransport(this.#context, events);
+    return new PollTransport(this.#context, events);
+  }
+
+  #opened(generation: number, epoch: string | undefined): void {
+    if (this.#state === 'closed') return;
+    if (this.#probe?.generation === generation) {
+      // The preferred transport works again: it takes over, resuming from what the fallback delivered.
+      const fallback = this.#transport;
+      this.#transport = this.#probe.transport;
+      this.#generation = generation;
+      this.#probe = undefined;
+      this.#level = 0;
+      this.#probeBackoff.reset();
+      void fallback?.close();
+    } else if (generation !== this.#generation) {
+      return;
+    }
+    this.#failures = 0;
+    this.#backoff.reset();
+    if (epoch !== undefined) this.#epoch = epoch;
+    this.#setState('open');
+    this.#events.emit('open', { transport: (this.#transport as Transport).kind, epoch });
+    this.#scheduleProbe();
+  }
+
+  #ended(generation: number, reason: string, opened: boolean): void {
+    if (this.#probe?.generation === generation) {
+      this.#probe = undefined;
+      this.#scheduleProbe();
+      return;
+    }
+    if (generation !== this.#generation || this.#state === 'closed') return;
+    this.#transport = undefined;
+    this.#cancelProbe();
+    if (!opened && ++this.#failures >= this.#options.fallbackAfter) {
+      this.#failures = 0;
+      this.#level = (this.#level + 1) % this.#options.transports.length;
+    }
+    const delayMs = this.#backoff.next();
+    this.#setState('reconnecting');
+    this.#events.emit('reconnecting', {
+      attempt: this.#backoff.attempt,
+      delayMs,
+      transport: this.#options.transports[this.#level] as TransportKind,
+      reason,
+    });
+    this.#retryTimer = setTimeout(() => this.#connect(), delayMs);
+  }
+
+  #scheduleProbe(): void {
+    if (this.#level === 0 || this.#probe || this.#probeTimer || this.#state !== 'open') return;
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      if (this.#level === 0 || this.#state !== 'open') return;
+      const generation = ++this.#generations;
+      this.#probe = { generation, transport: this.#create(this.#options.transports[0] as TransportKind, generation) };
+      this.#probe.transport.start();
+    }, this.#probeBackoff.next());
+  }
+
+  #cancelProbe(): void {
+    clearTimeout(this.#probeTimer);
+    this.#probeTimer = undefined;
+    void this.#probe?.transport.close();
+    this.#probe = undefined;
+  }
+
+  /** Takes in a snapshot or patch; false when it could not (a resync was asked for). */
+  #receive(message: DataMessage): boolean {
+    if (!this.#wanted.has('*') && !this.#wanted.has(message.symbol)) return true;
+    this.#epoch = message.epoch;
+    return message.type === 'snapshot' ? this.#takeSnapshot(message) : this.#takePatch(message);
+  }
+
+  #takeSnapshot(message: SnapshotMessage): true {
+    const { symbol } = message;
+    const reason = this.#resyncing.get(symbol);
+    this.#resyncing.delete(symbol);
+    const current = this.#mirror.get(symbol);
+    // The same version again (a stream restarted from nothing): the held document is that already.
+    if (current && current.epoch === message.epoch && current.seq === message.seq) return true;
+    const { held, previous } = this.#mirror.snapshot(message);
+    this.#events.emit('snapshot', { symbol, epoch: held.epoch, seq: held.seq, document: held.document });
+    if (previous) {
+      const why: ResyncReason = previous.epoch !== held.epoch ? 'epoch' : (reason ?? 'snapshot');
+      this.#events.emit('resync', { symbol, reason: why, previous: versionOf(previous) as Version, current: versionOf(held) as Version });
+    }
+    this.#notify(symbol, held, undefined);
+    return true;
+  }
+
+  #takePatch(message: PatchMessage): boolean {
+    const { symbol } = message;
+    const outcome = this.#mirror.patch(message);
+    switch (outcome.kind) {
+      case 'applied':
+        this.#resyncing.delete(symbol);
+        this.#events.emit('patch', { symbol, epoch: message.epoch, seq: message.seq, ops: message.ops, document: outcome.held.document });
+        this.#notify(symbol, outcome.held, message.ops);
+        return true;
+      case 'duplicate':
+        return true;
+      case 'gap': {
+        // Patches already under way when the resync was asked for are expected; the replay covers them.
+        if (this.#resyncing.has(symbol)) return false;
+        this.#resyncing.set(symbol, 'gap');
+        const held = versionOf(outcome.held);
+        this.#events.emit('gap', { symbol, held: held ?? null, received: { epoch: message.epoch, seq: message.seq } });
+        this.#transport?.resync(symbol, held);
+        return false;
+      }
+      case 'failed':
+        this.#resyncing.set(symbol, 'patch-failed');
+        this.#events.emit('error', {
+          code: 'PATCH_FAILED',
+          message: `patch ${message.seq} of ${symbol} does not apply to seq ${outcome.held.seq} (${outcome.error.message}); taking a snapshot`,
+          symbol,
+        });
+        this.#transport?.resync(symbol, undefined);
+        return false;
+    }
+  }
+
+  #notify(symbol: string, held: HeldDocument, ops: readonly JsonPatchOperation[] | undefined): void {
+    const named = this.#wanted.get(symbol);
+    const all = this.#wanted.get('*');
+    const update: Update = ops
+      ? { symbol, epoch: held.epoch, seq: held.seq, type: 'patch', ops }
+      : { symbol, epoch: held.epoch, seq: held.seq, type: 'snapshot' };
+    const call = ({ listener }: Subscription): void => {
+      if (listener) callSafely(() => listener(held.document, update));
+    };
+    if (named) for (const subscription of named) call(subscription);
+    // A subscription to both `*` and the symbol hears of it once.
+    if (all) for (const subscription of all) if (!named?.has(subscription)) call(subscription);
+  }
+
+  #end(subscription: Subscription, symbols: readonly string[]): void {
+    const removed: string[] = [];
+    for (const symbol of symbols) {
+      const set = this.#wanted.get(symbol);
+      if (set?.delete(subscription) && set.size === 0) {
+        this.#wanted.delete(symbol);
+        removed.push(symbol);
+      }
+    }
+    this.#forget(removed);
+  }
+
+  /** Drops the documents no longer wanted and tells the transport. */
+  #forget(removed: readonly string[]): void {
+    if (removed.length === 0) return;
+    const unsubscribe = new Set(removed);
+    const wildcardGone = removed.includes('*');
+    for (const symbol of [...this.#mirror.symbols()]) {
+      if (this.#wanted.has('*') || this.#wanted.has(symbol)) continue;
+      if (!wildcardGone && !unsubscribe.has(symbol)) continue;
+      this.#mirror.delete(symbol);
+      this.#resyncing.delete(symbol);
+      // A resync may have subscribed it by name on the bridge.
+      unsubscribe.add(symbol);
+    }
+    if (this.#state !== 'closed') this.#transport?.update([], [...unsubscribe]);
+  }
+
+  #setState(current: ClientState): void {
+    const previous = this.#state;
+    if (previous === current) return;
+    this.#state = current;
+    this.#events.emit('state', { previous, current });
+  }
+}
+
+/** Connects to the bridge at `url` (its base, e.g. `http://127.0.0.1:8080`). */
+export function connect(url: string, options: ClientOptions = {}): TapeClient {
+  return new TapeClient(url, options);
+}
+
+function versionOf(held: HeldDocument | undefined): Version | undefined {
+  return held ? { epoch: held.epoch, seq: held.seq } : undefined;
+}
+
+function symbolList(symbols: string | readonly string[]): string[] {
+  const list = typeof symbols === 'string' ? [symbols] : symbols;
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError('symbols must be a symbol or a non-empty array of symbols');
+  for (const symbol of list) {
+    if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
+      throw new TypeError(`symbol ${JSON.stringify(symbol)} must be a string of 1 to ${MAX_SYMBOL_LENGTH} characters`);
+    }
+    if (symbol.includes(',')) throw new TypeError(`symbol ${JSON.stringify(symbol)} must not contain "," (SSE lists symbols comma-separated)`);
+  }
+  return [...new Set(list)];
+}

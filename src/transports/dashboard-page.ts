@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+/** The package root, from src/transports (tests) or dist/transports (built). */
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const require = createRequire(import.meta.url);
+
+/**
+ * The dashboard at `/`: a static page (`dashboard/`) with plain ES modules, no build step.
+ * It imports the client SDK as built (`dist/client`, served at `/client/`) and the SDK's two
+ * dependencies as their ESM files (`/vendor/...`), which the page's import map names.
+ */
+export function registerDashboardPage(app: FastifyInstance): void {
+  // wildcard false: one route per file of the folder, so that `/` serves index.html and no
+  // catch-all route stands in front of the other routes or the 404 handler.
+  void app.register(fastifyStatic, { root: join(ROOT, 'dashboard'), prefix: '/', wildcard: false, index: 'index.html' });
+  const client = join(ROOT, 'dist', 'client');
+  if (existsSync(client)) {
+    void app.register(fastifyStatic, { root: client, prefix: '/client/', decorateReply: false, allowedPath: (path) => path.endsWith('.js') });
+  }
+  void app.register(fastifyStatic, {
+    root: dirname(require.resolve('fast-json-patch')),
+    prefix: '/vendor/fast-json-patch/',
+    decorateReply: false,
+    allowedPath: (path) => path.endsWith('.mjs'),
+  });
+  void app.register(fastifyStatic, {
+    root: dirname(require.resolve('eventsource-parser')),
+    prefix: '/vendor/eventsource-parser/',
+    decorateReply: false,
+    allowedPath: (path) => path === '/index.js',
+  });
+}

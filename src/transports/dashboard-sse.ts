@@ -1,0 +1,112 @@
+import type { ServerResponse } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import { summaryRow, UpdateRates } from '../derive/summary.js';
+import type { HealthRegistry } from '../ops/health.js';
+import type { Store } from '../state/store.js';
+
+export const DASHBOARD_SSE_PATH = '/v1/dashboard/sse';
+
+export interface DashboardOptions {
+  /** A summary goes out at this interval. */
+  intervalMs: number;
+  /** Sent along: the dashboard marks a symbol stale after this long without an update. */
+  staleAfterMs: number;
+}
+
+/** Update rates are taken over at least this long. */
+const RATE_WINDOW_MS = 5000;
+
+/**
+ * `GET /v1/dashboard/sse` (PROTOCOL.md §4): a `summary` event at a fixed interval with one
+ * row per symbol and the health report, for dashboards that want a digest, not every tick.
+ * A summary is built once and the same bytes go to every client; a client still holding
+ * more than `highWaterBytes` of earlier summaries skips this one (the next one has it all).
+ * The timer runs only while someone listens.
+ */
+export class DashboardStream {
+  readonly #store: Store;
+  readonly #health: HealthRegistry;
+  readonly #options: DashboardOptions;
+  readonly #highWaterBytes: number;
+  readonly #responses = new Set<ServerResponse>();
+  #rates: UpdateRates;
+  /** The last summary sent, for a client that connects between two. */
+  #latest: Buffer | null = null;
+  #timer: NodeJS.Timeout | null = null;
+
+  constructor(store: Store, health: HealthRegistry, options: DashboardOptions, highWaterBytes: number) {
+    this.#store = store;
+    this.#health = health;
+    this.#options = options;
+    this.#highWaterBytes = highWaterBytes;
+    this.#rates = this.#newRates();
+  }
+
+  get clients(): number {
+    return this.#responses.size;
+  }
+
+  register(app: FastifyInstance): void {
+    app.get(DASHBOARD_SSE_PATH, (_request, reply) => {
+      reply.hijack();
+      const response = reply.raw;
+      response.writeHead(200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache, no-transform',
+        connection: 'keep-alive',
+        'x-accel-buffering': 'no',
+      });
+      response.write(`retry: 1000\n\n`);
+      response.write((this.#latest ??= this.#frame()));
+      this.#responses.add(response);
+      response.on('close', () => {
+        this.#responses.delete(response);
+        if (this.#responses.size === 0) this.#stop();
+      });
+      response.on('error', () => undefined);
+      this.#timer ??= setInterval(() => this.#broadcast(), this.#options.intervalMs);
+    });
+  }
+
+  close(): void {
+    this.#stop();
+    for (const response of this.#responses) response.end();
+  }
+
+  /** Nobody listens: no timer, and rates start afresh with the next listener. */
+  #stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    this.#latest = null;
+    this.#rates = this.#newRates();
+  }
+
+  #newRates(): UpdateRates {
+    return new UpdateRates(Math.max(RATE_WINDOW_MS, 2 * this.#options.intervalMs));
+  }
+
+  #broadcast(): void {
+    const frame = this.#frame();
+    this.#latest = frame;
+    for (const response of this.#responses) {
+      if (response.writableLength <= this.#highWaterBytes) response.write(frame);
+    }
+  }
+
+  #frame(): Buffer {
+    const time = Date.now();
+    const rates = this.#rates.sample(time, this.#store.symbols());
+    const symbols = [...this.#store.symbols()].map((state) => summaryRow(state, rates.get(state.symbol)));
+    symbols.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+    const summary = {
+      type: 'summary',
+      epoch: this.#store.epoch,
+      time,
+      intervalMs: this.#options.intervalMs,
+      staleAfterMs: this.#options.staleAfterMs,
+      health: this.#health.report(),
+      symbols,
+    };
+    return Buffer.from(`event: summary\ndata: ${JSON.stringify(summary)}\n\n`);
+  }
+}

@@ -1,0 +1,167 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { isDeepStrictEqual } from 'node:util';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/sim/simulator.js';
+import type { TapeClient } from '../../src/client/index.js';
+import { startTestBridge } from '../helpers/bridge.js';
+import { tempDir } from '../helpers/temp.js';
+import { TerminalFiles } from '../helpers/terminal-files.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
+/** Fast summaries and heartbeats, so that staleness and reconnection show within seconds. */
+const BRIDGE = { dashboard: { intervalMs: 200, staleAfterMs: 1500 }, stream: { heartbeatMs: 500 } };
+const SYMBOLS = ['ESZ25_FUT_CME', 'EURUSD', 'GBPUSD', 'NQZ25_FUT_CME', 'XAUUSD'];
+const WAIT = { timeout: 15_000 };
+
+let context: BrowserContext;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set CHROMIUM_PATH`);
+  await mkdir(ARTIFACTS, { recursive: true });
+  context = await chromium.launchPersistentContext(await tempDir(), {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 720 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await context?.close();
+});
+
+const cell = (page: Page, symbol: string, column: string) => page.locator(`#symbols tr[data-symbol="${symbol}"] td.${column}`);
+
+describe('the dashboard in a real browser', () => {
+  it('shows live rows, the selected symbol through the SDK, staleness, a lost bridge and its recovery', async () => {
+    const dir = await tempDir();
+    let simulator: Simulator = await startSimulator({ dir, updatesPerSecond: 10, historyMinutes: 30 });
+    const first = await startTestBridge([dir], BRIDGE);
+    const page = context.pages()[0] ?? (await context.newPage());
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    const sockets: string[] = [];
+    page.on('websocket', (socket) => sockets.push(socket.url()));
+
+    try {
+      await page.goto(`${first.url}/?token=t0k#XAUUSD`);
+      await expect.poll(() => page.locator('#symbols tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-symbol'))), WAIT).toEqual(SYMBOLS);
+      await expect.poll(() => page.locator('#connection').getAttribute('data-state'), WAIT).toBe('live');
+      await expect.poll(() => page.locator('#health').textContent(), WAIT).toBe('health: HEALTHY');
+
+      // Values change as the simulator writes.
+      const before = await cell(page, 'ESZ25_FUT_CME', 'bid').textContent();
+      expect(before).toMatch(/^\d+(\.\d+)?$/);
+      await expect.poll(async () => (await cell(page, 'ESZ25_FUT_CME', 'bid').textContent()) !== before || (await cell(page, 'ESZ25_FUT_CME', 'last').textContent()) !== before, WAIT).toBe(true);
+      await expect.poll(() => cell(page, 'EURUSD', 'rate').textContent(), WAIT).toMatch(/^\d+\.\d$/);
+
+      // The selected symbol comes through the SDK over WebSocket, with its book; the token went along.
+      await expect.poll(() => page.locator('#detail-state').textContent(), WAIT).toBe('live over WebSocket');
+      await expect.poll(() => page.locator('#book tbody tr').count(), WAIT).toBe(5);
+      expect(sockets.some((url) => url.endsWith('/v1/ws?token=t0k'))).toBe(true);
+
+      await cell(page, 'ESZ25_FUT_CME', 'symbol').click();
+      await expect.poll(() => page.locator('#detail-symbol').textContent(), WAIT).toBe('ESZ25_FUT_CME');
+      await expect.poll(() => page.locator('#sparkline polyline').getAttribute('points').then((points) => points?.split(' ').length ?? 0), WAIT).toBeGreaterThan(20);
+      expect(await page.locator('#no-book').isVisible()).toBe(true);
+      expect(await page.locator('#symbols tr[data-symbol="ESZ25_FUT_CME"]').getAttribute('aria-selected')).toBe('true');
+      expect(page.url()).toMatch(/#ESZ25_FUT_CME$/);
+      await page.screenshot({ path: `${ARTIFACTS}dashboard.png` });
+
+      // The files stop changing: every row turns stale while the connection stays live.
+      await simulator.close();
+      await expect.poll(() => page.locator('#symbols tbody tr.stale').count(), WAIT).toBe(5);
+      expect(await page.locator('#connection').getAttribute('data-state')).toBe('live');
+
+      // The bridge stops: the page says the connection is lost.
+      const epoch = first.store.epoch;
+      await first.close();
+      await expect.poll(() => page.locator('#connection').getAttribute('data-state'), WAIT).toBe('disconnected');
+      await expect.poll(() => page.locator('#banner').textContent(), WAIT).toMatch(/Connection to the bridge lost/);
+      expect(await page.locator('#banner').isVisible()).toBe(true);
+      await expect.poll(() => page.locator('#detail-state').getAttribute('data-state'), WAIT).toBe('reconnecting');
+      await page.screenshot({ path: `${ARTIFACTS}dashboard-disconnected.png` });
+
+      // It comes back (a new epoch): live again, fresh rows, the SDK resynced.
+      simulator = await startSimulator({ dir, updatesPerSecond: 10, historyMinutes: 30, seed: 2 });
+      const second = await startTestBridge([dir], { ...BRIDGE, port: first.port });
+      await expect.poll(() => page.locator('#connection').getAttribute('data-state'), WAIT).toBe('live');
+      await expect.poll(() => page.locator('#epoch').textContent(), WAIT).toBe(`epoch ${second.store.epoch}`);
+      expect(second.store.epoch).not.toBe(epoch);
+      await expect.poll(() => page.locator('#banner').textContent(), WAIT).toMatch(/restarted|is back/);
+      await expect.poll(() => page.locator('#symbols tbody tr.stale').count(), WAIT).toBe(0);
+      await expect.poll(() => page.locator('#detail-state').textContent(), WAIT).toMatch(/^live over /);
+      await expect.poll(() => page.locator('#quote dt:text-is("epoch") + dd').textContent(), WAIT).toBe(second.store.epoch);
+      expect(problems).toEqual([]);
+    } finally {
+      await simulator.close();
+    }
+  });
+});
+
+/** What a page-side client reports back to the test. */
+interface PageClientState {
+  transport: string | undefined;
+  documents: Record<string, { version: unknown; document: unknown }>;
+}
+
+describe('the client SDK in a real browser', () => {
+  it('converges over WebSocket, SSE and long polling alike', async () => {
+    const dir = await tempDir();
+    const files = new TerminalFiles(dir);
+    await files.create();
+    const bridge = await startTestBridge([dir], BRIDGE);
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    await page.goto(`${bridge.url}/`);
+    const kinds = ['ws', 'sse', 'poll'] as const;
+    // Page-side code as text: the test runner would rewrite a dynamic import in a function.
+    // The page's import map resolves the SDK's dependencies for this import too.
+    await page.evaluate(`(async () => {
+      const { connect } = await import('/client/index.js');
+      globalThis.clients = {};
+      for (const kind of ${JSON.stringify(kinds)}) {
+        globalThis.clients[kind] = connect(location.origin, { transports: [kind], poll: { waitMs: 1000 } });
+        globalThis.clients[kind].subscribe(['*']);
+      }
+    })()`);
+    for (let round = 0; round < 5; round++) await files.step();
+
+    const state = (kind: string): Promise<PageClientState> =>
+      page.evaluate((kind) => {
+        const client = (globalThis as unknown as { clients: Record<string, TapeClient> }).clients[kind] as TapeClient;
+        const documents: PageClientState['documents'] = {};
+        for (const symbol of ['ESZ25_FUT_CME', 'EURUSD', 'XAUUSD']) documents[symbol] = { version: client.version(symbol), document: client.get(symbol) };
+        return { transport: client.transport, documents };
+      }, kind);
+    const expected = (): PageClientState['documents'] =>
+      Object.fromEntries(
+        TerminalFiles.symbols.map((symbol) => {
+          const held = bridge.store.get(symbol);
+          return [symbol, { version: { epoch: bridge.store.epoch, seq: held?.seq }, document: JSON.parse(held?.documentJson() ?? 'null') }];
+        }),
+      );
+    for (const kind of kinds) {
+      // Both sides are read at each try: the bridge may still commit a trailing read.
+      await expect.poll(async () => isDeepStrictEqual((await state(kind)).documents, expected()), WAIT).toBe(true);
+      expect((await state(kind)).transport).toBe(kind);
+    }
+    await page.evaluate(() => Promise.all(Object.values((globalThis as unknown as { clients: Record<string, TapeClient> }).clients).map((client) => client.close())));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
