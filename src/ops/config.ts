@@ -24,7 +24,7 @@ const SourceSchema = Type.Object(
 /** A bearer token: its secret in clear (`token`) or as a SHA-256 hex digest (`sha256`), never both. */
 export const TokenSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64, description: 'who holds the token (logs, rate limits)' }),
+    name: Type.String({ minLength: 1, maxLength: 64, description: 'who holds the token (in logs and messages)' }),
     token: Type.Optional(Type.String({ minLength: 16, description: 'the secret itself, at least 16 characters' })),
     sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'hex SHA-256 of the secret' })),
     symbols: Type.Optional(

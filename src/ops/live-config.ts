@@ -87,7 +87,7 @@ export class LiveConfig {
 
   /** Merges `body` (a partial config: objects deeply, arrays and values replaced) into the running config. */
   patch(body: unknown): Promise<ConfigChange> {
-    return this.#serial(async () => {
+    return this.#counted(async () => {
       if (!isObject(body)) throw new ConfigError(['the body must be a JSON object: the keys to change, nested as in the config']);
       const current = this.#current;
       const runtime = mergeDeep(current.runtime, unredact(body, current.config)) as ConfigLayer;
@@ -102,7 +102,7 @@ export class LiveConfig {
 
   /** Goes back to the version before the last change (a second rollback goes forward again). */
   rollback(): Promise<ConfigChange> {
-    return this.#serial(async () => {
+    return this.#counted(async () => {
       if (!this.#previous) throw new ConfigError(['there is no previous configuration to roll back to']);
       return this.#apply(this.#previous, 'rollback');
     });
@@ -114,22 +114,20 @@ export class LiveConfig {
    * only at start keep their running value, with a warning.
    */
   reload(): Promise<ConfigChange | null> {
-    return this.#serial(async () => {
+    return this.#counted(async () => {
       if (!this.#load) return null;
       const current = this.#current;
-      try {
-        const base = await this.#load();
-        const wanted = resolveConfig(...base, current.runtime);
-        const restart = changedKeys(current.config, wanted).filter((key) => RESTART_KEYS.includes(key));
-        if (restart.length > 0) this.#logger.warn({ keys: restart }, 'config file changes keys read only at start: they apply at the next start');
-        const pinned: ConfigLayer = {};
-        for (const key of restart) setAt(pinned, key, valueAt(current.config, key));
-        return await this.#apply({ config: resolveConfig(...base, current.runtime, pinned), base, runtime: current.runtime }, 'config file');
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        this.#logger.error({ problems: error.problems }, 'config file change refused; the running config stays');
-        return null;
-      }
+      const base = await this.#load();
+      const wanted = resolveConfig(...base, current.runtime);
+      const restart = changedKeys(current.config, wanted).filter((key) => RESTART_KEYS.includes(key));
+      if (restart.length > 0) this.#logger.warn({ keys: restart }, 'config file changes keys read only at start: they apply at the next start');
+      const pinned: ConfigLayer = {};
+      for (const key of restart) setAt(pinned, key, valueAt(current.config, key));
+      return this.#apply({ config: resolveConfig(...base, current.runtime, pinned), base, runtime: current.runtime }, 'config file');
+    }).catch((error: unknown) => {
+      if (error instanceof ConfigError) this.#logger.error({ problems: error.problems }, 'config file change refused; the running config stays');
+      else this.#logger.error({ err: error }, 'config file change could not be applied; the running config stays');
+      return null;
     });
   }
 
@@ -139,13 +137,17 @@ export class LiveConfig {
     await this.#queue.catch(() => undefined);
   }
 
-  #serial<T>(change: () => Promise<T>): Promise<T> {
+  /** Runs `change` after the changes before it; a refusal is counted. */
+  #counted<T>(change: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(() => {
       if (this.#closed) throw new ConfigError(['the bridge is shutting down']);
       return change();
     });
     this.#queue = run.catch(() => undefined);
-    return run;
+    return run.catch((error: unknown) => {
+      this.#counters.refused.add();
+      throw error;
+    });
   }
 
   async #apply(next: Version, by: string): Promise<ConfigChange> {
@@ -169,7 +171,7 @@ export class LiveConfig {
           this.#logger.error({ err: undoError, component: component.name }, 'could not restore the previous config of a component');
         }
       }
-      this.#counters.refused.add();
+      if (!(error instanceof ConfigError)) this.#logger.error({ err: error, by }, 'config change failed; the previous config is running');
       throw error;
     }
     this.#previous = previous;

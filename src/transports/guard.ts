@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -93,7 +94,13 @@ export function originAllowed(origin: string, allowed: readonly string[]): boole
   return allowed.includes('*') || allowed.includes(origin);
 }
 
-/** A page served by the bridge itself. */
+/**
+ * A page served by the bridge itself, reached by an IP address or `localhost`. A page on a
+ * DNS name is not taken as same-origin: DNS rebinding can point any name at 127.0.0.1, so
+ * a name the bridge is reached by belongs in http.origins.
+ */
 export function sameOrigin(origin: string, host: string | undefined): boolean {
-  return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  if (host === undefined || (origin !== `http://${host}` && origin !== `https://${host}`)) return false;
+  const hostname = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+  return hostname === 'localhost' || isIP(hostname) !== 0;
 }

@@ -88,7 +88,7 @@ export class FileTail {
   #rejected: FileIdentity | null = null;
   #lockedReads = 0;
   #problems = 0;
-  /** A read succeeded before: later changes are timed (the first read is history). */
+  /** A read found data before: later changes are timed (what the first read finds is history). */
   #seen = false;
   #lastFailure: string | null = null;
   /** Failed reads in a row (only the first of a run is logged as an error). */

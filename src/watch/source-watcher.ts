@@ -4,8 +4,9 @@ import { performance } from 'node:perf_hooks';
 import { watch, type FSWatcher } from 'chokidar';
 import type { FormatRegistry } from '../formats/registry.js';
 import { BREAKER_STATES, type BreakerOptions, type BreakerState, type BreakerTransition } from '../ops/circuit-breaker.js';
+import { DEFAULT_CONFIG } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
-import type { SourceCounters } from '../ops/metrics.js';
+import type { FileEvent, SourceCounters } from '../ops/metrics.js';
 import { FileTail, type FileTailOptions, type ReadOutcome } from './file-tail.js';
 import { ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
 
@@ -35,9 +36,6 @@ export interface SourceStatus {
   errors: number;
 }
 
-/** The breaker every watcher uses unless told otherwise. */
-const DEFAULT_BREAKER: BreakerOptions = { failureThreshold: 5, coolDownMs: 60_000, retryBaseMs: 1000, retryMaxMs: 4000 };
-
 export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' | 'logger'> {
   /** The folder to watch. */
   path: string;
@@ -49,7 +47,7 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
   pollIntervalMs: number;
   /** Sub-folder levels watched below `path`. */
   depth: number;
-  /** When a failing file is tried again (defaults: 5 failures, 60 s cool-down, 1-4 s retries). */
+  /** When a failing file is tried again (default: DEFAULT_CONFIG.breaker). */
   breaker?: BreakerOptions;
   /** Told when a file's breaker changes state. */
   onBreaker?: (event: FileBreakerEvent) => void;
@@ -72,6 +70,8 @@ export class SourceWatcher {
   #watcher: FSWatcher | null = null;
   #closing: Promise<void> | null = null;
   #exists = true;
+  /** Looks for the folder while it does not exist (chokidar does not see it appear). */
+  #folderPoll: NodeJS.Timeout | null = null;
   #lastGoodReadAt: number | null = null;
   #lastDataAt: number | null = null;
   #failedReads = 0;
@@ -94,7 +94,7 @@ export class SourceWatcher {
     this.#scheduler = new ReadScheduler(
       options.schedule,
       (path) => this.#readFile(path),
-      options.breaker ?? DEFAULT_BREAKER,
+      options.breaker ?? DEFAULT_CONFIG.breaker,
       (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
     );
   }
@@ -120,8 +120,8 @@ export class SourceWatcher {
       ignored: (path, stats) => stats?.isFile() === true && !this.#options.registry.couldRead(basename(path)),
     });
     this.#watcher = watcher;
-    watcher.on('add', (path) => this.#onEvent(path));
-    watcher.on('change', (path) => this.#onEvent(path));
+    watcher.on('add', (path) => this.#onEvent(path, 'add'));
+    watcher.on('change', (path) => this.#onEvent(path, 'change'));
     watcher.on('unlink', (path) => this.#onUnlink(path));
     watcher.on('addDir', (path) => {
       if (path === this.root) this.#exists = true;
@@ -132,6 +132,7 @@ export class SourceWatcher {
     watcher.on('error', (error) => this.#logger.error({ err: error }, 'watcher error; watching continues'));
     await new Promise<void>((ready) => watcher.once('ready', ready));
     if (this.#closing) return;
+    if (!this.#exists) this.#awaitFolder(watcher);
     await Promise.all([...this.#tails.keys()].map((path) => this.#scheduler.readNow(path)));
     this.#logger.info({ files: this.#tails.size }, 'watching');
   }
@@ -166,6 +167,7 @@ export class SourceWatcher {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      if (this.#folderPoll) clearInterval(this.#folderPoll);
       await this.#watcher?.close();
       await this.#scheduler.close();
       this.#tails.clear();
@@ -173,9 +175,26 @@ export class SourceWatcher {
     return this.#closing;
   }
 
-  #onEvent(path: string): void {
+  /** Polls for the missing folder (at the safety poll interval), and watches it once it is there. */
+  #awaitFolder(watcher: FSWatcher): void {
+    this.#folderPoll = setInterval(() => {
+      void stat(this.root).then(
+        () => {
+          if (this.#closing || this.#folderPoll === null) return;
+          clearInterval(this.#folderPoll);
+          this.#folderPoll = null;
+          this.#exists = true;
+          this.#logger.info('watched folder appeared');
+          watcher.add(this.root);
+        },
+        () => undefined,
+      );
+    }, this.#options.schedule.safetyPollMs || 1000);
+  }
+
+  #onEvent(path: string, event: FileEvent): void {
     if (this.#closing) return;
-    this.#counters?.events[this.#tails.has(path) ? 'change' : 'add'].add();
+    this.#counters?.events[event].add();
     if (!this.#tails.has(path)) {
       this.#tails.set(path, new FileTail(path, { ...this.#options, logger: this.#logger }));
     }

@@ -13,6 +13,18 @@ function openHandles(): string[] {
   return process.getActiveResourcesInfo().filter((kind) => kinds.has(kind)).sort();
 }
 
+/** The open handles once they stay the same for 100 ms (chokidar ends a timer of its own after start). */
+async function settledHandles(): Promise<string[]> {
+  let previous = openHandles().join(' ');
+  return waitFor('open handles to settle', async () => {
+    await sleep(100);
+    const now = openHandles();
+    const settled = now.join(' ') === previous;
+    previous = now.join(' ');
+    return settled ? now : undefined;
+  });
+}
+
 describe('lifecycle', () => {
   it('close() releases every watcher, socket and timer, over repeated starts with clients attached', async () => {
     const dir = await tempDir();
@@ -40,8 +52,7 @@ describe('lifecycle', () => {
     };
 
     await cycle();
-    await sleep(100);
-    const baseline = openHandles();
+    const baseline = await settledHandles();
     for (let i = 0; i < 3; i++) await cycle();
     await waitFor('handles to be released', () => JSON.stringify(openHandles()) === JSON.stringify(baseline), 3000);
     expect(openHandles()).toEqual(baseline);
@@ -51,8 +62,7 @@ describe('lifecycle', () => {
     const dir = await tempDir();
     const first = await startBridge(resolveConfig({ port: 0, sources: [{ path: dir }] }), { logger: new LogCapture('warn').logger });
     await first.ready;
-    await sleep(100);
-    const before = openHandles();
+    const before = await settledHandles();
     await expect(
       startBridge(resolveConfig({ port: first.port, sources: [{ path: dir }] }), { logger: new LogCapture('warn').logger }),
     ).rejects.toThrow(/EADDRINUSE/);

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { startTestBridge } from '../helpers/bridge.js';
 import { getJson, refusedWs, SseClient, WsClient } from '../helpers/clients.js';
@@ -7,6 +8,18 @@ import { sleep, waitFor } from '../helpers/wait.js';
 
 interface ErrorBody {
   error: { code: string; message: string };
+}
+
+/** A GET with headers fetch() would not let us set (Host). */
+function statusOf(url: string, headers: Record<string, string>): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 async function bridgeWith(overrides: Record<string, unknown>) {
@@ -100,6 +113,11 @@ describe('limits', () => {
     const other = await getJson<ErrorBody>(`${bridge.url}/v1/symbols`, { origin: 'http://evil.example' });
     expect([other.status, other.body.error.code]).toEqual([403, 'FORBIDDEN']);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+
+    // A page of the bridge's own address is same-origin; a DNS name pointed at it (rebinding) is not.
+    const host = new URL(bridge.url).host;
+    expect(await statusOf(`${bridge.url}/v1/symbols`, { host, origin: `http://${host}` })).toBe(200);
+    expect(await statusOf(`${bridge.url}/v1/symbols`, { host: 'rebound.example', origin: 'http://rebound.example' })).toBe(403);
 
     await expect(WsClient.connect(bridge.url, '/v1/ws', { origin: 'http://evil.example' })).rejects.toThrow(/403/);
     expect((await WsClient.connect(bridge.url, '/v1/ws', { origin: allowed })).hello).toBeDefined();

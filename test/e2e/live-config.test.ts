@@ -5,7 +5,7 @@ import { resolveConfig } from '../../src/ops/config.js';
 import { ConfigLoader } from '../../src/ops/config-loader.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { LogCapture, startConfiguredBridge, startTestBridge } from '../helpers/bridge.js';
-import { getJson } from '../helpers/clients.js';
+import { getJson, WsClient } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';
 import { TerminalFiles } from '../helpers/terminal-files.js';
 import { sleep, waitFor } from '../helpers/wait.js';
@@ -86,6 +86,18 @@ describe('configuration at run time', () => {
     expect(bridge.store.get('BTCUSD')?.document.quote).toEqual({ bid: 90_000, ask: 90_010 });
     expect((await getJson<{ components: Record<string, unknown> }>(`${bridge.url}/health`)).body.components[`source:${second}`]).toBeDefined();
 
+    // New bar windows: every file is read again and clients get the difference as patches.
+    const client = await WsClient.connect(bridge.url);
+    client.subscribe(['ESZ25_FUT_CME']);
+    await waitFor('the snapshot', () => client.document('ESZ25_FUT_CME'));
+    const windows = await send(`${bridge.url}/v1/config`, 'PATCH', { document: { bars: { M1: 200, M5: 20 } } });
+    expect((windows.body as ChangeBody).changed).toEqual(['document.bars']);
+    expect(bridge.store.get('ESZ25_FUT_CME')?.document.bars.M5?.length).toBeGreaterThan(0);
+    await waitFor('the client to follow', () => client.document('ESZ25_FUT_CME')?.seq === bridge.store.get('ESZ25_FUT_CME')?.seq);
+    expect(client.document('ESZ25_FUT_CME')?.data).toEqual(JSON.parse(bridge.store.get('ESZ25_FUT_CME')?.documentJson() ?? 'null'));
+    expect(client.of('snapshot')).toHaveLength(1);
+    await client.close();
+
     const removed = await send(`${bridge.url}/v1/config`, 'PATCH', { sources: [{ path: second }] });
     expect(removed.status).toBe(200);
     const seq = bridge.store.get('XAUUSD')?.seq;
@@ -127,6 +139,6 @@ describe('configuration at run time', () => {
     await waitFor('the edit to apply', () => bridge.config.current.journal.size === 9);
     expect(bridge.config.current.port).toBe(0);
     expect(logs.find((line) => line.msg === 'config file changes keys read only at start: they apply at the next start')).toMatchObject({ keys: ['port'] });
-    expect((await getJson<{ config: { applied: number; refused: number } }>(`${bridge.url}/v1/stats`)).body.config).toEqual({ applied: 2, refused: 0 });
+    expect((await getJson<{ config: { applied: number; refused: number } }>(`${bridge.url}/v1/stats`)).body.config).toEqual({ applied: 2, refused: 2 });
   });
 });
