@@ -13,11 +13,14 @@ function openHandles(): string[] {
   return process.getActiveResourcesInfo().filter((kind) => kinds.has(kind)).sort();
 }
 
-/** The open handles once they stay the same for 100 ms (chokidar ends a timer of its own after start). */
-async function settledHandles(): Promise<string[]> {
+/**
+ * The open handles once they stay the same over `windowMs`: a bridge just started may still
+ * hold chokidar's directory-read throttle timer (up to 1 s).
+ */
+async function settledHandles(windowMs = 1100): Promise<string[]> {
   let previous = openHandles().join(' ');
   return waitFor('open handles to settle', async () => {
-    await sleep(100);
+    await sleep(windowMs);
     const now = openHandles();
     const settled = now.join(' ') === previous;
     previous = now.join(' ');
@@ -52,7 +55,8 @@ describe('lifecycle', () => {
     };
 
     await cycle();
-    const baseline = await settledHandles();
+    await sleep(100);
+    const baseline = openHandles();
     for (let i = 0; i < 3; i++) await cycle();
     await waitFor('handles to be released', () => JSON.stringify(openHandles()) === JSON.stringify(baseline), 3000);
     expect(openHandles()).toEqual(baseline);
