@@ -1,26 +1,41 @@
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { TIMEFRAME_MS } from './derive/candles.js';
 import { FormatRegistry } from './formats/registry.js';
 import { Hub } from './hub/hub.js';
-import type { Config } from './ops/config.js';
-import { HealthRegistry } from './ops/health.js';
-import { createMetricsRegistry } from './ops/metrics.js';
-import { StatsRegistry } from './ops/stats.js';
+import { AuthGate, TokenTable } from './ops/auth.js';
+import type { Config, ConfigLayer, SourceConfig } from './ops/config.js';
+import type { ConfigLoader } from './ops/config-loader.js';
+import { FileWatcher } from './ops/file-watcher.js';
+import { EventLoopMonitor, HealthMonitor, HealthRegistry, memoryHealth, type HealthStatus } from './ops/health.js';
+import { LiveConfig } from './ops/live-config.js';
+import { BridgeMetrics } from './ops/metrics.js';
+import { Notifier, type NotifyLevel } from './ops/notifier.js';
+import { bridgeStats, StatsRegistry } from './ops/stats.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import type { Timeframe } from './state/document.js';
 import { Store } from './state/store.js';
 import { DashboardStream } from './transports/dashboard-sse.js';
 import { registerDashboardPage } from './transports/dashboard-page.js';
+import { registerConfigRoutes } from './transports/config-routes.js';
+import { installGuards } from './transports/guard.js';
 import { registerHttpRoutes } from './transports/http.js';
 import { createHttpServer } from './transports/server.js';
 import { SseTransport } from './transports/sse.js';
 import { WebSocketTransport } from './transports/ws.js';
-import { SourceWatcher } from './watch/source-watcher.js';
+import { SourceSet, sourceHealth } from './watch/source-set.js';
+import { SourceWatcher, type FileBreakerEvent } from './watch/source-watcher.js';
+import { VERSION } from './version.js';
 
 export interface BridgeOptions {
   logger?: Logger;
   /** Fixes the epoch (tests); random otherwise. */
   epoch?: string;
+  /** Where `config` came from: the bridge watches its files and applies their edits. */
+  configLoader?: ConfigLoader;
+  /** The layers `config` was resolved from (with configLoader). */
+  configLayers?: ConfigLayer[];
 }
 
 export interface Bridge {
@@ -29,32 +44,50 @@ export interface Bridge {
   readonly port: number;
   readonly store: Store;
   readonly hub: Hub;
-  /** Resolves once every file present at start has been read once. */
+  /** The running configuration: PATCH /v1/config and config file edits change it. */
+  readonly config: LiveConfig;
+  readonly health: HealthRegistry;
+  /** Resolves once every file present at start has been read once (and config files are watched). */
   readonly ready: Promise<void>;
-  /** Stops watching, closes every connection (WebSocket 1001) and the server. Idempotent. */
+  /** Stops accepting, stops watching, closes every connection (WebSocket 1001) and the server. Idempotent. */
   close(): Promise<void>;
 }
 
-/** Starts the whole pipeline: watch → formats → state → hub → transports. */
+/** Starts the whole pipeline: watch → formats → state → hub → transports, with ops around it. */
 export async function startBridge(config: Config, options: BridgeOptions = {}): Promise<Bridge> {
   const logger = options.logger ?? createLogger(config.log.level);
-  const store = new Store({ journalSize: config.journal.size, ...(options.epoch ? { epoch: options.epoch } : {}) }, (error) =>
-    logger.error({ err: error }, 'commit listener failed'),
+  // The tokens file is read before anything opens: a bad one stops the start.
+  const auth = new AuthGate(await TokenTable.load(config.auth), config.auth);
+  const metrics = new BridgeMetrics();
+  const store = new Store(
+    { journalSize: config.journal.size, counters: metrics.store, ...(options.epoch ? { epoch: options.epoch } : {}) },
+    (error) => logger.error({ err: error }, 'commit listener failed'),
   );
-  const hub = new Hub(store, config.stream, logger);
+  const hub = new Hub(store, config.stream, logger, metrics.hub);
+  const loader = options.configLoader;
+  const live = new LiveConfig(config, {
+    ...(options.configLayers ? { base: options.configLayers } : {}),
+    ...(loader ? { load: () => loader.load() } : {}),
+    logger,
+    counters: metrics.configChanges,
+  });
+  const notifier = new Notifier(config.notify, logger, metrics.notifications, () => ({ name: 'tapebridge', version: VERSION, epoch: store.epoch }));
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
-  const metrics = createMetricsRegistry();
   const app = createHttpServer(logger);
-  const sse = new SseTransport(hub, store, config.stream, logger);
+  await installGuards(app, { auth, config: () => live.current, refusals: metrics.refusals });
+  const sse = new SseTransport(hub, store, config.stream, logger, metrics.refusals);
   sse.register(app);
-  registerHttpRoutes(app, { store, hub, health, stats, metrics }, config.http);
-  const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger);
+  registerHttpRoutes(app, { store, hub, health, stats, metrics: metrics.registry }, config.http);
+  registerConfigRoutes(app, live);
+  const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger, {
+    auth,
+    origins: () => live.current.http.origins,
+    refusals: metrics.refusals,
+  });
   const dashboard = new DashboardStream(store, health, config.dashboard, config.stream.highWaterBytes);
   dashboard.register(app);
   registerDashboardPage(app);
-  health.register('hub', () => ({ status: 'HEALTHY', clients: hub.clients(), slowConsumers: hub.slowConsumers }));
-  stats.register('hub', () => ({ clients: hub.clients(), slowConsumers: hub.slowConsumers, symbols: [...store.symbols()].length }));
 
   try {
     await app.listen({ host: config.host, port: config.port });
@@ -68,14 +101,17 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const port = (app.server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
-  logger.info({ url, epoch: store.epoch, sources: config.sources.map((source) => source.path) }, 'listening');
+  logger.info({ url, epoch: store.epoch, sources: config.sources.map((source) => source.path), tokens: auth.enabled }, 'listening');
 
-  const historyMs = Math.max(
-    0,
-    ...Object.entries(config.document.bars).map(([tf, size]) => (size ?? 0) * TIMEFRAME_MS[tf as Timeframe]),
-  );
-  const sources = config.sources.map(
-    (source) =>
+  const onBreaker = (event: FileBreakerEvent): void => {
+    metrics.breakerTransitions[event.to].add();
+    const retryAt = event.retryAt === null ? null : new Date(Date.now() + (event.retryAt - performance.now())).toISOString();
+    const notification = { type: 'breaker' as const, source: event.source, file: event.file, from: event.from, to: event.to, failures: event.failures, reason: event.reason, retryAt };
+    if (event.to === 'CLOSED') notifier.notify('info', 'file readable again; circuit breaker closed', notification);
+    else if (event.from === 'CLOSED') notifier.notify('error', `file failed ${event.failures} times in a row; circuit breaker open, next try at ${retryAt}`, notification);
+    else notifier.notify('debug', `circuit breaker ${event.from} -> ${event.to}`, notification, false);
+  };
+  const watcherFor = (source: SourceConfig, config: Config): SourceWatcher =>
       new SourceWatcher({
         path: source.path,
         registry: new FormatRegistry(source.format),
@@ -86,19 +122,88 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
         usePolling: source.usePolling,
         pollIntervalMs: source.pollIntervalMs,
         depth: source.depth,
-        historyMs,
+        historyMs: historyMsOf(config),
         maxBackfillBytes: config.watch.maxBackfillBytes,
         chunkBytes: config.watch.chunkBytes,
         maxWholeBytes: config.watch.maxWholeBytes,
-      }),
-  );
-  health.register('sources', () => ({
-    status: 'HEALTHY',
-    folders: sources.map((source) => ({ path: source.root, files: source.files() })),
-    symbols: [...store.symbols()].length,
-  }));
+        breaker: config.breaker,
+        onBreaker,
+        counters: metrics.source(resolve(source.path)),
+      });
+  const sources = new SourceSet(watcherFor, logger);
 
-  const ready = Promise.all(sources.map((source) => source.start())).then(() => {
+  const eventLoop = new EventLoopMonitor();
+  health.registerGroup(() => sourceHealth(sources.statuses()));
+  health.register('hub', () => {
+    const limit = live.current.stream.maxConnections;
+    return {
+      status: hub.connections >= limit ? 'DEGRADED' : 'HEALTHY',
+      clients: hub.clients(),
+      maxConnections: limit,
+      backlogBytes: hub.backlogBytes(),
+      slowConsumers: hub.slowConsumers,
+    };
+  });
+  health.register('eventLoop', () => eventLoop.check(live.current.health));
+  health.register('memory', () => memoryHealth(live.current.health.maxRssBytes));
+  const monitor = new HealthMonitor(health, eventLoop, config.health.intervalMs, (from, to, report) => {
+    const problems = Object.fromEntries(Object.entries(report.components).filter(([, component]) => component.status !== 'HEALTHY'));
+    notifier.notify(HEALTH_LOG_LEVEL[to], `health ${from} -> ${to}`, { type: 'health', from, to, problems });
+  });
+  bridgeStats(stats, { store, hub, metrics, sources, eventLoop, notifier });
+  metrics.setProbes({
+    clients: () => hub.clients(),
+    symbols: () => [...store.symbols()].length,
+    journal: () => store.journalTotals(),
+    breakers: () => sources.statuses().map(({ status }) => ({ source: status.path, states: status.breakers })),
+    health: () => health.report().status,
+  });
+
+  const reloadTokens = async (): Promise<void> => {
+    try {
+      auth.apply(await TokenTable.load(live.current.auth), live.current.auth);
+      logger.info('tokens file reloaded');
+    } catch (error) {
+      logger.error({ err: error }, 'tokens file change refused; the tokens in force stay');
+    }
+  };
+  const tokenWatcher = new FileWatcher(tokenFiles(config), () => void reloadTokens(), logger);
+  live.register({
+    name: 'auth',
+    apply: async (next, previous) => {
+      if (isDeepStrictEqual(next.auth, previous.auth)) return;
+      auth.apply(await TokenTable.load(next.auth), next.auth);
+      tokenWatcher.watchOnly(tokenFiles(next));
+    },
+  });
+  live.register({
+    name: 'log',
+    apply: (next, previous) => {
+      // Children follow: they take their level from this logger unless given their own.
+      if (next.log.level !== previous.log.level) logger.level = next.log.level;
+    },
+  });
+  live.register({
+    name: 'journal',
+    apply: (next, previous) => {
+      if (next.journal.size !== previous.journal.size) store.setJournalSize(next.journal.size);
+    },
+  });
+  live.register({
+    name: 'streams',
+    apply: (next) => {
+      hub.applyOptions(next.stream);
+      sse.applyOptions(next.stream);
+      ws.applyOptions(next.stream);
+    },
+  });
+  live.register({ name: 'dashboard', apply: (next) => dashboard.applyOptions(next.dashboard) });
+  live.register({ name: 'notify', apply: (next) => notifier.applyConfig(next.notify) });
+  live.register({ name: 'health', apply: (next) => monitor.setInterval(next.health.intervalMs) });
+  live.register({ name: 'sources', apply: (next, previous) => sources.apply(next, previous) });
+
+  const configWatcher = loader ? new FileWatcher(loader.files, () => void live.reload(), logger) : null;
+  const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready()]).then(() => {
     logger.info({ symbols: [...store.symbols()].length }, 'initial read done');
   });
   ready.catch((error: unknown) => logger.error({ err: error }, 'a source failed to start'));
@@ -106,16 +211,35 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await Promise.all(sources.map((source) => source.close()));
+      // Stop accepting first: no new connection, upgrade or config change from here on.
+      app.server.close();
+      ws.stopAccepting();
+      await live.close();
+      await Promise.all([configWatcher?.close(), tokenWatcher.close()]);
+      monitor.close();
+      eventLoop.close();
+      await sources.close();
       hub.close();
       sse.close();
       dashboard.close();
       await ws.close();
+      await notifier.close();
       await app.close();
       logger.info('closed');
     })();
     return closing;
   };
 
-  return { url, port, store, hub, ready, close };
+  return { url, port, store, hub, config: live, health, ready, close };
+}
+
+const HEALTH_LOG_LEVEL: Record<HealthStatus, NotifyLevel> = { HEALTHY: 'info', DEGRADED: 'warn', UNHEALTHY: 'error' };
+
+/** How far back a file's history is read at start: enough to fill the longest bar window. */
+function historyMsOf(config: Config): number {
+  return Math.max(0, ...Object.entries(config.document.bars).map(([tf, size]) => (size ?? 0) * TIMEFRAME_MS[tf as Timeframe]));
+}
+
+function tokenFiles(config: Config): string[] {
+  return config.auth.tokensFile === null ? [] : [resolve(config.auth.tokensFile)];
 }

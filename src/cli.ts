@@ -4,8 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBridge, type Bridge } from './bridge.js';
-import { ConfigError, readConfigFile, resolveConfig, type Config, type ConfigLayer } from './ops/config.js';
-import { createLogger } from './ops/logger.js';
+import { ConfigError, resolveConfig, type Config, type ConfigLayer } from './ops/config.js';
+import { ConfigLoader } from './ops/config-loader.js';
+import { createLogger, type Logger } from './ops/logger.js';
 import { startSimulator, type Simulator } from './sim/simulator.js';
 import { VERSION } from './version.js';
 
@@ -17,20 +18,21 @@ Usage:
                               Sierra Chart, MetaTrader 5 and JSON files into a temp folder)
 
 Options:
-  -w, --watch DIR     watch this folder (repeatable; adds to the config file's sources)
-  -p, --port N        port to listen on (default 8080; 0 picks a free one)
-      --host H        interface to listen on (default 127.0.0.1)
-  -c, --config FILE   JSON config file (see README: Configuration)
-      --demo          run the simulator even when folders are given
-      --log-level L   fatal, error, warn, info, debug, trace or silent
-  -h, --help          this text
+  -w, --watch DIR       watch this folder (repeatable; adds to the configured sources)
+  -p, --port N          port to listen on (default 8080; 0 picks a free one)
+      --host H          interface to listen on (default 127.0.0.1)
+  -c, --config FILE     JSON config file, over config/default.json and config/$NODE_ENV.json
+      --config-dir DIR  where default.json and $NODE_ENV.json are (default ./config,
+                        or $TAPEBRIDGE_CONFIG_DIR)
+      --demo            run the simulator even when folders are given
+      --log-level L     fatal, error, warn, info, debug, trace or silent
+  -h, --help            this text
+
+Every config key can also be set as TAPEBRIDGE_<KEY>__<KEY> (README: Configuration).
 
 Routes: / (dashboard), /v1/ws (WebSocket), /v1/sse, /v1/symbols, /v1/symbols/:symbol,
-        /v1/symbols/:symbol/patches, /v1/dashboard/sse, /health
+        /v1/symbols/:symbol/patches, /v1/dashboard/sse, /v1/stats, /v1/config, /health, /metrics
 `;
-
-/** How long shutdown may take before the process exits anyway. */
-const SHUTDOWN_BOUND_MS = 5000;
 
 async function main(argv: string[]): Promise<number> {
   let args;
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
         port: { type: 'string', short: 'p' },
         host: { type: 'string' },
         config: { type: 'string', short: 'c' },
+        'config-dir': { type: 'string' },
         demo: { type: 'boolean' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -58,17 +61,25 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
 
+  const cli: ConfigLayer = {};
+  if (args.host !== undefined) cli.host = args.host;
+  if (args.port !== undefined) cli.port = /^\d+$/.test(args.port) ? Number(args.port) : args.port;
+  if (args['log-level'] !== undefined) cli.log = { level: args['log-level'] };
+  const loaderFor = (extraSources: string[]): ConfigLoader =>
+    new ConfigLoader({
+      configDir: args['config-dir'] ?? process.env.TAPEBRIDGE_CONFIG_DIR ?? 'config',
+      nodeEnv: process.env.NODE_ENV,
+      file: args.config,
+      env: process.env,
+      cli,
+      extraSources,
+    });
+
+  let loader = loaderFor(args.watch ?? []);
+  let layers: ConfigLayer[];
   let config: Config;
-  const layers: ConfigLayer[] = [];
   try {
-    const fileLayer: ConfigLayer = args.config ? await readConfigFile(args.config) : {};
-    const fileSources = Array.isArray(fileLayer.sources) ? fileLayer.sources : [];
-    const cliLayer: ConfigLayer = {};
-    if (args.host !== undefined) cliLayer.host = args.host;
-    if (args.port !== undefined) cliLayer.port = /^\d+$/.test(args.port) ? Number(args.port) : args.port;
-    if (args['log-level'] !== undefined) cliLayer.log = { level: args['log-level'] };
-    if (args.watch) cliLayer.sources = [...fileSources, ...args.watch.map((path) => ({ path }))];
-    layers.push(fileLayer, cliLayer);
+    layers = await loader.load();
     config = resolveConfig(...layers);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
@@ -82,15 +93,21 @@ async function main(argv: string[]): Promise<number> {
   if (args.demo || config.sources.length === 0) {
     demoDir = await mkdtemp(join(tmpdir(), 'tapebridge-demo-'));
     simulator = await startSimulator({ dir: demoDir });
-    config = resolveConfig(...layers, { sources: [...config.sources, { path: demoDir }] });
+    loader = loaderFor([...(args.watch ?? []), demoDir]);
+    layers = await loader.load();
+    config = resolveConfig(...layers);
   }
 
   let bridge: Bridge;
   try {
-    bridge = await startBridge(config, { logger });
+    bridge = await startBridge(config, { logger, configLoader: loader, configLayers: layers });
   } catch (error) {
     await simulator?.close();
     if (demoDir) await rm(demoDir, { recursive: true, force: true });
+    if (error instanceof ConfigError) {
+      process.stderr.write(`tapebridge: ${error.message}\n`);
+      return 1;
+    }
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code === 'EADDRINUSE' ? `port ${config.port} is in use; pass --port N (0 picks a free one)` : (error as Error).message;
     process.stderr.write(`tapebridge: cannot listen on ${config.host}:${config.port}: ${reason}\n`);
@@ -107,25 +124,35 @@ async function main(argv: string[]): Promise<number> {
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    const exit = (code: number): void => void flushed(logger).then(() => resolve(code));
     const stop = (signal: NodeJS.Signals): void => {
       if (stopping) {
-        resolve(1);
+        logger.warn({ signal }, 'second signal: exiting at once');
+        exit(1);
         return;
       }
       stopping = true;
-      logger.info({ signal }, 'shutting down');
-      setTimeout(() => resolve(1), SHUTDOWN_BOUND_MS).unref();
+      const boundMs = bridge.config.current.shutdownTimeoutMs;
+      logger.info({ signal, boundMs }, 'shutting down');
+      setTimeout(() => {
+        logger.error({ boundMs }, 'shutdown did not finish in time; exiting anyway');
+        exit(1);
+      }, boundMs).unref();
       void (async () => {
         await simulator?.close();
         await bridge.close();
         if (demoDir) await rm(demoDir, { recursive: true, force: true });
-        logger.flush();
-        resolve(0);
+        exit(0);
       })();
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** Resolves once the log lines written so far are out (pino writes asynchronously). */
+function flushed(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
 }
 
 main(process.argv.slice(2)).then(

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeJsonSnapshot } from '../src/sim/json-writer.js';
-import { getJson, WsClient } from './helpers/clients.js';
+import { getJson, SseClient, WsClient } from './helpers/clients.js';
 import { tempDir } from './helpers/temp.js';
 import { waitFor } from './helpers/wait.js';
 
@@ -22,14 +22,19 @@ interface Run {
   exited: Promise<number | null>;
 }
 
-function run(args: string[]): Run {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(args: string[], env: Record<string, string> = {}): Run {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // 'close' comes after the output is all read ('exit' may come before).
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
   return { child, stdout: () => stdout, stderr: () => stderr, exited };
 }
 
@@ -72,7 +77,7 @@ describe('tapebridge command line', () => {
     expect(bad.stderr()).toMatch(/watch\.debounce: 5 is not allowed \(unknown key\)/);
   });
 
-  it('watches the given folder, serves it, and shuts down on SIGTERM, closing clients with 1001', async () => {
+  it('watches the given folder, serves it, and shuts down gracefully on SIGTERM: stops accepting, closes clients (1001), flushes its logs, exits 0', async () => {
     const dir = await tempDir();
     await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 2650.1, ask: 2650.4 }, 'rewrite');
     const bridge = run(['--watch', dir, '--port', '0', '--log-level', 'info']);
@@ -84,9 +89,40 @@ describe('tapebridge command line', () => {
     expect(snapshot.data?.quote).toEqual({ bid: 2650.1, ask: 2650.4 });
     const client = await WsClient.connect(url);
     const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));
+    const sse = await SseClient.connect(url, 'symbols=*');
+    await waitFor('the SSE snapshot', () => sse.mirror.snapshots === 1);
     bridge.child.kill('SIGTERM');
     expect(await closed).toBe(1001);
+    await waitFor('the SSE stream to end', () => sse.ended);
     expect(await bridge.exited).toBe(0);
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
+    const lines = bridge.stdout().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; boundMs?: number });
+    expect(lines.find((line) => line.msg === 'shutting down')?.boundMs).toBe(5000);
+    expect(lines.at(-1)?.msg).toBe('closed');
+  });
+
+  it('reads config/default.json and config/$NODE_ENV.json from --config-dir, TAPEBRIDGE_* variables over them', async () => {
+    const dir = await tempDir();
+    const configDir = await tempDir();
+    await writeFile(join(configDir, 'default.json'), JSON.stringify({ journal: { size: 3 }, stream: { heartbeatMs: 999 }, sources: [{ path: dir }] }));
+    await writeFile(join(configDir, 'staging.json'), JSON.stringify({ stream: { heartbeatMs: 1234 } }));
+    const bridge = run(['--config-dir', configDir, '--port', '0'], { NODE_ENV: 'staging', TAPEBRIDGE_JOURNAL__SIZE: '7', TAPEBRIDGE_LOG__LEVEL: 'info' });
+    const url = await listeningUrl(bridge);
+    const { body } = await getJson<{ config: { journal: { size: number }; stream: { heartbeatMs: number }; sources: { path: string }[] } }>(`${url}/v1/config`);
+    expect(body.config.journal.size).toBe(7);
+    expect(body.config.stream.heartbeatMs).toBe(1234);
+    expect(body.config.sources.map((source) => source.path)).toEqual([dir]);
+    bridge.child.kill('SIGINT');
+    expect(await bridge.exited).toBe(0);
+  });
+
+  it('exits 1 before opening anything when a TAPEBRIDGE_ variable names no key or holds a bad value', async () => {
+    const unknown = run(['--watch', '/tmp'], { TAPEBRIDGE_WATCH__DEBOUNCE: '5' });
+    const bad = run(['--watch', '/tmp'], { TAPEBRIDGE_STREAM__SLOW_CONSUMER: 'ignore' });
+    expect(await Promise.all([unknown.exited, bad.exited])).toEqual([1, 1]);
+    expect(unknown.stderr()).toMatch(/TAPEBRIDGE_WATCH__DEBOUNCE: no key "DEBOUNCE" in watch; known: debounceMs/);
+    expect(bad.stderr()).toMatch(/stream\.slowConsumer: "ignore" is not allowed \(expected "resnapshot" or "close"/);
+    expect(bad.stdout()).toBe('');
   });
 
   it('runs the built-in demo when no folder is given: live symbols from the simulator', async () => {

@@ -1,10 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../ops/logger.js';
+import type { HubCounters } from '../ops/metrics.js';
 import type { JournalEntry } from '../state/journal.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
 import { formatSseId, snapshotMessage, sseFrame, type SseCursor } from './frames.js';
-import { Subscriber, type Outlet } from './subscriber.js';
+import { Subscriber, type Outlet, type SymbolFilter } from './subscriber.js';
 
 export interface HubOptions {
   /** A client with more unsent bytes than this is a slow consumer. */
@@ -34,8 +35,9 @@ const STALL_CHECK_MS = 50;
  */
 export class Hub {
   readonly #store: Store;
-  readonly #options: HubOptions;
+  #options: HubOptions;
   readonly #logger: Logger;
+  readonly #counters: HubCounters | null;
   readonly #subscribers = new Set<Subscriber>();
   readonly #bySymbol = new Map<string, Set<Subscriber>>();
   readonly #wildcard = new Set<Subscriber>();
@@ -44,11 +46,17 @@ export class Hub {
   readonly #stopListening: () => void;
   #stallTimer: NodeJS.Timeout | null = null;
 
-  constructor(store: Store, options: HubOptions, logger: Logger) {
+  constructor(store: Store, options: HubOptions, logger: Logger, counters: HubCounters | null = null) {
     this.#store = store;
     this.#options = options;
     this.#logger = logger.child({ component: 'hub' });
+    this.#counters = counters;
     this.#stopListening = store.onCommit((event) => this.#onCommit(event));
+  }
+
+  /** Takes new slow-consumer limits; they apply from the next message. */
+  applyOptions(options: HubOptions): void {
+    this.#options = options;
   }
 
   /** Connected clients per transport. */
@@ -58,12 +66,25 @@ export class Hub {
     return { ws, sse: this.#subscribers.size - ws };
   }
 
+  /** Connected clients, all transports. */
+  get connections(): number {
+    return this.#subscribers.size;
+  }
+
+  /** Bytes written to clients and not yet sent, all connections. */
+  backlogBytes(): number {
+    let bytes = 0;
+    for (const subscriber of this.#subscribers) bytes += subscriber.outlet.backlogBytes;
+    return bytes;
+  }
+
   get slowConsumers(): number {
     return this.#stalled.size;
   }
 
-  attach(outlet: Outlet): Subscriber {
-    const subscriber = new Subscriber(outlet);
+  /** `filter`: the symbols this client may see (null: all). */
+  attach(outlet: Outlet, filter: SymbolFilter | null = null): Subscriber {
+    const subscriber = new Subscriber(outlet, filter);
     this.#subscribers.add(subscriber);
     return subscriber;
   }
@@ -86,7 +107,7 @@ export class Hub {
       if (symbol === '*') {
         subscriber.wildcard = true;
         this.#wildcard.add(subscriber);
-        for (const state of this.#store.symbols()) targets.set(state.symbol, state);
+        for (const state of this.#targetsOf(subscriber)) targets.set(state.symbol, state);
         continue;
       }
       subscriber.symbols.add(symbol);
@@ -171,21 +192,36 @@ export class Hub {
     if (set?.delete(subscriber) && set.size === 0) this.#bySymbol.delete(symbol);
   }
 
-  #onCommit({ state, entry }: CommitEvent): void {
+  #onCommit({ state, entry, timing }: CommitEvent): void {
     const named = this.#bySymbol.get(state.symbol);
     if ((named?.size ?? 0) + this.#wildcard.size > 0) {
       const epoch = this.#store.epoch;
       const json = entry ? entry.messageJson : snapshotMessage(state, epoch);
       let wsFrame: Buffer | undefined;
       let sse: Buffer | undefined;
+      let wsSent = 0;
+      let sseSent = 0;
       const deliver = (subscriber: Subscriber): void => {
         if (subscriber.stalledAt > 0 || this.#isBehind(subscriber)) return;
         const outlet = subscriber.outlet;
-        if (outlet.kind === 'ws') outlet.write((wsFrame ??= Buffer.from(json)));
-        else outlet.write((sse ??= sseFrame(formatSseId(epoch, state.gseq), entry ? 'patch' : 'snapshot', json)));
+        if (outlet.kind === 'ws') {
+          outlet.write((wsFrame ??= Buffer.from(json)));
+          wsSent++;
+        } else {
+          outlet.write((sse ??= sseFrame(formatSseId(epoch, state.gseq), entry ? 'patch' : 'snapshot', json)));
+          sseSent++;
+        }
       };
-      for (const subscriber of this.#wildcard) deliver(subscriber);
+      for (const subscriber of this.#wildcard) if (subscriber.filter === null || subscriber.filter.allows(state.symbol)) deliver(subscriber);
       if (named) for (const subscriber of named) if (!subscriber.wildcard) deliver(subscriber);
+      if (this.#counters) {
+        this.#counters.deliveries.ws.add(wsSent);
+        this.#counters.deliveries.sse.add(sseSent);
+      }
+    }
+    if (timing && this.#counters) {
+      this.#counters.writeToSend.record(Date.now() - timing.writtenAt);
+      this.#counters.readToSend.record(performance.now() - timing.readAt);
     }
     const waiters = this.#waiters.get(state.symbol);
     if (waiters) for (const done of [...waiters]) done();
@@ -229,7 +265,7 @@ export class Hub {
 
   *#targetsOf(subscriber: Subscriber): Iterable<SymbolState> {
     if (subscriber.wildcard) {
-      yield* this.#store.symbols();
+      for (const state of this.#store.symbols()) if (subscriber.filter === null || subscriber.filter.allows(state.symbol)) yield state;
       return;
     }
     for (const symbol of subscriber.symbols) {
@@ -250,11 +286,13 @@ export class Hub {
     const message = `more than ${this.#options.highWaterBytes} bytes were waiting to be sent`;
     if (this.#options.slowConsumer === 'close') {
       this.#logger.warn({ backlog }, 'slow consumer closed');
+      this.#counters?.slowConsumers.closed.add();
       subscriber.outlet.close('SLOW_CONSUMER', message);
       this.detach(subscriber);
       return true;
     }
     this.#logger.warn({ backlog }, 'slow consumer: patches paused until it drains');
+    this.#counters?.slowConsumers.paused.add();
     subscriber.stalledAt = performance.now();
     this.#stalled.add(subscriber);
     this.#stallTimer ??= setInterval(() => this.#checkStalled(), STALL_CHECK_MS);
@@ -268,9 +306,11 @@ export class Hub {
         this.#stalled.delete(subscriber);
         subscriber.stalledAt = 0;
         subscriber.outlet.notify('SLOW_CONSUMER', 'patches were dropped while the connection was behind; fresh snapshots follow');
+        this.#counters?.slowConsumers.resnapshot.add();
         this.#resnapshot(subscriber);
       } else if (now - subscriber.stalledAt > this.#options.slowCloseAfterMs) {
         this.#logger.warn('slow consumer did not drain in time; closed');
+        this.#counters?.slowConsumers.closed.add();
         subscriber.outlet.close('SLOW_CONSUMER', `did not drain within ${this.#options.slowCloseAfterMs} ms`);
         this.detach(subscriber);
       }

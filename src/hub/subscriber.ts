@@ -15,6 +15,11 @@ export interface Outlet {
   close(code: ErrorCode, message: string): void;
 }
 
+/** The symbols a client may see (its token's allow list). */
+export interface SymbolFilter {
+  allows(symbol: string): boolean;
+}
+
 /** One client connection's subscriptions and delivery state. */
 export class Subscriber {
   readonly symbols = new Set<string>();
@@ -28,7 +33,11 @@ export class Subscriber {
    */
   burstBytes = 0;
 
-  constructor(readonly outlet: Outlet) {}
+  /** @param filter the symbols it may see; null: all of them. A `*` subscription means those. */
+  constructor(
+    readonly outlet: Outlet,
+    readonly filter: SymbolFilter | null = null,
+  ) {}
 
   wants(symbol: string): boolean {
     return this.wildcard || this.symbols.has(symbol);

@@ -21,6 +21,20 @@ const SourceSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** A bearer token: its secret in clear (`token`) or as a SHA-256 hex digest (`sha256`), never both. */
+export const TokenSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 64, description: 'who holds the token (in logs and messages)' }),
+    token: Type.Optional(Type.String({ minLength: 16, description: 'the secret itself, at least 16 characters' })),
+    sha256: Type.Optional(Type.String({ pattern: '^[0-9a-fA-F]{64}$', description: 'hex SHA-256 of the secret' })),
+    symbols: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), { minItems: 1, description: 'symbol patterns allowed (* and ? wildcards)' }),
+    ),
+    admin: Type.Optional(Type.Boolean({ description: 'may read /metrics, /v1/stats and /v1/config and change the config' })),
+  },
+  { additionalProperties: false },
+);
+
 const WindowsSchema = Type.Partial(
   Type.Object(Object.fromEntries(TIMEFRAMES.map((tf) => [tf, Type.Integer({ minimum: 1, maximum: 100_000 })]))),
   { additionalProperties: false },
@@ -66,11 +80,28 @@ export const ConfigSchema = Type.Object(
         slowCloseAfterMs: Millis('a slow consumer that does not drain within this is closed', 1),
         maxMessageBytes: Bytes('client frames above this get a BAD_REQUEST error', 64),
         maxFrameBytes: Bytes('client frames above this close the connection (1009)', 64),
+        maxConnections: Type.Integer({ minimum: 1, description: 'WebSocket and SSE connections at once; more are refused (OVERLOADED)' }),
+        maxSubscriptions: Type.Integer({ minimum: 1, description: 'symbols one connection may subscribe to (* counts as one)' }),
+        messagesPerSecond: Type.Integer({ minimum: 1, description: 'client frames per second per WebSocket (token bucket refill)' }),
+        messageBurst: Type.Integer({ minimum: 1, description: 'client frames a WebSocket may send at once (token bucket size)' }),
+        rateLimitCloseAfter: Type.Integer({ minimum: 1, description: 'frames refused in a row (RATE_LIMITED) before the connection is closed (4029)' }),
       },
       { additionalProperties: false },
     ),
     http: Type.Object(
-      { maxWaitMs: Millis('longest long poll (waitMs) accepted', 0) },
+      {
+        maxWaitMs: Millis('longest long poll (waitMs) accepted', 0),
+        origins: Type.Array(Type.String({ minLength: 1, description: 'an origin such as http://localhost:3000, or *' }), {
+          description: 'browser origins allowed (CORS and WebSocket Origin)',
+        }),
+        rateLimit: Type.Object(
+          {
+            max: Type.Integer({ minimum: 1, description: 'HTTP requests per client address per window' }),
+            windowMs: Millis('rate limit window', 1),
+          },
+          { additionalProperties: false },
+        ),
+      },
       { additionalProperties: false },
     ),
     log: Type.Object(
@@ -84,12 +115,53 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    breaker: Type.Object(
+      {
+        failureThreshold: Type.Integer({ minimum: 1, description: 'failed reads in a row that open a file\'s breaker' }),
+        coolDownMs: Millis('how long an open breaker keeps the file unread', 1),
+        retryBaseMs: Millis('first retry after a failed read (doubles)', 1),
+        retryMaxMs: Millis('longest retry interval after failed reads', 1),
+      },
+      { additionalProperties: false },
+    ),
+    health: Type.Object(
+      {
+        intervalMs: Millis('how often health is evaluated (notifications, event-loop window)', 100),
+        eventLoopDegradedMs: Millis('event-loop delay p99 above this is DEGRADED', 1),
+        eventLoopUnhealthyMs: Millis('event-loop delay p99 above this is UNHEALTHY', 1),
+        maxRssBytes: Type.Union([Type.Null(), Bytes('resident memory above this is DEGRADED')]),
+      },
+      { additionalProperties: false },
+    ),
+    notify: Type.Object(
+      {
+        webhookUrl: Type.Union([Type.Null(), Type.String({ pattern: '^https?://', description: 'an http(s) URL' })]),
+        webhookHeaders: Type.Record(Type.String({ pattern: '^[A-Za-z0-9-]+$' }), Type.String(), {
+          description: 'extra request headers (for example Authorization)',
+        }),
+        timeoutMs: Millis('one webhook request may take this long', 1),
+        retries: Type.Integer({ minimum: 0, maximum: 20, description: 'retries of a failed webhook request' }),
+        retryBaseMs: Millis('first webhook retry delay (doubles)', 1),
+        queueSize: Type.Integer({ minimum: 1, description: 'notifications waiting to be sent; the oldest is dropped beyond' }),
+      },
+      { additionalProperties: false },
+    ),
+    auth: Type.Object(
+      {
+        tokens: Type.Array(TokenSchema),
+        tokensFile: Type.Union([Type.Null(), Type.String({ minLength: 1, description: 'a JSON file of tokens with sha256 hashes' })]),
+        openHealth: Type.Boolean({ description: '/health answers without a token' }),
+      },
+      { additionalProperties: false },
+    ),
+    shutdownTimeoutMs: Millis('longest graceful shutdown before the process exits anyway', 100),
   },
   { additionalProperties: false },
 );
 
 export type Config = Static<typeof ConfigSchema>;
 export type SourceConfig = Static<typeof SourceSchema>;
+export type TokenConfig = Static<typeof TokenSchema>;
 
 /** Every default, in one place. */
 export const DEFAULT_CONFIG: Config = {
@@ -117,10 +189,20 @@ export const DEFAULT_CONFIG: Config = {
     slowCloseAfterMs: 30_000,
     maxMessageBytes: 16 * 1024,
     maxFrameBytes: 1024 * 1024,
+    maxConnections: 10_000,
+    maxSubscriptions: 1000,
+    messagesPerSecond: 100,
+    messageBurst: 200,
+    rateLimitCloseAfter: 100,
   },
-  http: { maxWaitMs: 30_000 },
+  http: { maxWaitMs: 30_000, origins: [], rateLimit: { max: 1000, windowMs: 1000 } },
   log: { level: 'info' },
   dashboard: { intervalMs: 1000, staleAfterMs: 15_000 },
+  breaker: { failureThreshold: 5, coolDownMs: 60_000, retryBaseMs: 1000, retryMaxMs: 4000 },
+  health: { intervalMs: 5000, eventLoopDegradedMs: 200, eventLoopUnhealthyMs: 1000, maxRssBytes: 1024 * 1024 * 1024 },
+  notify: { webhookUrl: null, webhookHeaders: {}, timeoutMs: 5000, retries: 3, retryBaseMs: 1000, queueSize: 100 },
+  auth: { tokens: [], tokensFile: null, openHealth: true },
+  shutdownTimeoutMs: 5000,
 };
 
 export const DEFAULT_SOURCE: Omit<SourceConfig, 'path'> = {
@@ -158,13 +240,59 @@ export function resolveConfig(...layers: ConfigLayer[]): Config {
   );
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   const config = merged as Config;
-  if (config.stream.lowWaterBytes > config.stream.highWaterBytes) {
-    throw new ConfigError([`stream.lowWaterBytes: ${config.stream.lowWaterBytes} must not exceed stream.highWaterBytes (${config.stream.highWaterBytes})`]);
-  }
-  if (config.stream.maxMessageBytes > config.stream.maxFrameBytes) {
-    throw new ConfigError([`stream.maxMessageBytes: ${config.stream.maxMessageBytes} must not exceed stream.maxFrameBytes (${config.stream.maxFrameBytes})`]);
-  }
+  const conflicts = [
+    ...notAbove(config, 'stream.lowWaterBytes', 'stream.highWaterBytes'),
+    ...notAbove(config, 'stream.maxMessageBytes', 'stream.maxFrameBytes'),
+    ...notAbove(config, 'breaker.retryBaseMs', 'breaker.retryMaxMs'),
+    ...notAbove(config, 'health.eventLoopDegradedMs', 'health.eventLoopUnhealthyMs'),
+    ...tokenProblems(config.auth.tokens, 'auth.tokens'),
+    ...repeatedSources(config.sources),
+  ];
+  if (conflicts.length > 0) throw new ConfigError(conflicts);
   return deepFreeze(config);
+}
+
+/** The value at a dotted key path (`stream.highWaterBytes`). */
+export function valueAt(value: unknown, path: string): unknown {
+  let current = value;
+  for (const key of path.split('.')) current = isObject(current) ? current[key] : undefined;
+  return current;
+}
+
+function notAbove(config: Config, lower: string, upper: string): string[] {
+  const low = valueAt(config, lower) as number;
+  const high = valueAt(config, upper) as number;
+  return low > high ? [`${lower}: ${low} must not exceed ${upper} (${high})`] : [];
+}
+
+/** JSON with object keys in sorted order: equal values give equal text. */
+export function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) =>
+    isObject(inner) ? Object.fromEntries(Object.entries(inner).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : inner,
+  );
+}
+
+/** Two sources with the same folder and options would read every file twice. */
+function repeatedSources(sources: readonly SourceConfig[]): string[] {
+  const keys = sources.map(stableJson);
+  return keys.flatMap((key, index) => {
+    const first = keys.indexOf(key);
+    return first < index ? [`sources.${index}: the same folder and options as sources.${first}`] : [];
+  });
+}
+
+/** Each token has exactly one secret (clear or hashed) and a name of its own. */
+export function tokenProblems(tokens: readonly TokenConfig[], where: string): string[] {
+  const problems: string[] = [];
+  const names = new Set<string>();
+  tokens.forEach((token, index) => {
+    if ((token.token === undefined) === (token.sha256 === undefined)) {
+      problems.push(`${where}.${index}: give exactly one of token (the secret) or sha256 (its hex SHA-256)`);
+    }
+    if (names.has(token.name)) problems.push(`${where}.${index}.name: ${JSON.stringify(token.name)} is used by another token`);
+    names.add(token.name);
+  });
+  return problems;
 }
 
 /** Reads a JSON config file as a layer. */
@@ -191,24 +319,33 @@ function keyName(path: string): string {
 
 function allowed(schema: TSchema, message: string): string {
   if (message === 'Unexpected property') return 'unknown key';
-  const options = Array.isArray(schema.anyOf)
-    ? `expected one of ${(schema.anyOf as TSchema[]).map((option) => JSON.stringify(option.const)).join(', ')}`
-    : message;
+  const options = Array.isArray(schema.anyOf) ? `expected ${(schema.anyOf as TSchema[]).map(describeOption).join(' or ')}` : message;
   return schema.description ? `${options}; ${schema.description}` : options;
+}
+
+function describeOption(option: TSchema): string {
+  if (option.const !== undefined) return JSON.stringify(option.const);
+  const bounds = [
+    typeof option.minimum === 'number' ? `>= ${option.minimum}` : '',
+    typeof option.pattern === 'string' ? `matching ${option.pattern}` : '',
+  ].filter(Boolean);
+  const described = [String(option.type), ...bounds].join(' ');
+  return option.description ? `${described} (${option.description})` : described;
 }
 
 function dedupe(problems: string[]): string[] {
   return [...new Set(problems)];
 }
 
-function mergeDeep(base: unknown, layer: unknown): unknown {
+/** Merges `layer` over `base`: objects deeply, arrays and values replaced. */
+export function mergeDeep(base: unknown, layer: unknown): unknown {
   if (!isObject(base) || !isObject(layer)) return layer === undefined ? base : layer;
   const out: Record<string, unknown> = { ...base };
   for (const [key, value] of Object.entries(layer)) out[key] = mergeDeep(base[key], value);
   return out;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
+export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 

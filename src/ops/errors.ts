@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   GONE: { status: 410 },
   RATE_LIMITED: { status: 429, close: 4029 },
   SLOW_CONSUMER: { status: 503, close: 4008 },
+  /** The bridge is at its connection limit (stream.maxConnections): try again later. */
+  OVERLOADED: { status: 503, close: 1013 },
   INTERNAL: { status: 500, close: 1011 },
 } as const satisfies Record<string, { status: number; close?: number }>;
 

@@ -1,3 +1,5 @@
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
 /** HEALTHY / DEGRADED / UNHEALTHY (PROTOCOL.md §5): 503 only when UNHEALTHY. */
 export type HealthStatus = 'HEALTHY' | 'DEGRADED' | 'UNHEALTHY';
 
@@ -7,30 +9,155 @@ export interface ComponentHealth {
 }
 
 export type HealthCheck = () => ComponentHealth;
+/** Several components at once, under names that come and go (one per watched folder). */
+export type HealthGroup = () => Iterable<[name: string, health: ComponentHealth]>;
+
+export interface HealthReport {
+  status: HealthStatus;
+  components: Record<string, ComponentHealth>;
+}
 
 const RANK: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2 };
 
+export function worst(a: HealthStatus, b: HealthStatus): HealthStatus {
+  return RANK[b] > RANK[a] ? b : a;
+}
+
 /** Components report their own health; the bridge's status is the worst of them. */
 export class HealthRegistry {
-  readonly #checks = new Map<string, HealthCheck>();
+  readonly #checks: HealthGroup[] = [];
 
   register(name: string, check: HealthCheck): void {
-    this.#checks.set(name, check);
+    this.#checks.push(() => [[name, check()]]);
   }
 
-  report(): { status: HealthStatus; components: Record<string, ComponentHealth> } {
+  registerGroup(group: HealthGroup): void {
+    this.#checks.push(group);
+  }
+
+  report(): HealthReport {
     let status: HealthStatus = 'HEALTHY';
     const components: Record<string, ComponentHealth> = {};
-    for (const [name, check] of this.#checks) {
-      let component: ComponentHealth;
+    for (const group of this.#checks) {
+      let entries: Iterable<[string, ComponentHealth]>;
       try {
-        component = check();
+        entries = [...group()];
       } catch (error) {
-        component = { status: 'UNHEALTHY', error: (error as Error).message };
+        entries = [[`check-${this.#checks.indexOf(group)}`, { status: 'UNHEALTHY', error: (error as Error).message }]];
       }
-      components[name] = component;
-      if (RANK[component.status] > RANK[status]) status = component.status;
+      for (const [name, component] of entries) {
+        components[name] = component;
+        status = worst(status, component.status);
+      }
     }
     return { status, components };
+  }
+}
+
+const RESOLUTION_MS = 10;
+
+export interface EventLoopThresholds {
+  eventLoopDegradedMs: number;
+  eventLoopUnhealthyMs: number;
+}
+
+/**
+ * Event-loop delay (perf_hooks monitorEventLoopDelay), judged over windows: each call to
+ * `rotate()` closes the current window; the health check reads the last closed one (or the
+ * current one before the first closes).
+ */
+export class EventLoopMonitor {
+  readonly #histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  #last: { p50Ms: number; p99Ms: number; maxMs: number } | null = null;
+
+  constructor() {
+    this.#histogram.enable();
+  }
+
+  rotate(): void {
+    this.#last = this.#read();
+    this.#histogram.reset();
+  }
+
+  /** Delay percentiles of the last window, in ms. */
+  delay(): { p50Ms: number; p99Ms: number; maxMs: number } {
+    return this.#last ?? this.#read();
+  }
+
+  check(thresholds: EventLoopThresholds): ComponentHealth {
+    const delay = this.delay();
+    const status: HealthStatus =
+      delay.p99Ms > thresholds.eventLoopUnhealthyMs ? 'UNHEALTHY' : delay.p99Ms > thresholds.eventLoopDegradedMs ? 'DEGRADED' : 'HEALTHY';
+    return { status, lagP50Ms: delay.p50Ms, lagP99Ms: delay.p99Ms, lagMaxMs: delay.maxMs, degradedAboveMs: thresholds.eventLoopDegradedMs, unhealthyAboveMs: thresholds.eventLoopUnhealthyMs };
+  }
+
+  close(): void {
+    this.#histogram.disable();
+  }
+
+  #read(): { p50Ms: number; p99Ms: number; maxMs: number } {
+    const h = this.#histogram;
+    // The histogram records the time between its timer's runs: the lag is what exceeds the resolution.
+    const ms = (ns: number): number => (Number.isFinite(ns) && h.count > 0 ? Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100) : 0);
+    return { p50Ms: ms(h.percentile(50)), p99Ms: ms(h.percentile(99)), maxMs: ms(h.max) };
+  }
+}
+
+/** Resident memory against its configured bound (null: not judged). */
+export function memoryHealth(maxRssBytes: number | null): ComponentHealth {
+  const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+  const status: HealthStatus = maxRssBytes !== null && rss > maxRssBytes ? 'DEGRADED' : 'HEALTHY';
+  return { status, rssBytes: rss, heapUsedBytes: heapUsed, heapTotalBytes: heapTotal, externalBytes: external, degradedAboveBytes: maxRssBytes };
+}
+
+/**
+ * Evaluates health at a fixed interval (closing an event-loop window each time) and tells
+ * `onChange` when the bridge's status moves.
+ */
+export class HealthMonitor {
+  readonly #registry: HealthRegistry;
+  readonly #eventLoop: EventLoopMonitor;
+  readonly #onChange: (from: HealthStatus, to: HealthStatus, report: HealthReport) => void;
+  #intervalMs: number;
+  #timer: NodeJS.Timeout;
+  #status: HealthStatus = 'HEALTHY';
+
+  constructor(
+    registry: HealthRegistry,
+    eventLoop: EventLoopMonitor,
+    intervalMs: number,
+    onChange: (from: HealthStatus, to: HealthStatus, report: HealthReport) => void,
+  ) {
+    this.#registry = registry;
+    this.#eventLoop = eventLoop;
+    this.#intervalMs = intervalMs;
+    this.#onChange = onChange;
+    this.#timer = setInterval(() => this.check(), intervalMs);
+  }
+
+  /** The status at the last evaluation. */
+  get status(): HealthStatus {
+    return this.#status;
+  }
+
+  setInterval(intervalMs: number): void {
+    if (intervalMs === this.#intervalMs) return;
+    this.#intervalMs = intervalMs;
+    clearInterval(this.#timer);
+    this.#timer = setInterval(() => this.check(), intervalMs);
+  }
+
+  /** Evaluates now. */
+  check(): HealthReport {
+    this.#eventLoop.rotate();
+    const report = this.#registry.report();
+    const previous = this.#status;
+    this.#status = report.status;
+    if (report.status !== previous) this.#onChange(previous, report.status, report);
+    return report;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
   }
 }

@@ -1,11 +1,239 @@
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReadOutcome } from '../watch/file-tail.js';
+import { BREAKER_STATES, type BreakerState } from './circuit-breaker.js';
+import type { HealthStatus } from './health.js';
 
 /**
- * The bridge's Prometheus registry (one per bridge, so that several bridges in one process,
- * as in tests, keep apart). Components add their own metrics to it; `/metrics` serves it.
+ * A count kept as a plain number by the component that counts: hot paths add to it with
+ * no allocation and no label lookup, and Prometheus reads it when it scrapes.
  */
-export function createMetricsRegistry(): Registry {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'tapebridge_' });
-  return registry;
+export class Tally {
+  value = 0;
+
+  add(amount = 1): void {
+    this.value += amount;
+  }
+}
+
+const READ_OUTCOMES: readonly ReadOutcome[] = ['changed', 'unchanged', 'retry', 'failed', 'gone'];
+const FILE_EVENTS = ['add', 'change', 'unlink'] as const;
+export type FileEvent = (typeof FILE_EVENTS)[number];
+
+/** What one watched folder counts. */
+export class SourceCounters {
+  readonly events = tallies(FILE_EVENTS);
+  readonly reads = tallies(READ_OUTCOMES);
+  readonly bytes = new Tally();
+  /** Records or lines that did not decode, and files that could not be read as their format. */
+  readonly problems = new Tally();
+}
+
+/** Counts the store keeps (state/). */
+export interface StoreCounters {
+  patches: Tally;
+  patchBytes: Tally;
+  /** A snapshot served from the document's JSON of that version, already serialised. */
+  snapshotHits: Tally;
+  /** A snapshot that had to serialise the document (once per version). */
+  snapshotMisses: Tally;
+}
+
+const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const LATENCY_WINDOW = 4096;
+
+export interface LatencySummary {
+  /** Samples in the window the percentiles are taken from (the last 4096). */
+  count: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+/** A latency in milliseconds: a Prometheus histogram, and the recent samples for percentiles. */
+export class LatencyRecorder {
+  readonly #histogram: Histogram;
+  readonly #window = new Float64Array(LATENCY_WINDOW);
+  #recorded = 0;
+
+  constructor(histogram: Histogram) {
+    this.#histogram = histogram;
+  }
+
+  record(ms: number): void {
+    const value = ms > 0 ? ms : 0;
+    this.#window[this.#recorded % LATENCY_WINDOW] = value;
+    this.#recorded++;
+    this.#histogram.observe(value / 1000);
+  }
+
+  /** Nearest-rank percentiles of the last samples, in ms; null before the first. */
+  summary(): LatencySummary | null {
+    const count = Math.min(this.#recorded, LATENCY_WINDOW);
+    if (count === 0) return null;
+    const sorted = this.#window.slice(0, count).sort();
+    const rank = (q: number): number => round3(sorted[Math.min(count - 1, Math.ceil(q * count) - 1)] as number);
+    return { count, p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: round3(sorted[count - 1] as number) };
+  }
+}
+
+/** What the hub counts (hub/). */
+export interface HubCounters {
+  deliveries: { ws: Tally; sse: Tally };
+  slowConsumers: { paused: Tally; resnapshot: Tally; closed: Tally };
+  /** From the file's modification time to the hub handing the message to the transports. */
+  writeToSend: LatencyRecorder;
+  /** From the start of the read that found the change to the same hand-off. */
+  readToSend: LatencyRecorder;
+}
+
+/** Requests and connections refused, by reason. */
+export const REFUSALS = ['unauthorized', 'forbidden', 'origin', 'connections', 'subscriptions', 'messageRate', 'rateClosed', 'httpRate'] as const;
+export type Refusal = (typeof REFUSALS)[number];
+
+/** Figures read when Prometheus scrapes, from the components that hold them. */
+export interface MetricsProbes {
+  clients(): { ws: number; sse: number };
+  symbols(): number;
+  journal(): { entries: number; bytes: number };
+  /** Files per breaker state, per watched folder. */
+  breakers(): Iterable<{ source: string; states: Record<BreakerState, number> }>;
+  health(): HealthStatus;
+}
+
+const HEALTH_VALUE: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2 };
+
+/**
+ * Every metric of one bridge (a registry per bridge, so several bridges in one process, as
+ * in tests, keep apart), served as Prometheus text by `/metrics` and read by `/v1/stats`.
+ */
+export class BridgeMetrics {
+  readonly registry = new Registry();
+  readonly store: StoreCounters = { patches: new Tally(), patchBytes: new Tally(), snapshotHits: new Tally(), snapshotMisses: new Tally() };
+  readonly hub: HubCounters;
+  readonly breakerTransitions = tallies(BREAKER_STATES);
+  readonly notifications = tallies(['sent', 'failed', 'dropped'] as const);
+  readonly refusals = tallies(REFUSALS);
+  readonly configChanges = tallies(['applied', 'refused'] as const);
+  readonly #sources = new Map<string, SourceCounters>();
+  #probes: MetricsProbes | null = null;
+
+  constructor() {
+    const registry = this.registry;
+    collectDefaultMetrics({ register: registry, prefix: 'tapebridge_' });
+    const latency = (name: string, help: string): LatencyRecorder =>
+      new LatencyRecorder(new Histogram({ name, help, buckets: LATENCY_BUCKETS_S, registers: [registry] }));
+    this.hub = {
+      deliveries: { ws: new Tally(), sse: new Tally() },
+      slowConsumers: { paused: new Tally(), resnapshot: new Tally(), closed: new Tally() },
+      writeToSend: latency('tapebridge_write_to_send_seconds', 'file modification time to the hub handing the message to the transports'),
+      readToSend: latency('tapebridge_read_to_send_seconds', 'start of the read that found the change to the same hand-off'),
+    };
+
+    const perSource = (name: string, help: string, label: string | null, pick: (counters: SourceCounters) => Record<string, Tally> | Tally): void => {
+      counter(registry, name, help, label ? ['source', label] : ['source'], (set) => {
+        for (const [source, counters] of this.#sources) {
+          const picked = pick(counters);
+          if (picked instanceof Tally) set({ source }, picked.value);
+          else for (const [key, tally] of Object.entries(picked)) set({ source, [label as string]: key }, tally.value);
+        }
+      });
+    };
+    perSource('tapebridge_file_events_total', 'watcher events (hints to read)', 'event', (counters) => counters.events);
+    perSource('tapebridge_reads_total', 'file reads by outcome', 'outcome', (counters) => counters.reads);
+    perSource('tapebridge_read_bytes_total', 'bytes read from watched files', null, (counters) => counters.bytes);
+    perSource('tapebridge_parse_errors_total', 'records or lines that did not decode, and files not readable as their format', null, (counters) => counters.problems);
+
+    const single = (name: string, help: string, tally: Tally): void => counter(registry, name, help, [], (set) => set({}, tally.value));
+    single('tapebridge_patches_total', 'patches committed', this.store.patches);
+    single('tapebridge_patch_bytes_total', 'bytes of JSON Patch ops committed', this.store.patchBytes);
+    single('tapebridge_snapshot_cache_hits_total', 'snapshots served from JSON already serialised for that version', this.store.snapshotHits);
+    single('tapebridge_snapshot_cache_misses_total', 'snapshots that serialised their document', this.store.snapshotMisses);
+    labelled(registry, 'tapebridge_deliveries_total', 'messages handed to client connections', 'transport', this.hub.deliveries);
+    labelled(registry, 'tapebridge_slow_consumer_actions_total', 'slow consumer handling: paused, resnapshot, closed', 'action', this.hub.slowConsumers);
+    labelled(registry, 'tapebridge_breaker_transitions_total', 'file circuit breaker transitions, by new state', 'to', this.breakerTransitions);
+    labelled(registry, 'tapebridge_notifications_total', 'webhook notifications: sent, failed after retries, dropped (queue full)', 'result', this.notifications);
+    labelled(registry, 'tapebridge_refusals_total', 'requests, connections and frames refused, by reason', 'reason', this.refusals);
+    labelled(registry, 'tapebridge_config_changes_total', 'configuration changes applied or refused', 'result', this.configChanges);
+
+    const probes = (): MetricsProbes | null => this.#probes;
+    gauge(registry, 'tapebridge_clients', 'connected clients', ['transport'], (set) => {
+      const clients = probes()?.clients();
+      if (clients) for (const [transport, count] of Object.entries(clients)) set({ transport }, count);
+    });
+    gauge(registry, 'tapebridge_symbols', 'symbols published', [], (set) => set({}, probes()?.symbols() ?? 0));
+    gauge(registry, 'tapebridge_journal_entries', 'patches held for resume, all symbols', [], (set) => set({}, probes()?.journal().entries ?? 0));
+    gauge(registry, 'tapebridge_journal_bytes', 'bytes of patch messages held for resume', [], (set) => set({}, probes()?.journal().bytes ?? 0));
+    gauge(registry, 'tapebridge_breakers', 'watched files per circuit breaker state', ['source', 'state'], (set) => {
+      for (const { source, states } of probes()?.breakers() ?? []) {
+        for (const [state, count] of Object.entries(states)) set({ source, state }, count);
+      }
+    });
+    gauge(registry, 'tapebridge_health_status', '0 HEALTHY, 1 DEGRADED, 2 UNHEALTHY', [], (set) => {
+      const status = probes()?.health();
+      if (status) set({}, HEALTH_VALUE[status]);
+    });
+  }
+
+  /** Tells the metrics where to read the figures they do not count themselves. */
+  setProbes(probes: MetricsProbes): void {
+    this.#probes = probes;
+  }
+
+  /**
+   * The counters of one watched folder, created on first use and kept while the bridge
+   * runs (a folder watched again after a config change goes on counting).
+   */
+  source(path: string): SourceCounters {
+    let counters = this.#sources.get(path);
+    if (!counters) {
+      counters = new SourceCounters();
+      this.#sources.set(path, counters);
+    }
+    return counters;
+  }
+
+}
+
+type Labels = Record<string, string>;
+type Emit = (set: (labels: Labels, value: number) => void) => void;
+
+function counter(registry: Registry, name: string, help: string, labelNames: string[], emit: Emit): void {
+  new Counter({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      emit((labels, value) => this.inc(labels, value));
+    },
+  });
+}
+
+function labelled(registry: Registry, name: string, help: string, label: string, values: Record<string, Tally>): void {
+  counter(registry, name, help, [label], (set) => {
+    for (const [key, tally] of Object.entries(values)) set({ [label]: key }, tally.value);
+  });
+}
+
+function gauge(registry: Registry, name: string, help: string, labelNames: string[], emit: Emit): void {
+  new Gauge({
+    name,
+    help,
+    labelNames,
+    registers: [registry],
+    collect() {
+      this.reset();
+      emit((labels, value) => this.set(labels, value));
+    },
+  });
+}
+
+function tallies<K extends string>(keys: readonly K[]): Record<K, Tally> {
+  return Object.fromEntries(keys.map((key) => [key, new Tally()])) as Record<K, Tally>;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }

@@ -1,3 +1,10 @@
+import type { Hub } from '../hub/hub.js';
+import type { Store } from '../state/store.js';
+import type { SourceSet } from '../watch/source-set.js';
+import type { EventLoopMonitor } from './health.js';
+import type { BridgeMetrics, Tally } from './metrics.js';
+import type { Notifier } from './notifier.js';
+
 /**
  * `GET /v1/stats`: each component reports a named section of figures in JSON (the same
  * figures /metrics exposes to Prometheus, for people and scripts).
@@ -17,4 +24,59 @@ export class StatsRegistry {
     for (const [name, section] of this.#sections) report[name] = section();
     return report;
   }
+}
+
+/** The parts whose figures /v1/stats reports (the same figures /metrics exposes). */
+export interface StatsParts {
+  store: Store;
+  hub: Hub;
+  metrics: BridgeMetrics;
+  sources: SourceSet;
+  eventLoop: EventLoopMonitor;
+  notifier: Notifier;
+}
+
+/** Registers the bridge's sections: hub, latency, sources, state, eventLoop, memory, notifications, refusals, config. */
+export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources, eventLoop, notifier }: StatsParts): void {
+  stats.register('hub', () => ({
+    clients: hub.clients(),
+    slowConsumers: hub.slowConsumers,
+    symbols: [...store.symbols()].length,
+    backlogBytes: hub.backlogBytes(),
+    deliveries: values(metrics.hub.deliveries),
+    slowConsumerActions: values(metrics.hub.slowConsumers),
+  }));
+  stats.register('latency', () => ({
+    writeToSendMs: metrics.hub.writeToSend.summary(),
+    readToSendMs: metrics.hub.readToSend.summary(),
+  }));
+  stats.register('sources', () => ({
+    folders: sources.statuses().map(({ status }) => {
+      const counters = metrics.source(status.path);
+      return { ...status, events: values(counters.events), reads: values(counters.reads), bytesRead: counters.bytes.value, problems: counters.problems.value };
+    }),
+    breakerTransitions: values(metrics.breakerTransitions),
+  }));
+  stats.register('state', () => {
+    const { snapshotHits, snapshotMisses, patches, patchBytes } = metrics.store;
+    const served = snapshotHits.value + snapshotMisses.value;
+    return {
+      patches: patches.value,
+      patchBytes: patchBytes.value,
+      journal: store.journalTotals(),
+      snapshotCache: { hits: snapshotHits.value, misses: snapshotMisses.value, hitRate: served === 0 ? null : Math.round((snapshotHits.value / served) * 1000) / 1000 },
+    };
+  });
+  stats.register('eventLoop', () => ({ ...eventLoop.delay() }));
+  stats.register('memory', () => {
+    const { rss, heapUsed, heapTotal, external } = process.memoryUsage();
+    return { rssBytes: rss, heapUsedBytes: heapUsed, heapTotalBytes: heapTotal, externalBytes: external };
+  });
+  stats.register('notifications', () => ({ ...values(metrics.notifications), pending: notifier.pending }));
+  stats.register('refusals', () => values(metrics.refusals));
+  stats.register('config', () => values(metrics.configChanges));
+}
+
+function values<K extends string>(tallies: Record<K, Tally>): Record<K, number> {
+  return Object.fromEntries(Object.entries<Tally>(tallies).map(([key, tally]) => [key, tally.value])) as Record<K, number>;
 }

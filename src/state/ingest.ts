@@ -1,7 +1,7 @@
 import type { BarBasis, RecordSink, TickRecord } from '../formats/types.js';
 import { Contribution, type WindowSizes } from './contribution.js';
 import type { Bar, PartialDocument, Timeframe } from './document.js';
-import type { Store } from './store.js';
+import type { CommitTiming, Store } from './store.js';
 
 export interface FileIngestOptions {
   /** Identifies the file's contributions (its path). */
@@ -28,6 +28,7 @@ export class FileIngest implements RecordSink {
   readonly #touched = new Set<string>();
   #staging: Map<string, Contribution> | null = null;
   #records = 0;
+  #timing: CommitTiming | null = null;
   /** The last symbol mapped (undefined before the first: '' is a symbol a decoder may report). */
   #lastRaw: string | undefined;
   #lastMapped = '';
@@ -38,8 +39,10 @@ export class FileIngest implements RecordSink {
     this.#mapSymbol = options.mapSymbol ?? ((symbol) => symbol);
   }
 
-  begin(fresh: boolean): void {
+  /** `timing`: when the bytes this cycle reads were written and read (null: not timed). */
+  begin(fresh: boolean, timing: CommitTiming | null = null): void {
     this.#staging = fresh ? new Map() : null;
+    this.#timing = timing;
     this.#records = 0;
     this.#touched.clear();
   }
@@ -69,7 +72,7 @@ export class FileIngest implements RecordSink {
       }
       this.#staging = null;
     }
-    for (const symbol of this.#touched) this.#store.commit(symbol);
+    for (const symbol of this.#touched) this.#store.commit(symbol, this.#timing);
     this.#touched.clear();
     return records;
   }

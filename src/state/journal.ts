@@ -23,6 +23,7 @@ export class Journal {
   #length = 0;
   #floorSeq: number;
   #floorGseq: number;
+  #bytes = 0;
 
   constructor(
     readonly capacity: number,
@@ -49,22 +50,38 @@ export class Journal {
     return this.#length;
   }
 
+  /** Characters of the patch messages held (bytes, for the ASCII they mostly are). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   push(entry: JournalEntry): void {
     if (this.capacity === 0) {
       this.#floorSeq = entry.seq;
       this.#floorGseq = entry.gseq;
       return;
     }
+    this.#bytes += entry.messageJson.length;
     if (this.#length === this.capacity) {
       const evicted = this.#ring[this.#start] as JournalEntry;
       this.#floorSeq = evicted.seq;
       this.#floorGseq = evicted.gseq;
+      this.#bytes -= evicted.messageJson.length;
       this.#ring[this.#start] = entry;
       this.#start = (this.#start + 1) % this.capacity;
     } else {
       this.#ring[(this.#start + this.#length) % this.capacity] = entry;
       this.#length++;
     }
+  }
+
+  /** The same history in a journal of another capacity: the newest entries that fit are kept. */
+  resized(capacity: number): Journal {
+    const dropped = Math.max(0, this.#length - capacity);
+    const base = dropped === 0 ? { seq: this.#floorSeq, gseq: this.#floorGseq } : this.#at(dropped - 1);
+    const journal = new Journal(capacity, base.seq, base.gseq);
+    for (let i = dropped; i < this.#length; i++) journal.push(this.#at(i));
+    return journal;
   }
 
   /** The patches after version `seq`, or null when they are no longer all held. */

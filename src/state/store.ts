@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
 import { diff } from './delta.js';
@@ -12,12 +13,23 @@ export interface StoreOptions {
   journalSize: number;
   /** Names this lifetime of the state; random when not given. */
   epoch?: string;
+  counters?: StoreCounters;
+}
+
+/** When the change a commit publishes was written and found. */
+export interface CommitTiming {
+  /** The file's modification time (epoch ms). */
+  writtenAt: number;
+  /** performance.now() when the read that found the change began. */
+  readAt: number;
 }
 
 /** A symbol's new version: `entry` is null when the symbol was just created (no patch). */
 export interface CommitEvent {
   readonly state: SymbolState;
   readonly entry: JournalEntry | null;
+  /** Null for changes with no write to time (a file's first read, a restart of its reading). */
+  readonly timing: CommitTiming | null;
 }
 
 export type CommitListener = (event: CommitEvent) => void;
@@ -29,7 +41,8 @@ export type CommitListener = (event: CommitEvent) => void;
  */
 export class Store {
   readonly epoch: string;
-  readonly #journalSize: number;
+  #journalSize: number;
+  readonly #counters: StoreCounters | null;
   readonly #symbols = new Map<string, SymbolState>();
   readonly #listeners = new Set<CommitListener>();
   #gseq = 0;
@@ -42,6 +55,24 @@ export class Store {
     // The epoch is part of SSE event ids (`<epoch>:<gseq>`) and of hand-built JSON.
     if (!EPOCH_PATTERN.test(this.epoch)) throw new RangeError(`epoch ${JSON.stringify(this.epoch)} must match ${EPOCH_PATTERN}`);
     this.#journalSize = options.journalSize;
+    this.#counters = options.counters ?? null;
+  }
+
+  /** Keeps `size` patches per symbol from now on; each journal keeps its newest that fit. */
+  setJournalSize(size: number): void {
+    this.#journalSize = size;
+    for (const state of this.#symbols.values()) state.resizeJournal(size);
+  }
+
+  /** Patches held for resume, across symbols, and their size. */
+  journalTotals(): { entries: number; bytes: number } {
+    let entries = 0;
+    let bytes = 0;
+    for (const state of this.#symbols.values()) {
+      entries += state.journal.size;
+      bytes += state.journal.bytes;
+    }
+    return { entries, bytes };
   }
 
   /** The bridge-wide commit counter (last commit's gseq). */
@@ -73,7 +104,7 @@ export class Store {
   setContribution(symbol: string, key: string, contribution: Contribution): void {
     let state = this.#symbols.get(symbol);
     if (!state) {
-      state = new SymbolState(symbol, this.#journalSize);
+      state = new SymbolState(symbol, this.#journalSize, this.#counters);
       this.#symbols.set(symbol, state);
     }
     state.contributions.set(key, contribution);
@@ -93,14 +124,14 @@ export class Store {
   }
 
   /** Publishes the symbol's current contributions as its next version, if anything changed. */
-  commit(symbol: string): void {
+  commit(symbol: string, timing: CommitTiming | null = null): void {
     const state = this.#symbols.get(symbol);
     if (!state) return;
     const sealed = [...state.contributions.values()].map((contribution) => contribution.seal());
     const document = composeDocument(symbol, sealed, state.published ? state.document : undefined);
     if (!state.published) {
       state.advance(document, ++this.#gseq);
-      this.#emit({ state, entry: null });
+      this.#emit({ state, entry: null, timing });
       return;
     }
     const ops = diff(state.document, document);
@@ -117,7 +148,11 @@ export class Store {
     };
     state.advance(document, gseq);
     state.journal.push(entry);
-    this.#emit({ state, entry });
+    if (this.#counters) {
+      this.#counters.patches.add();
+      this.#counters.patchBytes.add(Buffer.byteLength(opsJson));
+    }
+    this.#emit({ state, entry, timing });
   }
 
   #emit(event: CommitEvent): void {

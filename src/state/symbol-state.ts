@@ -1,3 +1,4 @@
+import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
 import type { InstrumentDocument } from './document.js';
@@ -22,7 +23,8 @@ export class SymbolState {
 
   constructor(
     readonly symbol: string,
-    private readonly journalSize: number,
+    private journalSize: number,
+    private readonly counters: Pick<StoreCounters, 'snapshotHits' | 'snapshotMisses'> | null = null,
   ) {
     this.symbolJson = JSON.stringify(symbol);
     this.document = composeDocument(symbol, [], undefined);
@@ -49,7 +51,18 @@ export class SymbolState {
 
   /** The current document as JSON, serialised once per version. */
   documentJson(): string {
-    this.#documentJson ??= JSON.stringify(this.document);
+    if (this.#documentJson === undefined) {
+      this.counters?.snapshotMisses.add();
+      this.#documentJson = JSON.stringify(this.document);
+    } else {
+      this.counters?.snapshotHits.add();
+    }
     return this.#documentJson;
+  }
+
+  /** Keeps `capacity` patches from now on (the newest of those held stay). */
+  resizeJournal(capacity: number): void {
+    this.journalSize = capacity;
+    this.#journal = this.published ? this.#journal.resized(capacity) : new Journal(capacity, 0, 0);
   }
 }

@@ -15,23 +15,37 @@ const require = createRequire(import.meta.url);
  * dependencies as their ESM files (`/vendor/...`), which the page's import map names.
  */
 export function registerDashboardPage(app: FastifyInstance): void {
-  // wildcard false: one route per file of the folder, so that `/` serves index.html and no
-  // catch-all route stands in front of the other routes or the 404 handler.
-  void app.register(fastifyStatic, { root: join(ROOT, 'dashboard'), prefix: '/', wildcard: false, index: 'index.html' });
-  const client = join(ROOT, 'dist', 'client');
-  if (existsSync(client)) {
-    void app.register(fastifyStatic, { root: client, prefix: '/client/', decorateReply: false, allowedPath: (path) => path.endsWith('.js') });
+  void app.register(async (scope) => {
+    // The page and its modules are code, not data: they load without a token, so that a page
+    // opened as `/?token=...` can start and hand the token to the data routes it calls.
+    scope.addHook('onRoute', (route) => {
+      route.config = { ...route.config, publicAsset: true };
+    });
+    // wildcard false: one route per file of the folder, so that `/` serves index.html and no
+    // catch-all route stands in front of the other routes or the 404 handler.
+    await scope.register(fastifyStatic, { root: join(ROOT, 'dashboard'), prefix: '/', wildcard: false, index: 'index.html' });
+    const client = join(ROOT, 'dist', 'client');
+    if (existsSync(client)) {
+      await scope.register(fastifyStatic, { root: client, prefix: '/client/', decorateReply: false, allowedPath: (path) => path.endsWith('.js') });
+    }
+    await scope.register(fastifyStatic, {
+      root: dirname(require.resolve('fast-json-patch')),
+      prefix: '/vendor/fast-json-patch/',
+      decorateReply: false,
+      allowedPath: (path) => path.endsWith('.mjs'),
+    });
+    await scope.register(fastifyStatic, {
+      root: dirname(require.resolve('eventsource-parser')),
+      prefix: '/vendor/eventsource-parser/',
+      decorateReply: false,
+      allowedPath: (path) => path === '/index.js',
+    });
+  });
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Served to anyone: the dashboard's files (no data). */
+    publicAsset?: boolean;
   }
-  void app.register(fastifyStatic, {
-    root: dirname(require.resolve('fast-json-patch')),
-    prefix: '/vendor/fast-json-patch/',
-    decorateReply: false,
-    allowedPath: (path) => path.endsWith('.mjs'),
-  });
-  void app.register(fastifyStatic, {
-    root: dirname(require.resolve('eventsource-parser')),
-    prefix: '/vendor/eventsource-parser/',
-    decorateReply: false,
-    allowedPath: (path) => path === '/index.js',
-  });
 }

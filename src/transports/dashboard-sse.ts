@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { summaryRow, UpdateRates } from '../derive/summary.js';
+import type { Principal } from '../ops/auth.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { Store } from '../state/store.js';
 
@@ -19,19 +20,21 @@ const RATE_WINDOW_MS = 5000;
 /**
  * `GET /v1/dashboard/sse` (PROTOCOL.md §4): a `summary` event at a fixed interval with one
  * row per symbol and the health report, for dashboards that want a digest, not every tick.
- * A summary is built once and the same bytes go to every client; a client still holding
- * more than `highWaterBytes` of earlier summaries skips this one (the next one has it all).
- * The timer runs only while someone listens.
+ * A summary is built once per interval and serialised once per allow list (every client
+ * whose token sees the same symbols gets the same bytes); a client still holding more than
+ * `highWaterBytes` of earlier summaries skips this one (the next one has it all). The timer
+ * runs only while someone listens.
  */
 export class DashboardStream {
   readonly #store: Store;
   readonly #health: HealthRegistry;
-  readonly #options: DashboardOptions;
+  #options: DashboardOptions;
   readonly #highWaterBytes: number;
-  readonly #responses = new Set<ServerResponse>();
+  /** Each listener with the symbols its token may see (null: all). */
+  readonly #responses = new Map<ServerResponse, Principal['symbols']>();
   #rates: UpdateRates;
-  /** The last summary sent, for a client that connects between two. */
-  #latest: Buffer | null = null;
+  /** The last summary built, for a client that connects between two. */
+  #latest: Summary | null = null;
   #timer: NodeJS.Timeout | null = null;
 
   constructor(store: Store, health: HealthRegistry, options: DashboardOptions, highWaterBytes: number) {
@@ -47,7 +50,8 @@ export class DashboardStream {
   }
 
   register(app: FastifyInstance): void {
-    app.get(DASHBOARD_SSE_PATH, (_request, reply) => {
+    app.get(DASHBOARD_SSE_PATH, (request, reply) => {
+      const allowed = request.principal?.symbols ?? null;
       reply.hijack();
       const response = reply.raw;
       response.writeHead(200, {
@@ -57,8 +61,9 @@ export class DashboardStream {
         'x-accel-buffering': 'no',
       });
       response.write(`retry: 1000\n\n`);
-      response.write((this.#latest ??= this.#frame()));
-      this.#responses.add(response);
+      this.#latest ??= this.#summary();
+      response.write(frameFor(this.#latest, allowed, new Map()));
+      this.#responses.set(response, allowed);
       response.on('close', () => {
         this.#responses.delete(response);
         if (this.#responses.size === 0) this.#stop();
@@ -68,9 +73,20 @@ export class DashboardStream {
     });
   }
 
+  /** A live config change: the next summaries follow the new interval. */
+  applyOptions(options: DashboardOptions): void {
+    if (options.intervalMs === this.#options.intervalMs && options.staleAfterMs === this.#options.staleAfterMs) return;
+    this.#options = options;
+    this.#rates = this.#newRates();
+    if (this.#timer) {
+      clearInterval(this.#timer);
+      this.#timer = setInterval(() => this.#broadcast(), options.intervalMs);
+    }
+  }
+
   close(): void {
     this.#stop();
-    for (const response of this.#responses) response.end();
+    for (const response of this.#responses.keys()) response.end();
   }
 
   /** Nobody listens: no timer, and rates start afresh with the next listener. */
@@ -86,27 +102,45 @@ export class DashboardStream {
   }
 
   #broadcast(): void {
-    const frame = this.#frame();
-    this.#latest = frame;
-    for (const response of this.#responses) {
-      if (response.writableLength <= this.#highWaterBytes) response.write(frame);
+    const summary = this.#summary();
+    this.#latest = summary;
+    const frames = new Map<Principal['symbols'], Buffer>();
+    for (const [response, allowed] of this.#responses) {
+      if (response.writableLength <= this.#highWaterBytes) response.write(frameFor(summary, allowed, frames));
     }
   }
 
-  #frame(): Buffer {
+  #summary(): Summary {
     const time = Date.now();
     const rates = this.#rates.sample(time, this.#store.symbols());
-    const symbols = [...this.#store.symbols()].map((state) => summaryRow(state, rates.get(state.symbol)));
-    symbols.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
-    const summary = {
-      type: 'summary',
-      epoch: this.#store.epoch,
-      time,
-      intervalMs: this.#options.intervalMs,
-      staleAfterMs: this.#options.staleAfterMs,
-      health: this.#health.report(),
-      symbols,
+    const rows = [...this.#store.symbols()].map((state) => summaryRow(state, rates.get(state.symbol)));
+    rows.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
+    return {
+      head: {
+        type: 'summary',
+        epoch: this.#store.epoch,
+        time,
+        intervalMs: this.#options.intervalMs,
+        staleAfterMs: this.#options.staleAfterMs,
+        health: this.#health.report(),
+      },
+      rows,
     };
-    return Buffer.from(`event: summary\ndata: ${JSON.stringify(summary)}\n\n`);
   }
+}
+
+interface Summary {
+  head: Record<string, unknown>;
+  rows: ReturnType<typeof summaryRow>[];
+}
+
+/** The summary event holding the rows a token may see, serialised once per allow list. */
+function frameFor(summary: Summary, allowed: Principal['symbols'], frames: Map<Principal['symbols'], Buffer>): Buffer {
+  let frame = frames.get(allowed);
+  if (!frame) {
+    const symbols = allowed === null ? summary.rows : summary.rows.filter((row) => allowed.allows(row.symbol));
+    frame = Buffer.from(`event: summary\ndata: ${JSON.stringify({ ...summary.head, symbols })}\n\n`);
+    frames.set(allowed, frame);
+  }
+  return frame;
 }

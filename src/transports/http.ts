@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.js';
+import { maySee } from '../ops/auth.js';
 import { errorBody, type ErrorCode, ERROR_CODES } from '../ops/errors.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { StatsRegistry } from '../ops/stats.js';
@@ -48,12 +49,14 @@ export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, s
       name: 'tapebridge',
       version: VERSION,
       epoch: store.epoch,
-      routes: ['/', '/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/v1/dashboard/sse', '/v1/stats', '/health', '/metrics'],
+      routes: ['/', '/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/v1/dashboard/sse', '/v1/stats', '/v1/config', '/health', '/metrics'],
     }),
   );
 
-  app.get('/v1/symbols', async (_request, reply) => {
-    const symbols = [...store.symbols()].map((state) => ({
+  app.get('/v1/symbols', async (request, reply) => {
+    const principal = request.principal;
+    const visible = [...store.symbols()].filter((state) => principal !== null && maySee(principal, state.symbol));
+    const symbols = visible.map((state) => ({
       symbol: state.symbol,
       epoch: store.epoch,
       seq: state.seq,

@@ -3,8 +3,10 @@ import type { FastifyInstance } from 'fastify';
 import { parseSseCursor } from '../hub/frames.js';
 import type { Hub } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
+import { ANONYMOUS, maySee } from '../ops/auth.js';
 import { ClientError, errorBody, type ErrorCode } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
+import type { Refusal, Tally } from '../ops/metrics.js';
 import type { Store } from '../state/store.js';
 import { symbolProblem } from './client-frames.js';
 
@@ -13,6 +15,10 @@ export const SSE_PATH = '/v1/sse';
 export interface SseOptions {
   /** Comment lines keep idle connections (and proxies) alive at this interval. */
   heartbeatMs: number;
+  /** WebSocket and SSE connections at once; more are refused (OVERLOADED). */
+  maxConnections: number;
+  /** Symbols one stream may name. */
+  maxSubscriptions: number;
 }
 
 /** An SSE response as the hub sees it. */
@@ -59,13 +65,18 @@ export class SseTransport {
   readonly #hub: Hub;
   readonly #store: Store;
   readonly #logger: Logger;
+  readonly #refusals: Record<Refusal, Tally> | null;
   readonly #subscribers = new Map<ServerResponse, Subscriber>();
-  readonly #heartbeat: NodeJS.Timeout;
+  #options: SseOptions;
+  #heartbeat: NodeJS.Timeout;
+  #closed = false;
 
-  constructor(hub: Hub, store: Store, options: SseOptions, logger: Logger) {
+  constructor(hub: Hub, store: Store, options: SseOptions, logger: Logger, refusals: Record<Refusal, Tally> | null = null) {
     this.#hub = hub;
     this.#store = store;
+    this.#options = options;
     this.#logger = logger.child({ component: 'sse' });
+    this.#refusals = refusals;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
   }
 
@@ -73,12 +84,40 @@ export class SseTransport {
     return this.#subscribers.size;
   }
 
+  /** Takes new limits (for new streams) and heartbeat interval. */
+  applyOptions(options: SseOptions): void {
+    if (options.heartbeatMs !== this.#options.heartbeatMs) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
+    }
+    this.#options = options;
+  }
+
   register(app: FastifyInstance): void {
     app.get(SSE_PATH, (request, reply) => {
+      const refuse = (error: ClientError, reason: Refusal): void => {
+        this.#refusals?.[reason].add();
+        void reply.code(error.status).type('application/json').send(errorBody(error.code, error.message));
+      };
       const query = request.query as Record<string, unknown>;
-      const symbols = parseSymbolList(query.symbols);
-      if (symbols instanceof ClientError) {
-        void reply.code(symbols.status).type('application/json').send(errorBody(symbols.code, symbols.message));
+      const parsed = parseSymbolList(query.symbols);
+      if (parsed instanceof ClientError) {
+        void reply.code(parsed.status).type('application/json').send(errorBody(parsed.code, parsed.message));
+        return;
+      }
+      const principal = request.principal ?? ANONYMOUS;
+      if (parsed !== '*' && parsed.length > this.#options.maxSubscriptions) {
+        refuse(new ClientError('BAD_REQUEST', `symbols names ${parsed.length} symbols; at most ${this.#options.maxSubscriptions} per connection`), 'subscriptions');
+        return;
+      }
+      const symbols = parsed === '*' ? parsed : parsed.filter((symbol) => maySee(principal, symbol));
+      const forbidden = parsed === '*' ? [] : parsed.filter((symbol) => !maySee(principal, symbol));
+      if (symbols.length === 0) {
+        refuse(new ClientError('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${forbidden.join(', ')}`), 'forbidden');
+        return;
+      }
+      if (this.#closed || this.#hub.connections >= this.#options.maxConnections) {
+        refuse(new ClientError('OVERLOADED', `the bridge serves its maximum of ${this.#options.maxConnections} connections; try again later`), 'connections');
         return;
       }
       const header = request.headers['last-event-id'];
@@ -94,7 +133,12 @@ export class SseTransport {
         'x-accel-buffering': 'no',
       });
       response.write(`retry: 1000\n: tapebridge epoch ${this.#store.epoch}\n\n`);
-      const subscriber = this.#hub.attach(new SseOutlet(response));
+      const outlet = new SseOutlet(response);
+      if (forbidden.length > 0) {
+        this.#refusals?.forbidden.add();
+        outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${forbidden.join(', ')}; streaming the others`);
+      }
+      const subscriber = this.#hub.attach(outlet, principal.symbols);
       this.#subscribers.set(response, subscriber);
       response.on('close', () => {
         this.#subscribers.delete(response);
@@ -107,6 +151,7 @@ export class SseTransport {
 
   /** Ends every stream (the clients' EventSource reconnects and resumes elsewhere or later). */
   close(): void {
+    this.#closed = true;
     clearInterval(this.#heartbeat);
     for (const response of this.#subscribers.keys()) response.end();
   }

@@ -1,22 +1,37 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import type { Hub } from '../hub/hub.js';
+import type { Hub, ResumePoint } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
-import { ClientError, closeCodeOf, errorFrame, type ErrorCode } from '../ops/errors.js';
+import { maySee, presentedToken, type AuthGate, type Principal } from '../ops/auth.js';
+import { ClientError, closeCodeOf, errorBody, errorFrame, type ErrorCode } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
+import type { Refusal, Tally } from '../ops/metrics.js';
 import type { Store } from '../state/store.js';
 import { SERVER_NAME } from '../version.js';
 import { parseClientFrame } from './client-frames.js';
+import { originAllowed, sameOrigin } from './guard.js';
+import { MessageRate, type MessageRateOptions } from './message-rate.js';
 
 export const WS_PATH = '/v1/ws';
 
-export interface WebSocketOptions {
+export interface WebSocketOptions extends MessageRateOptions {
   heartbeatMs: number;
   /** Larger frames get a BAD_REQUEST error; the connection stays. */
   maxMessageBytes: number;
-  /** Larger frames close the connection (1009): ws stops reading them. */
+  /** Larger frames close the connection (1009): ws stops reading them. Read at start only. */
   maxFrameBytes: number;
+  /** WebSocket and SSE connections at once; more are refused (OVERLOADED, close 1013). */
+  maxConnections: number;
+  /** Symbols one connection may subscribe to (`*` counts as one). */
+  maxSubscriptions: number;
+}
+
+/** Who may connect: tokens, browser origins; and where refusals are counted. */
+export interface WebSocketAccess {
+  auth: AuthGate;
+  origins: () => readonly string[];
+  refusals: Record<Refusal, Tally>;
 }
 
 /** Frames are pre-serialised JSON text: sent as text without another conversion. */
@@ -46,25 +61,38 @@ class WebSocketOutlet implements Outlet {
   }
 }
 
-/** `GET /v1/ws` (PROTOCOL.md §3) on the HTTP server's upgrade requests. */
+interface Connection {
+  subscriber: Subscriber;
+  principal: Principal;
+  rate: MessageRate;
+}
+
+/**
+ * `GET /v1/ws` (PROTOCOL.md §3) on the HTTP server's upgrade requests. A page from a
+ * browser origin not allowed gets 403 to its upgrade; a connection over the limit or
+ * without a valid token is accepted, told why in an `error` frame and closed (1013 or
+ * 4001), so that a browser, which never sees the status of a refused upgrade, learns it.
+ */
 export class WebSocketTransport {
   readonly #server: Server;
   readonly #hub: Hub;
   readonly #store: Store;
-  readonly #options: WebSocketOptions;
+  readonly #access: WebSocketAccess;
   readonly #logger: Logger;
   readonly #wss: WebSocketServer;
-  readonly #subscribers = new Map<WebSocket, Subscriber>();
+  readonly #connections = new Map<WebSocket, Connection>();
   /** Clients pinged and not yet answered; still there at the next beat means dead. */
   readonly #unanswered = new Set<WebSocket>();
-  readonly #heartbeat: NodeJS.Timeout;
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.#upgrade(request, socket, head);
+  #options: WebSocketOptions;
+  #heartbeat: NodeJS.Timeout;
 
-  constructor(server: Server, hub: Hub, store: Store, options: WebSocketOptions, logger: Logger) {
+  constructor(server: Server, hub: Hub, store: Store, options: WebSocketOptions, logger: Logger, access: WebSocketAccess) {
     this.#server = server;
     this.#hub = hub;
     this.#store = store;
     this.#options = options;
+    this.#access = access;
     this.#logger = logger.child({ component: 'ws' });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
     server.on('upgrade', this.#onUpgrade);
@@ -72,14 +100,28 @@ export class WebSocketTransport {
   }
 
   get clients(): number {
-    return this.#subscribers.size;
+    return this.#connections.size;
+  }
+
+  /** Takes new limits (from the next frame) and heartbeat interval; maxFrameBytes stays. */
+  applyOptions(options: WebSocketOptions): void {
+    if (options.heartbeatMs !== this.#options.heartbeatMs) {
+      clearInterval(this.#heartbeat);
+      this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
+    }
+    this.#options = options;
+  }
+
+  /** Stops taking upgrades: later ones are not answered by this transport. */
+  stopAccepting(): void {
+    this.#server.off('upgrade', this.#onUpgrade);
   }
 
   /** Closes every connection with 1001 (going away) and stops accepting new ones. */
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
-    this.#server.off('upgrade', this.#onUpgrade);
-    const closed = [...this.#subscribers.keys()].map(
+    this.stopAccepting();
+    const closed = [...this.#connections.keys()].map(
       (socket) =>
         new Promise<void>((resolve) => {
           socket.once('close', () => resolve());
@@ -98,27 +140,62 @@ export class WebSocketTransport {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(ws));
+    const origin = request.headers.origin;
+    if (origin !== undefined && !sameOrigin(origin, request.headers.host) && !originAllowed(origin, this.#access.origins())) {
+      this.#access.refusals.origin.add();
+      const body = errorBody('FORBIDDEN', `origin ${origin} is not allowed (http.origins)`);
+      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(ws, request));
   }
 
-  #connected(socket: WebSocket): void {
-    const subscriber = this.#hub.attach(new WebSocketOutlet(socket));
-    this.#subscribers.set(socket, subscriber);
+  #connected(socket: WebSocket, request: IncomingMessage): void {
+    socket.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
+    if (this.#hub.connections >= this.#options.maxConnections) {
+      return this.#refuse(socket, 'connections', new ClientError('OVERLOADED', `the bridge serves its maximum of ${this.#options.maxConnections} connections; try again later`));
+    }
+    const query = new URL(request.url ?? '/', 'http://bridge').searchParams.get('token') ?? undefined;
+    const authentication = this.#access.auth.authenticate(presentedToken(request.headers.authorization, query));
+    if (!authentication.ok) return this.#refuse(socket, 'unauthorized', new ClientError('UNAUTHORIZED', authentication.message));
+
+    const principal = authentication.principal;
+    const subscriber = this.#hub.attach(new WebSocketOutlet(socket), principal.symbols);
+    const connection: Connection = { subscriber, principal, rate: new MessageRate(this.#options) };
+    this.#connections.set(socket, connection);
     socket.send(
       JSON.stringify({ type: 'hello', epoch: this.#store.epoch, server: SERVER_NAME, heartbeatMs: this.#options.heartbeatMs }),
     );
-    socket.on('message', (data, isBinary) => this.#message(subscriber, data, isBinary));
+    socket.on('message', (data, isBinary) => this.#message(connection, data, isBinary));
     socket.on('pong', () => this.#unanswered.delete(socket));
-    socket.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
     socket.on('close', () => {
-      this.#subscribers.delete(socket);
+      this.#connections.delete(socket);
       this.#unanswered.delete(socket);
       this.#hub.detach(subscriber);
     });
   }
 
-  #message(subscriber: Subscriber, data: RawData, isBinary: boolean): void {
-    const outlet = subscriber.outlet;
+  #refuse(socket: WebSocket, reason: Refusal, error: ClientError): void {
+    this.#access.refusals[reason].add();
+    socket.send(errorFrame(error.code, error.message));
+    socket.close(closeCodeOf(error.code), error.message.slice(0, 120));
+  }
+
+  #message(connection: Connection, data: RawData, isBinary: boolean): void {
+    const outlet = connection.subscriber.outlet;
+    const verdict = connection.rate.take(this.#options);
+    if (verdict !== 'accept') {
+      this.#access.refusals.messageRate.add();
+      const limit = `more than ${this.#options.messagesPerSecond} frames per second (burst ${this.#options.messageBurst})`;
+      if (verdict === 'close') {
+        this.#access.refusals.rateClosed.add();
+        this.#logger.warn({ client: connection.principal.name }, 'client kept exceeding the frame rate; closed');
+        outlet.close('RATE_LIMITED', `${limit}, ${this.#options.rateLimitCloseAfter} frames refused in a row`);
+      } else if (verdict === 'refuse-and-notify') {
+        outlet.notify('RATE_LIMITED', `${limit}: frames are dropped until the rate falls`);
+      }
+      return;
+    }
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (isBinary) return outlet.notify('BAD_REQUEST', 'frames must be JSON text, not binary');
     if (bytes.length > this.#options.maxMessageBytes) {
@@ -129,9 +206,9 @@ export class WebSocketTransport {
     try {
       switch (frame.op) {
         case 'subscribe':
-          return this.#hub.subscribe(subscriber, frame.symbols, frame.resume);
+          return this.#subscribe(connection, frame.symbols, frame.resume);
         case 'unsubscribe':
-          return this.#hub.unsubscribe(subscriber, frame.symbols);
+          return this.#hub.unsubscribe(connection.subscriber, frame.symbols);
         case 'ping':
           return outlet.write(Buffer.from(JSON.stringify({ type: 'pong', id: frame.id })));
       }
@@ -141,8 +218,30 @@ export class WebSocketTransport {
     }
   }
 
+  /**
+   * Subscribes to the symbols the token may see; the others get one FORBIDDEN error. A
+   * frame that would pass the subscription limit subscribes nothing.
+   */
+  #subscribe(connection: Connection, symbols: string[], resume: ReadonlyMap<string, ResumePoint>): void {
+    const { subscriber, principal } = connection;
+    const outlet = subscriber.outlet;
+    const allowed = symbols.filter((symbol) => symbol === '*' || maySee(principal, symbol));
+    const added = new Set(allowed.filter((symbol) => (symbol === '*' ? !subscriber.wildcard : !subscriber.symbols.has(symbol))));
+    const total = subscriber.symbols.size + (subscriber.wildcard ? 1 : 0) + added.size;
+    if (total > this.#options.maxSubscriptions) {
+      this.#access.refusals.subscriptions.add();
+      return outlet.notify('BAD_REQUEST', `this would make ${total} subscriptions; at most ${this.#options.maxSubscriptions} per connection (nothing subscribed)`);
+    }
+    if (allowed.length < symbols.length) {
+      this.#access.refusals.forbidden.add();
+      const refused = symbols.filter((symbol) => symbol !== '*' && !maySee(principal, symbol));
+      outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${refused.join(', ')}${allowed.length > 0 ? '; the others are subscribed' : ''}`);
+    }
+    if (allowed.length > 0) this.#hub.subscribe(subscriber, allowed, resume);
+  }
+
   #beat(): void {
-    for (const socket of this.#subscribers.keys()) {
+    for (const socket of this.#connections.keys()) {
       if (this.#unanswered.has(socket)) {
         socket.terminate();
         continue;

@@ -1,18 +1,20 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
 import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { FormatError, type FileFormat, type RandomAccessFile, type TailOpenOptions, type WholeDecoder } from '../formats/types.js';
 import type { Logger } from '../ops/logger.js';
 import type { WindowSizes } from '../state/contribution.js';
 import { FileIngest } from '../state/ingest.js';
-import type { Store } from '../state/store.js';
+import type { CommitTiming, Store } from '../state/store.js';
 
 /**
  * What a read found: new data, nothing new, a reason to try again soon (locked by the
- * writer, not ready yet), or that the file is gone.
+ * writer, not ready yet), a fault (an I/O error, a lock held for good, a file that cannot
+ * be read as its format: the file's circuit breaker counts these), or that the file is gone.
  */
-export type ReadOutcome = 'changed' | 'unchanged' | 'retry' | 'gone';
+export type ReadOutcome = 'changed' | 'unchanged' | 'retry' | 'failed' | 'gone';
 
 export interface FileTailOptions extends TailOpenOptions {
   registry: FormatRegistry;
@@ -26,13 +28,18 @@ export interface FileTailOptions extends TailOpenOptions {
   mapSymbol?: (symbol: string) => string;
   /** Told of each problem (bad record or line, unreadable file), for counters. */
   onProblem?: (path: string) => void;
+  /** Counts the bytes read. */
+  readBytes?: { add(bytes: number): void };
 }
 
 /** Errors that mean the writer holds the file (Windows sharing violations): retry, never give up. */
 const LOCKED = new Set(['EBUSY', 'EPERM', 'EACCES']);
 /** Whole-file sources that stay half-written this many reads in a row are reported. */
 const INCOMPLETE_REPORT_AFTER = 10;
-/** Locked reads in a row before a warning (they are normal while a writer holds a file). */
+/**
+ * Locked reads in a row before a warning (they are normal while a writer holds a file);
+ * from then on each locked read is a failure for the file's circuit breaker.
+ */
 const LOCKED_REPORT_AFTER = 20;
 /** Problems logged per read; the rest are counted in one line. */
 const PROBLEMS_LOGGED_PER_READ = 10;
@@ -81,6 +88,11 @@ export class FileTail {
   #rejected: FileIdentity | null = null;
   #lockedReads = 0;
   #problems = 0;
+  /** A read found data before: later changes are timed (what the first read finds is history). */
+  #seen = false;
+  #lastFailure: string | null = null;
+  /** Failed reads in a row (only the first of a run is logged as an error). */
+  #failures = 0;
 
   constructor(path: string, options: FileTailOptions) {
     this.path = path;
@@ -92,27 +104,46 @@ export class FileTail {
     return this.#format;
   }
 
+  /** Why the last read failed, while it is failing. */
+  get lastFailure(): string | null {
+    return this.#lastFailure;
+  }
+
   async read(): Promise<ReadOutcome> {
+    const outcome = await this.#read();
+    if (outcome === 'changed' || outcome === 'unchanged') {
+      this.#lastFailure = null;
+      this.#failures = 0;
+    }
+    return outcome;
+  }
+
+  async #read(): Promise<ReadOutcome> {
+    const readAt = performance.now();
     let handle: FileHandle | undefined;
     try {
       handle = await open(this.path, 'r');
       const stat = await handle.stat();
       const identity: FileIdentity = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
-      if (this.#rejected && sameIdentity(this.#rejected, identity)) return 'unchanged';
+      if (this.#rejected && sameIdentity(this.#rejected, identity)) return 'failed';
       this.#rejected = null;
       const format = await this.#detect(handle, identity.size);
       this.#lockedReads = 0;
       if (format === undefined) return 'retry';
       if (format === null) return 'unchanged';
+      const timing = this.#seen ? { writtenAt: identity.mtimeMs, readAt } : null;
       try {
-        return format.mode === 'tail'
-          ? await this.#readTail(handle, identity, format)
-          : await this.#readWhole(handle, identity, format);
+        const outcome =
+          format.mode === 'tail'
+            ? await this.#readTail(handle, identity, format, timing)
+            : await this.#readWhole(handle, identity, format, timing);
+        if (outcome === 'changed') this.#seen = true;
+        return outcome;
       } catch (error) {
         if (!(error instanceof FormatError)) throw error;
         this.#tail = null;
         this.#reject(identity, error.offset, error.message);
-        return 'unchanged';
+        return 'failed';
       }
     } catch (error) {
       return this.#failed(error);
@@ -144,7 +175,7 @@ export class FileTail {
     return format;
   }
 
-  async #readTail(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'tail' }): Promise<ReadOutcome> {
+  async #readTail(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'tail' }, timing: CommitTiming | null): Promise<ReadOutcome> {
     let tail = this.#tail;
     if (tail && (await this.#wasRewritten(handle, tail, identity))) {
       this.#logger.info({ size: identity.size, readUpTo: tail.chunks.position }, 'file rewritten or replaced; reading it again from the start');
@@ -167,11 +198,12 @@ export class FileTail {
     if (identity.size === chunks.position) return 'unchanged';
 
     const ingest = this.#ingest as FileIngest;
-    ingest.begin(this.#fresh);
+    ingest.begin(this.#fresh, timing);
     this.#problems = 0;
     while (chunks.position < identity.size) {
       const bytes = await readAt(handle, chunks.position, Math.min(this.#options.chunkBytes, identity.size - chunks.position));
       if (bytes.length === 0) break;
+      this.#options.readBytes?.add(bytes.length);
       chunks.feed(bytes, ingest);
     }
     this.#reportSkippedProblems();
@@ -190,7 +222,7 @@ export class FileTail {
     return false;
   }
 
-  async #readWhole(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'whole' }): Promise<ReadOutcome> {
+  async #readWhole(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'whole' }, timing: CommitTiming | null): Promise<ReadOutcome> {
     const whole = (this.#whole ??= {
       decoder: format.createDecoder({ fileName: basename(this.path), symbol: format.symbolFor(basename(this.path)) }),
       identity: null,
@@ -201,15 +233,16 @@ export class FileTail {
     if (whole.identity && sameIdentity(whole.identity, identity)) return 'unchanged';
     if (identity.size > this.#options.maxWholeBytes) {
       this.#reject(identity, 0, `file is ${identity.size} bytes, more than the ${this.#options.maxWholeBytes} a whole-file source may hold`);
-      return 'unchanged';
+      return 'failed';
     }
     const content = await readAt(handle, 0, identity.size);
+    this.#options.readBytes?.add(content.length);
     if (whole.content?.equals(content)) {
       whole.identity = identity;
       return 'unchanged';
     }
     const ingest = this.#ingest as FileIngest;
-    ingest.begin(false);
+    ingest.begin(false, timing);
     this.#problems = 0;
     const result = whole.decoder.decode(content, ingest, { mtimeMs: identity.mtimeMs });
     if (!result.ok) {
@@ -218,9 +251,8 @@ export class FileTail {
       whole.incompleteReads = same ? whole.incompleteReads + 1 : 1;
       whole.incomplete = identity;
       if (whole.incompleteReads < INCOMPLETE_REPORT_AFTER) return 'retry';
-      this.#problem(0, `${result.incomplete} (unchanged after ${INCOMPLETE_REPORT_AFTER} reads); keeping the last good state`);
-      whole.identity = identity;
-      return 'unchanged';
+      this.#reject(identity, 0, `${result.incomplete} (unchanged after ${INCOMPLETE_REPORT_AFTER} reads); keeping the last good state`);
+      return 'failed';
     }
     whole.identity = identity;
     whole.content = content;
@@ -234,16 +266,24 @@ export class FileTail {
     if (code === 'ENOENT') return 'gone';
     if (code !== undefined && LOCKED.has(code)) {
       this.#lockedReads++;
+      if (this.#lockedReads < LOCKED_REPORT_AFTER) {
+        this.#logger.debug({ code }, 'file locked by its writer; retrying');
+        return 'retry';
+      }
       if (this.#lockedReads === LOCKED_REPORT_AFTER) this.#logger.warn({ code, attempts: this.#lockedReads }, 'file held locked by its writer; still retrying');
-      else this.#logger.debug({ code }, 'file locked by its writer; retrying');
-      return 'retry';
+      this.#lastFailure = `held locked by its writer (${code}) for ${this.#lockedReads} reads in a row`;
+      return 'failed';
     }
-    this.#logger.error({ err: error }, 'read failed; retrying');
-    return 'retry';
+    this.#lastFailure = `read failed: ${(error as Error).message}`;
+    if (++this.#failures === 1) this.#logger.error({ err: error }, 'read failed; retrying');
+    else this.#logger.debug({ err: error, failures: this.#failures }, 'read failed again');
+    return 'failed';
   }
 
+  /** The file cannot be read as its format: skipped (a failed read) until it changes. */
   #reject(identity: FileIdentity, offset: number, reason: string): void {
     this.#rejected = identity;
+    this.#lastFailure = reason;
     this.#problem(offset, reason);
   }
 

@@ -1,4 +1,5 @@
 import { performance } from 'node:perf_hooks';
+import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../ops/circuit-breaker.js';
 import type { ReadOutcome } from './file-tail.js';
 
 export interface ReadSchedulerOptions {
@@ -36,27 +37,53 @@ interface FileSchedule {
   /** An event arrived during a read: read again once it ends. */
   rerun: boolean;
   retries: number;
+  /** Counts failed reads ('failed'); decides when the file is tried again. */
+  breaker: CircuitBreaker;
 }
 
 export type ReadFile = (key: string) => Promise<ReadOutcome>;
+
+/** A file's breaker changed state. */
+export type BreakerListener = (key: string, transition: BreakerTransition) => void;
 
 /**
  * Decides when each file is read. Watcher events are hints: they are coalesced (trailing
  * debounce with a maximum wait), reads of one file never overlap, every read that found
  * data is followed by another, and a slow safety poll reads every file regardless, so the
  * last write of a burst is never missed.
+ *
+ * Each file has its own circuit breaker: a failed read is retried after a backoff (events
+ * do not hasten it), and a file that keeps failing is left alone for a cool-down, then
+ * tried once. Files never wait for each other, so a failing one slows no other.
  */
 export class ReadScheduler {
-  readonly #options: ReadSchedulerOptions;
+  #options: ReadSchedulerOptions;
+  #breakerOptions: BreakerOptions;
   readonly #read: ReadFile;
+  readonly #onBreaker: BreakerListener;
   readonly #files = new Map<string, FileSchedule>();
-  readonly #poll: NodeJS.Timeout | null;
+  #poll: NodeJS.Timeout | null = null;
   #closed = false;
 
-  constructor(options: ReadSchedulerOptions, read: ReadFile) {
+  constructor(options: ReadSchedulerOptions, read: ReadFile, breaker: BreakerOptions, onBreaker: BreakerListener = () => undefined) {
     this.#options = options;
+    this.#breakerOptions = breaker;
     this.#read = read;
-    this.#poll = options.safetyPollMs > 0 ? setInterval(() => this.#safetyPoll(), options.safetyPollMs) : null;
+    this.#onBreaker = onBreaker;
+    this.#startPoll();
+  }
+
+  /** Takes new timings; timers already set keep their time. */
+  applyOptions(options: ReadSchedulerOptions, breaker: BreakerOptions): void {
+    const pollChanged = options.safetyPollMs !== this.#options.safetyPollMs;
+    this.#options = options;
+    this.#breakerOptions = breaker;
+    if (pollChanged && !this.#closed) this.#startPoll();
+  }
+
+  /** Each known file's breaker. */
+  *breakers(): IterableIterator<[key: string, breaker: CircuitBreaker]> {
+    for (const [key, file] of this.#files) yield [key, file.breaker];
   }
 
   /** A watcher event for `key`. */
@@ -65,6 +92,8 @@ export class ReadScheduler {
     const file = this.#file(key);
     const now = performance.now();
     file.lastEventAt = now;
+    // A failing file is tried again when its breaker says, not sooner.
+    if (file.breaker.backingOff) return;
     if (file.running) {
       file.rerun = true;
       return;
@@ -97,6 +126,7 @@ export class ReadScheduler {
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#poll) clearInterval(this.#poll);
+    this.#poll = null;
     const running: Promise<void>[] = [];
     for (const file of this.#files.values()) {
       if (file.timer) clearTimeout(file.timer);
@@ -107,10 +137,16 @@ export class ReadScheduler {
     await Promise.all(running);
   }
 
+  #startPoll(): void {
+    if (this.#poll) clearInterval(this.#poll);
+    this.#poll = this.#options.safetyPollMs > 0 ? setInterval(() => this.#safetyPoll(), this.#options.safetyPollMs) : null;
+  }
+
   #file(key: string): FileSchedule {
     let file = this.#files.get(key);
     if (!file) {
-      file = { timer: null, pending: null, due: 0, firstEventAt: 0, lastEventAt: 0, running: null, rerun: false, retries: 0 };
+      const breaker = new CircuitBreaker((transition) => this.#onBreaker(key, transition));
+      file = { timer: null, pending: null, due: 0, firstEventAt: 0, lastEventAt: 0, running: null, rerun: false, retries: 0, breaker };
       this.#files.set(key, file);
     }
     return file;
@@ -134,7 +170,12 @@ export class ReadScheduler {
     file.timer = null;
     file.pending = null;
     file.rerun = false;
-    const read = this.#read(key).catch((): ReadOutcome => 'retry');
+    const now = performance.now();
+    if (!file.breaker.tryAttempt(now)) {
+      this.#schedule(key, file, file.breaker.retryAt, 'follow-up');
+      return;
+    }
+    const read = this.#read(key).catch((): ReadOutcome => 'failed');
     file.running = read.then(() => undefined);
     const outcome = await read;
     file.running = null;
@@ -144,6 +185,12 @@ export class ReadScheduler {
 
   #afterRead(key: string, file: FileSchedule, outcome: ReadOutcome): void {
     const now = performance.now();
+    if (outcome === 'failed') {
+      file.retries = 0;
+      this.#schedule(key, file, now + file.breaker.failure(now, this.#breakerOptions), 'follow-up');
+      return;
+    }
+    if (outcome === 'changed' || outcome === 'unchanged') file.breaker.success();
     if (file.rerun) {
       file.firstEventAt = now;
       this.#schedule(key, file, now + this.#options.debounceMs, 'debounce');

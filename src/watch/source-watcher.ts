@@ -1,10 +1,40 @@
 import { stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { watch, type FSWatcher } from 'chokidar';
 import type { FormatRegistry } from '../formats/registry.js';
+import { BREAKER_STATES, type BreakerOptions, type BreakerState, type BreakerTransition } from '../ops/circuit-breaker.js';
+import { DEFAULT_CONFIG } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
-import { FileTail, type FileTailOptions } from './file-tail.js';
+import type { FileEvent, SourceCounters } from '../ops/metrics.js';
+import { FileTail, type FileTailOptions, type ReadOutcome } from './file-tail.js';
 import { ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
+
+/** The circuit breaker of a file in a watched folder changed state. */
+export interface FileBreakerEvent extends BreakerTransition {
+  /** The watched folder. */
+  source: string;
+  file: string;
+  /** Why its last read failed. */
+  reason: string | null;
+}
+
+/** A watched folder as health and stats report it. */
+export interface SourceStatus {
+  path: string;
+  /** The folder exists (it may appear later; watching waits for it). */
+  exists: boolean;
+  files: number;
+  breakers: Record<BreakerState, number>;
+  /** Files whose breaker is not CLOSED, or that are failing. */
+  failing: { file: string; state: BreakerState; failures: number; reason: string | null; retryInMs: number | null }[];
+  /** Last read that succeeded (epoch ms), with or without new data; null before any. */
+  lastGoodReadAt: number | null;
+  /** Last read that found new data (epoch ms). */
+  lastDataAt: number | null;
+  /** Records or lines that did not decode, and failed reads, since start. */
+  errors: number;
+}
 
 export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' | 'logger'> {
   /** The folder to watch. */
@@ -17,6 +47,12 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
   pollIntervalMs: number;
   /** Sub-folder levels watched below `path`. */
   depth: number;
+  /** When a failing file is tried again (default: DEFAULT_CONFIG.breaker). */
+  breaker?: BreakerOptions;
+  /** Told when a file's breaker changes state. */
+  onBreaker?: (event: FileBreakerEvent) => void;
+  /** Counts events, reads, bytes and problems. */
+  counters?: SourceCounters;
 }
 
 /**
@@ -30,19 +66,50 @@ export class SourceWatcher {
   readonly #logger: Logger;
   readonly #tails = new Map<string, FileTail>();
   readonly #scheduler: ReadScheduler;
+  readonly #counters: SourceCounters | null;
   #watcher: FSWatcher | null = null;
   #closing: Promise<void> | null = null;
+  #exists = true;
+  /** Looks for the folder while it does not exist (chokidar does not see it appear). */
+  #folderPoll: NodeJS.Timeout | null = null;
+  #lastGoodReadAt: number | null = null;
+  #lastDataAt: number | null = null;
+  #failedReads = 0;
+  #problems = 0;
 
   constructor(options: SourceWatcherOptions) {
     this.root = resolve(options.path);
-    this.#options = options;
+    this.#counters = options.counters ?? null;
+    const counters = this.#counters;
+    this.#options = {
+      ...options,
+      onProblem: (path) => {
+        this.#problems++;
+        counters?.problems.add();
+        options.onProblem?.(path);
+      },
+      ...(counters ? { readBytes: counters.bytes } : {}),
+    };
     this.#logger = options.logger.child({ source: this.root });
-    this.#scheduler = new ReadScheduler(options.schedule, (path) => this.#readFile(path));
+    this.#scheduler = new ReadScheduler(
+      options.schedule,
+      (path) => this.#readFile(path),
+      options.breaker ?? DEFAULT_CONFIG.breaker,
+      (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
+    );
+  }
+
+  /** Takes new read timings and breaker settings for every file. */
+  applySchedule(schedule: ReadSchedulerOptions, breaker: BreakerOptions): void {
+    this.#scheduler.applyOptions(schedule, breaker);
   }
 
   /** Starts watching; resolves once the files present at start have been read once. */
   async start(): Promise<void> {
-    await stat(this.root).catch(() => this.#logger.warn('watched folder does not exist (yet); waiting for it'));
+    await stat(this.root).catch(() => {
+      this.#exists = false;
+      this.#logger.warn('watched folder does not exist (yet); waiting for it');
+    });
     const watcher = watch(this.root, {
       persistent: true,
       ignoreInitial: false,
@@ -53,12 +120,19 @@ export class SourceWatcher {
       ignored: (path, stats) => stats?.isFile() === true && !this.#options.registry.couldRead(basename(path)),
     });
     this.#watcher = watcher;
-    watcher.on('add', (path) => this.#onEvent(path));
-    watcher.on('change', (path) => this.#onEvent(path));
+    watcher.on('add', (path) => this.#onEvent(path, 'add'));
+    watcher.on('change', (path) => this.#onEvent(path, 'change'));
     watcher.on('unlink', (path) => this.#onUnlink(path));
+    watcher.on('addDir', (path) => {
+      if (path === this.root) this.#exists = true;
+    });
+    watcher.on('unlinkDir', (path) => {
+      if (path === this.root) this.#exists = false;
+    });
     watcher.on('error', (error) => this.#logger.error({ err: error }, 'watcher error; watching continues'));
     await new Promise<void>((ready) => watcher.once('ready', ready));
     if (this.#closing) return;
+    if (!this.#exists) this.#awaitFolder(watcher);
     await Promise.all([...this.#tails.keys()].map((path) => this.#scheduler.readNow(path)));
     this.#logger.info({ files: this.#tails.size }, 'watching');
   }
@@ -68,8 +142,32 @@ export class SourceWatcher {
     return [...this.#tails.values()].map((tail) => ({ path: tail.path, format: tail.format?.name ?? null }));
   }
 
+  /** Breaker states, failing files, last reads and error count. */
+  status(): SourceStatus {
+    const breakers = Object.fromEntries(BREAKER_STATES.map((state) => [state, 0])) as Record<BreakerState, number>;
+    const failing: SourceStatus['failing'] = [];
+    const now = performance.now();
+    for (const [file, breaker] of this.#scheduler.breakers()) {
+      breakers[breaker.state]++;
+      if (breaker.state === 'CLOSED' && breaker.failures === 0) continue;
+      const retryInMs = breaker.retryAt > 0 ? Math.max(0, Math.round(breaker.retryAt - now)) : null;
+      failing.push({ file, state: breaker.state, failures: breaker.failures, reason: this.#tails.get(file)?.lastFailure ?? null, retryInMs });
+    }
+    return {
+      path: this.root,
+      exists: this.#exists,
+      files: this.#tails.size,
+      breakers,
+      failing,
+      lastGoodReadAt: this.#lastGoodReadAt,
+      lastDataAt: this.#lastDataAt,
+      errors: this.#problems + this.#failedReads,
+    };
+  }
+
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      if (this.#folderPoll) clearInterval(this.#folderPoll);
       await this.#watcher?.close();
       await this.#scheduler.close();
       this.#tails.clear();
@@ -77,8 +175,26 @@ export class SourceWatcher {
     return this.#closing;
   }
 
-  #onEvent(path: string): void {
+  /** Polls for the missing folder (at the safety poll interval), and watches it once it is there. */
+  #awaitFolder(watcher: FSWatcher): void {
+    this.#folderPoll = setInterval(() => {
+      void stat(this.root).then(
+        () => {
+          if (this.#closing || this.#folderPoll === null) return;
+          clearInterval(this.#folderPoll);
+          this.#folderPoll = null;
+          this.#exists = true;
+          this.#logger.info('watched folder appeared');
+          watcher.add(this.root);
+        },
+        () => undefined,
+      );
+    }, this.#options.schedule.safetyPollMs || 1000);
+  }
+
+  #onEvent(path: string, event: FileEvent): void {
     if (this.#closing) return;
+    this.#counters?.events[event].add();
     if (!this.#tails.has(path)) {
       this.#tails.set(path, new FileTail(path, { ...this.#options, logger: this.#logger }));
     }
@@ -87,13 +203,19 @@ export class SourceWatcher {
 
   #onUnlink(path: string): void {
     if (!this.#tails.delete(path)) return;
+    this.#counters?.events.unlink.add();
     this.#scheduler.remove(path);
     this.#logger.info({ file: path }, 'file removed; its symbols keep their last state');
   }
 
-  async #readFile(path: string): Promise<'changed' | 'unchanged' | 'retry' | 'gone'> {
+  async #readFile(path: string): Promise<ReadOutcome> {
     const tail = this.#tails.get(path);
     if (!tail) return 'gone';
-    return tail.read();
+    const outcome = await tail.read();
+    this.#counters?.reads[outcome].add();
+    if (outcome === 'changed' || outcome === 'unchanged') this.#lastGoodReadAt = Date.now();
+    if (outcome === 'changed') this.#lastDataAt = this.#lastGoodReadAt;
+    if (outcome === 'failed') this.#failedReads++;
+    return outcome;
   }
 }

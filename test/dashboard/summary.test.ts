@@ -45,6 +45,24 @@ function stateWith(document: Partial<InstrumentDocument>): SymbolState {
 }
 
 describe('GET /v1/dashboard/sse', () => {
+  it('follows a live change of dashboard.intervalMs (PATCH /v1/config)', async () => {
+    const dir = await tempDir();
+    await new TerminalFiles(dir).create();
+    const bridge = await startTestBridge([dir], { dashboard: { intervalMs: 60_000 } });
+    const stream = await readSummaries(bridge.url);
+    await waitFor('the first summary', () => stream.summaries[0]);
+    const patched = await fetch(`${bridge.url}/v1/config`, {
+      method: 'PATCH',
+      body: JSON.stringify({ dashboard: { intervalMs: 100 } }),
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(patched.status).toBe(200);
+    const next = await waitFor('a summary at the new interval', () => stream.summaries[1]);
+    expect(next.intervalMs).toBe(100);
+    stream.close();
+    await stream.reading;
+  });
+
   it('sends a summary at once, then one per interval: a row per symbol and the health', async () => {
     const dir = await tempDir();
     const files = new TerminalFiles(dir);
@@ -54,7 +72,7 @@ describe('GET /v1/dashboard/sse', () => {
     expect(stream.response.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const first = await waitFor('the first summary', () => stream.summaries[0]);
     expect(first).toMatchObject({ type: 'summary', epoch: bridge.store.epoch, intervalMs: 100, staleAfterMs: 4000, health: { status: 'HEALTHY' } });
-    expect(Object.keys(first.health.components).sort()).toEqual(['hub', 'sources']);
+    expect(Object.keys(first.health.components)).toEqual(expect.arrayContaining(['hub', 'sources', 'eventLoop', 'memory']));
     expect(first.symbols.map((row) => row.symbol)).toEqual(['ESZ25_FUT_CME', 'EURUSD', 'XAUUSD']);
     for (const row of first.symbols) {
       const state = bridge.store.get(row.symbol);

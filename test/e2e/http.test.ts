@@ -141,14 +141,15 @@ describe('HTTP routes', () => {
   });
 
   it('reports health with its components', async () => {
-    const { bridge } = await bridgeWithFiles();
+    const { bridge, files } = await bridgeWithFiles();
     const { status, body } = await getJson<{ status: string; epoch: string; components: Record<string, { status: string }> }>(
       `${bridge.url}/health`,
     );
     expect(status).toBe(200);
     expect(body.status).toBe('HEALTHY');
     expect(body.epoch).toBe(bridge.store.epoch);
-    expect(Object.keys(body.components).sort()).toEqual(['hub', 'sources']);
+    expect(Object.keys(body.components).sort()).toEqual(['eventLoop', 'hub', 'memory', `source:${files.dir}`, 'sources']);
+    expect(body.components[`source:${files.dir}`]).toMatchObject({ status: 'HEALTHY', files: 3, breakers: { CLOSED: 3, HALF_OPEN: 0, OPEN: 0 }, errors: 0 });
   });
 
   it('serves JSON stats and Prometheus metrics', async () => {

@@ -23,6 +23,21 @@ function added(before: string[], after: string[]): string[] {
   });
 }
 
+/**
+ * The open handles once they stay the same over `windowMs`: a bridge just started may still
+ * hold chokidar's directory-read throttle timer (up to 1 s).
+ */
+async function settledHandles(windowMs = 1100): Promise<string[]> {
+  let previous = openHandles().join(' ');
+  return waitFor('open handles to settle', async () => {
+    await sleep(windowMs);
+    const now = openHandles();
+    const settled = now.join(' ') === previous;
+    previous = now.join(' ');
+    return settled ? now : undefined;
+  });
+}
+
 describe('lifecycle', () => {
   it('close() releases every watcher, socket and timer, over repeated starts with clients attached', async () => {
     const dir = await tempDir();
@@ -61,8 +76,7 @@ describe('lifecycle', () => {
     const dir = await tempDir();
     const first = await startBridge(resolveConfig({ port: 0, sources: [{ path: dir }] }), { logger: new LogCapture('warn').logger });
     await first.ready;
-    await sleep(100);
-    const before = openHandles();
+    const before = await settledHandles();
     await expect(
       startBridge(resolveConfig({ port: first.port, sources: [{ path: dir }] }), { logger: new LogCapture('warn').logger }),
     ).rejects.toThrow(/EADDRINUSE/);

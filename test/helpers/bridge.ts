@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterEach } from 'vitest';
-import { startBridge, type Bridge } from '../../src/bridge.js';
-import { resolveConfig, type ConfigLayer } from '../../src/ops/config.js';
+import { startBridge, type Bridge, type BridgeOptions } from '../../src/bridge.js';
+import { resolveConfig, type Config, type ConfigLayer } from '../../src/ops/config.js';
 import type { Logger } from '../../src/ops/logger.js';
 
 const running: Bridge[] = [];
@@ -31,7 +31,12 @@ export async function startTestBridge(
   logs: LogCapture = new LogCapture('warn'),
 ): Promise<Bridge> {
   const config = resolveConfig({ port: 0, sources: dirs.map((path) => ({ path })) }, overrides);
-  const bridge = await startBridge(config, { logger: logs.logger });
+  return startConfiguredBridge(config, { logger: logs.logger });
+}
+
+/** A bridge started from a config as given, closed after the test. */
+export async function startConfiguredBridge(config: Config, options: BridgeOptions): Promise<Bridge> {
+  const bridge = await startBridge(config, options);
   running.push(bridge);
   await bridge.ready;
   return bridge;

@@ -67,8 +67,8 @@ export class WsClient {
     });
   }
 
-  static async connect(baseUrl: string, path = '/v1/ws'): Promise<WsClient> {
-    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`);
+  static async connect(baseUrl: string, path = '/v1/ws', headers: Record<string, string> = {}): Promise<WsClient> {
+    const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`, { headers });
     const client = new WsClient(socket);
     await new Promise<void>((resolve, reject) => {
       socket.once('open', () => resolve());
@@ -101,6 +101,18 @@ export class WsClient {
       this.socket.close();
     });
   }
+}
+
+/** A WebSocket the bridge accepts and then closes: what it said, and the close code. */
+export async function refusedWs(baseUrl: string, path = '/v1/ws', headers: Record<string, string> = {}): Promise<{ messages: ServerMessage[]; code: number }> {
+  const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`, { headers });
+  const messages: ServerMessage[] = [];
+  socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as ServerMessage));
+  const code = await new Promise<number>((resolve, reject) => {
+    socket.once('close', (closeCode) => resolve(closeCode));
+    socket.once('error', reject);
+  });
+  return { messages, code };
 }
 
 export interface SseEventRecord {

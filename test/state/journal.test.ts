@@ -165,4 +165,27 @@ describe('Journal', () => {
     expect(seqs(journal.sinceGseq(30))).toEqual([4]);
     expect(journal.sinceGseq(29)).toBeNull();
   });
+  it('counts the bytes it holds, and resizes keeping the newest entries and a floor they replay from', () => {
+    const journal = filled(5, 1, 7); // evicted 2, 3; holds 4..8
+    const bytes = (from: number, to: number): number => {
+      let total = 0;
+      for (let seq = from; seq <= to; seq++) total += entry(seq).messageJson.length;
+      return total;
+    };
+    expect(journal.bytes).toBe(bytes(4, 8));
+
+    const smaller = journal.resized(2);
+    expect(seqs(smaller.since(6))).toEqual([7, 8]);
+    expect(smaller.since(5)).toBeNull();
+    expect([smaller.floorSeq, smaller.floorGseq, smaller.bytes]).toEqual([6, 60, bytes(7, 8)]);
+
+    const larger = journal.resized(10);
+    expect(seqs(larger.since(3))).toEqual([4, 5, 6, 7, 8]);
+    larger.push(entry(9));
+    expect(seqs(larger.since(3))).toEqual([4, 5, 6, 7, 8, 9]);
+
+    const none = journal.resized(0);
+    expect([none.floorSeq, none.size, none.bytes]).toEqual([8, 0, 0]);
+    expect(none.since(8)).toEqual([]);
+  });
 });

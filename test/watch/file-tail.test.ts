@@ -1,4 +1,4 @@
-import { appendFile, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
@@ -150,13 +150,30 @@ describe('FileTail on a .scid file', () => {
     await new ScidWriter(good).create([scidTickRecord(trade(0))]);
     const { tail, store, logs } = setup();
 
-    expect(await tail(bad).read()).toBe('unchanged');
+    const badReader = tail(bad);
+    expect(await badReader.read()).toBe('failed');
     expect(await tail(good).read()).toBe('changed');
     const line = logs.find((entry) => entry.file === bad);
     expect(line).toMatchObject({ level: 40, offset: 0 });
     expect(String(line?.msg)).toMatch(/magic/);
     expect(store.get('BAD')).toBeUndefined();
     expect(store.get('GOOD')?.document.quote.last).toBe(6000);
+    // Until it changes it stays a failed read (for its circuit breaker), logged once.
+    expect(await badReader.read()).toBe('failed');
+    expect(badReader.lastFailure).toMatch(/magic/);
+    expect(logs.lines.filter((entry) => entry.file === bad)).toHaveLength(1);
+  });
+
+  it('reports an I/O error as a failed read with its reason, logged once per run of failures', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'ES.scid');
+    await mkdir(path);
+    const { tail, logs } = setup();
+    const reader = tail(path);
+    expect(await reader.read()).toBe('failed');
+    expect(await reader.read()).toBe('failed');
+    expect(reader.lastFailure).toMatch(/read failed: EISDIR/);
+    expect(logs.lines.filter((line) => line.file === path)).toHaveLength(1);
   });
 
   it('reports a deleted file as gone', async () => {
@@ -234,8 +251,8 @@ describe('FileTail on a JSON snapshot', () => {
     const outcomes: string[] = [];
     for (let i = 0; i < 10; i++) outcomes.push(await reader.read());
     expect(outcomes.slice(0, 9).every((outcome) => outcome === 'retry')).toBe(true);
-    expect(outcomes[9]).toBe('unchanged');
-    expect(await reader.read()).toBe('unchanged');
+    expect(outcomes[9]).toBe('failed');
+    expect(await reader.read()).toBe('failed');
     expect(logs.find((line) => line.file === path && /invalid JSON/.test(String(line.msg)))).toBeDefined();
     expect(store.get('XAUUSD')?.document.quote).toEqual({ bid: 1, ask: 2 });
   });

@@ -1,4 +1,4 @@
-import { appendFile, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
@@ -118,6 +118,18 @@ describe('SourceWatcher', () => {
     expect(store.get('NEW')).toBeUndefined();
     await appendFile(path, record.subarray(17));
     await waitFor('the completed record', () => store.get('NEW')?.document.quote.lastSize === 3, 3000);
+  });
+
+  it('reports a folder that does not exist yet, and reads it once it appears', async () => {
+    const parent = await tempDir();
+    const dir = join(parent, 'later');
+    const { store, watcher } = await watchFolder(dir, { safetyPollMs: 50 });
+    expect(watcher.status()).toMatchObject({ path: dir, exists: false, files: 0 });
+    await mkdir(dir);
+    await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 1, ask: 2 }, 'rewrite');
+    await waitFor('the file in the new folder', () => store.get('XAUUSD'), 3000);
+    expect(watcher.status()).toMatchObject({ exists: true, files: 1, breakers: { CLOSED: 1, HALF_OPEN: 0, OPEN: 0 }, failing: [] });
+    expect(watcher.status().lastDataAt).toBeGreaterThan(0);
   });
 
   it('closes cleanly while reads are pending', async () => {

@@ -1,0 +1,164 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Value } from '@sinclair/typebox/value';
+import type { SymbolFilter } from '../hub/subscriber.js';
+import { ConfigError, TokenSchema, type Config, type TokenConfig } from './config.js';
+
+/** Who a request or connection acts for. */
+export interface Principal {
+  /** The token's name ("anonymous" when tokens are off). */
+  name: string;
+  /** May read /metrics, /v1/stats, /v1/config and change the config. */
+  admin: boolean;
+  /** The symbols it may see; null: all. */
+  symbols: SymbolPatterns | null;
+}
+
+/** Everything is allowed: tokens are off. */
+export const ANONYMOUS: Principal = Object.freeze({ name: 'anonymous', admin: true, symbols: null });
+
+export type Authentication = { ok: true; principal: Principal } | { ok: false; message: string };
+
+/** Symbols remembered per allow list; a client naming random symbols cannot grow it without bound. */
+const MEMO_LIMIT = 10_000;
+
+/**
+ * A token's allow list: symbol patterns where `*` matches any run of characters and `?`
+ * one character (symbols are names, not paths: no path globbing rules apply).
+ */
+export class SymbolPatterns implements SymbolFilter {
+  readonly #patterns: RegExp[];
+  readonly #memo = new Map<string, boolean>();
+  readonly all: boolean;
+
+  constructor(readonly patterns: readonly string[]) {
+    this.all = patterns.includes('*');
+    this.#patterns = patterns.map(
+      (pattern) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's'),
+    );
+  }
+
+  allows(symbol: string): boolean {
+    if (this.all) return true;
+    let allowed = this.#memo.get(symbol);
+    if (allowed === undefined) {
+      allowed = this.#patterns.some((pattern) => pattern.test(symbol));
+      if (this.#memo.size >= MEMO_LIMIT) this.#memo.clear();
+      this.#memo.set(symbol, allowed);
+    }
+    return allowed;
+  }
+}
+
+interface TokenEntry {
+  hash: Buffer;
+  principal: Principal;
+}
+
+/** The tokens in force: from the config and the tokens file, ready to check. */
+export class TokenTable {
+  private constructor(readonly entries: readonly TokenEntry[]) {}
+
+  /** Builds the table of `auth`, reading its tokens file; throws ConfigError naming what is wrong. */
+  static async load(auth: Config['auth']): Promise<TokenTable> {
+    const tokens: TokenConfig[] = [...auth.tokens];
+    if (auth.tokensFile !== null) tokens.push(...(await readTokensFile(auth.tokensFile)));
+    const names = tokens.map((token) => token.name);
+    const twice = names.find((name, index) => names.indexOf(name) !== index);
+    if (twice !== undefined) throw new ConfigError([`auth: the token name ${JSON.stringify(twice)} is used twice (config and tokens file together)`]);
+    return new TokenTable(
+      tokens.map((token) => ({
+        hash: token.token !== undefined ? sha256(token.token) : Buffer.from(token.sha256 as string, 'hex'),
+        principal: Object.freeze({
+          name: token.name,
+          admin: token.admin ?? false,
+          symbols: new SymbolPatterns(token.symbols ?? ['*']),
+        }),
+      })),
+    );
+  }
+}
+
+/**
+ * Bearer tokens (off when none is configured). A presented token is hashed and compared
+ * with every configured hash in constant time (crypto.timingSafeEqual), whether or not
+ * an earlier one matched, so timing tells nothing about which or how much matched.
+ */
+export class AuthGate {
+  #table: TokenTable;
+  #openHealth: boolean;
+
+  constructor(table: TokenTable, auth: Config['auth']) {
+    this.#table = table;
+    this.#openHealth = auth.openHealth;
+  }
+
+  get enabled(): boolean {
+    return this.#table.entries.length > 0;
+  }
+
+  /** Whether /health answers without a token. */
+  get openHealth(): boolean {
+    return this.#openHealth || !this.enabled;
+  }
+
+  apply(table: TokenTable, auth: Config['auth']): void {
+    this.#table = table;
+    this.#openHealth = auth.openHealth;
+  }
+
+  authenticate(presented: string | undefined): Authentication {
+    if (!this.enabled) return { ok: true, principal: ANONYMOUS };
+    if (presented === undefined || presented === '') {
+      return { ok: false, message: 'a bearer token is required: Authorization: Bearer <token> (or ?token= on /v1/ws and /v1/sse)' };
+    }
+    const hash = sha256(presented);
+    let found: Principal | null = null;
+    for (const entry of this.#table.entries) {
+      if (timingSafeEqual(hash, entry.hash) && found === null) found = entry.principal;
+    }
+    return found ? { ok: true, principal: found } : { ok: false, message: 'the bearer token is not valid' };
+  }
+}
+
+/** The token of a request: `Authorization: Bearer <token>`, else `?token=` where `query` is given. */
+export function presentedToken(authorization: string | undefined, query?: unknown): string | undefined {
+  if (authorization !== undefined) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    return match ? match[1] : '';
+  }
+  return typeof query === 'string' ? query : undefined;
+}
+
+/** Whether `principal` may see `symbol`. */
+export function maySee(principal: Principal, symbol: string): boolean {
+  return principal.symbols === null || principal.symbols.allows(symbol);
+}
+
+/**
+ * A JSON array of tokens given by their hashes (`{"name", "sha256", "symbols"?, "admin"?}`),
+ * so that the secrets themselves are stored nowhere on the bridge's machine.
+ */
+async function readTokensFile(path: string): Promise<TokenConfig[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new ConfigError([`auth.tokensFile: cannot read ${path} as JSON: ${(error as Error).message}`]);
+  }
+  if (!Array.isArray(value)) throw new ConfigError([`auth.tokensFile: ${path} must hold a JSON array of tokens`]);
+  const problems: string[] = [];
+  value.forEach((entry: unknown, index) => {
+    for (const error of Value.Errors(TokenSchema, entry)) {
+      problems.push(`${path}[${index}]${error.path.replace(/\//g, '.')}: ${JSON.stringify(error.value)} is not allowed (${error.message})`);
+    }
+    const token = entry as Partial<TokenConfig>;
+    if (token.sha256 === undefined || token.token !== undefined) problems.push(`${path}[${index}]: give sha256 (the hex SHA-256 of the token), not the token`);
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return value as TokenConfig[];
+}
+
+function sha256(text: string): Buffer {
+  return createHash('sha256').update(text, 'utf8').digest();
+}

@@ -1,0 +1,108 @@
+import { isIP } from 'node:net';
+import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { maySee, presentedToken, type AuthGate, type Principal } from '../ops/auth.js';
+import type { Config } from '../ops/config.js';
+import { ClientError } from '../ops/errors.js';
+import type { Refusal, Tally } from '../ops/metrics.js';
+import { DASHBOARD_SSE_PATH } from './dashboard-sse.js';
+import { SSE_PATH } from './sse.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the request acts for; null only on routes open without a token (/health). */
+    principal: Principal | null;
+  }
+}
+
+/** Routes only an admin token may use. */
+const ADMIN_ROUTES = new Set(['/metrics', '/v1/stats', '/v1/config', '/v1/config/rollback']);
+/** Routes about one symbol (`:symbol`), refused for a token that may not see it. */
+const SYMBOL_ROUTES = new Set(['/v1/symbols/:symbol', '/v1/symbols/:symbol/patches']);
+/** Where `?token=` is accepted: a browser's EventSource cannot set headers. */
+const QUERY_TOKEN_ROUTES = new Set([SSE_PATH, DASHBOARD_SSE_PATH]);
+
+export interface GuardParts {
+  auth: AuthGate;
+  /** The running config (origins and rate limits change live). */
+  config: () => Config;
+  refusals: Record<Refusal, Tally>;
+}
+
+/**
+ * What every HTTP request passes before its route: CORS for the allowed browser origins
+ * (@fastify/cors), a request from any other origin refused, a rate limit per client
+ * address (@fastify/rate-limit), then the bearer token and what it may see.
+ */
+export async function installGuards(app: FastifyInstance, { auth, config, refusals }: GuardParts): Promise<void> {
+  app.decorateRequest('principal', null);
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin !== undefined && originAllowed(origin, config().http.origins)),
+    methods: ['GET', 'HEAD', 'POST', 'PATCH'],
+    exposedHeaders: ['etag', 'retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'],
+  });
+  await app.register(rateLimit, {
+    global: true,
+    max: () => config().http.rateLimit.max,
+    timeWindow: () => config().http.rateLimit.windowMs,
+    errorResponseBuilder: (_request, context) => {
+      refusals.httpRate.add();
+      return new ClientError('RATE_LIMITED', `more than ${context.max} requests in ${config().http.rateLimit.windowMs} ms from this address; retry in ${context.after}`);
+    },
+  });
+  // After the rate limit (onRequest) so that guessing tokens is rate limited too, and before
+  // the request is validated, so that a stranger learns nothing from a 400.
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    const refusal = check(request, auth, config(), refusals);
+    if (refusal?.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer realm="tapebridge"');
+    done(refusal, payload);
+  });
+}
+
+function check(request: FastifyRequest, auth: AuthGate, config: Config, refusals: GuardParts['refusals']): ClientError | null {
+  if (request.method === 'OPTIONS') return null;
+  const origin = request.headers.origin;
+  if (origin !== undefined && !sameOrigin(origin, request.headers.host) && !originAllowed(origin, config.http.origins)) {
+    refusals.origin.add();
+    return new ClientError('FORBIDDEN', `origin ${origin} is not allowed (http.origins)`);
+  }
+  const route = request.routeOptions.url;
+  if (route === '/health' && auth.openHealth) return null;
+  if (request.routeOptions.config.publicAsset) return null;
+  const query = request.query as Record<string, unknown> | undefined;
+  const presented = presentedToken(request.headers.authorization, route !== undefined && QUERY_TOKEN_ROUTES.has(route) ? query?.token : undefined);
+  const authentication = auth.authenticate(presented);
+  if (!authentication.ok) {
+    refusals.unauthorized.add();
+    return new ClientError('UNAUTHORIZED', authentication.message);
+  }
+  const principal = authentication.principal;
+  request.principal = principal;
+  if (route !== undefined && ADMIN_ROUTES.has(route) && !principal.admin) {
+    refusals.forbidden.add();
+    return new ClientError('FORBIDDEN', `${route} needs an admin token; ${JSON.stringify(principal.name)} is not one`);
+  }
+  const symbol = (request.params as Record<string, string> | undefined)?.symbol;
+  if (route !== undefined && SYMBOL_ROUTES.has(route) && symbol !== undefined && !maySee(principal, symbol)) {
+    refusals.forbidden.add();
+    return new ClientError('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${JSON.stringify(symbol)}`);
+  }
+  return null;
+}
+
+/** Whether a browser page of `origin` may use the bridge (`*` in the list: any). */
+export function originAllowed(origin: string, allowed: readonly string[]): boolean {
+  return allowed.includes('*') || allowed.includes(origin);
+}
+
+/**
+ * A page served by the bridge itself, reached by an IP address or `localhost`. A page on a
+ * DNS name is not taken as same-origin: DNS rebinding can point any name at 127.0.0.1, so
+ * a name the bridge is reached by belongs in http.origins.
+ */
+export function sameOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined || (origin !== `http://${host}` && origin !== `https://${host}`)) return false;
+  const hostname = new URL(origin).hostname.replace(/^\[|\]$/g, '');
+  return hostname === 'localhost' || isIP(hostname) !== 0;
+}

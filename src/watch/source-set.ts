@@ -1,0 +1,125 @@
+import { isDeepStrictEqual } from 'node:util';
+import { stableJson, type Config, type SourceConfig } from '../ops/config.js';
+import type { ComponentHealth, HealthStatus } from '../ops/health.js';
+import type { Logger } from '../ops/logger.js';
+import type { SourceStatus, SourceWatcher } from './source-watcher.js';
+
+export type CreateWatcher = (source: SourceConfig, config: Config) => SourceWatcher;
+
+interface Entry {
+  key: string;
+  source: SourceConfig;
+  watcher: SourceWatcher;
+}
+
+/** Keys whose change needs every file read again from its start. */
+const REREAD_KEYS = (config: Config): unknown[] => [config.document.bars, config.watch.chunkBytes, config.watch.maxWholeBytes, config.watch.maxBackfillBytes];
+
+/**
+ * The watched folders of the running config. A change of config starts the folders added,
+ * closes those removed, and gives the others their new timings; a source whose own options
+ * changed, or a change of bar windows or read sizes, means reading its files again from
+ * their start (the store diffs what they then contribute, so clients get patches).
+ */
+export class SourceSet {
+  readonly #create: CreateWatcher;
+  readonly #logger: Logger;
+  #entries: Entry[] = [];
+  #closed = false;
+
+  constructor(create: CreateWatcher, logger: Logger) {
+    this.#create = create;
+    this.#logger = logger;
+  }
+
+  /** Starts a watcher per source; resolves once each has read the files present. */
+  async start(config: Config): Promise<void> {
+    this.#entries = config.sources.map((source) => this.#entry(source, config));
+    await Promise.all(this.#entries.map((entry) => entry.watcher.start()));
+  }
+
+  /**
+   * Moves to `next`: closes the folders no longer watched, then starts the new ones. When
+   * one fails to start, the new ones are closed, the old ones started again, and it throws.
+   */
+  async apply(next: Config, previous: Config): Promise<void> {
+    if (this.#closed) return;
+    const reread = !isDeepStrictEqual(REREAD_KEYS(next), REREAD_KEYS(previous));
+    const wanted = next.sources.map((source) => ({ key: sourceKey(source), source }));
+    const kept: Entry[] = [];
+    const removed: Entry[] = [];
+    for (const entry of this.#entries) {
+      const match = reread ? -1 : wanted.findIndex((want) => want.key === entry.key);
+      if (match >= 0) {
+        wanted.splice(match, 1);
+        kept.push(entry);
+      } else {
+        removed.push(entry);
+      }
+    }
+    for (const entry of kept) entry.watcher.applySchedule(next.watch, next.breaker);
+    if (removed.length === 0 && wanted.length === 0) return;
+
+    await Promise.all(removed.map((entry) => entry.watcher.close()));
+    const added = wanted.map(({ source }) => this.#entry(source, next));
+    try {
+      await Promise.all(added.map((entry) => entry.watcher.start()));
+    } catch (error) {
+      await Promise.all(added.map((entry) => entry.watcher.close()));
+      const restored = removed.map((entry) => this.#entry(entry.source, previous));
+      this.#entries = [...kept, ...restored];
+      for (const entry of kept) entry.watcher.applySchedule(previous.watch, previous.breaker);
+      await Promise.all(restored.map((entry) => entry.watcher.start()));
+      throw error;
+    }
+    const pool = [...kept, ...added];
+    this.#entries = next.sources.map((source) => {
+      const key = sourceKey(source);
+      return pool.splice(pool.findIndex((entry) => entry.key === key), 1)[0] as Entry;
+    });
+    this.#logger.info({ added: wanted.map(({ source }) => source.path), removed: removed.map((entry) => entry.source.path) }, 'sources changed');
+  }
+
+  /** Each folder's status, with a name for its health component (`source:<path>`). */
+  statuses(): { name: string; status: SourceStatus }[] {
+    const names = new Map<string, number>();
+    return this.#entries.map(({ watcher }) => {
+      const status = watcher.status();
+      const base = `source:${status.path}`;
+      const seen = (names.get(base) ?? 0) + 1;
+      names.set(base, seen);
+      return { name: seen === 1 ? base : `${base} (${seen})`, status };
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#entries.map((entry) => entry.watcher.close()));
+  }
+
+  #entry(source: SourceConfig, config: Config): Entry {
+    return { key: sourceKey(source), source, watcher: this.#create(source, config) };
+  }
+}
+
+/** A source's identity: all its options. */
+const sourceKey = (source: SourceConfig): string => stableJson(source);
+
+/**
+ * Health of the watched folders: one component per folder, DEGRADED while it is missing or
+ * any of its files has a breaker not CLOSED; and `sources`, UNHEALTHY when every file of
+ * every folder has its breaker OPEN (nothing can flow).
+ */
+export function sourceHealth(statuses: readonly { name: string; status: SourceStatus }[]): [string, ComponentHealth][] {
+  let files = 0;
+  let open = 0;
+  const components: [string, ComponentHealth][] = statuses.map(({ name, status }) => {
+    files += status.files;
+    open += status.breakers.OPEN;
+    const degraded = !status.exists || status.breakers.OPEN + status.breakers.HALF_OPEN > 0;
+    return [name, { status: degraded ? 'DEGRADED' : 'HEALTHY', ...status }];
+  });
+  const summary: HealthStatus = files > 0 && open === files ? 'UNHEALTHY' : 'HEALTHY';
+  components.push(['sources', { status: summary, folders: statuses.length, files, open }]);
+  return components;
+}
