@@ -9,6 +9,30 @@ export function snapshotMessage(state: SymbolState, epoch: string): string {
   return `{"type":"snapshot","symbol":${state.symbolJson},"epoch":"${epoch}","seq":${state.seq},"data":${state.documentJson()}}`;
 }
 
+/**
+ * A WebSocket text frame of `json` as a server sends it (RFC 6455 §5.2: FIN, opcode 1, no
+ * mask, no extension), header and payload in one buffer: built once per message and written
+ * as it is to every socket (transports/ws.ts), which ws would otherwise frame per socket.
+ */
+export function wsTextFrame(json: string): Buffer {
+  const length = Buffer.byteLength(json);
+  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + length);
+  frame[0] = 0x81;
+  if (length < 126) {
+    frame[1] = length;
+  } else if (length < 65_536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(length, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+    frame.writeUInt32BE(length >>> 0, 6);
+  }
+  frame.write(json, header, 'utf8');
+  return frame;
+}
+
 export type SseEvent = 'snapshot' | 'patch';
 
 export function sseFrame(id: string, event: SseEvent, json: string): Buffer {

@@ -4,7 +4,7 @@ import type { HubCounters } from '../ops/metrics.js';
 import type { JournalEntry } from '../state/journal.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
-import { formatSseId, snapshotMessage, sseFrame, type SseCursor } from './frames.js';
+import { formatSseId, snapshotMessage, sseFrame, wsTextFrame, type SseCursor } from './frames.js';
 import { Subscriber, type Outlet, type SymbolFilter } from './subscriber.js';
 
 export interface HubOptions {
@@ -43,6 +43,7 @@ export class Hub {
   readonly #wildcard = new Set<Subscriber>();
   readonly #stalled = new Set<Subscriber>();
   readonly #waiters = new Map<string, Set<() => void>>();
+  readonly #snapshots = new WeakMap<SymbolState, { seq: number; frame: Buffer }>();
   readonly #stopListening: () => void;
   #stallTimer: NodeJS.Timeout | null = null;
 
@@ -205,7 +206,7 @@ export class Hub {
         if (subscriber.stalledAt > 0 || this.#isBehind(subscriber)) return;
         const outlet = subscriber.outlet;
         if (outlet.kind === 'ws') {
-          outlet.write((wsFrame ??= Buffer.from(json)));
+          outlet.write((wsFrame ??= wsTextFrame(json)));
           wsSent++;
         } else {
           outlet.write((sse ??= sseFrame(formatSseId(epoch, state.gseq), entry ? 'patch' : 'snapshot', json)));
@@ -233,11 +234,23 @@ export class Hub {
       if (from.seq === state.seq) return;
       const missed = state.journal.since(from.seq);
       if (missed) {
-        for (const entry of missed) subscriber.outlet.write(Buffer.from(entry.messageJson));
+        for (const entry of missed) subscriber.outlet.write(wsTextFrame(entry.messageJson));
         return;
       }
     }
-    subscriber.outlet.write(Buffer.from(snapshotMessage(state, this.#store.epoch)));
+    subscriber.outlet.write(this.#snapshotFrame(state));
+  }
+
+  /**
+   * The snapshot of a symbol's current version as a WebSocket frame, built once per version
+   * however many clients ask for it (a thousand clients reconnecting after a restart).
+   */
+  #snapshotFrame(state: SymbolState): Buffer {
+    const cached = this.#snapshots.get(state);
+    if (cached && cached.seq === state.seq) return cached.frame;
+    const frame = wsTextFrame(snapshotMessage(state, this.#store.epoch));
+    this.#snapshots.set(state, { seq: state.seq, frame });
+    return frame;
   }
 
   #streamFrom(subscriber: Subscriber, cursor: SseCursor | null): void {

@@ -1,16 +1,24 @@
-import type { PatchOperation } from './delta.js';
+/**
+ * One committed change of a symbol's document, kept only as the JSON of its `patch` message:
+ * at 1,000 patches per symbol the journal is most of the bridge's heap, and the operations as
+ * objects (with the document parts they point to) took four times as much (bench/README.md).
+ */
+export class JournalEntry {
+  constructor(
+    /** The symbol's version this patch produces (it applies to `seq - 1`). */
+    readonly seq: number,
+    /** Bridge-wide commit counter: orders changes across symbols (SSE event ids). */
+    readonly gseq: number,
+    /** The whole `patch` message as JSON (PROTOCOL.md §3), its `ops` last. */
+    readonly messageJson: string,
+    /** Where the ops' JSON starts in messageJson. */
+    private readonly opsAt: number,
+  ) {}
 
-/** One committed change of a symbol's document, serialised once. */
-export interface JournalEntry {
-  /** The symbol's version this patch produces (it applies to `seq - 1`). */
-  readonly seq: number;
-  /** Bridge-wide commit counter: orders changes across symbols (SSE event ids). */
-  readonly gseq: number;
-  readonly ops: readonly PatchOperation[];
-  /** `ops` as JSON. */
-  readonly opsJson: string;
-  /** The whole `patch` message as JSON (PROTOCOL.md §3). */
-  readonly messageJson: string;
+  /** The ops as JSON: a slice of messageJson (V8 shares the characters, no copy). */
+  get opsJson(): string {
+    return this.messageJson.slice(this.opsAt, -1);
+  }
 }
 
 /**

@@ -2,11 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
-import { diff } from './delta.js';
-import type { JournalEntry } from './journal.js';
+import { diff, type PatchOperation } from './delta.js';
+import { JournalEntry } from './journal.js';
 import { SymbolState } from './symbol-state.js';
 
 const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"ops":`: what precedes the ops, but the values. */
+const PATCH_PREFIX_LENGTH = '{"type":"patch","symbol":,"epoch":"","seq":,"ops":'.length;
 
 export interface StoreOptions {
   /** Patches kept per symbol for resume. */
@@ -24,10 +26,12 @@ export interface CommitTiming {
   readAt: number;
 }
 
-/** A symbol's new version: `entry` is null when the symbol was just created (no patch). */
+/** A symbol's new version: `entry` and `ops` are null when the symbol was just created (no patch). */
 export interface CommitEvent {
   readonly state: SymbolState;
   readonly entry: JournalEntry | null;
+  /** The patch's operations (the journal keeps only their JSON). */
+  readonly ops: readonly PatchOperation[] | null;
   /** Null for changes with no write to time (a file's first read, a restart of its reading). */
   readonly timing: CommitTiming | null;
 }
@@ -131,28 +135,24 @@ export class Store {
     const document = composeDocument(symbol, sealed, state.published ? state.document : undefined);
     if (!state.published) {
       state.advance(document, ++this.#gseq);
-      this.#emit({ state, entry: null, timing });
+      this.#emit({ state, entry: null, ops: null, timing });
       return;
     }
     const ops = diff(state.document, document);
     if (ops.length === 0) return;
     const gseq = ++this.#gseq;
     const seq = state.seq + 1;
-    const opsJson = JSON.stringify(ops);
-    const entry: JournalEntry = {
-      seq,
-      gseq,
-      ops,
-      opsJson,
-      messageJson: `{"type":"patch","symbol":${state.symbolJson},"epoch":"${this.epoch}","seq":${seq},"ops":${opsJson}}`,
-    };
+    // One flat string per patch (JSON.stringify in one go, keys in PROTOCOL.md's order); the ops' JSON is a slice of it.
+    const messageJson = JSON.stringify({ type: 'patch', symbol: state.symbol, epoch: this.epoch, seq, ops });
+    const opsAt = PATCH_PREFIX_LENGTH + state.symbolJson.length + this.epoch.length + String(seq).length;
+    const entry = new JournalEntry(seq, gseq, messageJson, opsAt);
     state.advance(document, gseq);
     state.journal.push(entry);
     if (this.#counters) {
       this.#counters.patches.add();
-      this.#counters.patchBytes.add(Buffer.byteLength(opsJson));
+      this.#counters.patchBytes.add(Buffer.byteLength(entry.opsJson));
     }
-    this.#emit({ state, entry, timing });
+    this.#emit({ state, entry, ops, timing });
   }
 
   #emit(event: CommitEvent): void {

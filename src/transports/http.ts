@@ -42,6 +42,18 @@ export interface HttpParts {
 
 export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, stats, metrics }: HttpParts, options: HttpOptions): void {
   const startedAt = Date.now();
+  const bodies = new WeakMap<SymbolState, { seq: number; body: Buffer }>();
+  /**
+   * The snapshot route's body, encoded once per version: with a full bar window it is some
+   * 16 KB, and encoding it per request was most of the route's cost (bench/README.md).
+   */
+  const snapshotBody = (state: SymbolState): Buffer => {
+    const cached = bodies.get(state);
+    if (cached?.seq === state.seq) return cached.body;
+    const body = Buffer.from(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"data":${state.documentJson()}}`);
+    bodies.set(state, { seq: state.seq, body });
+    return body;
+  };
 
   // `/` is the dashboard (transports/dashboard-page.ts).
   app.get('/v1', async (_request, reply) =>
@@ -73,9 +85,7 @@ export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, s
     const etag = `"${store.epoch}:${state.seq}"`;
     void reply.header('etag', etag).header('cache-control', 'no-cache');
     if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
-    return reply
-      .type('application/json')
-      .send(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"data":${state.documentJson()}}`);
+    return reply.type('application/json').send(snapshotBody(state));
   });
 
   app.get<{ Params: SymbolParams; Querystring: PatchesQuery }>(

@@ -2,13 +2,14 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { parseSseCursor } from '../hub/frames.js';
 import type { Hub } from '../hub/hub.js';
-import type { Outlet, Subscriber } from '../hub/subscriber.js';
+import type { Outlet } from '../hub/subscriber.js';
 import { ANONYMOUS, maySee } from '../ops/auth.js';
 import { ClientError, errorBody, type ErrorCode } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Refusal, Tally } from '../ops/metrics.js';
 import type { Store } from '../state/store.js';
 import { symbolProblem } from './client-frames.js';
+import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
 export const SSE_PATH = '/v1/sse';
 
@@ -21,18 +22,27 @@ export interface SseOptions {
   maxSubscriptions: number;
 }
 
-/** An SSE response as the hub sees it. */
-class SseOutlet implements Outlet {
+/** An SSE response as the hub sees it; its events are written once per turn (write-batch.ts). */
+class SseOutlet implements Outlet, Flushable {
   readonly kind = 'sse';
+  readonly #pending = new PendingFrames();
 
-  constructor(readonly response: ServerResponse) {}
+  constructor(
+    readonly response: ServerResponse,
+    readonly batcher: WriteBatcher,
+  ) {}
 
   get backlogBytes(): number {
-    return this.response.writableLength;
+    return this.response.writableLength + this.#pending.bytes;
   }
 
   write(frame: Buffer): void {
-    if (!this.response.writableEnded) this.response.write(frame);
+    if (!this.response.writableEnded && this.#pending.push(frame)) this.batcher.schedule(this);
+  }
+
+  flush(joined: JoinedFrames = new JoinedFrames()): void {
+    const data = this.#pending.take(joined);
+    if (data && !this.response.writableEnded) this.response.write(data);
   }
 
   /** A `notice` event: EventSource's own `error` event name would be confused with connection errors. */
@@ -42,6 +52,12 @@ class SseOutlet implements Outlet {
 
   close(code: ErrorCode, message: string): void {
     this.notify(code, message);
+    this.end();
+  }
+
+  /** Sends what is queued and ends the stream. */
+  end(): void {
+    this.flush();
     this.response.end();
   }
 }
@@ -66,7 +82,8 @@ export class SseTransport {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #refusals: Record<Refusal, Tally> | null;
-  readonly #subscribers = new Map<ServerResponse, Subscriber>();
+  readonly #subscribers = new Map<ServerResponse, SseOutlet>();
+  readonly #batcher = new WriteBatcher();
   #options: SseOptions;
   #heartbeat: NodeJS.Timeout;
   #closed = false;
@@ -133,13 +150,13 @@ export class SseTransport {
         'x-accel-buffering': 'no',
       });
       response.write(`retry: 1000\n: tapebridge epoch ${this.#store.epoch}\n\n`);
-      const outlet = new SseOutlet(response);
+      const outlet = new SseOutlet(response, this.#batcher);
       if (forbidden.length > 0) {
         this.#refusals?.forbidden.add();
         outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${forbidden.join(', ')}; streaming the others`);
       }
       const subscriber = this.#hub.attach(outlet, principal.symbols);
-      this.#subscribers.set(response, subscriber);
+      this.#subscribers.set(response, outlet);
       response.on('close', () => {
         this.#subscribers.delete(response);
         this.#hub.detach(subscriber);
@@ -153,7 +170,7 @@ export class SseTransport {
   close(): void {
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    for (const response of this.#subscribers.keys()) response.end();
+    for (const outlet of this.#subscribers.values()) outlet.end();
   }
 
   #beat(): void {

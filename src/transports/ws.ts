@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
+import { wsTextFrame } from '../hub/frames.js';
 import type { Hub, ResumePoint } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { maySee, presentedToken, type AuthGate, type Principal } from '../ops/auth.js';
@@ -12,6 +13,7 @@ import { SERVER_NAME } from '../version.js';
 import { parseClientFrame } from './client-frames.js';
 import { originAllowed, sameOrigin } from './guard.js';
 import { MessageRate, type MessageRateOptions } from './message-rate.js';
+import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
 export const WS_PATH = '/v1/ws';
 
@@ -34,34 +36,56 @@ export interface WebSocketAccess {
   refusals: Record<Refusal, Tally>;
 }
 
-/** Frames are pre-serialised JSON text: sent as text without another conversion. */
-const TEXT_FRAME = { binary: false } as const;
-
-/** A ws connection as the hub sees it. */
-class WebSocketOutlet implements Outlet {
+/**
+ * A ws connection as the hub sees it. The hub's frames (already WebSocket frames, built once
+ * per message) are queued and written to the raw socket once per turn of the event loop
+ * (write-batch.ts). ws's own sender writes only control frames (ping, pong, close), each in
+ * one write, so they fall between whole frames; a close flushes what is queued first, and
+ * nothing is written once the connection is no longer open.
+ */
+class WebSocketOutlet implements Outlet, Flushable {
   readonly kind = 'ws';
+  readonly #pending = new PendingFrames();
 
-  constructor(readonly socket: WebSocket) {}
+  constructor(
+    readonly ws: WebSocket,
+    /** The connection ws runs on (the upgraded request's socket). */
+    readonly socket: Duplex,
+    readonly batcher: WriteBatcher,
+  ) {}
 
+  /** ws's unsent bytes (the socket's buffer and its own) and the frames still queued. */
   get backlogBytes(): number {
-    return this.socket.bufferedAmount;
+    return this.ws.bufferedAmount + this.#pending.bytes;
   }
 
   write(frame: Buffer): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(frame, TEXT_FRAME);
+    if (this.ws.readyState === WebSocket.OPEN && this.#pending.push(frame)) this.batcher.schedule(this);
+  }
+
+  flush(joined: JoinedFrames = new JoinedFrames()): void {
+    const data = this.#pending.take(joined);
+    if (data && this.ws.readyState === WebSocket.OPEN && this.socket.writable) this.socket.write(data);
   }
 
   notify(code: ErrorCode, message: string): void {
-    this.write(Buffer.from(errorFrame(code, message)));
+    this.write(wsTextFrame(errorFrame(code, message)));
   }
 
   close(code: ErrorCode, message: string): void {
     this.notify(code, message);
-    this.socket.close(closeCodeOf(code), message.slice(0, 120));
+    this.end(closeCodeOf(code), message.slice(0, 120));
+  }
+
+  /** Sends what is queued, then the close frame. */
+  end(code: number, reason: string): void {
+    this.flush();
+    this.ws.close(code, reason);
   }
 }
 
 interface Connection {
+  outlet: WebSocketOutlet;
   subscriber: Subscriber;
   principal: Principal;
   rate: MessageRate;
@@ -80,6 +104,7 @@ export class WebSocketTransport {
   readonly #access: WebSocketAccess;
   readonly #logger: Logger;
   readonly #wss: WebSocketServer;
+  readonly #batcher = new WriteBatcher();
   readonly #connections = new Map<WebSocket, Connection>();
   /** Clients pinged and not yet answered; still there at the next beat means dead. */
   readonly #unanswered = new Set<WebSocket>();
@@ -121,11 +146,11 @@ export class WebSocketTransport {
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
     this.stopAccepting();
-    const closed = [...this.#connections.keys()].map(
-      (socket) =>
+    const closed = [...this.#connections].map(
+      ([socket, { outlet }]) =>
         new Promise<void>((resolve) => {
           socket.once('close', () => resolve());
-          socket.close(1001, 'bridge shutting down');
+          outlet.end(1001, 'bridge shutting down');
           // A peer that does not answer the close handshake is cut off.
           setTimeout(() => socket.terminate(), 1000).unref();
         }),
@@ -147,10 +172,10 @@ export class WebSocketTransport {
       socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
-    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(ws, request));
+    this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(ws, request, socket));
   }
 
-  #connected(socket: WebSocket, request: IncomingMessage): void {
+  #connected(socket: WebSocket, request: IncomingMessage, raw: Duplex): void {
     socket.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
     if (this.#hub.connections >= this.#options.maxConnections) {
       return this.#refuse(socket, 'connections', new ClientError('OVERLOADED', `the bridge serves its maximum of ${this.#options.maxConnections} connections; try again later`));
@@ -160,11 +185,12 @@ export class WebSocketTransport {
     if (!authentication.ok) return this.#refuse(socket, 'unauthorized', new ClientError('UNAUTHORIZED', authentication.message));
 
     const principal = authentication.principal;
-    const subscriber = this.#hub.attach(new WebSocketOutlet(socket), principal.symbols);
-    const connection: Connection = { subscriber, principal, rate: new MessageRate(this.#options) };
+    const outlet = new WebSocketOutlet(socket, raw, this.#batcher);
+    const subscriber = this.#hub.attach(outlet, principal.symbols);
+    const connection: Connection = { outlet, subscriber, principal, rate: new MessageRate(this.#options) };
     this.#connections.set(socket, connection);
-    socket.send(
-      JSON.stringify({ type: 'hello', epoch: this.#store.epoch, server: SERVER_NAME, heartbeatMs: this.#options.heartbeatMs }),
+    outlet.write(
+      wsTextFrame(JSON.stringify({ type: 'hello', epoch: this.#store.epoch, server: SERVER_NAME, heartbeatMs: this.#options.heartbeatMs })),
     );
     socket.on('message', (data, isBinary) => this.#message(connection, data, isBinary));
     socket.on('pong', () => this.#unanswered.delete(socket));
@@ -182,7 +208,7 @@ export class WebSocketTransport {
   }
 
   #message(connection: Connection, data: RawData, isBinary: boolean): void {
-    const outlet = connection.subscriber.outlet;
+    const outlet = connection.outlet;
     const verdict = connection.rate.take(this.#options);
     if (verdict !== 'accept') {
       this.#access.refusals.messageRate.add();
@@ -210,7 +236,7 @@ export class WebSocketTransport {
         case 'unsubscribe':
           return this.#hub.unsubscribe(connection.subscriber, frame.symbols);
         case 'ping':
-          return outlet.write(Buffer.from(JSON.stringify({ type: 'pong', id: frame.id })));
+          return outlet.write(wsTextFrame(JSON.stringify({ type: 'pong', id: frame.id })));
       }
     } catch (error) {
       this.#logger.error({ err: error }, 'failed to handle a client frame');
@@ -223,8 +249,7 @@ export class WebSocketTransport {
    * frame that would pass the subscription limit subscribes nothing.
    */
   #subscribe(connection: Connection, symbols: string[], resume: ReadonlyMap<string, ResumePoint>): void {
-    const { subscriber, principal } = connection;
-    const outlet = subscriber.outlet;
+    const { outlet, subscriber, principal } = connection;
     const allowed = symbols.filter((symbol) => symbol === '*' || maySee(principal, symbol));
     const added = new Set(allowed.filter((symbol) => (symbol === '*' ? !subscriber.wildcard : !subscriber.symbols.has(symbol))));
     const total = subscriber.symbols.size + (subscriber.wildcard ? 1 : 0) + added.size;

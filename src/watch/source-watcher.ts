@@ -7,6 +7,7 @@ import { BREAKER_STATES, type BreakerOptions, type BreakerState, type BreakerTra
 import { DEFAULT_CONFIG } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { FileEvent, SourceCounters } from '../ops/metrics.js';
+import { ChangeHints } from './change-hints.js';
 import { FileTail, type FileTailOptions, type ReadOutcome } from './file-tail.js';
 import { ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
 
@@ -56,9 +57,18 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
 }
 
 /**
- * One watched folder: chokidar events (hints only) drive a read scheduler, which reads each
- * file through its own FileTail. Deleting a file forgets it; its symbols keep their last
- * state, and a file re-created under the same name is read from its start.
+ * How often chokidar looks for files and folders that appeared or went, in a local folder
+ * (where the operating system's events say at once which file changed: ChangeHints).
+ */
+const DISCOVERY_POLL_MS = 1000;
+
+/**
+ * One watched folder: events (hints only) drive a read scheduler, which reads each file
+ * through its own FileTail. In a local folder the hints come from the operating system
+ * (ChangeHints) and chokidar, polling, tracks which files and folders exist; with
+ * `usePolling` (network shares) chokidar's polling gives both. Deleting a file forgets it;
+ * its symbols keep their last state, and a file re-created under the same name is read from
+ * its start.
  */
 export class SourceWatcher {
   readonly root: string;
@@ -68,6 +78,7 @@ export class SourceWatcher {
   readonly #scheduler: ReadScheduler;
   readonly #counters: SourceCounters | null;
   #watcher: FSWatcher | null = null;
+  #hints: ChangeHints | null = null;
   #closing: Promise<void> | null = null;
   #exists = true;
   /** Looks for the folder while it does not exist (chokidar does not see it appear). */
@@ -110,24 +121,30 @@ export class SourceWatcher {
       this.#exists = false;
       this.#logger.warn('watched folder does not exist (yet); waiting for it');
     });
+    const hints = this.#options.usePolling ? null : new ChangeHints((path) => this.#onHint(path), this.#logger);
+    this.#hints = hints;
+    const interval = this.#options.usePolling ? this.#options.pollIntervalMs : DISCOVERY_POLL_MS;
     const watcher = watch(this.root, {
       persistent: true,
       ignoreInitial: false,
       depth: this.#options.depth,
-      usePolling: this.#options.usePolling,
-      interval: this.#options.pollIntervalMs,
-      binaryInterval: this.#options.pollIntervalMs,
-      ignored: (path, stats) => stats?.isFile() === true && !this.#options.registry.couldRead(basename(path)),
+      // Polling also where the OS has events: chokidar's event mode re-reads the whole folder on every write in it.
+      usePolling: true,
+      interval,
+      binaryInterval: interval,
+      ignored: (path, stats) => stats?.isFile() === true && !this.#reads(path),
     });
     this.#watcher = watcher;
     watcher.on('add', (path) => this.#onEvent(path, 'add'));
     watcher.on('change', (path) => this.#onEvent(path, 'change'));
-    watcher.on('unlink', (path) => this.#onUnlink(path));
+    watcher.on('unlink', (path) => void this.#onUnlink(path));
     watcher.on('addDir', (path) => {
       if (path === this.root) this.#exists = true;
+      hints?.watch(path);
     });
     watcher.on('unlinkDir', (path) => {
       if (path === this.root) this.#exists = false;
+      hints?.unwatch(path);
     });
     watcher.on('error', (error) => this.#logger.error({ err: error }, 'watcher error; watching continues'));
     await new Promise<void>((ready) => watcher.once('ready', ready));
@@ -168,6 +185,7 @@ export class SourceWatcher {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#folderPoll) clearInterval(this.#folderPoll);
+      this.#hints?.close();
       await this.#watcher?.close();
       await this.#scheduler.close();
       this.#tails.clear();
@@ -201,8 +219,22 @@ export class SourceWatcher {
     this.#scheduler.hint(path);
   }
 
-  #onUnlink(path: string): void {
-    if (!this.#tails.delete(path)) return;
+  /** An OS event for `path`: a file no format reads is ignored, a new one is read at once. */
+  #onHint(path: string): void {
+    if (this.#closing || (!this.#tails.has(path) && !this.#reads(path))) return;
+    this.#onEvent(path, 'change');
+  }
+
+  /** Whether a format could read the file (by its name). */
+  #reads(path: string): boolean {
+    return this.#options.registry.couldRead(basename(path));
+  }
+
+  async #onUnlink(path: string): Promise<void> {
+    if (!this.#tails.has(path)) return;
+    // Polling can report a file gone that was deleted and already re-created: keep that one.
+    if (await stat(path).then(() => true, () => false)) return this.#scheduler.hint(path);
+    if (this.#closing || !this.#tails.delete(path)) return;
     this.#counters?.events.unlink.add();
     this.#scheduler.remove(path);
     this.#logger.info({ file: path }, 'file removed; its symbols keep their last state');

@@ -11,8 +11,7 @@ const T0 = 1_763_640_000_000;
 function setup(options: Partial<FileIngestOptions> = {}) {
   const store = new Store({ journalSize: 100, epoch: 'e' });
   const events: { symbol: string; seq: number; ops: readonly PatchOperation[] | null; json: string }[] = [];
-  store.onCommit(({ state, entry }: CommitEvent) =>
-    events.push({ symbol: state.symbol, seq: state.seq, ops: entry ? entry.ops : null, json: state.documentJson() }),
+  store.onCommit(({ state, ops }: CommitEvent) => events.push({ symbol: state.symbol, seq: state.seq, ops, json: state.documentJson() }),
   );
   const problems: [number, string, number | undefined][] = [];
   const ingest = new FileIngest(store, {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Journal, type JournalEntry } from '../../src/state/journal.js';
+import { Journal, JournalEntry } from '../../src/state/journal.js';
 
 function entry(seq: number, gseq: number = seq * 10): JournalEntry {
-  const ops = [{ op: 'replace' as const, path: '/quote/bid', value: seq }];
-  const opsJson = JSON.stringify(ops);
-  return { seq, gseq, ops, opsJson, messageJson: `{"type":"patch","seq":${seq},"ops":${opsJson}}` };
+  const prefix = `{"type":"patch","seq":${seq},"ops":`;
+  return new JournalEntry(seq, gseq, `${prefix}[{"op":"replace","path":"/quote/bid","value":${seq}}]}`, prefix.length);
 }
 
 /** A journal starting at version `base` (gseq `baseGseq`) holding seqs base+1..base+count. */

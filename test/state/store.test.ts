@@ -91,13 +91,13 @@ describe('Store', () => {
     store.commit('EURUSD');
     expect(events).toHaveLength(2);
     expect(state?.seq).toBe(2);
-    expect(events[1]?.entry?.ops).toEqual([{ op: 'replace', path: '/bars/M1/0/v', value: 2 }]);
+    expect(events[1]?.ops).toEqual([{ op: 'replace', path: '/bars/M1/0/v', value: 2 }]);
 
     c.applyTick({ time: T0 + 1, ask: 1.25 }); // no bid: not a bar tick
     store.commit('EURUSD');
     expect(state?.seq).toBe(3);
     // Two of three quote fields changed: one replace of the (flat) quote is shorter.
-    expect(events[2]?.entry?.ops).toEqual([{ op: 'replace', path: '/quote', value: { bid: 1.1, ask: 1.25, time: T0 + 1 } }]);
+    expect(events[2]?.ops).toEqual([{ op: 'replace', path: '/quote', value: { bid: 1.1, ask: 1.25, time: T0 + 1 } }]);
   });
 
   it('journal entries carry seq, gseq, opsJson and a parseable messageJson', () => {
@@ -110,12 +110,13 @@ describe('Store', () => {
     c.applyTick({ time: T0 + 5, bid: 2650.2 });
     store.commit('XAU/USD "spot"');
     const entry = events[1]?.entry;
+    const ops = events[1]?.ops;
     expect(entry).toBeTruthy();
     if (!entry) return;
     expect(entry.seq).toBe(2);
     expect(entry.gseq).toBe(2);
-    expect(JSON.parse(entry.opsJson)).toEqual(entry.ops);
-    expect(JSON.parse(entry.messageJson)).toEqual({ type: 'patch', symbol: 'XAU/USD "spot"', epoch: 'k3j2', seq: 2, ops: entry.ops });
+    expect(JSON.parse(entry.opsJson)).toEqual(ops);
+    expect(JSON.parse(entry.messageJson)).toEqual({ type: 'patch', symbol: 'XAU/USD "spot"', epoch: 'k3j2', seq: 2, ops });
     expect(Object.keys(JSON.parse(entry.messageJson) as object)).toEqual(['type', 'symbol', 'epoch', 'seq', 'ops']);
     expect(events[1]?.state.journal.since(1)).toEqual([entry]);
   });
@@ -194,7 +195,7 @@ describe('Store', () => {
     // From any held version as well.
     const mid = state.journal.since(25) ?? [];
     let fromMid = versions.get(25);
-    for (const entry of mid) fromMid = apply(fromMid, entry.ops);
+    for (const entry of mid) fromMid = apply(fromMid, JSON.parse(entry.opsJson) as PatchOperation[]);
     expect(fromMid).toEqual(JSON.parse(state.documentJson()));
   });
 
@@ -287,7 +288,7 @@ describe('Store', () => {
     json.applyDocument({ quote: { bid: 1.3, time: T0 + 20 }, fields: { spread: 3 } }, T0 + 20);
     store.commit('EURUSD');
     expect(events[1]?.state.document.quote).toEqual({ bid: 1.3, ask: 1.2, time: T0 + 20 });
-    expect(apply(JSON.parse(JSON.stringify(doc)), events[1]?.entry?.ops ?? [])).toEqual(
+    expect(apply(JSON.parse(JSON.stringify(doc)), events[1]?.ops ?? [])).toEqual(
       JSON.parse(events[1]?.state.documentJson() ?? 'null'),
     );
   });

@@ -70,9 +70,10 @@ describe('SourceWatcher', () => {
     const { store, commits } = await watchFolder(dir, { safetyPollMs: 0 });
     const start = Date.UTC(2026, 10, 20, 14);
     const writes = 60;
+    // Appends closer together than the debounce (watch.debounceMs, 3 ms): every one has an OS event.
     for (let i = 0; i < writes; i++) {
       await writer.append([scidTickRecord({ time: start + i * 100, bid: 10, ask: 10.25, last: 10 + i, size: 1, side: 'buy' })]);
-      await sleep(5);
+      await sleep(1);
     }
     await waitFor('the last append', () => store.get('ES')?.document.quote.last === 10 + writes - 1, 2000);
     expect(store.get('ES')?.document.bars.M1?.[0]?.v).toBe(writes);

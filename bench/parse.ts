@@ -1,0 +1,247 @@
+/**
+ * parse: `.scid` records decoded per second from a 100 MB file, in memory and from disk
+ * (page cache warm, 1 MiB reads), by our decoder (fed in 1 MiB runs through ChunkedDecoder,
+ * as FileTail feeds it, into a sink that counts) against a plainly written decoder with the
+ * same output (a BigInt per DateTime, toPrecision rounding, an object per record), runs
+ * interleaved. Then start-up: the bridge started on 50 such files (5 GB, written to a temp
+ * folder and deleted after), timed from spawn to every symbol's snapshot served, against
+ * the same bridge started on an empty folder in the same run.
+ *
+ *   npx tsx bench/parse.ts [--quick] [--mb 100] [--files 50] [--runs 5]
+ */
+import { copyFile, mkdtemp, open, rm, statfs, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChunkedDecoder } from '../src/formats/chunked-decoder.js';
+import { SCID_HEADER_SIZE, SCID_RECORD_SIZE, scidFormat } from '../src/formats/scid.js';
+import type { RecordSink, TickRecord } from '../src/formats/types.js';
+import { RandomMarket, seededRandom } from '../src/sim/random.js';
+import { encodeScidRecords, scidHeader, scidTickRecord, type ScidRecord } from '../src/sim/scid-writer.js';
+import type { Bar } from '../src/state/document.js';
+import { ensureBuilt, startBridgeProcess } from './lib/processes.js';
+import { load, median, round, scenarioArgs, sleep, writeResult } from './lib/report.js';
+
+const args = scenarioArgs({ mb: [100, 8], files: [50, 5], runs: [5, 2], spanHours: [48, 48] });
+const { mb, files, runs, spanHours } = args.params;
+const loadBefore = load();
+const CHUNK = 1024 * 1024;
+
+/**
+ * `bytes` of records spread over `spanHours` up to now: trades at the bid or ask (85%),
+ * unbundled trade pairs (10%) and 10-second bar records (5%), as Sierra Chart stores them.
+ */
+function syntheticScid(bytes: number): Buffer {
+  const count = Math.floor((bytes - SCID_HEADER_SIZE) / SCID_RECORD_SIZE);
+  const random = seededRandom(7);
+  const market = new RandomMarket({ start: 6012.25, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.8, seed: 8 });
+  const step = (spanHours * 3_600_000) / count;
+  const parts: Buffer[] = [scidHeader()];
+  let time = Date.now() - spanHours * 3_600_000;
+  let written = 0;
+  while (written < count) {
+    const block: ScidRecord[] = [];
+    while (block.length < 65_536 && written + block.length < count) {
+      time += random() * 2 * step;
+      const tick = market.next(Math.round(time * 1000) / 1000);
+      const roll = random();
+      if (roll < 0.85 || written + block.length + 2 > count) block.push(scidTickRecord(tick));
+      else if (roll < 0.95) {
+        const trade = scidTickRecord({ ...tick, last: tick.ask, size: 2, side: 'buy' });
+        block.push({ ...trade, open: 'first-sub-trade' }, { ...trade, time: tick.time + 0.001, open: 'last-sub-trade' });
+      } else {
+        block.push({ time: tick.time, open: tick.bid, high: tick.ask + 0.5, low: tick.bid - 0.25, close: tick.ask, trades: 12, volume: 30, bidVolume: 14, askVolume: 16 });
+      }
+    }
+    parts.push(encodeScidRecords(block));
+    written += block.length;
+  }
+  return Buffer.concat(parts);
+}
+
+/** A sink that counts and keeps nothing (what is measured is decoding). */
+function countingSink(): RecordSink & { records: number; checksum: number } {
+  const sink = {
+    records: 0,
+    checksum: 0,
+    tick(_symbol: string, tick: TickRecord) {
+      sink.records++;
+      sink.checksum += tick.last ?? tick.bid ?? 0;
+    },
+    bar(_symbol: string, bar: Bar) {
+      sink.records++;
+      sink.checksum += bar.c;
+    },
+    document: () => undefined,
+    problem: () => undefined,
+  };
+  return sink;
+}
+
+type Naive =
+  | { kind: 'tick'; time: number; bid: number; ask: number; last: number | undefined; size: number | undefined }
+  | { kind: 'bar'; t: number; o: number; h: number; l: number; c: number; v: number; n: number; bv: number; av: number };
+
+const round7 = (value: number): number => Number(value.toPrecision(7));
+
+/** The baseline: FORMATS.md's DataView recipe written plainly, with the same output as ours. */
+function naiveDecode(chunk: Buffer, onRecord: (record: Naive) => void): number {
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  const count = Math.floor(chunk.length / SCID_RECORD_SIZE);
+  for (let i = 0; i < count; i++) {
+    const o = i * SCID_RECORD_SIZE;
+    const time = Number(view.getBigInt64(o, true) - 2_209_161_600_000_000n) / 1000;
+    const openBits = view.getUint32(o + 8, true);
+    const high = view.getFloat32(o + 12, true);
+    const low = view.getFloat32(o + 16, true);
+    const close = view.getFloat32(o + 20, true);
+    const trades = view.getUint32(o + 24, true);
+    const volume = view.getUint32(o + 28, true);
+    if (trades === 1 && (openBits === 0 || openBits === 0xfd709ef9 || openBits === 0xfd709f01)) {
+      const quoteOnly = volume === 0 && openBits === 0;
+      onRecord({ kind: 'tick', time, bid: round7(low), ask: round7(high), last: quoteOnly ? undefined : round7(close), size: quoteOnly ? undefined : volume });
+    } else {
+      onRecord({
+        kind: 'bar',
+        t: time,
+        o: round7(view.getFloat32(o + 8, true)),
+        h: round7(high),
+        l: round7(low),
+        c: round7(close),
+        v: volume,
+        n: trades,
+        bv: view.getUint32(o + 32, true),
+        av: view.getUint32(o + 36, true),
+      });
+    }
+  }
+  return count * SCID_RECORD_SIZE;
+}
+
+/** Records/s of decoding `file` in 1 MiB runs, from memory or through `read`. */
+async function oursRate(file: Buffer, read?: (offset: number, length: number) => Promise<Buffer>): Promise<number> {
+  const decoder = scidFormat.createDecoder({ fileName: 'ES.scid', symbol: 'ES' });
+  const chunks = new ChunkedDecoder(decoder, SCID_HEADER_SIZE);
+  const sink = countingSink();
+  const started = performance.now();
+  for (let offset = SCID_HEADER_SIZE; offset < file.length; offset += CHUNK) {
+    const length = Math.min(CHUNK, file.length - offset);
+    chunks.feed(read ? await read(offset, length) : file.subarray(offset, offset + length), sink);
+  }
+  return sink.records / ((performance.now() - started) / 1000);
+}
+
+async function naiveRate(file: Buffer, read?: (offset: number, length: number) => Promise<Buffer>): Promise<number> {
+  let records = 0;
+  let checksum = 0;
+  let carry: Buffer | null = null;
+  const started = performance.now();
+  for (let offset = SCID_HEADER_SIZE; offset < file.length; offset += CHUNK) {
+    const length = Math.min(CHUNK, file.length - offset);
+    const bytes = read ? await read(offset, length) : file.subarray(offset, offset + length);
+    const chunk: Buffer = carry ? Buffer.concat([carry, bytes]) : bytes;
+    const used = naiveDecode(chunk, (record) => {
+      records++;
+      checksum += record.kind === 'tick' ? (record.last ?? record.bid) : record.c;
+    });
+    carry = used < chunk.length ? chunk.subarray(used) : null;
+  }
+  void checksum;
+  return records / ((performance.now() - started) / 1000);
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'tapebridge-bench-parse-'));
+try {
+  const file = syntheticScid(mb * 1024 * 1024);
+  const records = Math.floor((file.length - SCID_HEADER_SIZE) / SCID_RECORD_SIZE);
+  const first = join(dir, 'F00_FUT_CME.scid');
+  await writeFile(first, file);
+  const handle = await open(first, 'r');
+  const fromDisk = async (offset: number, length: number): Promise<Buffer> => {
+    const buffer = Buffer.allocUnsafe(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, offset);
+    return buffer.subarray(0, bytesRead);
+  };
+  const rates = { oursMemory: [] as number[], naiveMemory: [] as number[], oursDisk: [] as number[], naiveDisk: [] as number[] };
+  // A warm-up pass of each, then interleaved runs.
+  await oursRate(file);
+  await naiveRate(file);
+  for (let run = 0; run < runs; run++) {
+    rates.oursMemory.push(await oursRate(file));
+    rates.naiveMemory.push(await naiveRate(file));
+    rates.oursDisk.push(await oursRate(file, fromDisk));
+    rates.naiveDisk.push(await naiveRate(file, fromDisk));
+  }
+  await handle.close();
+  const perSecond = Object.fromEntries(Object.entries(rates).map(([name, values]) => [name, Math.round(median(values))])) as Record<keyof typeof rates, number>;
+
+  // Start-up: copies of the file under other names (the page cache holds them: a warm start).
+  const free = await statfs(dir);
+  const needed = files * file.length * 1.1;
+  const available = free.bavail * free.bsize;
+  if (available < needed) throw new Error(`start-up needs ${Math.round(needed / 2 ** 30)} GB free in ${tmpdir()}, ${Math.round(available / 2 ** 30)} GB are`);
+  for (let i = 1; i < files; i++) await copyFile(first, join(dir, `F${String(i).padStart(2, '0')}_FUT_CME.scid`));
+  const empty = await mkdtemp(join(tmpdir(), 'tapebridge-bench-parse-empty-'));
+  ensureBuilt();
+  const startup = { full: [] as number[], empty: [] as number[], bytesRead: 0 };
+  for (let run = 0; run < Math.min(runs, 3); run++) {
+    startup.empty.push(await timeToSnapshots(empty, 0));
+    startup.full.push(await timeToSnapshots(dir, files, (bytes) => (startup.bytesRead = bytes)));
+  }
+  await rm(empty, { recursive: true, force: true });
+  const startMs = Math.round(median(startup.full));
+  const emptyMs = Math.round(median(startup.empty));
+
+  await writeResult(args, loadBefore, {
+    scenario: 'parse',
+    measures: '.scid records decoded per second (memory and disk), and start-up to every snapshot served on 50 files of 100 MB',
+    params: { megabytes: mb, records, files, runs, historySpanHours: spanHours, chunkBytes: CHUNK },
+    figures: {
+      recordsPerSecond: { memory: perSecond.oursMemory, disk: perSecond.oursDisk },
+      startup: { msToEverySnapshot: startMs, runs: startup.full.map(Math.round), filesGb: round((files * file.length) / 2 ** 30, 2), bytesReadMb: round(startup.bytesRead / 2 ** 20, 1) },
+    },
+    baseline: {
+      recordsPerSecond: { memory: perSecond.naiveMemory, disk: perSecond.naiveDisk },
+      startupEmptyFolderMs: emptyMs,
+      startupEmptyRuns: startup.empty.map(Math.round),
+    },
+    ratio: {
+      memory: round(perSecond.oursMemory / perSecond.naiveMemory),
+      disk: round(perSecond.oursDisk / perSecond.naiveDisk),
+      startupOverEmpty: round(startMs / emptyMs),
+    },
+    targets: [
+      { what: '.scid parsing, in memory', target: '>= 20,000,000 records/s', measured: `${perSecond.oursMemory} records/s`, met: perSecond.oursMemory >= 20_000_000 },
+      { what: 'start-up on 50 files of 100 MB: every snapshot served', target: '<= 1 s', measured: `${startMs} ms (an empty folder: ${emptyMs} ms)`, met: startMs <= 1000 },
+    ],
+    notes: [`The ${files} files are copies of one synthetic file (records over ${spanHours} h), read warm from the page cache; the bridge reads each from the first record of its 200-minute bar window.`],
+  });
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** Spawn to every one of `count` symbols answering its snapshot route; reports the bytes the bridge read. */
+async function timeToSnapshots(folder: string, count: number, onBytes?: (bytes: number) => void): Promise<number> {
+  const started = performance.now();
+  const bridge = await startBridgeProcess({ sources: [{ path: folder }] });
+  try {
+    const pending = new Set(Array.from({ length: count }, (_, i) => `F${String(i).padStart(2, '0')}_FUT_CME`));
+    for (;;) {
+      if (count === 0) {
+        if ((await fetch(`${bridge.url}/v1/symbols`)).ok) break;
+      } else {
+        for (const symbol of [...pending]) if ((await fetch(`${bridge.url}/v1/symbols/${symbol}`)).status === 200) pending.delete(symbol);
+        if (pending.size === 0) break;
+      }
+      if (performance.now() - started > 120_000) throw new Error(`${pending.size} snapshots were not served within 120 s`);
+      await sleep(5);
+    }
+    const elapsed = performance.now() - started;
+    if (onBytes) {
+      const stats = await bridge.json<{ sources: { folders: { bytesRead: number }[] } }>('/v1/stats');
+      onBytes(stats.sources.folders.reduce((sum, folder) => sum + folder.bytesRead, 0));
+    }
+    return elapsed;
+  } finally {
+    await bridge.stop();
+  }
+}
