@@ -13,6 +13,7 @@ import { registerHttpRoutes } from './transports/http.js';
 import { createHttpServer } from './transports/server.js';
 import { SseTransport } from './transports/sse.js';
 import { WebSocketTransport } from './transports/ws.js';
+import { formatOptionsOf, symbolMapperOf } from './watch/source-options.js';
 import { SourceWatcher } from './watch/source-watcher.js';
 
 export interface BridgeOptions {
@@ -68,24 +69,30 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     0,
     ...Object.entries(config.document.bars).map(([tf, size]) => (size ?? 0) * TIMEFRAME_MS[tf as Timeframe]),
   );
-  const sources = config.sources.map(
-    (source) =>
-      new SourceWatcher({
-        path: source.path,
-        registry: new FormatRegistry(source.format),
-        store,
-        windows: config.document.bars,
-        logger,
-        schedule: config.watch,
-        usePolling: source.usePolling,
-        pollIntervalMs: source.pollIntervalMs,
-        depth: source.depth,
-        historyMs,
-        maxBackfillBytes: config.watch.maxBackfillBytes,
-        chunkBytes: config.watch.chunkBytes,
-        maxWholeBytes: config.watch.maxWholeBytes,
-      }),
-  );
+  const sources = config.sources.map((source) => {
+    const mapSymbol = symbolMapperOf(source.symbols);
+    return new SourceWatcher({
+      path: source.path,
+      registry: new FormatRegistry(source.format, formatOptionsOf(source, config.document.bookLevels)),
+      ...(mapSymbol ? { mapSymbol } : {}),
+      include: source.include,
+      store,
+      windows: config.document.bars,
+      logger,
+      schedule: config.watch,
+      usePolling: source.usePolling,
+      pollIntervalMs: source.pollIntervalMs,
+      depth: source.depth,
+      historyMs,
+      maxBackfillBytes: config.watch.maxBackfillBytes,
+      chunkBytes: config.watch.chunkBytes,
+      maxWholeBytes: config.watch.maxWholeBytes,
+    });
+  });
+  stats.register('sources', () => {
+    const folders = sources.map((source) => source.status());
+    return { problems: folders.reduce((sum, folder) => sum + folder.problems, 0), folders };
+  });
   health.register('sources', () => ({
     status: 'HEALTHY',
     folders: sources.map((source) => ({ path: source.root, files: source.files() })),

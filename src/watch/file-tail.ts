@@ -24,8 +24,19 @@ export interface FileTailOptions extends TailOpenOptions {
   /** Largest whole-file source accepted. */
   maxWholeBytes: number;
   mapSymbol?: (symbol: string) => string;
-  /** Told of each problem (bad record or line, unreadable file), for counters. */
-  onProblem?: (path: string) => void;
+  /**
+   * Opens the file for reading (`fs.promises.open` unless given). Tests pass an opener that
+   * fails as a Windows sharing violation does, which cannot be produced on Linux.
+   */
+  openFile?: (path: string) => Promise<FileHandle>;
+}
+
+/** What went wrong with a file, for health and metrics. */
+export interface FileProblems {
+  /** Bad records or lines skipped, and content rejected, since the file was first seen. */
+  count: number;
+  /** The last problem: why, where and when (epoch ms). */
+  last: { reason: string; offset: number; at: number } | null;
 }
 
 /** Errors that mean the writer holds the file (Windows sharing violations): retry, never give up. */
@@ -48,7 +59,12 @@ interface TailState {
   ino: number;
   fingerprintBytes: number;
   fingerprint: Buffer;
+  /** The last bytes read before `chunks.position`: a rewrite that grew past them changes them. */
+  tailMark: Buffer;
 }
+
+/** Bytes before the read position compared on every read, to see a rewrite that grew back. */
+const TAIL_MARK_BYTES = 64;
 
 interface WholeState {
   decoder: WholeDecoder;
@@ -80,7 +96,9 @@ export class FileTail {
   /** The identity of a file that could not be read as its format: skipped until it changes. */
   #rejected: FileIdentity | null = null;
   #lockedReads = 0;
+  /** Problems in the current read (for the log cap). */
   #problems = 0;
+  readonly #record: FileProblems = { count: 0, last: null };
 
   constructor(path: string, options: FileTailOptions) {
     this.path = path;
@@ -92,10 +110,15 @@ export class FileTail {
     return this.#format;
   }
 
+  /** Problems found in this file so far. */
+  get problems(): Readonly<FileProblems> {
+    return this.#record;
+  }
+
   async read(): Promise<ReadOutcome> {
     let handle: FileHandle | undefined;
     try {
-      handle = await open(this.path, 'r');
+      handle = await (this.#options.openFile ?? openForReading)(this.path);
       const stat = await handle.stat();
       const identity: FileIdentity = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
       if (this.#rejected && sameIdentity(this.#rejected, identity)) return 'unchanged';
@@ -153,7 +176,7 @@ export class FileTail {
     }
     if (!tail) {
       const symbol = format.symbolFor(basename(this.path));
-      const decoder = format.createDecoder({ fileName: basename(this.path), symbol });
+      const decoder = format.createDecoder({ fileName: basename(this.path), symbol, options: this.#options.registry.options });
       const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
       if (!start) return 'retry';
       tail = this.#tail = {
@@ -161,7 +184,9 @@ export class FileTail {
         ino: identity.ino,
         fingerprintBytes: start.fingerprintBytes,
         fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
+        tailMark: Buffer.alloc(0),
       };
+      tail.tailMark = await tailMark(handle, tail.chunks.position);
     }
     const chunks = tail.chunks;
     if (identity.size === chunks.position) return 'unchanged';
@@ -169,30 +194,41 @@ export class FileTail {
     const ingest = this.#ingest as FileIngest;
     ingest.begin(this.#fresh);
     this.#problems = 0;
-    while (chunks.position < identity.size) {
-      const bytes = await readAt(handle, chunks.position, Math.min(this.#options.chunkBytes, identity.size - chunks.position));
+    // Read to the end; a decoder may move the position back over a record it revisits.
+    for (;;) {
+      const from = chunks.position;
+      const bytes = await readAt(handle, from, Math.min(this.#options.chunkBytes, identity.size - from));
       if (bytes.length === 0) break;
       chunks.feed(bytes, ingest);
+      if (from + bytes.length >= identity.size) break;
     }
+    tail.tailMark = await tailMark(handle, chunks.position);
     this.#reportSkippedProblems();
     const records = ingest.finish();
     if (records > 0) this.#fresh = false;
     return records > 0 ? 'changed' : 'unchanged';
   }
 
-  /** A shrink, a new inode, or different leading bytes: the file is not the one we were reading. */
+  /**
+   * A shrink, a new inode, different leading bytes, or different bytes just before where
+   * reading goes on (a rewrite that grew back past it): the file is not the one we were reading.
+   */
   async #wasRewritten(handle: FileHandle, tail: TailState, identity: FileIdentity): Promise<boolean> {
     if (identity.ino !== tail.ino || identity.size < tail.chunks.position) return true;
     const head = await readAt(handle, 0, Math.min(identity.size, tail.fingerprintBytes));
     const common = Math.min(head.length, tail.fingerprint.length);
     if (head.compare(tail.fingerprint, 0, common, 0, common) !== 0) return true;
     if (head.length > tail.fingerprint.length) tail.fingerprint = head;
-    return false;
+    return !(await tailMark(handle, tail.chunks.position)).equals(tail.tailMark);
   }
 
   async #readWhole(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'whole' }): Promise<ReadOutcome> {
     const whole = (this.#whole ??= {
-      decoder: format.createDecoder({ fileName: basename(this.path), symbol: format.symbolFor(basename(this.path)) }),
+      decoder: format.createDecoder({
+        fileName: basename(this.path),
+        symbol: format.symbolFor(basename(this.path)),
+        options: this.#options.registry.options,
+      }),
       identity: null,
       content: null,
       incomplete: null,
@@ -248,7 +284,8 @@ export class FileTail {
   }
 
   #problem(offset: number, reason: string, line?: number): void {
-    this.#options.onProblem?.(this.path);
+    this.#record.count++;
+    this.#record.last = { reason, offset, at: Date.now() };
     this.#problems++;
     if (this.#problems <= PROBLEMS_LOGGED_PER_READ) this.#logger.warn({ offset, ...(line === undefined ? {} : { line }) }, reason);
   }
@@ -273,6 +310,16 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
     filled += bytesRead;
   }
   return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+function openForReading(path: string): Promise<FileHandle> {
+  return open(path, 'r');
+}
+
+/** The bytes just before `position` (up to TAIL_MARK_BYTES). */
+function tailMark(handle: FileHandle, position: number): Promise<Buffer> {
+  const from = Math.max(0, position - TAIL_MARK_BYTES);
+  return readAt(handle, from, position - from);
 }
 
 function randomAccess(handle: FileHandle, size: number): RandomAccessFile {

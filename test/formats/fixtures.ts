@@ -70,12 +70,12 @@ export async function decodeAll(
 export function feedInRuns(decoder: TailDecoder, buf: Buffer, start: number, splits: readonly number[], sink = new RecordingSink()): RecordingSink {
   const cuts = [...new Set(splits.filter((at) => at > start && at < buf.length))].sort((a, b) => a - b);
   const chunked = new ChunkedDecoder(decoder, start);
-  let from = start;
+  // Each run is read from where the decoder wants the next bytes (it may revisit a record).
   for (const at of [...cuts, buf.length]) {
-    chunked.feed(buf.subarray(from, at), sink);
-    from = at;
+    if (at > chunked.position) chunked.feed(buf.subarray(chunked.position, at), sink);
   }
-  if (chunked.position !== buf.length) throw new Error(`ChunkedDecoder position ${chunked.position}, expected ${buf.length}`);
+  const revisit = decoder.revisit ?? 0;
+  if (chunked.position + revisit !== buf.length) throw new Error(`ChunkedDecoder position ${chunked.position} (+${revisit} revisited), expected ${buf.length}`);
   return sink;
 }
 

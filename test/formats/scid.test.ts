@@ -19,7 +19,14 @@ import {
 } from './fixtures.js';
 import { RecordingSink } from './recording-sink.js';
 
-const noSink: RecordSink = { tick: () => undefined, bar: () => undefined, document: () => undefined, problem: () => undefined };
+const noSink: RecordSink = {
+  tick: () => undefined,
+  bar: () => undefined,
+  book: () => undefined,
+  fields: () => undefined,
+  document: () => undefined,
+  problem: () => undefined,
+};
 
 /** The ten tick records of test.scid as FORMATS.md §1 and §6 describe them (index 0-based). */
 const SAMPLE_TICKS = [
