@@ -31,9 +31,12 @@ export type FormatChoice = 'auto' | string;
 /** Picks the format of a file by its name and, where names are shared, its first bytes. */
 export class FormatRegistry {
   readonly #formats: readonly FileFormat[];
+  /** A source that names its format: its files are that format, and one that is not is reported. */
+  readonly #forced: boolean;
   readonly options: FormatOptions;
 
   constructor(choice: FormatChoice = 'auto', options: FormatOptions = DEFAULT_FORMAT_OPTIONS, formats: readonly FileFormat[] = FORMATS) {
+    this.#forced = choice !== 'auto';
     this.#formats = choice === 'auto' ? formats : formats.filter((format) => format.name === choice);
     if (this.#formats.length === 0) throw new Error(`unknown format ${JSON.stringify(choice)}; known: ${FORMAT_NAMES.join(', ')}`);
     this.options = options;
@@ -51,7 +54,7 @@ export class FormatRegistry {
   detect(fileName: string, head: Buffer): FileFormat | null | undefined {
     for (const format of this.#formats) {
       if (!format.matchesName(fileName)) continue;
-      if (!format.sniff) return format;
+      if (!format.sniff || this.#forced) return format;
       const verdict = format.sniff(head, this.options, fileName);
       // An undecided format comes before any later one: wait for more bytes.
       if (verdict !== false) return verdict === true ? format : undefined;

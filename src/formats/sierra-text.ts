@@ -76,6 +76,8 @@ interface Columns {
  * the header is not a Sierra bar header.
  */
 function readColumns(header: readonly string[]): Columns | null {
+  // MetaTrader's bracketed names (`<DATE>`) are its own exports'.
+  if (header[0]?.startsWith('<')) return null;
   const base: Columns['base'] = {};
   let index = 0;
   for (; index < header.length; index++) {

@@ -70,6 +70,7 @@ export class Contribution {
    * A bar record. With a timeframe it replaces that window's bar of the same open time (a
    * window is kept for every timeframe a file states bars of); `timeframe` null merges a finer
    * bar into every window, and `replacesLast` corrects the last one merged (RecordSink.bar).
+   * Bars of trade-based sources also give the quote its last price.
    */
   applyBar(bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
     if (timeframe === null) {
@@ -77,10 +78,13 @@ export class Contribution {
     } else {
       this.#window(timeframe).putBar(bar);
     }
-    const quote = this.#draftQuote();
-    if (quote.time === undefined || bar.t >= quote.time) {
-      quote.last = bar.c;
-      quote.time = bar.t;
+    // A trade-based bar's close is a last price; MetaTrader's bars are built on the bid.
+    if (this.barBasis === 'trade') {
+      const quote = this.#draftQuote();
+      if (quote.time === undefined || bar.t >= quote.time) {
+        quote.last = bar.c;
+        quote.time = bar.t;
+      }
     }
     this.#sealed = null;
   }

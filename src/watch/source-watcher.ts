@@ -18,7 +18,10 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
   pollIntervalMs: number;
   /** Sub-folder levels watched below `path`. */
   depth: number;
-  /** Globs (relative to `path`, `/`-separated) of the files read; every file a format reads when empty. */
+  /**
+   * Globs (relative to `path`, `/`-separated) of the files read; `!glob` excludes. Every file
+   * a format reads when there is no positive glob.
+   */
   include?: readonly string[];
 }
 
@@ -55,8 +58,7 @@ export class SourceWatcher {
     this.#options = options;
     this.#logger = options.logger.child({ source: this.root });
     this.#scheduler = new ReadScheduler(options.schedule, (path) => this.#readFile(path));
-    const include = options.include ?? [];
-    this.#included = include.length === 0 ? () => true : picomatch([...include], { dot: true });
+    this.#included = includeFilter(options.include ?? []);
   }
 
   /** Starts watching; resolves once the files present at start have been read once. */
@@ -113,7 +115,8 @@ export class SourceWatcher {
   #onEvent(path: string): void {
     if (this.#closing) return;
     if (!this.#tails.has(path)) {
-      if (!this.#isCurrentOfSeries(path)) return;
+      // chokidar may ask `ignored` before it has a file's stats: check again here.
+      if (!this.#reads(path) || !this.#isCurrentOfSeries(path)) return;
       this.#tails.set(path, new FileTail(path, { ...this.#options, logger: this.#logger }));
     }
     // Files found by the first scan are read once it is done (start()).
@@ -160,4 +163,13 @@ export class SourceWatcher {
     if (!tail) return 'gone';
     return tail.read();
   }
+}
+
+/** A path matches when some positive glob (or none is given) and no `!` glob matches it. */
+function includeFilter(globs: readonly string[]): (relativePath: string) => boolean {
+  const positive = globs.filter((glob) => !glob.startsWith('!'));
+  const negative = globs.filter((glob) => glob.startsWith('!')).map((glob) => glob.slice(1));
+  const included = positive.length === 0 ? () => true : picomatch(positive, { dot: true });
+  const excluded = negative.length === 0 ? () => false : picomatch(negative, { dot: true });
+  return (path) => included(path) && !excluded(path);
 }

@@ -67,7 +67,7 @@ describe('registry: FormatRegistry.detect', () => {
 });
 
 describe('registry: a forced format', () => {
-  it('FormatRegistry("mt5-ticks") only reads that format', () => {
+  it('FormatRegistry("mt5-ticks") only reads that format, and takes every file of its names as one (to report those that are not)', () => {
     const registry = new FormatRegistry('mt5-ticks');
     expect(registry.couldRead('x.csv')).toBe(true);
     expect(registry.couldRead('x.scid')).toBe(false);
@@ -75,7 +75,7 @@ describe('registry: a forced format', () => {
     expect(registry.detect('x.scid', scidHeader())).toBeNull();
     expect(registry.detect('x.json', Buffer.from('{}'))).toBeNull();
     expect(registry.detect('x.csv', TICKS_UTF8)?.name).toBe('mt5-ticks');
-    expect(registry.detect('x.csv', Buffer.from('a,b\r\n'))).toBeNull();
+    expect(registry.detect('x.csv', Buffer.from('a,b\r\n'))?.name).toBe('mt5-ticks');
   });
 
   it('FormatRegistry("json") and ("sierra-scid") only read theirs', () => {
