@@ -4,15 +4,14 @@ import {
   badTime,
   columnIndex,
   DelimitedDecoder,
-  HEAD_BYTES,
+  fieldValue,
   inferTimeframe,
   normalizeName,
+  price,
   readLayout,
   TimeReader,
   type TextLayout,
 } from './delimited.js';
-import { price } from './mt5-ticks.js';
-import { fieldValue } from './sierra-text.js';
 import {
   COLUMN_ROLES,
   FormatError,
@@ -62,7 +61,7 @@ export const csvFormat: TailFormat = {
   matchesName: (fileName) => ['.csv', '.txt', '.tsv'].includes(extname(fileName).toLowerCase()),
   sniff(head, options) {
     const layout = readLayout(head, options, (fields) => isHeader(fields, options));
-    if (layout === undefined) return head.length >= HEAD_BYTES ? false : undefined;
+    if (layout === undefined) return undefined;
     if (layout === null) return false;
     return options.columns !== undefined || resolveRoles(layout, options).time !== undefined;
   },
@@ -115,7 +114,9 @@ class CsvDecoder extends DelimitedDecoder {
   #extra: { index: number; name: string }[] = [];
   #bars = false;
   #timeframe: Timeframe | null = null;
-  #last: { symbol: string; time: number } | null = null;
+  /** The last row's symbol and time: a bar row repeating them rewrites that bar. */
+  #lastSymbol = '';
+  #lastTime = Number.NaN;
 
   constructor(context: DecoderContext) {
     super(context);
@@ -178,7 +179,7 @@ class CsvDecoder extends DelimitedDecoder {
         sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
         return;
       }
-      const repeated = this.#last?.symbol === symbol && this.#last.time === time;
+      const repeated = this.#lastSymbol === symbol && this.#lastTime === time;
       sink.bar(symbol, bar, this.#timeframe, this.#timeframe === null && repeated);
     } else {
       const bid = price(at(fields, roles.bid));
@@ -196,7 +197,8 @@ class CsvDecoder extends DelimitedDecoder {
       tick.size = last === undefined ? undefined : (volume ?? 0);
       sink.tick(symbol, tick);
     }
-    this.#last = { symbol, time };
+    this.#lastSymbol = symbol;
+    this.#lastTime = time;
     if (this.#extra.length > 0) {
       const extra: JsonObject = {};
       for (const column of this.#extra) extra[column.name] = fieldValue(fields[column.index]);

@@ -98,6 +98,21 @@ export function columnIndex(header: readonly string[] | null, ref: ColumnRef): n
   return header.findIndex((name) => normalizeName(name) === wanted);
 }
 
+/** A price field: undefined when empty or zero (not given), null when not a number. */
+export function price(field: string | undefined): number | undefined | null {
+  if (field === undefined || field === '') return undefined;
+  const value = Number(field);
+  if (!Number.isFinite(value)) return null;
+  return value === 0 ? undefined : value;
+}
+
+/** A text field as a JSON value: a number when it is one, the text otherwise, null when empty. */
+export function fieldValue(field: string | undefined): number | string | null {
+  if (field === undefined || field === '') return null;
+  const value = Number(field);
+  return Number.isFinite(value) ? value : field;
+}
+
 const EPOCH = /^\d{9,17}(\.\d+)?$/;
 const EXPLICIT_ZONE = /T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 

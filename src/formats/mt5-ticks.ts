@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import { DelimitedDecoder, HEAD_BYTES, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { DelimitedDecoder, price, readLayout, TimeReader, type TextLayout } from './delimited.js';
 import { FormatError, type DecoderContext, type FormatOptions, type RecordSink, type TailFormat, type TickRecord } from './types.js';
 
 /**
@@ -37,7 +37,7 @@ export function bracketedColumns<Name extends string>(header: readonly string[],
 /** Sniffs a head for a terminal export whose header `accepts` says is its kind. */
 export function sniffBracketedHeader(head: Buffer, options: FormatOptions, accepts: (header: string[]) => boolean): boolean | undefined {
   const layout = readLayout(head, options, () => true);
-  if (layout === undefined) return head.length >= HEAD_BYTES ? false : undefined;
+  if (layout === undefined) return undefined;
   return layout !== null && accepts(layout.first);
 }
 
@@ -119,12 +119,4 @@ class Mt5TickDecoder extends DelimitedDecoder {
 function flagsField(field: string | undefined): number {
   const trimmed = field?.trim() ?? '';
   return trimmed === '' ? Number.NaN : Number(trimmed);
-}
-
-/** A price field: undefined when empty or zero (not given), null when not a number. */
-export function price(field: string | undefined): number | undefined | null {
-  if (field === undefined || field === '') return undefined;
-  const value = Number(field);
-  if (!Number.isFinite(value)) return null;
-  return value === 0 ? undefined : value;
 }

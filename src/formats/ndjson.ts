@@ -2,7 +2,7 @@ import { basename, extname } from 'node:path';
 import type { JsonObject } from '../state/document.js';
 import { flatRecord } from './json-snapshot.js';
 import { TimeReader } from './delimited.js';
-import { forEachLine, sniffEncoding, type TextEncoding } from './text.js';
+import { forEachLine, lineTailStart, sniffEncoding, type TextEncoding } from './text.js';
 import {
   DEFAULT_FORMAT_OPTIONS,
   type DecoderContext,
@@ -15,7 +15,6 @@ import {
   type TailStart,
   type TickRecord,
 } from './types.js';
-import { lineTailStart } from './text.js';
 
 /**
  * An append-only log of JSON lines (`.ndjson`, `.jsonl`): each line a flat record

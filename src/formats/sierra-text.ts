@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../state/document.js';
-import { DelimitedDecoder, HEAD_BYTES, inferTimeframe, normalizeName, readLayout, TimeReader, badTime, type TextLayout } from './delimited.js';
+import { badTime, DelimitedDecoder, fieldValue, inferTimeframe, normalizeName, readLayout, TimeReader, type TextLayout } from './delimited.js';
 import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
 
 /**
@@ -57,7 +57,7 @@ export const sierraTextFormat: TailFormat = {
   matchesName: (fileName) => ['.txt', '.csv', '.dly', '.itxt'].includes(extname(fileName).toLowerCase()),
   sniff(head, options) {
     const layout = readLayout(head, options, () => true);
-    if (layout === undefined) return head.length >= HEAD_BYTES ? false : undefined;
+    if (layout === undefined) return undefined;
     return layout !== null && readColumns(layout.first) !== null;
   },
   symbolFor,
@@ -179,11 +179,4 @@ class SierraTextDecoder extends DelimitedDecoder {
     for (const study of columns.studies) extra[study.name] = fieldValue(fields[study.index]);
     return extra;
   }
-}
-
-/** A text field as a JSON value: a number when it is one, the text otherwise, null when empty. */
-export function fieldValue(field: string | undefined): number | string | null {
-  if (field === undefined || field === '') return null;
-  const value = Number(field);
-  return Number.isFinite(value) ? value : field;
 }

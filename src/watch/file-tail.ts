@@ -98,7 +98,7 @@ export class FileTail {
   #lockedReads = 0;
   /** Problems in the current read (for the log cap). */
   #problems = 0;
-  readonly #record: FileProblems = { count: 0, last: null };
+  readonly #problemsSeen: FileProblems = { count: 0, last: null };
 
   constructor(path: string, options: FileTailOptions) {
     this.path = path;
@@ -112,7 +112,7 @@ export class FileTail {
 
   /** Problems found in this file so far. */
   get problems(): Readonly<FileProblems> {
-    return this.#record;
+    return this.#problemsSeen;
   }
 
   async read(): Promise<ReadOutcome> {
@@ -284,8 +284,8 @@ export class FileTail {
   }
 
   #problem(offset: number, reason: string, line?: number): void {
-    this.#record.count++;
-    this.#record.last = { reason, offset, at: Date.now() };
+    this.#problemsSeen.count++;
+    this.#problemsSeen.last = { reason, offset, at: Date.now() };
     this.#problems++;
     if (this.#problems <= PROBLEMS_LOGGED_PER_READ) this.#logger.warn({ offset, ...(line === undefined ? {} : { line }) }, reason);
   }
