@@ -9,11 +9,12 @@
  * - from disk (page cache warm), read in 1 MiB reads with a FileHandle, both decoders;
  * - in memory through the state layer (FileIngest into a Store: quote, M1 candles), for scale.
  *
- * Each figure is the median of the runs; the baseline runs in the same process, interleaved.
+ * Each figure is the median of the runs; ours, the baseline and the floor run in the same
+ * process, interleaved round by round.
  *
  *   npx tsx bench/scid-parse.ts [--mb 100] [--runs 5]
  */
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -207,16 +208,36 @@ function throughState(file: Buffer): Run {
   };
 }
 
-async function median(run: Run, records: number): Promise<{ seconds: number; recordsPerSecond: number; mbPerSecond: number }> {
-  const seconds: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const start = performance.now();
-    await run();
-    seconds.push((performance.now() - start) / 1000);
+interface Figure {
+  seconds: number;
+  recordsPerSecond: number;
+  mbPerSecond: number;
+}
+
+/**
+ * Times every subject `runs` times, interleaved (subject after subject within each round), so
+ * that a busy moment of the machine falls on all of them alike; returns each one's median.
+ */
+async function measure<Name extends string>(subjects: Record<Name, Run>, records: number): Promise<Record<Name, Figure>> {
+  const times = new Map<Name, number[]>();
+  for (let round = 0; round < runs; round++) {
+    for (const [name, run] of Object.entries(subjects) as [Name, Run][]) {
+      const start = performance.now();
+      await run();
+      times.set(name, [...(times.get(name) ?? []), (performance.now() - start) / 1000]);
+    }
   }
-  seconds.sort((a, b) => a - b);
-  const mid = seconds[Math.floor(seconds.length / 2)] as number;
-  return { seconds: Number(mid.toFixed(4)), recordsPerSecond: Math.round(records / mid), mbPerSecond: Number(((records * SCID_RECORD_SIZE) / 1e6 / mid).toFixed(1)) };
+  const figures = {} as Record<Name, Figure>;
+  for (const [name, seconds] of times) {
+    seconds.sort((a, b) => a - b);
+    const mid = seconds[Math.floor(seconds.length / 2)] as number;
+    figures[name] = {
+      seconds: Number(mid.toFixed(4)),
+      recordsPerSecond: Math.round(records / mid),
+      mbPerSecond: Number(((records * SCID_RECORD_SIZE) / 1e6 / mid).toFixed(1)),
+    };
+  }
+  return figures;
 }
 
 const file = syntheticFile(megabytes * 1024 * 1024);
@@ -239,25 +260,23 @@ const oursChunks = () => {
 await oursInMemory(file)();
 await inMemory(file, naiveDecode)();
 await inMemory(file, rawRead)();
-const results = {
-  inMemory: {
-    ours: await median(oursInMemory(file), records),
-    baseline: await median(inMemory(file, naiveDecode), records),
-    rawReadFloor: await median(inMemory(file, rawRead), records),
+const inMemoryFigures = await measure({ ours: oursInMemory(file), baseline: inMemory(file, naiveDecode), rawReadFloor: inMemory(file, rawRead) }, records);
+const fromDiskFigures = await measure(
+  {
+    ours: () => fromDisk(path, file.length, oursChunks())(),
+    baseline: () => fromDisk(path, file.length, chunkedRun(naiveDecode, () => undefined))(),
   },
-  fromDisk: {
-    ours: await median(() => fromDisk(path, file.length, oursChunks())(), records),
-    baseline: await median(() => fromDisk(path, file.length, chunkedRun(naiveDecode, () => undefined))(), records),
-  },
-  throughState: await median(throughState(file), records),
-};
+  records,
+);
+const results = { inMemory: inMemoryFigures, fromDisk: fromDiskFigures, throughState: (await measure({ throughState: throughState(file) }, records)).throughState };
 await rm(dir, { recursive: true, force: true });
 
 const report = {
   date: new Date().toISOString(),
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
   file: { megabytes, records, mix: '85% trades/quotes at bid or ask, 10% unbundled trade pairs, 5% bar records' },
-  method: `median of ${runs} runs after one warm-up each; 1 MiB runs as FileTail reads; disk figures with the page cache warm`,
+  method: `median of ${runs} interleaved runs after one warm-up each; 1 MiB runs as FileTail reads; disk figures with the page cache warm`,
+  load: `load average ${loadavg().map((value) => value.toFixed(1)).join(' ')} on ${cpus().length} cores at the end`,
   baseline: 'same output, written plainly: DataView.getBigInt64 per DateTime, toPrecision(7) rounding, one object per record',
   rawReadFloor: 'the nine fields read into an object, no interpretation: a floor for any JavaScript decoder',
   results,
