@@ -71,6 +71,8 @@ function countingSink(): RecordSink & { records: number; checksum: number } {
       sink.records++;
       sink.checksum += bar.c;
     },
+    book: () => undefined,
+    fields: () => undefined,
     document: () => undefined,
     problem: () => undefined,
   };

@@ -94,10 +94,10 @@ for (let i = 0; i < ticks; i++) {
   }
 }
 
-// The future's book, ten levels a side, from a second file of the same symbol (as a depth
-// export feeds it): on each update one or two sizes change, and now and then the price
+// The future's book, ten levels a side, from a second file of the same symbol (as a `.depth`
+// file's decoder feeds it at the end of each batch): on each update one or two sizes change, and now and then the price
 // moves a level (one level out, one in, on each side).
-const depth = feed(futures.symbol, 'json', 'auto');
+const depth = feed(futures.symbol, 'sierra-depth', 'trade');
 let mid = 601_250;
 /** Resting size per price level (in hundredths), as a book keeps it. */
 const sizes = new Map<number, number>();
@@ -111,7 +111,7 @@ function writeBook(at: number): void {
   const book: Book = { bids, asks, time: at };
   kind = 'book update';
   depth.begin(false);
-  depth.document(futures.symbol, { book }, at);
+  depth.book(futures.symbol, book);
   depth.finish();
 }
 for (let i = 0; i < ticks / 4; i++) {

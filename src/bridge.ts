@@ -24,6 +24,7 @@ import { registerHttpRoutes } from './transports/http.js';
 import { createHttpServer } from './transports/server.js';
 import { SseTransport } from './transports/sse.js';
 import { WebSocketTransport } from './transports/ws.js';
+import { formatOptionsOf, symbolMapperOf } from './watch/source-options.js';
 import { SourceSet, sourceHealth } from './watch/source-set.js';
 import { SourceWatcher, type FileBreakerEvent } from './watch/source-watcher.js';
 import { VERSION } from './version.js';
@@ -111,25 +112,29 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     else if (event.from === 'CLOSED') notifier.notify('error', `file failed ${event.failures} times in a row; circuit breaker open, next try at ${retryAt}`, notification);
     else notifier.notify('debug', `circuit breaker ${event.from} -> ${event.to}`, notification, false);
   };
-  const watcherFor = (source: SourceConfig, config: Config): SourceWatcher =>
-      new SourceWatcher({
-        path: source.path,
-        registry: new FormatRegistry(source.format),
-        store,
-        windows: config.document.bars,
-        logger,
-        schedule: config.watch,
-        usePolling: source.usePolling,
-        pollIntervalMs: source.pollIntervalMs,
-        depth: source.depth,
-        historyMs: historyMsOf(config),
-        maxBackfillBytes: config.watch.maxBackfillBytes,
-        chunkBytes: config.watch.chunkBytes,
-        maxWholeBytes: config.watch.maxWholeBytes,
-        breaker: config.breaker,
-        onBreaker,
-        counters: metrics.source(resolve(source.path)),
-      });
+  const watcherFor = (source: SourceConfig, config: Config): SourceWatcher => {
+    const mapSymbol = symbolMapperOf(source.symbols);
+    return new SourceWatcher({
+      path: source.path,
+      registry: new FormatRegistry(source.format, formatOptionsOf(source, config.document.bookLevels)),
+      ...(mapSymbol ? { mapSymbol } : {}),
+      include: source.include,
+      store,
+      windows: config.document.bars,
+      logger,
+      schedule: config.watch,
+      usePolling: source.usePolling,
+      pollIntervalMs: source.pollIntervalMs,
+      depth: source.depth,
+      historyMs: historyMsOf(config),
+      maxBackfillBytes: config.watch.maxBackfillBytes,
+      chunkBytes: config.watch.chunkBytes,
+      maxWholeBytes: config.watch.maxWholeBytes,
+      breaker: config.breaker,
+      onBreaker,
+      counters: metrics.source(resolve(source.path)),
+    });
+  };
   const sources = new SourceSet(watcherFor, logger);
 
   const eventLoop = new EventLoopMonitor();

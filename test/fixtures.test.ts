@@ -1,5 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import type { InstrumentDocument } from '../src/state/document.js';
+import { DepthWriter, snapshotBatch } from '../src/sim/depth-writer.js';
+import { tempDir } from './helpers/temp.js';
 import { readConfigFile, resolveConfig } from '../src/ops/config.js';
 import { startTestBridge } from './helpers/bridge.js';
 import { getJson } from './helpers/clients.js';
@@ -29,7 +34,73 @@ describe('the README examples hold', () => {
 
   it('config/example.json is a valid configuration', async () => {
     const config = resolveConfig(await readConfigFile(fileURLToPath(new URL('../config/example.json', import.meta.url))));
-    expect(config.sources.map((source) => source.format)).toEqual(['sierra-scid', 'auto', 'auto']);
+    expect(config.sources.map((source) => source.format)).toEqual(['auto', 'auto', 'auto']);
+    expect(config.sources[0]?.include).toEqual(['*.scid', '*.dly', 'MarketDepthData/*.depth']);
+    expect(config.sources[1]?.timeZone).toBe('America/New_York+07:00');
     expect(config.sources[2]?.usePolling).toBe(true);
+    expect(config.sources[2]?.columns).toEqual({ time: 'ts', last: 'price', volume: 'qty' });
+  });
+});
+
+describe('the README: one example per format', () => {
+  const formats = (folder: string) => fileURLToPath(new URL(`../fixtures/formats/${folder}`, import.meta.url));
+  const T = Date.UTC(2026, 10, 20, 14, 30);
+
+  it('serves fixtures/formats with the README\'s config as the README shows', async () => {
+    const bridge = await startTestBridge([], {
+      sources: [
+        { path: formats('sierra') },
+        { path: formats('mt5'), timeZone: '+02:00', symbols: { aliases: { GOLD: 'XAUUSD' }, rename: [{ pattern: '_TickData$', replace: '' }, { pattern: 'c$', replace: '' }] } },
+        { path: formats('other'), columns: { time: 'ts', last: 'price', volume: 'qty' } },
+      ],
+    });
+    const data = async (symbol: string) => (await getJson<{ data: InstrumentDocument }>(`${bridge.url}/v1/symbols/${symbol}`)).body.data;
+
+    const es = await data('ESZ25-CME');
+    expect(es.quote).toEqual({ last: 6014.5, time: T - 25 * 60_000 });
+    expect(es.bars).toEqual({
+      M5: [
+        { t: T - 30 * 60_000, o: 6012.25, h: 6014, l: 6011.5, c: 6013.75, v: 1520, n: 310, bv: 700, av: 820 },
+        { t: T - 25 * 60_000, o: 6013.75, h: 6015.25, l: 6013, c: 6014.5, v: 980, n: 205, bv: 430, av: 550 },
+      ],
+    });
+    expect(es.fields).toEqual({ Top: 6021, Bottom: 6001, 'Top#2': 6031 });
+
+    const eurusd = await data('EURUSD');
+    expect(eurusd.bars.M5).toEqual([
+      { t: T - 30 * 60_000, o: 1.08421, h: 1.08447, l: 1.0841, c: 1.08433, v: 412 },
+      { t: T - 25 * 60_000, o: 1.08433, h: 1.08451, l: 1.08425, c: 1.0844, v: 388 },
+    ]);
+    expect(eurusd.sources).toEqual(['json', 'mt5-bars']);
+    expect(eurusd.quote).toEqual({ bid: 1.0844, ask: 1.08446 });
+    expect(eurusd.fields).toEqual({ tick_value: 1, spread: 7 });
+
+    const gold = await data('XAUUSD');
+    expect(gold.quote).toEqual({ bid: 2650.17, ask: 2650.47, time: T + 1000 });
+
+    const btc = await data('BTCUSD');
+    expect(btc.quote).toEqual({ bid: 91250.5, ask: 91251, last: 91251, lastSize: 0.25, time: T + 480 });
+    expect(btc.fields).toEqual({ venue: 'X' });
+
+    const acme = await data('ACME');
+    expect(acme.quote).toEqual({ last: 101.5, lastSize: 100, time: T + 1000 });
+    expect(acme.bars).toEqual({ M1: [{ t: T, o: 101.25, h: 101.5, l: 101.25, c: 101.5, v: 400, n: 2 }] });
+    expect(acme.fields).toEqual({ exchange: 'NYSE' });
+  });
+
+  it('reads the .scid sample and the .depth records as the README shows', async () => {
+    const dir = await tempDir();
+    await new DepthWriter(join(dir, 'ESZ25_FUT_CME.2026-11-20.depth')).create(
+      snapshotBatch(T, { bids: [[6012.25, 41, 3], [6012, 87, 5]], asks: [[6012.5, 12, 2], [6012.75, 66, 4]] }),
+    );
+    const samples = fileURLToPath(new URL('../../shared/samples', import.meta.url));
+    const sources = [{ path: dir }, ...(existsSync(samples) ? [{ path: samples, include: ['test.scid'] }] : [])];
+    const bridge = await startTestBridge([], { sources });
+    const book = (await getJson<{ data: InstrumentDocument }>(`${bridge.url}/v1/symbols/ESZ25_FUT_CME`)).body.data.book;
+    expect(book).toEqual({ bids: [[6012.25, 41, 3], [6012, 87, 5]], asks: [[6012.5, 12, 2], [6012.75, 66, 4]], time: 1795185000000 });
+    if (existsSync(samples)) {
+      const quote = (await getJson<{ data: InstrumentDocument }>(`${bridge.url}/v1/symbols/test`)).body.data.quote;
+      expect(quote).toEqual({ bid: 4048.5, ask: 4049, last: 4048.25, lastSize: 1, time: 1677012052682.001 });
+    }
   });
 });

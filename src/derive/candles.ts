@@ -27,6 +27,8 @@ export class CandleWindow {
   #published: readonly Bar[] = [];
   #draft: Bar[] | null = null;
   readonly #fresh = new Set<Bar>();
+  /** The bar the last addBar() merged into, as it was before (null: that merge created it). */
+  #lastMerge: { t: number; before: Bar | null } | null = null;
 
   constructor(
     readonly timeframe: Timeframe,
@@ -37,6 +39,7 @@ export class CandleWindow {
   addTrade(time: number, price: number, volume: number, trades: number | undefined): void {
     const t = barOpenTime(time, this.timeframe);
     const index = this.#indexFor(this.bars, t);
+    this.#lastMerge = null;
     if (index === null) return;
     const bars = this.#draftBars();
     if (index < 0) {
@@ -54,18 +57,26 @@ export class CandleWindow {
     if (trades !== undefined) bar.n = (bar.n ?? 0) + trades;
   }
 
-  /** Merges a finer bar (a Sierra bar record of seconds, or an M1 bar into M5). */
-  addBar(source: Bar): void {
+  /**
+   * Merges a finer bar (a Sierra bar record of seconds, or an M1 bar into M5). With
+   * `replacesLast`, `source` is the last bar merged, rewritten by its writer: that merge is
+   * undone first, so the bar is corrected rather than counted twice.
+   */
+  addBar(source: Bar, replacesLast = false): void {
     const t = barOpenTime(source.t, this.timeframe);
+    if (replacesLast) this.#undoLastMerge(t);
     const index = this.#indexFor(this.bars, t);
+    this.#lastMerge = null;
     if (index === null) return;
     const bars = this.#draftBars();
     if (index < 0) {
       const bar: Bar = { ...source, t };
       this.#insert(bars, ~index, bar);
+      this.#lastMerge = { t, before: null };
       return;
     }
     const bar = this.#writable(bars, index);
+    this.#lastMerge = { t, before: { ...bar } };
     if (source.h > bar.h) bar.h = source.h;
     if (source.l < bar.l) bar.l = source.l;
     if (index === bars.length - 1) bar.c = source.c;
@@ -73,6 +84,37 @@ export class CandleWindow {
     if (source.n !== undefined) bar.n = (bar.n ?? 0) + source.n;
     if (source.bv !== undefined) bar.bv = (bar.bv ?? 0) + source.bv;
     if (source.av !== undefined) bar.av = (bar.av ?? 0) + source.av;
+  }
+
+  /** A bar of this timeframe as its source states it: replaces the bar with its open time. */
+  putBar(source: Bar): void {
+    const index = this.#indexFor(this.bars, source.t);
+    this.#lastMerge = null;
+    if (index === null) return;
+    const bars = this.#draftBars();
+    const bar = { ...source };
+    if (index < 0) {
+      this.#insert(bars, ~index, bar);
+      return;
+    }
+    bars[index] = bar;
+    this.#fresh.add(bar);
+  }
+
+  /** Restores the bar at `t` to what it was before the last merge into it. */
+  #undoLastMerge(t: number): void {
+    const last = this.#lastMerge;
+    if (!last || last.t !== t) return;
+    const bars = this.#draftBars();
+    const index = this.#indexFor(bars, t);
+    if (index === null || index < 0) return;
+    if (last.before === null) {
+      bars.splice(index, 1);
+      return;
+    }
+    const restored = { ...last.before };
+    bars[index] = restored;
+    this.#fresh.add(restored);
   }
 
   /** Publishes the changes since the last seal; returns the same array when nothing changed. */

@@ -4,20 +4,36 @@
  * Parsed by hand: these run once per line of files with millions of lines.
  */
 
-/** Epoch ms of midnight UTC of a `Y.M.D`, `Y/M/D` or `Y-M-D` date, or NaN. */
-export function parseDate(text: string): number {
+/** The order of a date's parts: year first (every export's default), or day or month first. */
+export type DateOrder = 'ymd' | 'dmy' | 'mdy';
+
+/** Epoch ms of midnight UTC of a `Y.M.D`, `Y/M/D` or `Y-M-D` date (or `D/M/Y`, `M/D/Y` by `order`), or NaN. */
+export function parseDate(text: string, order: DateOrder = 'ymd'): number {
   const s = text.trim();
   const sep1 = firstSeparator(s, 0);
   if (sep1 < 0) return Number.NaN;
   const sep2 = firstSeparator(s, sep1 + 1);
   if (sep2 < 0) return Number.NaN;
-  const year = digits(s, 0, sep1);
-  const month = digits(s, sep1 + 1, sep2);
-  const day = digits(s, sep2 + 1, s.length);
+  const a = digits(s, 0, sep1);
+  const b = digits(s, sep1 + 1, sep2);
+  const c = digits(s, sep2 + 1, s.length);
+  const [year, month, day] = order === 'ymd' ? [a, b, c] : order === 'dmy' ? [c, b, a] : [c, a, b];
   if (year < 1900 || year > 2200 || month < 1 || month > 12 || day < 1 || day > 31) return Number.NaN;
   const ms = Date.UTC(year, month - 1, day);
   // Date.UTC rolls 2025-02-31 over to March: reject dates that do not exist.
   return new Date(ms).getUTCDate() === day ? ms : Number.NaN;
+}
+
+/**
+ * A date and a time in one field, `2024.01.02 10:31:05` or `2024-01-02T10:31:05.123`, as the
+ * epoch ms that wall time would be in UTC, or NaN. A date alone is its midnight.
+ */
+export function parseDateTime(text: string, order: DateOrder = 'ymd', unpaddedMillis = false): number {
+  const s = text.trim();
+  let split = s.indexOf(' ');
+  if (split < 0) split = s.indexOf('T');
+  if (split < 0) return parseDate(s, order);
+  return parseDate(s.slice(0, split), order) + parseTimeOfDay(s.slice(split + 1), unpaddedMillis);
 }
 
 /**

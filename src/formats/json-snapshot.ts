@@ -9,32 +9,67 @@ import {
   type JsonValue,
   type PartialDocument,
   type Quote,
+  type Timeframe,
 } from '../state/document.js';
+import { TimeReader } from './delimited.js';
 import { decodeText, sniffEncoding } from './text.js';
-import type { DecoderContext, RecordSink, WholeDecoder, WholeDecodeResult, WholeFormat } from './types.js';
+import {
+  DEFAULT_FORMAT_OPTIONS,
+  type DecoderContext,
+  type FormatOptions,
+  type RecordSink,
+  type WholeDecoder,
+  type WholeDecodeResult,
+  type WholeFormat,
+} from './types.js';
 
 /**
- * A JSON file of one symbol, named after it (PROTOCOL.md §6), rewritten whole or replaced
- * by rename. It holds a partial instrument document or a flat record. An empty or
+ * A JSON file rewritten whole or replaced by rename (PROTOCOL.md §6): one symbol's partial
+ * document or flat record, named after it; or a map of symbols to flat records (the pattern
+ * of MT5 file bridges such as DWX Connect's `DWX_Market_Data.txt`), where an entry named
+ * `SYMBOL_TF` holding open/high/low/close is that timeframe's current bar. An empty or
  * half-written file is "not ready yet", not an error.
  */
 export const jsonSnapshotFormat: WholeFormat = {
   name: 'json',
   mode: 'whole',
   barBasis: 'auto',
-  matchesName: (fileName) => extname(fileName).toLowerCase() === '.json',
+  matchesName: (fileName) => ['.json', '.txt'].includes(extname(fileName).toLowerCase()),
+  sniff(head, _options, fileName) {
+    if (extname(fileName ?? '').toLowerCase() === '.json') return true;
+    const { encoding, bomBytes } = sniffEncoding(head);
+    const text = decodeText(head.subarray(bomBytes), encoding).trimStart();
+    return text === '' ? undefined : text.startsWith('{');
+  },
   symbolFor: (fileName) => basename(fileName, extname(fileName)),
   createDecoder: (context) => new JsonSnapshotDecoder(context),
 };
 
 const DOCUMENT_KEYS = new Set(['quote', 'bars', 'book', 'fields']);
 const QUOTE_KEYS = ['bid', 'ask', 'last', 'lastSize', 'time'] as const;
+const BAR_KEYS = ['open', 'high', 'low', 'close'] as const;
+/** `EURUSD_M1`: a map entry holding that timeframe's bar. */
+const BAR_ENTRY = /^(.+)_(M1|M5|M15|M30|H1|H4|D1)$/;
+
+type ParseTime = (text: string) => number;
+
+/** Times as written by a source in UTC: ISO 8601 (with or without an offset), `2024.01.02 10:31`, epoch digits. */
+function timeParser(options: FormatOptions): ParseTime {
+  const times = new TimeReader(options);
+  return (text) => times.read(text, undefined, false);
+}
+
+const parseIsoTime = timeParser(DEFAULT_FORMAT_OPTIONS);
 
 class JsonSnapshotDecoder implements WholeDecoder {
   readonly #symbol: string;
+  readonly #options: FormatOptions;
+  readonly #parseTime: ParseTime;
 
   constructor(context: DecoderContext) {
     this.#symbol = context.symbol;
+    this.#options = context.options ?? DEFAULT_FORMAT_OPTIONS;
+    this.#parseTime = timeParser(this.#options);
   }
 
   decode(content: Buffer, sink: RecordSink, context: { mtimeMs: number }): WholeDecodeResult {
@@ -48,29 +83,93 @@ class JsonSnapshotDecoder implements WholeDecoder {
       // A writer that truncates and rewrites is seen half-way; the caller reads again.
       return { ok: false, incomplete: `invalid JSON: ${(error as Error).message}` };
     }
-    const partial = toPartialDocument(value);
+    const mode = this.#options.json === 'auto' ? (isSymbolMap(value) ? 'map' : 'symbol') : this.#options.json;
+    if (mode === 'map') {
+      this.#decodeMap(value, sink, context.mtimeMs);
+      return { ok: true };
+    }
+    const partial = toPartialDocument(value, this.#parseTime);
     if (typeof partial === 'string') sink.problem(0, partial);
     else sink.document(this.#symbol, partial, partial.quote?.time ?? context.mtimeMs);
     return { ok: true };
   }
+
+  #decodeMap(value: unknown, sink: RecordSink, mtimeMs: number): void {
+    if (!isObject(value)) {
+      sink.problem(0, `expected a JSON object of symbols, got ${describe(value)}`);
+      return;
+    }
+    for (const [key, entry] of Object.entries(value)) {
+      const barEntry = BAR_ENTRY.exec(key);
+      if (barEntry && isObject(entry) && BAR_KEYS.every((name) => name in entry)) {
+        const bar = this.#mapBar(entry);
+        if (typeof bar === 'string') sink.problem(0, `${key}: ${bar}`);
+        else sink.bar(barEntry[1] as string, bar, barEntry[2] as Timeframe);
+        continue;
+      }
+      if (!isObject(entry)) {
+        sink.problem(0, `${key}: expected a record object, got ${describe(entry)}`);
+        continue;
+      }
+      // MetaTrader writes 0 for a price it does not have (`"last": 0.00000` for FX).
+      const record = Object.fromEntries(Object.entries(entry).filter(([name, item]) => !(ZERO_MEANS_ABSENT.has(name) && item === 0)));
+      const partial = flatRecord(record, this.#parseTime);
+      if (typeof partial === 'string') sink.problem(0, `${key}: ${partial}`);
+      else sink.document(key, partial, partial.quote?.time ?? mtimeMs);
+    }
+  }
+
+  /** A bar entry: `time` (open time), open, high, low, close, and a volume. */
+  #mapBar(entry: Record<string, unknown>): Bar | string {
+    const time = typeof entry.time === 'string' ? this.#parseTime(entry.time) : entry.time;
+    if (typeof time !== 'number' || !Number.isFinite(time)) return `time must be a date and time, got ${describe(entry.time)}`;
+    const bar: Bar = { t: time, o: 0, h: 0, l: 0, c: 0, v: 0 };
+    for (const [key, name] of [['o', 'open'], ['h', 'high'], ['l', 'low'], ['c', 'close']] as const) {
+      const item = entry[name];
+      if (typeof item !== 'number' || !Number.isFinite(item)) return `${name} must be a number, got ${describe(item)}`;
+      bar[key] = item;
+    }
+    const volume = entry.real_volume || entry.volume || entry.tick_volume || 0;
+    if (typeof volume !== 'number' || !Number.isFinite(volume)) return `volume must be a number, got ${describe(volume)}`;
+    bar.v = volume;
+    return bar;
+  }
+}
+
+const ZERO_MEANS_ABSENT = new Set(['bid', 'ask', 'last']);
+
+/** An object of symbols to flat records: no document or quote key at the top, every value a record. */
+function isSymbolMap(value: unknown): boolean {
+  if (!isObject(value)) return false;
+  const entries = Object.entries(value);
+  return (
+    entries.length > 0 &&
+    entries.every(
+      ([key, entry]) =>
+        !DOCUMENT_KEYS.has(key) &&
+        !(QUOTE_KEYS as readonly string[]).includes(key) &&
+        isObject(entry) &&
+        Object.values(entry).every((item) => typeof item !== 'object' || item === null),
+    )
+  );
 }
 
 /** Validates parsed JSON into a partial document, or returns why it cannot be one. */
-export function toPartialDocument(value: unknown): PartialDocument | string {
+export function toPartialDocument(value: unknown, parseTime: ParseTime = parseIsoTime): PartialDocument | string {
   if (!isObject(value)) return `expected a JSON object, got ${describe(value)}`;
   const keys = Object.keys(value);
   if (keys.some((key) => DOCUMENT_KEYS.has(key))) {
     const unknown = keys.filter((key) => !DOCUMENT_KEYS.has(key));
     if (unknown.length > 0) return `a partial document may hold only quote, bars, book and fields; found ${unknown.join(', ')}`;
-    return partialDocument(value);
+    return partialDocument(value, parseTime);
   }
-  return flatRecord(value);
+  return flatRecord(value, parseTime);
 }
 
-function partialDocument(value: Record<string, unknown>): PartialDocument | string {
+function partialDocument(value: Record<string, unknown>, parseTime: ParseTime): PartialDocument | string {
   const partial: PartialDocument = {};
   if (value.quote !== undefined) {
-    const quote = readQuote(value.quote, 'quote');
+    const quote = readQuote(value.quote, 'quote', parseTime);
     if (typeof quote === 'string') return quote;
     partial.quote = quote;
   }
@@ -92,7 +191,7 @@ function partialDocument(value: Record<string, unknown>): PartialDocument | stri
 }
 
 /** `bid`, `ask`, `last`, `lastSize` (or `volume`) and `time` go to quote; the rest to fields. */
-function flatRecord(value: Record<string, unknown>): PartialDocument | string {
+export function flatRecord(value: Record<string, unknown>, parseTime: ParseTime = parseIsoTime): PartialDocument | string {
   const quoteSource: Record<string, unknown> = {};
   const fields: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
@@ -100,12 +199,12 @@ function flatRecord(value: Record<string, unknown>): PartialDocument | string {
     else if (key === 'volume' && value.lastSize === undefined) quoteSource.lastSize = item;
     else fields[key] = item as JsonValue;
   }
-  const quote = readQuote(quoteSource, 'record');
+  const quote = readQuote(quoteSource, 'record', parseTime);
   if (typeof quote === 'string') return quote;
   return { quote, fields };
 }
 
-function readQuote(value: unknown, where: string): Quote | string {
+function readQuote(value: unknown, where: string, parseTime: ParseTime): Quote | string {
   if (!isObject(value)) return `${where} must be an object, got ${describe(value)}`;
   const unknown = Object.keys(value).filter((key) => !(QUOTE_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) return `${where} may hold only ${QUOTE_KEYS.join(', ')}; found ${unknown.join(', ')}`;
@@ -114,7 +213,7 @@ function readQuote(value: unknown, where: string): Quote | string {
     const item = value[key];
     if (item === undefined || item === null) continue;
     if (key === 'time' && typeof item === 'string') {
-      const time = parseIsoTime(item);
+      const time = parseTime(item);
       if (Number.isNaN(time)) return `${where}.time ${JSON.stringify(item)} is not an ISO 8601 time`;
       quote.time = time;
       continue;
@@ -190,13 +289,6 @@ function readBook(value: unknown): Book | string {
   }
   return book;
 }
-
-/** An ISO 8601 date-time without a zone offset is read as UTC, never in the server's local zone. */
-function parseIsoTime(text: string): number {
-  return Date.parse(LOCAL_DATE_TIME.test(text) ? `${text}Z` : text);
-}
-
-const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

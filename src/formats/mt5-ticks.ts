@@ -1,22 +1,12 @@
 import { basename, extname } from 'node:path';
-import { parseDate, parseTimeOfDay } from './datetime.js';
-import { firstLine, forEachLine, lineTailStart, sniffEncoding, type TextEncoding } from './text.js';
-import {
-  FormatError,
-  type DecoderContext,
-  type RandomAccessFile,
-  type RecordSink,
-  type TailDecoder,
-  type TailFormat,
-  type TailOpenOptions,
-  type TailStart,
-  type TickRecord,
-} from './types.js';
+import { DelimitedDecoder, price, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { FormatError, type DecoderContext, type FormatOptions, type RecordSink, type TailFormat, type TickRecord } from './types.js';
 
 /**
  * MetaTrader 5 tick export from the Symbols window (FORMATS.md §4.1):
- * `<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>`, CRLF. A field that did not
- * change may be empty (or 0): the previous bid and ask carry over.
+ * `<DATE>\t<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>`, CRLF, in the broker's server
+ * time (the source's `timeZone`). A field that did not change may be empty (or 0): the
+ * previous bid and ask carry over.
  */
 
 /** MqlTick flags that mark a trade. */
@@ -25,126 +15,86 @@ const TICK_FLAG_BUY = 32;
 const TICK_FLAG_SELL = 64;
 const TRADE_FLAGS = TICK_FLAG_LAST | TICK_FLAG_BUY | TICK_FLAG_SELL;
 
-const HEAD_BYTES = 4096;
 /** `_YYYYMMDDHHMM_YYYYMMDDHHMM` that the terminal appends to the symbol in export names. */
-const EXPORT_RANGE_SUFFIX = /_\d{12}_\d{12}$/;
+export const EXPORT_RANGE_SUFFIX = /_\d{12}_\d{12}$/;
 
 export const mt5TicksFormat: TailFormat = {
   name: 'mt5-ticks',
   mode: 'tail',
   barBasis: 'auto',
   matchesName: (fileName) => ['.csv', '.txt'].includes(extname(fileName).toLowerCase()),
-  sniff(head) {
-    const header = headerLine(head);
-    if (header === undefined) return undefined;
-    return header !== null && isTickHeader(parseHeader(header.text));
-  },
+  sniff: (head, options) => sniffBracketedHeader(head, options, isTickHeader),
   symbolFor: (fileName) => basename(fileName, extname(fileName)).replace(EXPORT_RANGE_SUFFIX, ''),
   createDecoder: (context) => new Mt5TickDecoder(context),
 };
 
-interface Columns {
-  date: number;
-  time: number;
-  bid: number;
-  ask: number;
-  last: number;
-  volume: number;
-  flags: number;
+/** Column positions by MetaTrader's bracketed header names (`<DATE>` is `DATE`); -1 when absent. */
+export function bracketedColumns<Name extends string>(header: readonly string[], names: readonly Name[]): Record<Name, number> {
+  const upper = header.map((name) => name.trim().toUpperCase());
+  return Object.fromEntries(names.map((name) => [name, upper.indexOf(`<${name}>`)])) as Record<Name, number>;
 }
 
-function parseHeader(text: string): Columns {
-  const names = text.split('\t').map((name) => name.trim().toUpperCase());
-  const at = (name: string): number => names.indexOf(`<${name}>`);
-  return {
-    date: at('DATE'),
-    time: at('TIME'),
-    bid: at('BID'),
-    ask: at('ASK'),
-    last: at('LAST'),
-    volume: at('VOLUME'),
-    flags: at('FLAGS'),
-  };
+/** Sniffs a head for a terminal export whose header `accepts` says is its kind. */
+export function sniffBracketedHeader(head: Buffer, options: FormatOptions, accepts: (header: string[]) => boolean): boolean | undefined {
+  const layout = readLayout(head, options, () => true);
+  if (layout === undefined) return undefined;
+  return layout !== null && accepts(layout.first);
 }
 
-function isTickHeader(columns: Columns): boolean {
-  return columns.date >= 0 && columns.time >= 0 && (columns.bid >= 0 || columns.last >= 0);
+const TICK_COLUMNS = ['DATE', 'TIME', 'BID', 'ASK', 'LAST', 'VOLUME', 'FLAGS'] as const;
+
+function isTickHeader(header: string[]): boolean {
+  const columns = bracketedColumns(header, TICK_COLUMNS);
+  return columns.DATE >= 0 && columns.TIME >= 0 && (columns.BID >= 0 || columns.LAST >= 0);
 }
 
-/**
- * The header line of a file from its first bytes: undefined when it is not complete yet,
- * null when 4 KiB hold no line end (not a text export).
- */
-function headerLine(head: Buffer): { text: string; end: number; encoding: TextEncoding } | undefined | null {
-  const { encoding, bomBytes } = sniffEncoding(head);
-  const line = firstLine(head.subarray(bomBytes), encoding);
-  if (line) return { text: line.text, end: bomBytes + line.length, encoding };
-  return head.length >= HEAD_BYTES ? null : undefined;
-}
-
-class Mt5TickDecoder implements TailDecoder {
-  readonly #symbol: string;
+class Mt5TickDecoder extends DelimitedDecoder {
   readonly #tick: TickRecord = { time: 0 };
-  #encoding: TextEncoding = 'utf8';
-  #columns: Columns | null = null;
+  readonly #times: TimeReader;
+  #columns: Record<(typeof TICK_COLUMNS)[number], number> | null = null;
   #bid: number | undefined;
   #ask: number | undefined;
 
   constructor(context: DecoderContext) {
-    this.#symbol = context.symbol;
+    super(context);
+    this.#times = new TimeReader(this.options);
   }
 
-  async open(file: RandomAccessFile, options: TailOpenOptions): Promise<TailStart | null> {
-    const head = await file.read(0, Math.min(HEAD_BYTES, file.size));
-    const header = headerLine(head);
-    if (header === undefined) return null;
-    if (header === null) throw new FormatError('no header line in the first 4 KiB', 0);
-    const columns = parseHeader(header.text);
-    if (!isTickHeader(columns)) {
-      throw new FormatError(`header ${JSON.stringify(header.text.slice(0, 120))} lacks <DATE>, <TIME> and <BID> or <LAST>`, 0);
+  protected isHeader(): boolean {
+    return true;
+  }
+
+  protected configure(layout: TextLayout): void {
+    const header = layout.header ?? layout.first;
+    if (!isTickHeader(header)) {
+      throw new FormatError(`header ${JSON.stringify(header.join(' ').slice(0, 120))} lacks <DATE>, <TIME> and <BID> or <LAST>`, 0);
     }
-    this.#encoding = header.encoding;
-    this.#columns = columns;
-    const offset = await lineTailStart(file, {
-      ...options,
-      dataStart: header.end,
-      encoding: header.encoding,
-      timeOf: (line) => this.#timeOf(line.split('\t')),
-    });
-    return { offset, fingerprintBytes: header.end };
+    this.#columns = bracketedColumns(header, TICK_COLUMNS);
   }
 
-  decode(chunk: Buffer, offset: number, sink: RecordSink): number {
-    return forEachLine(
-      chunk,
-      offset,
-      this.#encoding,
-      (text, lineOffset) => this.#decodeLine(text, lineOffset, sink),
-      (lineOffset, length) => sink.problem(lineOffset, `line longer than the limit (${length} bytes without a line end); skipped`),
-    );
+  protected timeOf(fields: string[]): number {
+    return this.#time(fields, false);
   }
 
-  #timeOf(fields: string[]): number {
+  #time(fields: string[], remember: boolean): number {
     const columns = this.#columns;
     if (!columns) return Number.NaN;
-    return parseDate(fields[columns.date] ?? '') + parseTimeOfDay(fields[columns.time] ?? '');
+    return this.#times.read(fields[columns.DATE] ?? '', fields[columns.TIME] ?? '', remember);
   }
 
-  #decodeLine(text: string, offset: number, sink: RecordSink): void {
-    if (text.trim() === '') return;
+  protected row(fields: string[], text: string, offset: number, sink: RecordSink): void {
     const columns = this.#columns;
     if (!columns) return;
-    const fields = text.split('\t');
-    const time = this.#timeOf(fields);
+    const time = this.#time(fields, true);
     if (Number.isNaN(time)) {
       sink.problem(offset, `no valid <DATE> <TIME> in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
       return;
     }
-    const bid = price(fields[columns.bid]);
-    const ask = price(fields[columns.ask]);
-    const last = price(fields[columns.last]);
-    const volume = price(fields[columns.volume]);
-    const flags = flagsField(columns.flags >= 0 ? fields[columns.flags] : undefined);
+    const bid = price(fields[columns.BID]);
+    const ask = price(fields[columns.ASK]);
+    const last = price(fields[columns.LAST]);
+    const volume = price(fields[columns.VOLUME]);
+    const flags = flagsField(columns.FLAGS >= 0 ? fields[columns.FLAGS] : undefined);
     if (bid === null || ask === null || last === null || volume === null) {
       sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
       return;
@@ -158,7 +108,7 @@ class Mt5TickDecoder implements TailDecoder {
     tick.ask = this.#ask;
     tick.last = trade ? last : undefined;
     tick.size = trade ? volume : undefined;
-    sink.tick(this.#symbol, tick);
+    sink.tick(this.symbol, tick);
   }
 }
 
@@ -169,14 +119,4 @@ class Mt5TickDecoder implements TailDecoder {
 function flagsField(field: string | undefined): number {
   const trimmed = field?.trim() ?? '';
   return trimmed === '' ? Number.NaN : Number(trimmed);
-}
-
-/** A price field: undefined when empty or zero (not given), null when not a number. */
-function price(field: string | undefined): number | undefined | null {
-  if (field === undefined) return undefined;
-  const trimmed = field.trim();
-  if (trimmed === '') return undefined;
-  const value = Number(trimmed);
-  if (!Number.isFinite(value)) return null;
-  return value === 0 ? undefined : value;
 }

@@ -1,10 +1,28 @@
+import { csvFormat } from './csv.js';
+import { depthFormat } from './depth.js';
 import { jsonSnapshotFormat } from './json-snapshot.js';
+import { mt5BarsFormat } from './mt5-bars.js';
 import { mt5TicksFormat } from './mt5-ticks.js';
+import { ndjsonFormat } from './ndjson.js';
 import { scidFormat } from './scid.js';
-import type { FileFormat } from './types.js';
+import { sierraTextFormat } from './sierra-text.js';
+import { DEFAULT_FORMAT_OPTIONS, type FileFormat, type FileSeries, type FormatOptions } from './types.js';
 
-/** Every format the bridge reads. Adding one is a new file in formats/ and a line here. */
-export const FORMATS: readonly FileFormat[] = [scidFormat, mt5TicksFormat, jsonSnapshotFormat];
+/**
+ * Every format the bridge reads. Adding one is a new file in formats/ and a line here.
+ * Where names are shared (`.csv`, `.txt`), the first whose sniff accepts a file reads it:
+ * the generic CSV reader comes last.
+ */
+export const FORMATS: readonly FileFormat[] = [
+  scidFormat,
+  depthFormat,
+  mt5TicksFormat,
+  mt5BarsFormat,
+  sierraTextFormat,
+  jsonSnapshotFormat,
+  ndjsonFormat,
+  csvFormat,
+];
 
 export const FORMAT_NAMES = FORMATS.map((format) => format.name);
 
@@ -13,10 +31,15 @@ export type FormatChoice = 'auto' | string;
 /** Picks the format of a file by its name and, where names are shared, its first bytes. */
 export class FormatRegistry {
   readonly #formats: readonly FileFormat[];
+  /** A source that names its format: its files are that format, and one that is not is reported. */
+  readonly #forced: boolean;
+  readonly options: FormatOptions;
 
-  constructor(choice: FormatChoice = 'auto', formats: readonly FileFormat[] = FORMATS) {
+  constructor(choice: FormatChoice = 'auto', options: FormatOptions = DEFAULT_FORMAT_OPTIONS, formats: readonly FileFormat[] = FORMATS) {
+    this.#forced = choice !== 'auto';
     this.#formats = choice === 'auto' ? formats : formats.filter((format) => format.name === choice);
     if (this.#formats.length === 0) throw new Error(`unknown format ${JSON.stringify(choice)}; known: ${FORMAT_NAMES.join(', ')}`);
+    this.options = options;
   }
 
   /** Whether any format could read a file of this name (files that none could are not opened). */
@@ -26,17 +49,24 @@ export class FormatRegistry {
 
   /**
    * The format of a file: null when none reads it, undefined when a format needs more
-   * bytes than `head` holds to decide.
+   * bytes than `head` holds to decide (formats are asked in order).
    */
   detect(fileName: string, head: Buffer): FileFormat | null | undefined {
-    let undecided = false;
     for (const format of this.#formats) {
       if (!format.matchesName(fileName)) continue;
-      if (!format.sniff) return format;
-      const verdict = format.sniff(head);
-      if (verdict === true) return format;
-      if (verdict === undefined) undecided = true;
+      if (!format.sniff || this.#forced) return format;
+      const verdict = format.sniff(head, this.options, fileName);
+      // An undecided format comes before any later one: wait for more bytes.
+      if (verdict !== false) return verdict === true ? format : undefined;
     }
-    return undecided ? undefined : null;
+    return null;
+  }
+
+  /** The series a file belongs to, when a format that could read it keeps one file per day. */
+  seriesOf(fileName: string): FileSeries | null {
+    for (const format of this.#formats) {
+      if (format.matchesName(fileName) && format.seriesOf) return format.seriesOf(fileName);
+    }
+    return null;
   }
 }

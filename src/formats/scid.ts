@@ -1,8 +1,8 @@
 import { basename, extname } from 'node:path';
 import type { Bar } from '../state/document.js';
+import { readSierraHeader } from './sierra-header.js';
 import { readScDateTime, roundFloat32 } from './sierra-time.js';
 import {
-  FormatError,
   type DecoderContext,
   type RandomAccessFile,
   type RecordSink,
@@ -22,8 +22,7 @@ export const FIRST_SUB_TRADE_BITS = 0xfd709ef9;
 export const LAST_SUB_TRADE_BITS = 0xfd709f01;
 /** Sierra Chart's own Fix(): counts above INT_MAX are corrupt and read as zero. */
 const INT_MAX = 0x7fffffff;
-/** A header claiming more than this is corrupt. */
-const MAX_HEADER_SIZE = 4096;
+const SCID_SPEC = { what: 'Sierra Chart intraday file', magic: SCID_MAGIC, magicText: 'SCID', recordSize: SCID_RECORD_SIZE };
 
 export const scidFormat: TailFormat = {
   name: 'sierra-scid',
@@ -34,30 +33,49 @@ export const scidFormat: TailFormat = {
   createDecoder: (context) => new ScidDecoder(context),
 };
 
+/**
+ * The record objects a decoder reuses, one class per kind: a trade's fields always hold
+ * numbers and a quote's `last` and `size` never do, so V8 keeps each class's numbers unboxed
+ * instead of allocating one per field and record (a third of the decode time otherwise).
+ */
+class TradeTick implements TickRecord {
+  time = 0;
+  bid: number | undefined = 0;
+  ask: number | undefined = 0;
+  last = 0;
+  size = 0;
+}
+
+class QuoteTick implements TickRecord {
+  time = 0;
+  bid = 0;
+  ask = 0;
+  last: undefined = undefined;
+  size: undefined = undefined;
+}
+
 class ScidDecoder implements TailDecoder {
   readonly #symbol: string;
-  readonly #tick: TickRecord = { time: 0 };
+  readonly #trade = new TradeTick();
+  readonly #quote = new QuoteTick();
+  /**
+   * The last record when it is a bar (its writer may rewrite it in place while the bar forms,
+   * FORMATS.md §1.6): its offset and bytes. It is read again and decoded only if it changed.
+   */
+  #formingOffset = -1;
+  #forming: Buffer | null = null;
 
   constructor(context: DecoderContext) {
     this.#symbol = context.symbol;
   }
 
+  get revisit(): number {
+    return this.#forming ? SCID_RECORD_SIZE : 0;
+  }
+
   async open(file: RandomAccessFile, options: TailOpenOptions): Promise<TailStart | null> {
-    if (file.size < 16) return null;
-    const head = await file.read(0, 16);
-    const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
-    if (view.getUint32(0, true) !== SCID_MAGIC) {
-      throw new FormatError(`not a Sierra Chart intraday file: magic is 0x${view.getUint32(0, true).toString(16)}, expected "SCID"`, 0);
-    }
-    const headerSize = view.getUint32(4, true);
-    const recordSize = view.getUint32(8, true);
-    if (headerSize < 16 || headerSize > MAX_HEADER_SIZE) {
-      throw new FormatError(`header size ${headerSize} is out of range (16..${MAX_HEADER_SIZE})`, 4);
-    }
-    if (recordSize !== SCID_RECORD_SIZE) {
-      throw new FormatError(`record size ${recordSize} is not supported (expected ${SCID_RECORD_SIZE})`, 8);
-    }
-    if (file.size < headerSize) return null;
+    const headerSize = await readSierraHeader(file, SCID_SPEC);
+    if (headerSize === null) return null;
     const count = Math.floor((file.size - headerSize) / SCID_RECORD_SIZE);
     const first = await firstRecordWithin(file, headerSize, count, options);
     return { offset: headerSize + first * SCID_RECORD_SIZE, fingerprintBytes: headerSize + SCID_RECORD_SIZE };
@@ -65,58 +83,83 @@ class ScidDecoder implements TailDecoder {
 
   decode(chunk: Buffer, offset: number, sink: RecordSink): number {
     const count = Math.floor(chunk.length / SCID_RECORD_SIZE);
+    if (count === 0) return 0;
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const tick = this.#tick;
-    const symbol = this.#symbol;
+    let lastWasBar = false;
     for (let i = 0; i < count; i++) {
       const o = i * SCID_RECORD_SIZE;
-      const time = readScDateTime(view, o);
-      if (Number.isNaN(time)) {
-        sink.problem(offset + o, 'record has no DateTime (zero or not a number); skipped');
-        continue;
+      let replacesLast = false;
+      if (offset + o === this.#formingOffset) {
+        if (this.#forming?.equals(chunk.subarray(o, o + SCID_RECORD_SIZE))) {
+          lastWasBar = true;
+          continue;
+        }
+        replacesLast = true;
       }
-      const openBits = view.getUint32(o + 8, true);
-      const high = view.getFloat32(o + 12, true);
-      const low = view.getFloat32(o + 16, true);
-      const close = view.getFloat32(o + 20, true);
-      const trades = countField(view, o + 24);
-      const volume = countField(view, o + 28);
-      if (!Number.isFinite(high) || !Number.isFinite(low) || !Number.isFinite(close)) {
-        sink.problem(offset + o, 'record has a price that is not a finite number; skipped');
-        continue;
-      }
-      const singleTrade =
-        trades === 1 && (openBits === 0 || openBits === FIRST_SUB_TRADE_BITS || openBits === LAST_SUB_TRADE_BITS);
-      if (singleTrade) {
-        // High holds the ask and Low the bid at the time of the trade (IntradayRecord.h).
-        tick.time = time;
-        tick.bid = low === 0 ? undefined : roundFloat32(low);
-        tick.ask = high === 0 ? undefined : roundFloat32(high);
-        const quoteOnly = volume === 0 && openBits === 0 && high !== 0 && low !== 0;
-        tick.last = quoteOnly ? undefined : roundFloat32(close);
-        tick.size = quoteOnly ? undefined : volume;
-        sink.tick(symbol, tick);
-        continue;
-      }
-      const open = view.getFloat32(o + 8, true);
-      if (!Number.isFinite(open)) {
-        sink.problem(offset + o, 'bar record has an Open that is not a finite number; skipped');
-        continue;
-      }
-      const bar: Bar = {
-        t: time,
-        o: roundFloat32(open),
-        h: roundFloat32(high),
-        l: roundFloat32(low),
-        c: roundFloat32(close),
-        v: volume,
-        n: trades,
-        bv: countField(view, o + 32),
-        av: countField(view, o + 36),
-      };
-      sink.bar(symbol, bar, null);
+      lastWasBar = this.#record(view, o, offset + o, sink, replacesLast);
     }
+    const lastOffset = (count - 1) * SCID_RECORD_SIZE;
+    this.#formingOffset = lastWasBar ? offset + lastOffset : -1;
+    this.#forming = lastWasBar ? Buffer.from(chunk.subarray(lastOffset, lastOffset + SCID_RECORD_SIZE)) : null;
     return count * SCID_RECORD_SIZE;
+  }
+
+  /** Decodes the record at `o`; returns whether it is a bar record. */
+  #record(view: DataView, o: number, at: number, sink: RecordSink, replacesLast: boolean): boolean {
+    const time = readScDateTime(view, o);
+    if (Number.isNaN(time)) {
+      sink.problem(at, 'record has no DateTime (zero or not a number); skipped');
+      return false;
+    }
+    const openBits = view.getUint32(o + 8, true);
+    const high = view.getFloat32(o + 12, true);
+    const low = view.getFloat32(o + 16, true);
+    const close = view.getFloat32(o + 20, true);
+    const trades = countField(view, o + 24);
+    const volume = countField(view, o + 28);
+    if (!Number.isFinite(high) || !Number.isFinite(low) || !Number.isFinite(close)) {
+      sink.problem(at, 'record has a price that is not a finite number; skipped');
+      return false;
+    }
+    const singleTrade =
+      trades === 1 && (openBits === 0 || openBits === FIRST_SUB_TRADE_BITS || openBits === LAST_SUB_TRADE_BITS);
+    if (singleTrade) {
+      // High holds the ask and Low the bid at the time of the trade (IntradayRecord.h).
+      if (volume === 0 && openBits === 0 && high !== 0 && low !== 0) {
+        const quote = this.#quote;
+        quote.time = time;
+        quote.bid = roundFloat32(low);
+        quote.ask = roundFloat32(high);
+        sink.tick(this.#symbol, quote);
+        return false;
+      }
+      const trade = this.#trade;
+      trade.time = time;
+      trade.bid = low === 0 ? undefined : roundFloat32(low);
+      trade.ask = high === 0 ? undefined : roundFloat32(high);
+      trade.last = roundFloat32(close);
+      trade.size = volume;
+      sink.tick(this.#symbol, trade);
+      return false;
+    }
+    const open = view.getFloat32(o + 8, true);
+    if (!Number.isFinite(open)) {
+      sink.problem(at, 'bar record has an Open that is not a finite number; skipped');
+      return false;
+    }
+    const bar: Bar = {
+      t: time,
+      o: roundFloat32(open),
+      h: roundFloat32(high),
+      l: roundFloat32(low),
+      c: roundFloat32(close),
+      v: volume,
+      n: trades,
+      bv: countField(view, o + 32),
+      av: countField(view, o + 36),
+    };
+    sink.bar(this.#symbol, bar, null, replacesLast);
+    return true;
   }
 }
 

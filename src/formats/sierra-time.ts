@@ -22,13 +22,19 @@ const LEGACY_HIGH_WORD = 23_283_064;
 export function readScDateTime(view: DataView, offset: number): number {
   const low = view.getUint32(offset, true);
   const high = view.getInt32(offset + 4, true);
-  if (high > LEGACY_HIGH_WORD || high < 0) {
+  if (isLegacyScDateTime(view, offset)) {
     const days = view.getFloat64(offset, true);
     return Number.isFinite(days) && days > 0 ? (days - SC_EPOCH_OFFSET_DAYS) * MS_PER_DAY : Number.NaN;
   }
   if (high === 0 && low === 0) return Number.NaN;
   // high * 2^32 + low is exact below 2^53, which covers every date of the next 280 years.
   return (high * 4_294_967_296 + low - SC_EPOCH_OFFSET_US) / 1000;
+}
+
+/** Whether the SCDateTime at byte `offset` is a legacy double of days (older files). */
+export function isLegacyScDateTime(view: DataView, offset: number): boolean {
+  const high = view.getInt32(offset + 4, true);
+  return high > LEGACY_HIGH_WORD || high < 0;
 }
 
 /** Writes `timeMs` (epoch ms, fraction = µs) as a modern int64 µs SCDateTime. */

@@ -18,7 +18,7 @@ export interface SniffedEncoding {
  * Decoded by hand: Node's TextDecoder('windows-1252') decodes this range as Latin-1 C1
  * controls since 20.18.3 / 22.13.0 (nodejs/node#60888), so 0x80 would not be '€'.
  */
-const WINDOWS_1252_C1 =
+export const WINDOWS_1252_C1 =
   '\u20ac\u0081\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u008d\u017d\u008f' +
   '\u0090\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u009d\u017e\u0178';
 const C1_RANGE = /[\u0080-\u009f]/g;

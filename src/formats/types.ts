@@ -1,4 +1,7 @@
-import type { Bar, PartialDocument, Timeframe } from '../state/document.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../state/document.js';
+import type { WindowSizes } from '../state/contribution.js';
+import type { TextEncoding } from './text.js';
+import { TimeZone } from './zone.js';
 
 /**
  * One tick as a decoder reports it. Decoders reuse one object across calls on hot paths:
@@ -19,10 +22,17 @@ export interface TickRecord {
 export interface RecordSink {
   tick(symbol: string, tick: TickRecord): void;
   /**
-   * A bar read from a file. `timeframe` null means a bar of unknown or sub-minute length
-   * (a Sierra bar file's storage unit) that is aggregated into the configured timeframes.
+   * A bar read from a file. With a `timeframe`, it is that timeframe's bar opening at `bar.t`
+   * and replaces any bar held for that open time. `timeframe` null means a bar of unknown or
+   * sub-minute length (a Sierra bar file's storage unit) that is merged into the bars held;
+   * `replacesLast` says it is the last such bar this file reported, rewritten by its writer
+   * (Sierra's forming bar), so it corrects that bar rather than adding to it twice.
    */
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null): void;
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast?: boolean): void;
+  /** The order book as of `book.time` (a new object each time: the sink may keep it). */
+  book(symbol: string, book: Book): void;
+  /** Values with no home in the document's quote or bars, merged into `fields`. */
+  fields(symbol: string, fields: JsonObject): void;
   /** The complete content a whole-file source holds for `symbol` (replaces the previous one). */
   document(symbol: string, partial: PartialDocument, sourceTime: number): void;
   /** A record or line that could not be decoded: skipped, reported once with its place. */
@@ -40,6 +50,8 @@ export interface TailOpenOptions {
   historyMs: number;
   /** Never read more than this many bytes of history when a file is first opened. */
   maxBackfillBytes: number;
+  /** Bars kept per timeframe, for files whose bars are of one timeframe. */
+  windows?: WindowSizes;
 }
 
 export interface TailStart {
@@ -63,6 +75,11 @@ export interface TailDecoder {
    * unconsumed and offered again with the bytes that follow.
    */
   decode(chunk: Buffer, offset: number, sink: RecordSink): number;
+  /**
+   * Bytes at the end of what decode() consumed that the writer may still rewrite in place
+   * (Sierra's forming bar record): they are read again, and decoded only if they changed.
+   */
+  readonly revisit?: number;
 }
 
 /**
@@ -93,9 +110,19 @@ interface FormatBase {
    * Content check on the first bytes (up to 4 KiB) for formats that share an extension.
    * Returns undefined when there are not enough bytes to decide yet.
    */
-  sniff?(head: Buffer): boolean | undefined;
+  sniff?(head: Buffer, options: FormatOptions, fileName?: string): boolean | undefined;
   /** The symbol a file feeds, from its name. */
   symbolFor(fileName: string): string;
+  /** The series a file belongs to (Sierra's one depth file per symbol and day), if any. */
+  seriesOf?(fileName: string): FileSeries | null;
+}
+
+/** Where several files form one series (one per day), only the newest is read. */
+export interface FileSeries {
+  /** Files with the same key form a series. */
+  key: string;
+  /** Orders the files of a series (compared as strings); the greatest is the current one. */
+  rank: string;
 }
 
 /** What a decoder knows of the file it reads. */
@@ -103,7 +130,49 @@ export interface DecoderContext {
   fileName: string;
   /** The symbol `symbolFor(fileName)` gave, for formats that hold one symbol per file. */
   symbol: string;
+  /** The source's reading options; the defaults when absent. */
+  options?: FormatOptions;
 }
+
+export type Delimiter = '\t' | ',' | ';';
+/** How a time column is written: dates in an order (`ymd` etc.), or epoch seconds or ms. */
+export type TimeFormat = 'auto' | 'ymd' | 'dmy' | 'mdy' | 'epoch-s' | 'epoch-ms';
+/** A column by its 1-based position or by its header name. */
+export type ColumnRef = number | string;
+export const COLUMN_ROLES = ['symbol', 'time', 'date', 'bid', 'ask', 'last', 'volume', 'open', 'high', 'low', 'close'] as const;
+export type ColumnRole = (typeof COLUMN_ROLES)[number];
+export type ColumnMapping = Partial<Record<ColumnRole, ColumnRef>>;
+
+/** Per-source reading options (README: Configuration). `auto` sniffs per file. */
+export interface FormatOptions {
+  encoding: TextEncoding | 'auto';
+  delimiter: Delimiter | 'auto';
+  /** Whether text files start with a header line. */
+  header: boolean | 'auto';
+  /** Zone of the local times text exports and MetaTrader files print. */
+  timeZone: TimeZone;
+  timeFormat: TimeFormat;
+  /** Which columns of a generic CSV are what; by header names when absent. */
+  columns: ColumnMapping | undefined;
+  /** Timeframe of the bars a text file holds; inferred from its first rows with `auto`. */
+  timeframe: Timeframe | 'auto';
+  /** A JSON file holds one symbol (named after the file) or a map of symbols. */
+  json: 'auto' | 'symbol' | 'map';
+  /** Book levels published per side. */
+  bookLevels: number;
+}
+
+export const DEFAULT_FORMAT_OPTIONS: FormatOptions = Object.freeze({
+  encoding: 'auto',
+  delimiter: 'auto',
+  header: 'auto',
+  timeZone: TimeZone.UTC,
+  timeFormat: 'auto',
+  columns: undefined,
+  timeframe: 'auto',
+  json: 'auto',
+  bookLevels: 10,
+});
 
 export interface TailFormat extends FormatBase {
   readonly mode: 'tail';

@@ -2,11 +2,20 @@ import { readFile } from 'node:fs/promises';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { FORMAT_NAMES } from '../formats/registry.js';
+import { COLUMN_ROLES } from '../formats/types.js';
+import { TimeZone } from '../formats/zone.js';
 import { TIMEFRAMES } from '../state/document.js';
 import { LOG_LEVELS } from './logger.js';
 
 const Millis = (description: string, minimum = 0) => Type.Integer({ minimum, description });
 const Bytes = (description: string, minimum = 1) => Type.Integer({ minimum, description });
+
+const Choice = <const T extends string>(values: readonly T[], description: string) =>
+  Type.Union(values.map((value) => Type.Literal(value)), { description });
+
+const ColumnRefSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], {
+  description: '1-based column number or header name',
+});
 
 const SourceSchema = Type.Object(
   {
@@ -17,6 +26,33 @@ const SourceSchema = Type.Object(
     usePolling: Type.Boolean({ description: 'poll with stat instead of OS events (network shares)' }),
     pollIntervalMs: Millis('polling interval when usePolling is on', 10),
     depth: Type.Integer({ minimum: 0, maximum: 16, description: 'sub-folder levels watched' }),
+    include: Type.Array(Type.String({ minLength: 1 }), { description: 'globs of the files read, relative to path (all when empty)' }),
+    encoding: Choice(['auto', 'utf8', 'utf16le', 'windows-1252'], 'text encoding, or auto to sniff per file'),
+    delimiter: Choice(['auto', 'tab', '\t', ',', ';'], 'field delimiter of text files, or auto to sniff per file'),
+    header: Type.Union([Type.Literal('auto'), Type.Boolean()], { description: 'whether text files start with a header line' }),
+    timeZone: Type.String({ minLength: 1, description: 'zone of local times in text and MetaTrader files' }),
+    timeFormat: Choice(['auto', 'ymd', 'dmy', 'mdy', 'epoch-s', 'epoch-ms'], 'how times are written'),
+    timeframe: Choice(['auto', ...TIMEFRAMES], 'timeframe of the bars in text files, or auto to infer it'),
+    columns: Type.Optional(
+      Type.Object(Object.fromEntries(COLUMN_ROLES.map((role) => [role, Type.Optional(ColumnRefSchema)])), {
+        additionalProperties: false,
+        description: 'which columns of a CSV are what',
+      }),
+    ),
+    json: Choice(['auto', 'symbol', 'map'], 'a JSON file holds one symbol or a map of symbols'),
+    symbols: Type.Object(
+      {
+        aliases: Type.Optional(
+          Type.Record(Type.String(), Type.String({ minLength: 1 }), { description: 'symbol as the file names it → symbol published' }),
+        ),
+        rename: Type.Optional(
+          Type.Array(Type.Object({ pattern: Type.String({ minLength: 1 }), replace: Type.String() }, { additionalProperties: false }), {
+            description: 'regular expression replacements applied in order',
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
   },
   { additionalProperties: false },
 );
@@ -62,6 +98,7 @@ export const ConfigSchema = Type.Object(
     document: Type.Object(
       {
         bars: WindowsSchema,
+        bookLevels: Type.Integer({ minimum: 1, maximum: 1000, description: 'book levels published per side' }),
       },
       { additionalProperties: false },
     ),
@@ -179,7 +216,7 @@ export const DEFAULT_CONFIG: Config = {
     maxWholeBytes: 16 * 1024 * 1024,
     maxBackfillBytes: 64 * 1024 * 1024,
   },
-  document: { bars: { M1: 200 } },
+  document: { bars: { M1: 200 }, bookLevels: 10 },
   journal: { size: 1000 },
   stream: {
     heartbeatMs: 15_000,
@@ -210,6 +247,15 @@ export const DEFAULT_SOURCE: Omit<SourceConfig, 'path'> = {
   usePolling: false,
   pollIntervalMs: 1000,
   depth: 2,
+  include: [],
+  encoding: 'auto',
+  delimiter: 'auto',
+  header: 'auto',
+  timeZone: 'UTC',
+  timeFormat: 'auto',
+  timeframe: 'auto',
+  json: 'auto',
+  symbols: { aliases: {}, rename: [] },
 };
 
 export class ConfigError extends Error {
@@ -247,6 +293,7 @@ export function resolveConfig(...layers: ConfigLayer[]): Config {
     ...notAbove(config, 'health.eventLoopDegradedMs', 'health.eventLoopUnhealthyMs'),
     ...tokenProblems(config.auth.tokens, 'auth.tokens'),
     ...repeatedSources(config.sources),
+    ...sourceProblems(config.sources),
   ];
   if (conflicts.length > 0) throw new ConfigError(conflicts);
   return deepFreeze(config);
@@ -291,6 +338,26 @@ export function tokenProblems(tokens: readonly TokenConfig[], where: string): st
     }
     if (names.has(token.name)) problems.push(`${where}.${index}.name: ${JSON.stringify(token.name)} is used by another token`);
     names.add(token.name);
+  });
+  return problems;
+}
+
+/** What the schema cannot check: time zones Intl knows, and patterns that compile. */
+function sourceProblems(sources: readonly SourceConfig[]): string[] {
+  const problems: string[] = [];
+  sources.forEach((source, index) => {
+    try {
+      TimeZone.parse(source.timeZone);
+    } catch (error) {
+      problems.push(`sources.${index}.timeZone: ${JSON.stringify(source.timeZone)} is not allowed (${(error as Error).message})`);
+    }
+    (source.symbols.rename ?? []).forEach((rule, at) => {
+      try {
+        new RegExp(rule.pattern);
+      } catch (error) {
+        problems.push(`sources.${index}.symbols.rename.${at}.pattern: ${JSON.stringify(rule.pattern)} is not allowed (${(error as Error).message})`);
+      }
+    });
   });
   return problems;
 }

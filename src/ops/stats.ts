@@ -50,13 +50,17 @@ export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources
     writeToSendMs: metrics.hub.writeToSend.summary(),
     readToSendMs: metrics.hub.readToSend.summary(),
   }));
-  stats.register('sources', () => ({
-    folders: sources.statuses().map(({ status }) => {
+  stats.register('sources', () => {
+    const folders = sources.statuses().map(({ status }) => {
       const counters = metrics.source(status.path);
-      return { ...status, events: values(counters.events), reads: values(counters.reads), bytesRead: counters.bytes.value, problems: counters.problems.value };
-    }),
-    breakerTransitions: values(metrics.breakerTransitions),
-  }));
+      return { ...status, events: values(counters.events), reads: values(counters.reads), bytesRead: counters.bytes.value };
+    });
+    return {
+      problems: folders.reduce((sum, folder) => sum + folder.problems, 0),
+      folders,
+      breakerTransitions: values(metrics.breakerTransitions),
+    };
+  });
   stats.register('state', () => {
     const { snapshotHits, snapshotMisses, patches, patchBytes } = metrics.store;
     const served = snapshotHits.value + snapshotMisses.value;

@@ -73,3 +73,55 @@ export class Mt5TickWriter {
     return text;
   }
 }
+
+export const MT5_BAR_HEADER = '<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>';
+
+/** One row of the terminal's bar export. */
+export interface Mt5Bar {
+  /** Open time, epoch ms (server time is the caller's business: shift before writing). */
+  t: number;
+  o: number;
+  h: number;
+  l: number;
+  c: number;
+  tickVolume: number;
+  volume: number;
+  /** In points. */
+  spread: number;
+}
+
+/** A bar row (FORMATS.md §4.1); `withTime` false is the D1 layout without `<TIME>`. */
+export function mt5BarRow(bar: Mt5Bar, digits: number, withTime = true): string {
+  const [date, time] = mt5DateTime(bar.t);
+  const prices = [bar.o, bar.h, bar.l, bar.c].map((price) => price.toFixed(digits));
+  return [date, ...(withTime ? [time.slice(0, 8)] : []), ...prices, bar.tickVolume, bar.volume, bar.spread].join('\t');
+}
+
+export function mt5BarHeader(withTime = true): string {
+  return withTime ? MT5_BAR_HEADER : MT5_BAR_HEADER.replace('<TIME>\t', '');
+}
+
+/** Writes a bar export: BOM in UTF-16LE, the header, CRLF rows; the last row may be rewritten. */
+export class Mt5BarWriter {
+  #rows: string[] = [];
+
+  constructor(
+    readonly path: string,
+    private readonly encoding: Mt5Encoding = 'utf8',
+    private readonly digits = 5,
+    private readonly withTime = true,
+  ) {}
+
+  async create(bars: readonly Mt5Bar[] = []): Promise<void> {
+    this.#rows = bars.map((bar) => mt5BarRow(bar, this.digits, this.withTime));
+    const bom = this.encoding === 'utf16le' ? Buffer.from([0xff, 0xfe]) : Buffer.alloc(0);
+    const text = [mt5BarHeader(this.withTime), ...this.#rows].map((row) => `${row}\r\n`).join('');
+    await writeFile(this.path, Buffer.concat([bom, encodeMt5Text(text, this.encoding)]));
+  }
+
+  async append(bars: readonly Mt5Bar[]): Promise<void> {
+    const rows = bars.map((bar) => mt5BarRow(bar, this.digits, this.withTime));
+    this.#rows.push(...rows);
+    await appendFile(this.path, encodeMt5Text(rows.map((row) => `${row}\r\n`).join(''), this.encoding));
+  }
+}

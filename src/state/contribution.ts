@@ -5,6 +5,14 @@ import type { Bar, BarWindows, Book, JsonObject, PartialDocument, Quote, Timefra
 /** Bar windows to keep per timeframe (timeframe → number of bars). */
 export type WindowSizes = Partial<Record<Timeframe, number>>;
 
+/** Bars kept of a timeframe a file states bars of when the configuration names no window for it. */
+export const DEFAULT_WINDOW_BARS = 200;
+
+/** Bars kept of `timeframe`. */
+export function windowSize(windows: WindowSizes, timeframe: Timeframe): number {
+  return windows[timeframe] ?? DEFAULT_WINDOW_BARS;
+}
+
 /** What one file contributes to one symbol, as published at the last commit. */
 export interface SealedContribution {
   readonly source: string;
@@ -32,7 +40,7 @@ export class Contribution {
   constructor(
     readonly source: string,
     readonly barBasis: BarBasis,
-    windows: WindowSizes,
+    private readonly windows: WindowSizes,
   ) {
     this.#candles = Object.entries(windows).map(([timeframe, size]) => new CandleWindow(timeframe as Timeframe, size));
   }
@@ -58,16 +66,43 @@ export class Contribution {
     this.#sealed = null;
   }
 
-  /** A bar record: `timeframe` null aggregates it (a finer bar) into every window. */
-  applyBar(bar: Bar, timeframe: Timeframe | null): void {
-    for (const window of this.#candles) {
-      if (timeframe === null || window.timeframe === timeframe) window.addBar(bar);
+  /**
+   * A bar record. With a timeframe it replaces that window's bar of the same open time (a
+   * window is kept for every timeframe a file states bars of); `timeframe` null merges a finer
+   * bar into every window, and `replacesLast` corrects the last one merged (RecordSink.bar).
+   * Bars of trade-based sources also give the quote its last price.
+   */
+  applyBar(bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
+    if (timeframe === null) {
+      for (const window of this.#candles) window.addBar(bar, replacesLast);
+    } else {
+      this.#window(timeframe).putBar(bar);
     }
-    const quote = this.#draftQuote();
-    if (quote.time === undefined || bar.t >= quote.time) {
-      quote.last = bar.c;
-      quote.time = bar.t;
+    // A trade-based bar's close is a last price; MetaTrader's bars are built on the bid.
+    if (this.barBasis === 'trade') {
+      const quote = this.#draftQuote();
+      if (quote.time === undefined || bar.t >= quote.time) {
+        quote.last = bar.c;
+        quote.time = bar.t;
+      }
     }
+    this.#sealed = null;
+  }
+
+  applyBook(book: Book): void {
+    if (this.#book?.time !== undefined && book.time !== undefined && book.time < this.#book.time) return;
+    this.#book = book;
+    this.#sealed = null;
+  }
+
+  /** Merges `fields` into the fields this file gives (a whole-file document replaces them). */
+  applyFields(fields: JsonObject): void {
+    let changed = false;
+    for (const key of Object.keys(fields)) {
+      if (this.#fields?.[key] !== fields[key]) changed = true;
+    }
+    if (!changed) return;
+    this.#fields = { ...this.#fields, ...fields };
     this.#sealed = null;
   }
 
@@ -102,6 +137,15 @@ export class Contribution {
     }
     this.#sealed = { source: this.source, quote: this.#quote, bars, book: this.#book, fields: this.#fields };
     return this.#sealed;
+  }
+
+  #window(timeframe: Timeframe): CandleWindow {
+    let window = this.#candles.find((candidate) => candidate.timeframe === timeframe);
+    if (!window) {
+      window = new CandleWindow(timeframe, windowSize(this.windows, timeframe));
+      this.#candles.push(window);
+    }
+    return window;
   }
 
   #draftQuote(): Quote {

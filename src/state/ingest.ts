@@ -1,6 +1,6 @@
 import type { BarBasis, RecordSink, TickRecord } from '../formats/types.js';
 import { Contribution, type WindowSizes } from './contribution.js';
-import type { Bar, PartialDocument, Timeframe } from './document.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from './document.js';
 import type { CommitTiming, Store } from './store.js';
 
 export interface FileIngestOptions {
@@ -51,8 +51,16 @@ export class FileIngest implements RecordSink {
     this.#contribution(symbol).applyTick(tick);
   }
 
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null): void {
-    this.#contribution(symbol).applyBar(bar, timeframe);
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
+    this.#contribution(symbol).applyBar(bar, timeframe, replacesLast);
+  }
+
+  book(symbol: string, book: Book): void {
+    this.#contribution(symbol).applyBook(book);
+  }
+
+  fields(symbol: string, fields: JsonObject): void {
+    this.#contribution(symbol).applyFields(fields);
   }
 
   document(symbol: string, partial: PartialDocument, sourceTime: number): void {

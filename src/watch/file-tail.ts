@@ -30,6 +30,19 @@ export interface FileTailOptions extends TailOpenOptions {
   onProblem?: (path: string) => void;
   /** Counts the bytes read. */
   readBytes?: { add(bytes: number): void };
+  /**
+   * Opens the file for reading (`fs.promises.open` unless given). Tests pass an opener that
+   * fails as a Windows sharing violation does, which cannot be produced on Linux.
+   */
+  openFile?: (path: string) => Promise<FileHandle>;
+}
+
+/** What went wrong with a file, for health and metrics. */
+export interface FileProblems {
+  /** Bad records or lines skipped, and content rejected, since the file was first seen. */
+  count: number;
+  /** The last problem: why, where and when (epoch ms). */
+  last: { reason: string; offset: number; at: number } | null;
 }
 
 /** Errors that mean the writer holds the file (Windows sharing violations): retry, never give up. */
@@ -55,7 +68,12 @@ interface TailState {
   ino: number;
   fingerprintBytes: number;
   fingerprint: Buffer;
+  /** The last bytes read before `chunks.position`: a rewrite that grew past them changes them. */
+  tailMark: Buffer;
 }
+
+/** Bytes before the read position compared on every read, to see a rewrite that grew back. */
+const TAIL_MARK_BYTES = 64;
 
 interface WholeState {
   decoder: WholeDecoder;
@@ -87,12 +105,14 @@ export class FileTail {
   /** The identity of a file that could not be read as its format: skipped until it changes. */
   #rejected: FileIdentity | null = null;
   #lockedReads = 0;
+  /** Problems in the current read (for the log cap). */
   #problems = 0;
   /** A read found data before: later changes are timed (what the first read finds is history). */
   #seen = false;
   #lastFailure: string | null = null;
   /** Failed reads in a row (only the first of a run is logged as an error). */
   #failures = 0;
+  readonly #problemsSeen: FileProblems = { count: 0, last: null };
 
   constructor(path: string, options: FileTailOptions) {
     this.path = path;
@@ -109,6 +129,11 @@ export class FileTail {
     return this.#lastFailure;
   }
 
+  /** Problems found in this file so far. */
+  get problems(): Readonly<FileProblems> {
+    return this.#problemsSeen;
+  }
+
   async read(): Promise<ReadOutcome> {
     const outcome = await this.#read();
     if (outcome === 'changed' || outcome === 'unchanged') {
@@ -122,7 +147,7 @@ export class FileTail {
     const readAt = performance.now();
     let handle: FileHandle | undefined;
     try {
-      handle = await open(this.path, 'r');
+      handle = await (this.#options.openFile ?? openForReading)(this.path);
       const stat = await handle.stat();
       const identity: FileIdentity = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
       if (this.#rejected && sameIdentity(this.#rejected, identity)) return 'failed';
@@ -184,7 +209,7 @@ export class FileTail {
     }
     if (!tail) {
       const symbol = format.symbolFor(basename(this.path));
-      const decoder = format.createDecoder({ fileName: basename(this.path), symbol });
+      const decoder = format.createDecoder({ fileName: basename(this.path), symbol, options: this.#options.registry.options });
       const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
       if (!start) return 'retry';
       tail = this.#tail = {
@@ -192,7 +217,9 @@ export class FileTail {
         ino: identity.ino,
         fingerprintBytes: start.fingerprintBytes,
         fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
+        tailMark: Buffer.alloc(0),
       };
+      tail.tailMark = await tailMark(handle, tail.chunks.position);
     }
     const chunks = tail.chunks;
     if (identity.size === chunks.position) return 'unchanged';
@@ -200,31 +227,42 @@ export class FileTail {
     const ingest = this.#ingest as FileIngest;
     ingest.begin(this.#fresh, timing);
     this.#problems = 0;
-    while (chunks.position < identity.size) {
-      const bytes = await readAt(handle, chunks.position, Math.min(this.#options.chunkBytes, identity.size - chunks.position));
+    // Read to the end; a decoder may move the position back over a record it revisits.
+    for (;;) {
+      const from = chunks.position;
+      const bytes = await readAt(handle, from, Math.min(this.#options.chunkBytes, identity.size - from));
       if (bytes.length === 0) break;
       this.#options.readBytes?.add(bytes.length);
       chunks.feed(bytes, ingest);
+      if (from + bytes.length >= identity.size) break;
     }
+    tail.tailMark = await tailMark(handle, chunks.position);
     this.#reportSkippedProblems();
     const records = ingest.finish();
     if (records > 0) this.#fresh = false;
     return records > 0 ? 'changed' : 'unchanged';
   }
 
-  /** A shrink, a new inode, or different leading bytes: the file is not the one we were reading. */
+  /**
+   * A shrink, a new inode, different leading bytes, or different bytes just before where
+   * reading goes on (a rewrite that grew back past it): the file is not the one we were reading.
+   */
   async #wasRewritten(handle: FileHandle, tail: TailState, identity: FileIdentity): Promise<boolean> {
     if (identity.ino !== tail.ino || identity.size < tail.chunks.position) return true;
     const head = await readAt(handle, 0, Math.min(identity.size, tail.fingerprintBytes));
     const common = Math.min(head.length, tail.fingerprint.length);
     if (head.compare(tail.fingerprint, 0, common, 0, common) !== 0) return true;
     if (head.length > tail.fingerprint.length) tail.fingerprint = head;
-    return false;
+    return !(await tailMark(handle, tail.chunks.position)).equals(tail.tailMark);
   }
 
   async #readWhole(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'whole' }, timing: CommitTiming | null): Promise<ReadOutcome> {
     const whole = (this.#whole ??= {
-      decoder: format.createDecoder({ fileName: basename(this.path), symbol: format.symbolFor(basename(this.path)) }),
+      decoder: format.createDecoder({
+        fileName: basename(this.path),
+        symbol: format.symbolFor(basename(this.path)),
+        options: this.#options.registry.options,
+      }),
       identity: null,
       content: null,
       incomplete: null,
@@ -289,6 +327,8 @@ export class FileTail {
 
   #problem(offset: number, reason: string, line?: number): void {
     this.#options.onProblem?.(this.path);
+    this.#problemsSeen.count++;
+    this.#problemsSeen.last = { reason, offset, at: Date.now() };
     this.#problems++;
     if (this.#problems <= PROBLEMS_LOGGED_PER_READ) this.#logger.warn({ offset, ...(line === undefined ? {} : { line }) }, reason);
   }
@@ -313,6 +353,16 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
     filled += bytesRead;
   }
   return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+function openForReading(path: string): Promise<FileHandle> {
+  return open(path, 'r');
+}
+
+/** The bytes just before `position` (up to TAIL_MARK_BYTES). */
+function tailMark(handle: FileHandle, position: number): Promise<Buffer> {
+  const from = Math.max(0, position - TAIL_MARK_BYTES);
+  return readAt(handle, from, position - from);
 }
 
 function randomAccess(handle: FileHandle, size: number): RandomAccessFile {

@@ -13,7 +13,7 @@ interface Entry {
 }
 
 /** Keys whose change needs every file read again from its start. */
-const REREAD_KEYS = (config: Config): unknown[] => [config.document.bars, config.watch.chunkBytes, config.watch.maxWholeBytes, config.watch.maxBackfillBytes];
+const REREAD_KEYS = (config: Config): unknown[] => [config.document.bars, config.document.bookLevels, config.watch.chunkBytes, config.watch.maxWholeBytes, config.watch.maxBackfillBytes];
 
 /**
  * The watched folders of the running config. A change of config starts the folders added,
@@ -114,10 +114,11 @@ export function sourceHealth(statuses: readonly { name: string; status: SourceSt
   let files = 0;
   let open = 0;
   const components: [string, ComponentHealth][] = statuses.map(({ name, status }) => {
-    files += status.files;
+    files += status.files.length;
     open += status.breakers.OPEN;
     const degraded = !status.exists || status.breakers.OPEN + status.breakers.HALF_OPEN > 0;
-    return [name, { status: degraded ? 'DEGRADED' : 'HEALTHY', ...status }];
+    // The per-file list stays in /v1/stats; health gives the count.
+    return [name, { status: degraded ? 'DEGRADED' : 'HEALTHY', ...status, files: status.files.length }];
   });
   const summary: HealthStatus = files > 0 && open === files ? 'UNHEALTHY' : 'HEALTHY';
   components.push(['sources', { status: summary, folders: statuses.length, files, open }]);

@@ -1,14 +1,15 @@
 import { stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { basename, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { watch, type FSWatcher } from 'chokidar';
+import picomatch from 'picomatch';
 import type { FormatRegistry } from '../formats/registry.js';
 import { BREAKER_STATES, type BreakerOptions, type BreakerState, type BreakerTransition } from '../ops/circuit-breaker.js';
 import { DEFAULT_CONFIG } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { FileEvent, SourceCounters } from '../ops/metrics.js';
 import { ChangeHints } from './change-hints.js';
-import { FileTail, type FileTailOptions, type ReadOutcome } from './file-tail.js';
+import { FileTail, type FileProblems, type FileTailOptions, type ReadOutcome } from './file-tail.js';
 import { ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
 
 /** The circuit breaker of a file in a watched folder changed state. */
@@ -25,7 +26,8 @@ export interface SourceStatus {
   path: string;
   /** The folder exists (it may appear later; watching waits for it). */
   exists: boolean;
-  files: number;
+  /** The files being read, with the problems found in each. */
+  files: { path: string; format: string | null; problems: FileProblems }[];
   breakers: Record<BreakerState, number>;
   /** Files whose breaker is not CLOSED, or that are failing. */
   failing: { file: string; state: BreakerState; failures: number; reason: string | null; retryInMs: number | null }[];
@@ -33,7 +35,9 @@ export interface SourceStatus {
   lastGoodReadAt: number | null;
   /** Last read that found new data (epoch ms). */
   lastDataAt: number | null;
-  /** Records or lines that did not decode, and failed reads, since start. */
+  /** Records, lines or contents that did not decode since start (files no longer read included). */
+  problems: number;
+  /** Problems and failed reads since start. */
   errors: number;
 }
 
@@ -54,6 +58,11 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
   onBreaker?: (event: FileBreakerEvent) => void;
   /** Counts events, reads, bytes and problems. */
   counters?: SourceCounters;
+  /**
+   * Globs (relative to `path`, `/`-separated) of the files read; `!glob` excludes. Every file
+   * a format reads when there is no positive glob.
+   */
+  include?: readonly string[];
 }
 
 /**
@@ -77,8 +86,14 @@ export class SourceWatcher {
   readonly #tails = new Map<string, FileTail>();
   readonly #scheduler: ReadScheduler;
   readonly #counters: SourceCounters | null;
+  readonly #included: (relativePath: string) => boolean;
+  /** The current file of each series (Sierra's depth files, one per day): older ones are not read. */
+  readonly #series = new Map<string, { path: string; rank: string }>();
+  /** Problems of files no longer read (deleted, or superseded by a newer file of their series). */
+  #pastProblems = 0;
   #watcher: FSWatcher | null = null;
   #hints: ChangeHints | null = null;
+  #ready = false;
   #closing: Promise<void> | null = null;
   #exists = true;
   /** Looks for the folder while it does not exist (chokidar does not see it appear). */
@@ -86,7 +101,6 @@ export class SourceWatcher {
   #lastGoodReadAt: number | null = null;
   #lastDataAt: number | null = null;
   #failedReads = 0;
-  #problems = 0;
 
   constructor(options: SourceWatcherOptions) {
     this.root = resolve(options.path);
@@ -95,7 +109,6 @@ export class SourceWatcher {
     this.#options = {
       ...options,
       onProblem: (path) => {
-        this.#problems++;
         counters?.problems.add();
         options.onProblem?.(path);
       },
@@ -108,6 +121,7 @@ export class SourceWatcher {
       options.breaker ?? DEFAULT_CONFIG.breaker,
       (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
     );
+    this.#included = includeFilter(options.include ?? []);
   }
 
   /** Takes new read timings and breaker settings for every file. */
@@ -148,6 +162,7 @@ export class SourceWatcher {
     });
     watcher.on('error', (error) => this.#logger.error({ err: error }, 'watcher error; watching continues'));
     await new Promise<void>((ready) => watcher.once('ready', ready));
+    this.#ready = true;
     if (this.#closing) return;
     if (!this.#exists) this.#awaitFolder(watcher);
     await Promise.all([...this.#tails.keys()].map((path) => this.#scheduler.readNow(path)));
@@ -159,7 +174,7 @@ export class SourceWatcher {
     return [...this.#tails.values()].map((tail) => ({ path: tail.path, format: tail.format?.name ?? null }));
   }
 
-  /** Breaker states, failing files, last reads and error count. */
+  /** Breaker states, failing files, last reads, and the problems found in each file. */
   status(): SourceStatus {
     const breakers = Object.fromEntries(BREAKER_STATES.map((state) => [state, 0])) as Record<BreakerState, number>;
     const failing: SourceStatus['failing'] = [];
@@ -170,15 +185,18 @@ export class SourceWatcher {
       const retryInMs = breaker.retryAt > 0 ? Math.max(0, Math.round(breaker.retryAt - now)) : null;
       failing.push({ file, state: breaker.state, failures: breaker.failures, reason: this.#tails.get(file)?.lastFailure ?? null, retryInMs });
     }
+    const files = [...this.#tails.values()].map((tail) => ({ path: tail.path, format: tail.format?.name ?? null, problems: { ...tail.problems } }));
+    const problems = files.reduce((sum, file) => sum + file.problems.count, this.#pastProblems);
     return {
       path: this.root,
       exists: this.#exists,
-      files: this.#tails.size,
+      files,
       breakers,
       failing,
       lastGoodReadAt: this.#lastGoodReadAt,
       lastDataAt: this.#lastDataAt,
-      errors: this.#problems + this.#failedReads,
+      problems,
+      errors: problems + this.#failedReads,
     };
   }
 
@@ -210,33 +228,66 @@ export class SourceWatcher {
     }, this.#options.schedule.safetyPollMs || 1000);
   }
 
+  /** Whether a file is read: a format could read its name and it matches `include`. */
+  #reads(path: string): boolean {
+    if (!this.#options.registry.couldRead(basename(path))) return false;
+    return this.#included(relative(this.root, path).split(sep).join('/'));
+  }
+
   #onEvent(path: string, event: FileEvent): void {
     if (this.#closing) return;
     this.#counters?.events[event].add();
     if (!this.#tails.has(path)) {
+      // chokidar may ask `ignored` before it has a file's stats: check again here.
+      if (!this.#reads(path) || !this.#isCurrentOfSeries(path)) return;
       this.#tails.set(path, new FileTail(path, { ...this.#options, logger: this.#logger }));
     }
-    this.#scheduler.hint(path);
+    // Files found by the first scan are read once it is done (start()).
+    if (this.#ready) this.#scheduler.hint(path);
   }
 
-  /** An OS event for `path`: a file no format reads is ignored, a new one is read at once. */
+  /**
+   * Whether a file is the newest of its series (a new day's depth file continues its
+   * symbol): an older one is not read, and a newer one stops the reading of the previous.
+   */
+  #isCurrentOfSeries(path: string): boolean {
+    const series = this.#options.registry.seriesOf(basename(path));
+    if (!series) return true;
+    const current = this.#series.get(series.key);
+    if (current && current.path !== path) {
+      if (series.rank < current.rank) {
+        this.#logger.debug({ file: path, current: current.path }, 'older file of a series; not read');
+        return false;
+      }
+      this.#forget(current.path);
+      this.#logger.info({ file: path, previous: current.path }, 'newer file of a series; reading it instead');
+    }
+    this.#series.set(series.key, { path, rank: series.rank });
+    return true;
+  }
+
+  #forget(path: string): boolean {
+    const tail = this.#tails.get(path);
+    if (!tail) return false;
+    this.#pastProblems += tail.problems.count;
+    this.#tails.delete(path);
+    this.#scheduler.remove(path);
+    return true;
+  }
+
+  /** An OS event for `path`: a file that is not read is ignored, a new one is read at once. */
   #onHint(path: string): void {
     if (this.#closing || (!this.#tails.has(path) && !this.#reads(path))) return;
     this.#onEvent(path, 'change');
-  }
-
-  /** Whether a format could read the file (by its name). */
-  #reads(path: string): boolean {
-    return this.#options.registry.couldRead(basename(path));
   }
 
   async #onUnlink(path: string): Promise<void> {
     if (!this.#tails.has(path)) return;
     // Polling can report a file gone that was deleted and already re-created: keep that one.
     if (await stat(path).then(() => true, () => false)) return this.#scheduler.hint(path);
-    if (this.#closing || !this.#tails.delete(path)) return;
+    if (this.#closing || !this.#forget(path)) return;
     this.#counters?.events.unlink.add();
-    this.#scheduler.remove(path);
+    for (const [key, current] of this.#series) if (current.path === path) this.#series.delete(key);
     this.#logger.info({ file: path }, 'file removed; its symbols keep their last state');
   }
 
@@ -250,4 +301,13 @@ export class SourceWatcher {
     if (outcome === 'failed') this.#failedReads++;
     return outcome;
   }
+}
+
+/** A path matches when some positive glob (or none is given) and no `!` glob matches it. */
+function includeFilter(globs: readonly string[]): (relativePath: string) => boolean {
+  const positive = globs.filter((glob) => !glob.startsWith('!'));
+  const negative = globs.filter((glob) => glob.startsWith('!')).map((glob) => glob.slice(1));
+  const included = positive.length === 0 ? () => true : picomatch(positive, { dot: true });
+  const excluded = negative.length === 0 ? () => false : picomatch(negative, { dot: true });
+  return (path) => included(path) && !excluded(path);
 }

@@ -21,9 +21,12 @@ async function httpSnapshots(bridge: Bridge, symbols: string[]): Promise<Map<str
 
 /** Waits until the bridge is quiet and `mirror` holds exactly the bridge's documents. */
 async function expectConverged(bridge: Bridge, mirror: DocumentMirror, symbols: string[], what: string): Promise<void> {
-  await waitFor(`${what} to reach the bridge's seq`, () =>
-    symbols.every((symbol) => mirror.documents.get(symbol)?.seq === bridge.store.get(symbol)?.seq),
-  );
+  // Quiet: no commit for 100 ms (a trailing read may still find the last write's bytes).
+  await waitFor(`${what} to reach the bridge's seq, the bridge quiet`, async () => {
+    const gseq = bridge.store.gseq;
+    await sleep(100);
+    return gseq === bridge.store.gseq && symbols.every((symbol) => mirror.documents.get(symbol)?.seq === bridge.store.get(symbol)?.seq);
+  });
   const snapshots = await httpSnapshots(bridge, symbols);
   for (const symbol of symbols) {
     const snapshot = snapshots.get(symbol) as Snapshot;

@@ -17,7 +17,7 @@ interface LatencySummary {
 interface Stats {
   hub: { clients: { ws: number; sse: number }; deliveries: { ws: number; sse: number }; backlogBytes: number };
   latency: { writeToSendMs: LatencySummary | null; readToSendMs: LatencySummary | null };
-  sources: { folders: { path: string; files: number; reads: Record<string, number>; bytesRead: number; problems: number; breakers: Record<string, number> }[] };
+  sources: { folders: { path: string; files: { path: string; format: string | null }[]; reads: Record<string, number>; bytesRead: number; problems: number; breakers: Record<string, number> }[] };
   state: { patches: number; patchBytes: number; journal: { entries: number; bytes: number }; snapshotCache: { hits: number; misses: number; hitRate: number } };
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
   memory: { rssBytes: number };
@@ -87,7 +87,8 @@ describe('metrics and stats', () => {
       expect(p50).toBeGreaterThanOrEqual(0);
       expect([p50 <= p95, p95 <= p99, p99 <= max]).toEqual([true, true, true]);
     }
-    expect(stats.sources.folders[0]).toMatchObject({ path: dir, files: 3, breakers: { CLOSED: 3, OPEN: 0, HALF_OPEN: 0 } });
+    expect(stats.sources.folders[0]).toMatchObject({ path: dir, breakers: { CLOSED: 3, OPEN: 0, HALF_OPEN: 0 } });
+    expect(stats.sources.folders[0]?.files).toHaveLength(3);
     expect(stats.sources.folders[0]?.problems).toBeGreaterThan(0);
     expect(stats.state.patches).toBe(series(text, 'tapebridge_patches_total'));
     expect(stats.state.journal.entries).toBe(series(text, 'tapebridge_journal_entries'));

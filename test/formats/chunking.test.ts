@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import type { TailDecoder } from '../../src/formats/types.js';
 import type { Mt5Encoding } from '../../src/sim/mt5-writer.js';
+import { scidTickRecord } from '../../src/sim/scid-writer.js';
 import {
   ALL_HISTORY,
   bufferFile,
@@ -89,8 +90,11 @@ describe(`chunking: the real test.scid${SAMPLE_SKIP_NOTE}`, () => {
 });
 
 describe('chunking: ChunkedDecoder bookkeeping', () => {
+  // Tick records: a bar record as the last one read is revisited (see the .scid tests).
+  const ticks = (count: number): Buffer => scidFile(marketTicks(4, count).map(scidTickRecord));
+
   it('keeps a partial record, advances position and reports file offsets', async () => {
-    const buf = scidFile(syntheticScidRecords(4, 3));
+    const buf = ticks(3);
     zeroScidTime(buf, 2);
     const chunked = new ChunkedDecoder(scidDecoder(), 56);
     const sink = new RecordingSink();
@@ -111,7 +115,7 @@ describe('chunking: ChunkedDecoder bookkeeping', () => {
   });
 
   it('does not keep the caller buffer alive through the carry', async () => {
-    const buf = scidFile(syntheticScidRecords(4, 2));
+    const buf = ticks(2);
     const chunked = new ChunkedDecoder(scidDecoder(), 56);
     const run = Buffer.from(buf.subarray(56, 56 + 50));
     chunked.feed(run, new RecordingSink());

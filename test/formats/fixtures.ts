@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import { mt5TicksFormat } from '../../src/formats/mt5-ticks.js';
 import { scidFormat } from '../../src/formats/scid.js';
-import type { RandomAccessFile, TailDecoder, TailOpenOptions } from '../../src/formats/types.js';
+import { DEFAULT_FORMAT_OPTIONS, type FormatOptions, type RandomAccessFile, type TailDecoder, type TailFormat, type TailOpenOptions } from '../../src/formats/types.js';
 import { MT5_TICK_HEADER, mt5TickRow, type Mt5Encoding } from '../../src/sim/mt5-writer.js';
 import { RandomMarket, seededRandom, type MarketTick } from '../../src/sim/random.js';
 import { encodeScidRecords, scidHeader, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
@@ -17,6 +17,19 @@ export const SAMPLE_SKIP_NOTE = HAS_SAMPLE_SCID ? '' : ' [SKIPPED: ../shared/sam
 
 export function readSampleScid(): Buffer {
   return readFileSync(SAMPLE_SCID_PATH);
+}
+
+/** A real sample file in ../shared/samples/ (FORMATS.md §6), or null when the folder is absent. */
+export function samplePath(name: string): string {
+  return fileURLToPath(new URL(`../../../shared/samples/${name}`, import.meta.url));
+}
+
+export const HAS_SAMPLES = ['test.scid', 'ES.txt', 'BBDC4MN1.csv', 'WDOV24M5-MA20.csv'].every((name) => existsSync(samplePath(name)));
+export const SAMPLES_SKIP_NOTE = HAS_SAMPLES ? '' : ' [SKIPPED: ../shared/samples/ is absent]';
+
+/** A decoder of `format` for a file name, with the options of a source. */
+export function decoderFor(format: TailFormat, fileName: string, options: Partial<FormatOptions> = {}): TailDecoder {
+  return format.createDecoder({ fileName, symbol: format.symbolFor(fileName), options: { ...DEFAULT_FORMAT_OPTIONS, ...options } });
 }
 
 /** Options that keep the whole file. */
@@ -70,12 +83,12 @@ export async function decodeAll(
 export function feedInRuns(decoder: TailDecoder, buf: Buffer, start: number, splits: readonly number[], sink = new RecordingSink()): RecordingSink {
   const cuts = [...new Set(splits.filter((at) => at > start && at < buf.length))].sort((a, b) => a - b);
   const chunked = new ChunkedDecoder(decoder, start);
-  let from = start;
+  // Each run is read from where the decoder wants the next bytes (it may revisit a record).
   for (const at of [...cuts, buf.length]) {
-    chunked.feed(buf.subarray(from, at), sink);
-    from = at;
+    if (at > chunked.position) chunked.feed(buf.subarray(chunked.position, at), sink);
   }
-  if (chunked.position !== buf.length) throw new Error(`ChunkedDecoder position ${chunked.position}, expected ${buf.length}`);
+  const revisit = decoder.revisit ?? 0;
+  if (chunked.position + revisit !== buf.length) throw new Error(`ChunkedDecoder position ${chunked.position} (+${revisit} revisited), expected ${buf.length}`);
   return sink;
 }
 

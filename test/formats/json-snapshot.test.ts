@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jsonSnapshotFormat, toPartialDocument } from '../../src/formats/json-snapshot.js';
-import type { WholeDecodeResult } from '../../src/formats/types.js';
+import { DEFAULT_FORMAT_OPTIONS, type FormatOptions, type WholeDecodeResult } from '../../src/formats/types.js';
+import { TimeZone } from '../../src/formats/zone.js';
 import { RecordingSink } from './recording-sink.js';
 
 const MTIME = 1_763_648_000_000;
@@ -189,5 +190,48 @@ describe('json snapshot times', () => {
     const { sink } = decode('{"bid": 1, "time": "2025-01-02T10:00:00.250"}');
     expect(sink.documents[0]?.partial.quote?.time).toBe(Date.UTC(2025, 0, 2, 10, 0, 0, 250));
     expect(decode('{"bid": 1, "time": "2025-01-02T10:00:00+02:00"}').sink.documents[0]?.partial.quote?.time).toBe(Date.UTC(2025, 0, 2, 8));
+  });
+});
+
+describe('json-snapshot: a map of symbols (the MT5 file-bridge pattern)', () => {
+  const DWX = '{"EURUSD": {"bid": 1.08123, "ask": 1.08125, "last": 0.00000, "tick_value": 1.00000}, "GBPUSD": {"bid": 1.2651, "ask": 1.26525, "last": 0.00000, "tick_value": 1.00000}}\r\n';
+
+  function decodeWith(content: string, options: Partial<FormatOptions>, fileName = 'DWX_Market_Data.txt') {
+    const decoder = jsonSnapshotFormat.createDecoder({ fileName, symbol: 'DWX_Market_Data', options: { ...DEFAULT_FORMAT_OPTIONS, ...options } });
+    const sink = new RecordingSink();
+    const result = decoder.decode(Buffer.from(content), sink, { mtimeMs: MTIME });
+    return { result, sink };
+  }
+
+  it('feeds every symbol of DWX_Market_Data.txt its own record; MetaTrader\'s 0 "last" is no price', () => {
+    const { result, sink } = decodeWith(DWX, {});
+    expect(result).toEqual({ ok: true });
+    expect(sink.documents).toEqual([
+      { kind: 'document', symbol: 'EURUSD', partial: { quote: { bid: 1.08123, ask: 1.08125 }, fields: { tick_value: 1 } }, sourceTime: MTIME },
+      { kind: 'document', symbol: 'GBPUSD', partial: { quote: { bid: 1.2651, ask: 1.26525 }, fields: { tick_value: 1 } }, sourceTime: MTIME },
+    ]);
+  });
+
+  it('reads SYMBOL_TF entries of open/high/low/close as that timeframe\'s bar, in the source zone', () => {
+    const bars = '{"EURUSD_M1": {"time": "2024.01.02 10:31", "open": 1.1, "high": 1.2, "low": 1.0, "close": 1.15, "tick_volume": 12}}';
+    const { sink } = decodeWith(bars, { timeZone: TimeZone.parse('+02:00') }, 'DWX_Bar_Data.txt');
+    expect(sink.events).toEqual([
+      { kind: 'bar', symbol: 'EURUSD', bar: { t: Date.UTC(2024, 0, 2, 8, 31), o: 1.1, h: 1.2, l: 1.0, c: 1.15, v: 12 }, timeframe: 'M1' },
+    ]);
+  });
+
+  it('tells a map from a single record by its shape, unless the source says which', () => {
+    expect(decodeWith('{"bid": 1, "ask": 2}', {}).sink.documents[0]?.symbol).toBe('DWX_Market_Data');
+    expect(decodeWith(DWX, { json: 'symbol' }).sink.documents.map((document) => document.symbol)).toEqual(['DWX_Market_Data']);
+    const forced = decodeWith('{"EURUSD": {"bid": 1}, "note": "x"}', { json: 'map' });
+    expect(forced.sink.documents.map((document) => document.symbol)).toEqual(['EURUSD']);
+    expect(forced.sink.problems[0]?.reason).toMatch(/note: expected a record object/);
+  });
+
+  it('sniffs a .txt holding JSON, and always takes .json', () => {
+    expect(jsonSnapshotFormat.sniff?.(Buffer.from(DWX), DEFAULT_FORMAT_OPTIONS, 'DWX_Market_Data.txt')).toBe(true);
+    expect(jsonSnapshotFormat.sniff?.(Buffer.from('Time,Bid\r\n'), DEFAULT_FORMAT_OPTIONS, 'ticks.txt')).toBe(false);
+    expect(jsonSnapshotFormat.sniff?.(Buffer.alloc(0), DEFAULT_FORMAT_OPTIONS, 'empty.txt')).toBeUndefined();
+    expect(jsonSnapshotFormat.sniff?.(Buffer.alloc(0), DEFAULT_FORMAT_OPTIONS, 'XAUUSD.json')).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mt5TicksFormat } from '../../src/formats/mt5-ticks.js';
-import { FormatError, type TailDecoder, type TickRecord } from '../../src/formats/types.js';
+import { DEFAULT_FORMAT_OPTIONS, FormatError, type TailDecoder, type TickRecord } from '../../src/formats/types.js';
 import { MT5_TICK_HEADER, type Mt5Encoding } from '../../src/sim/mt5-writer.js';
 import { ALL_HISTORY, bufferFile, decodeAll, expectedTick, marketTicks, mt5Decoder, mt5File, mt5Rows } from './fixtures.js';
 import { RecordingSink } from './recording-sink.js';
@@ -12,7 +12,7 @@ const width = (encoding: Mt5Encoding): number => (encoding === 'utf16le' ? 2 : 1
 const bomBytes = (encoding: Mt5Encoding): number => (encoding === 'utf16le' ? 2 : 0);
 
 describe('mt5-ticks: sniffing the header', () => {
-  const sniff = (head: Buffer): boolean | undefined => mt5TicksFormat.sniff!(head);
+  const sniff = (head: Buffer): boolean | undefined => mt5TicksFormat.sniff!(head, DEFAULT_FORMAT_OPTIONS);
   const row = '2025.01.02\t00:00:00.351\t1.03512\t1.03524\t\t\t6\r\n';
 
   it('recognises the tick header in UTF-8, UTF-8 with BOM, UTF-16LE with BOM and UTF-16LE without', () => {

@@ -1,10 +1,12 @@
 import type { RecordSink, TickRecord } from '../../src/formats/types.js';
-import type { Bar, PartialDocument, Timeframe } from '../../src/state/document.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../../src/state/document.js';
 
 /** Everything a decoder reported, in order. */
 export type RecordedEvent =
   | { kind: 'tick'; symbol: string; tick: TickRecord }
-  | { kind: 'bar'; symbol: string; bar: Bar; timeframe: Timeframe | null }
+  | { kind: 'bar'; symbol: string; bar: Bar; timeframe: Timeframe | null; replacesLast?: true }
+  | { kind: 'book'; symbol: string; book: Book }
+  | { kind: 'fields'; symbol: string; fields: JsonObject }
   | { kind: 'document'; symbol: string; partial: PartialDocument; sourceTime: number }
   | { kind: 'problem'; offset: number; reason: string; line?: number };
 
@@ -22,8 +24,18 @@ export class RecordingSink implements RecordSink {
     this.events.push({ kind: 'tick', symbol, tick: copyTick(tick) });
   }
 
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null): void {
-    this.events.push({ kind: 'bar', symbol, bar: structuredClone(bar), timeframe });
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
+    const event: RecordedEvent = { kind: 'bar', symbol, bar: structuredClone(bar), timeframe };
+    if (replacesLast) event.replacesLast = true;
+    this.events.push(event);
+  }
+
+  book(symbol: string, book: Book): void {
+    this.events.push({ kind: 'book', symbol, book: structuredClone(book) });
+  }
+
+  fields(symbol: string, fields: JsonObject): void {
+    this.events.push({ kind: 'fields', symbol, fields: structuredClone(fields) });
   }
 
   document(symbol: string, partial: PartialDocument, sourceTime: number): void {
@@ -40,6 +52,10 @@ export class RecordingSink implements RecordSink {
 
   get bars(): Bar[] {
     return this.events.flatMap((event) => (event.kind === 'bar' ? [event.bar] : []));
+  }
+
+  get books(): Book[] {
+    return this.events.flatMap((event) => (event.kind === 'book' ? [event.book] : []));
   }
 
   get documents(): Extract<RecordedEvent, { kind: 'document' }>[] {

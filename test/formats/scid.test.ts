@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import { FIRST_SUB_TRADE_BITS, LAST_SUB_TRADE_BITS, SCID_HEADER_SIZE, SCID_MAGIC, SCID_RECORD_SIZE, scidFormat } from '../../src/formats/scid.js';
 import { FormatError, type RecordSink, type TickRecord } from '../../src/formats/types.js';
 import { encodeScidRecords, scidHeader, type ScidRecord } from '../../src/sim/scid-writer.js';
@@ -19,7 +20,14 @@ import {
 } from './fixtures.js';
 import { RecordingSink } from './recording-sink.js';
 
-const noSink: RecordSink = { tick: () => undefined, bar: () => undefined, document: () => undefined, problem: () => undefined };
+const noSink: RecordSink = {
+  tick: () => undefined,
+  bar: () => undefined,
+  book: () => undefined,
+  fields: () => undefined,
+  document: () => undefined,
+  problem: () => undefined,
+};
 
 /** The ten tick records of test.scid as FORMATS.md §1 and §6 describe them (index 0-based). */
 const SAMPLE_TICKS = [
@@ -388,5 +396,44 @@ describe('scid: format description', () => {
     expect(scidFormat.matchesName('scid.csv')).toBe(false);
     expect(scidFormat.symbolFor('/data/ESM23_FUT_CME.scid')).toBe('ESM23_FUT_CME');
     expect(scidFormat.symbolFor('NQH26-CME.scid')).toBe('NQH26-CME');
+  });
+});
+
+describe('scid: the forming bar record, rewritten in place', () => {
+  const bar = (i: number, close: number, volume: number): ScidRecord => ({
+    time: SCID_T0 + i * 10_000, open: 6000, high: Math.max(6000, close), low: Math.min(6000, close), close, trades: volume, volume, bidVolume: 0, askVolume: volume,
+  });
+
+  it('asks for the last record again while it is a bar, and decodes it again only when its bytes changed', () => {
+    const decoder = scidDecoder('ES');
+    const chunked = new ChunkedDecoder(decoder, SCID_HEADER_SIZE);
+    const sink = new RecordingSink();
+    const first = scidFile([bar(0, 6001, 5), bar(1, 6002, 3)]);
+    chunked.feed(first.subarray(SCID_HEADER_SIZE), sink);
+    expect(decoder.revisit).toBe(SCID_RECORD_SIZE);
+    expect(chunked.position).toBe(first.length - SCID_RECORD_SIZE);
+    expect(sink.bars.map((b) => b.c)).toEqual([6001, 6002]);
+
+    // Read again unchanged: nothing new.
+    chunked.feed(first.subarray(chunked.position), sink);
+    expect(sink.events).toHaveLength(2);
+
+    // Sierra rewrote the forming bar (more volume, new close), then appended the next bar.
+    const later = scidFile([bar(0, 6001, 5), bar(1, 6003, 7), bar(2, 6004, 1)]);
+    chunked.feed(later.subarray(chunked.position), sink);
+    expect(sink.events.slice(2)).toEqual([
+      { kind: 'bar', symbol: 'ES', bar: expect.objectContaining({ c: 6003, v: 7 }), timeframe: null, replacesLast: true },
+      { kind: 'bar', symbol: 'ES', bar: expect.objectContaining({ c: 6004, v: 1 }), timeframe: null },
+    ]);
+    expect(chunked.position).toBe(later.length - SCID_RECORD_SIZE);
+  });
+
+  it('does not revisit tick records (they are never rewritten)', () => {
+    const decoder = scidDecoder('ES');
+    const chunked = new ChunkedDecoder(decoder, SCID_HEADER_SIZE);
+    const ticks = scidFile([{ ...bar(0, 6001, 1), open: 0, trades: 1 }]);
+    chunked.feed(ticks.subarray(SCID_HEADER_SIZE), new RecordingSink());
+    expect(decoder.revisit).toBe(0);
+    expect(chunked.position).toBe(ticks.length);
   });
 });

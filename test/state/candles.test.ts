@@ -329,3 +329,56 @@ describe('CandleWindow: property against a model', () => {
     );
   });
 });
+
+describe('CandleWindow: bars stated by a file, and the forming bar rewritten', () => {
+  const bar = (t: number, c: number, v: number): Bar => ({ t, o: 100, h: Math.max(100, c), l: Math.min(100, c), c, v });
+
+  it('putBar replaces the bar with the same open time, inserts others in order, and keeps published bars intact', () => {
+    const window = new CandleWindow('M5', 3);
+    window.putBar(bar(T0, 101, 5));
+    window.putBar(bar(T0 + 5 * MIN, 102, 6));
+    const published = deepFreeze(window.seal());
+    window.putBar(bar(T0 + 5 * MIN, 103, 9));
+    window.putBar(bar(T0 + 15 * MIN, 104, 1));
+    window.putBar(bar(T0 + 10 * MIN, 99, 2));
+    expect(window.seal()).toEqual([bar(T0 + 5 * MIN, 103, 9), bar(T0 + 10 * MIN, 99, 2), bar(T0 + 15 * MIN, 104, 1)]);
+    expect(published).toEqual([bar(T0, 101, 5), bar(T0 + 5 * MIN, 102, 6)]);
+  });
+
+  it('addBar with replacesLast undoes the last merge first: a rewritten record corrects its bar, never counts twice', () => {
+    const window = new CandleWindow('M1', 10);
+    window.addBar({ ...bar(T0, 101, 5), n: 2 });
+    window.addBar({ ...bar(T0 + 10_000, 103, 3), n: 1 });
+    const before = deepFreeze(window.seal());
+    // Sierra rewrote the last 10-second record: close 102, volume 4.
+    window.addBar({ ...bar(T0 + 10_000, 102, 4), n: 2 }, true);
+    expect(window.seal()).toEqual([{ t: T0, o: 100, h: 102, l: 100, c: 102, v: 9, n: 4 }]);
+    expect(before[0]).toMatchObject({ h: 103, v: 8 });
+    // A rewrite of a record that opened its bar removes that bar before merging the new one.
+    window.addBar({ ...bar(T0 + MIN, 105, 1) });
+    window.addBar({ ...bar(T0 + MIN, 104, 2) }, true);
+    expect(window.seal()[1]).toEqual({ t: T0 + MIN, o: 100, h: 104, l: 100, c: 104, v: 2 });
+  });
+
+  it('gives the same bars as merging only the final version of each record (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ step: fc.integer({ min: 0, max: 40_000 }), c: fc.integer({ min: 90, max: 110 }), v: fc.integer({ min: 1, max: 9 }), rewrites: fc.array(fc.tuple(fc.integer({ min: 90, max: 110 }), fc.integer({ min: 1, max: 9 })), { maxLength: 3 }) }), { maxLength: 30 }),
+        (records) => {
+          const live = new CandleWindow('M1', 50);
+          const final = new CandleWindow('M1', 50);
+          let t = T0;
+          for (const record of records) {
+            t += record.step;
+            live.addBar(bar(t, record.c, record.v));
+            for (const [c, v] of record.rewrites) live.addBar(bar(t, c, v), true);
+            const [c, v] = record.rewrites.at(-1) ?? [record.c, record.v];
+            final.addBar(bar(t, c, v));
+          }
+          expect(live.seal()).toEqual(final.seal());
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+});

@@ -270,3 +270,37 @@ describe('composeDocument', () => {
     ]);
   });
 });
+
+describe('Contribution: bars of a timeframe, books and fields', () => {
+  it('keeps a window for a timeframe a file states bars of, even when the configuration names only M1', () => {
+    const c = new Contribution('mt5-bars', 'auto', { M1: 10 });
+    c.applyBar({ t: T0, o: 1, h: 2, l: 0.5, c: 1.5, v: 12 }, 'H1');
+    c.applyBar({ t: T0, o: 1, h: 2.5, l: 0.5, c: 2, v: 20 }, 'H1');
+    const sealed = c.seal();
+    expect(sealed.bars).toEqual({ H1: [{ t: T0, o: 1, h: 2.5, l: 0.5, c: 2, v: 20 }] });
+    // MetaTrader's bars are bid bars: their close is no last price.
+    expect(sealed.quote).toBeUndefined();
+    const sierra = new Contribution('sierra-text', 'trade', { M1: 10 });
+    sierra.applyBar({ t: T0, o: 1, h: 2, l: 0.5, c: 1.5, v: 12 }, 'M5');
+    expect(sierra.seal().quote).toEqual({ last: 1.5, time: T0 });
+  });
+
+  it('takes the newest book and ignores an older one', () => {
+    const c = new Contribution('sierra-depth', 'trade', { M1: 10 });
+    const book: Book = { bids: [[1, 2, 3]], asks: [[2, 1, 1]], time: T0 + 5 };
+    c.applyBook(book);
+    c.applyBook({ bids: [], asks: [], time: T0 });
+    expect(c.seal().book).toBe(book);
+  });
+
+  it('merges fields, creating a new object only when a value changed', () => {
+    const c = new Contribution('csv', 'auto', { M1: 10 });
+    c.applyFields({ a: 1, b: 'x' });
+    const first = c.seal();
+    c.applyFields({ a: 1 });
+    expect(c.seal()).toBe(first);
+    c.applyFields({ b: 'y', c: null });
+    expect(c.seal().fields).toEqual({ a: 1, b: 'y', c: null });
+    expect(first.fields).toEqual({ a: 1, b: 'x' });
+  });
+});

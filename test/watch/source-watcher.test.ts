@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/ops/config.js';
 import { Store } from '../../src/state/store.js';
+import { DepthWriter, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { ScidWriter, encodeScidRecords, scidTickRecord } from '../../src/sim/scid-writer.js';
 import { SourceWatcher } from '../../src/watch/source-watcher.js';
@@ -16,7 +17,12 @@ afterEach(async () => {
   await Promise.all(watchers.splice(0).map((watcher) => watcher.close()));
 });
 
-async function watchFolder(path: string, schedule: Partial<Config['watch']> = {}, polling?: { intervalMs: number }) {
+async function watchFolder(
+  path: string,
+  schedule: Partial<Config['watch']> = {},
+  polling?: { intervalMs: number },
+  extra: Partial<ConstructorParameters<typeof SourceWatcher>[0]> = {},
+) {
   const store = new Store({ journalSize: 1000, epoch: 'test' });
   let commits = 0;
   store.onCommit(() => commits++);
@@ -34,6 +40,7 @@ async function watchFolder(path: string, schedule: Partial<Config['watch']> = {}
     maxBackfillBytes: 64 * 1024 * 1024,
     chunkBytes: 1024 * 1024,
     maxWholeBytes: 1024 * 1024,
+    ...extra,
   });
   watchers.push(watcher);
   await watcher.start();
@@ -125,11 +132,11 @@ describe('SourceWatcher', () => {
     const parent = await tempDir();
     const dir = join(parent, 'later');
     const { store, watcher } = await watchFolder(dir, { safetyPollMs: 50 });
-    expect(watcher.status()).toMatchObject({ path: dir, exists: false, files: 0 });
+    expect(watcher.status()).toMatchObject({ path: dir, exists: false, files: [] });
     await mkdir(dir);
     await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 1, ask: 2 }, 'rewrite');
     await waitFor('the file in the new folder', () => store.get('XAUUSD'), 3000);
-    expect(watcher.status()).toMatchObject({ exists: true, files: 1, breakers: { CLOSED: 1, HALF_OPEN: 0, OPEN: 0 }, failing: [] });
+    expect(watcher.status()).toMatchObject({ exists: true, files: [{ format: 'json', problems: { count: 0 } }], breakers: { CLOSED: 1, HALF_OPEN: 0, OPEN: 0 }, failing: [] });
     expect(watcher.status().lastDataAt).toBeGreaterThan(0);
   });
 
@@ -140,5 +147,60 @@ describe('SourceWatcher', () => {
     await writeFile(join(dir, 'A.json'), '{"bid": 2}');
     await watcher.close();
     await watcher.close();
+  });
+});
+
+describe('SourceWatcher: which files it reads', () => {
+  const T0 = Date.UTC(2026, 10, 20, 14);
+
+  it('reads only the files `include` matches (globs relative to the folder)', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'MQL5', 'Files'), { recursive: true });
+    await writeJsonSnapshot(join(dir, 'MQL5', 'Files', 'EURUSD.json'), { bid: 1 }, 'rewrite');
+    await writeJsonSnapshot(join(dir, 'GBPUSD.json'), { bid: 2 }, 'rewrite');
+    await new ScidWriter(join(dir, 'ES.scid')).create([scidTickRecord({ time: T0, bid: 1, ask: 2, last: 1, size: 1, side: 'sell' })]);
+    const { store, watcher } = await watchFolder(dir, {}, undefined, { include: ['**/*.json', '!GBPUSD.json'] });
+    expect([...store.symbols()].map((state) => state.symbol)).toEqual(['EURUSD']);
+    expect(watcher.files().map((file) => file.path)).toEqual([join(dir, 'MQL5', 'Files', 'EURUSD.json')]);
+    await writeJsonSnapshot(join(dir, 'AUDUSD.json'), { bid: 3 }, 'rewrite');
+    await waitFor('a new matching file', () => store.get('AUDUSD')?.document.quote.bid === 3);
+    expect(store.get('GBPUSD')).toBeUndefined();
+  });
+
+  it('reads only the newest day of a symbol\'s depth files; a new day\'s file continues the symbol', async () => {
+    const dir = await tempDir();
+    const day = (date: string, bid: number) =>
+      new DepthWriter(join(dir, `ESZ25.${date}.depth`)).create(snapshotBatch(Date.parse(`${date}T14:00:00Z`), { bids: [[bid, 1, 1]], asks: [[bid + 0.25, 1, 1]] }));
+    await day('2026-11-18', 100);
+    await day('2026-11-19', 200);
+    const { store, watcher } = await watchFolder(dir);
+    expect(watcher.files().map((file) => file.path)).toEqual([join(dir, 'ESZ25.2026-11-19.depth')]);
+    expect(store.get('ESZ25')?.document.book?.bids).toEqual([[200, 1, 1]]);
+    await day('2026-11-20', 300);
+    await waitFor('the new day', () => store.get('ESZ25')?.document.book?.bids[0]?.[0] === 300);
+    expect(watcher.files().map((file) => file.path)).toEqual([join(dir, 'ESZ25.2026-11-20.depth')]);
+    expect(store.get('ESZ25')?.document.sources).toEqual(['sierra-depth']);
+  });
+
+  it('counts problems per file and for the folder in status()', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'ticks.csv');
+    await writeFile(path, 'Time,Bid\r\n2026.11.20 14:00:00,1.1\r\nbad,1\r\nworse,2\r\n');
+    await writeFile(join(dir, 'BAD.scid'), Buffer.alloc(100, 7));
+    const { watcher } = await watchFolder(dir);
+    const status = watcher.status();
+    expect(status.problems).toBe(3);
+    const ticks = status.files.find((file) => file.path === path);
+    expect(ticks).toMatchObject({ format: 'csv', problems: { count: 2, last: { offset: 'Time,Bid\r\n2026.11.20 14:00:00,1.1\r\nbad,1\r\n'.length } } });
+    expect(status.files.find((file) => file.path.endsWith('BAD.scid'))?.problems.last?.reason).toMatch(/magic/);
+  });
+
+  it('polls with stat at the configured interval when usePolling is on (network shares)', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'XAUUSD.json');
+    await writeJsonSnapshot(path, { bid: 1 }, 'rewrite');
+    const { store } = await watchFolder(dir, { safetyPollMs: 0 }, { intervalMs: 50 });
+    await writeJsonSnapshot(path, { bid: 2, ask: 2.5 }, 'rewrite');
+    await waitFor('the polled change', () => store.get('XAUUSD')?.document.quote.bid === 2, 2000);
   });
 });

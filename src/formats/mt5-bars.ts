@@ -1,0 +1,108 @@
+import { basename, extname } from 'node:path';
+import { isTimeframe, type Bar, type Timeframe } from '../state/document.js';
+import { DelimitedDecoder, inferTimeframe, TimeReader, type TextLayout } from './delimited.js';
+import { bracketedColumns, EXPORT_RANGE_SUFFIX, sniffBracketedHeader } from './mt5-ticks.js';
+import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
+
+/**
+ * MetaTrader 5 bar export from the Symbols window (FORMATS.md §4.1):
+ * `<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>` (D1 exports may
+ * lack `<TIME>`), named `SYMBOL_TF_YYYYMMDDHHMM_YYYYMMDDHHMM.csv`, in server time. Each row is
+ * the bar of the named timeframe opening then, and replaces any bar held for that time.
+ */
+
+/** `_M5_202401020000_202406282359`: the timeframe and range the terminal appends. */
+const BAR_EXPORT_SUFFIX = /_([A-Z]{1,2}\d{1,2})_\d{12}_\d{12}$/;
+const BAR_COLUMNS = ['DATE', 'TIME', 'OPEN', 'HIGH', 'LOW', 'CLOSE', 'TICKVOL', 'VOL', 'SPREAD'] as const;
+
+function stem(fileName: string): string {
+  return basename(fileName, extname(fileName));
+}
+
+export const mt5BarsFormat: TailFormat = {
+  name: 'mt5-bars',
+  mode: 'tail',
+  barBasis: 'auto',
+  matchesName: (fileName) => ['.csv', '.txt'].includes(extname(fileName).toLowerCase()),
+  sniff: (head, options) => sniffBracketedHeader(head, options, isBarHeader),
+  symbolFor: (fileName) => stem(fileName).replace(BAR_EXPORT_SUFFIX, '').replace(EXPORT_RANGE_SUFFIX, ''),
+  createDecoder: (context) => new Mt5BarDecoder(context),
+};
+
+function isBarHeader(header: string[]): boolean {
+  const columns = bracketedColumns(header, BAR_COLUMNS);
+  return columns.DATE >= 0 && columns.OPEN >= 0 && columns.HIGH >= 0 && columns.LOW >= 0 && columns.CLOSE >= 0;
+}
+
+class Mt5BarDecoder extends DelimitedDecoder {
+  readonly #times: TimeReader;
+  #columns: Record<(typeof BAR_COLUMNS)[number], number> | null = null;
+  /** The timeframe of the bars; null when unknown (merged into the windows as finer bars). */
+  #timeframe: Timeframe | null = null;
+  #lastTime = Number.NaN;
+
+  constructor(context: DecoderContext) {
+    super(context);
+    this.#times = new TimeReader(this.options);
+  }
+
+  protected isHeader(): boolean {
+    return true;
+  }
+
+  protected configure(layout: TextLayout): void {
+    const header = layout.header ?? layout.first;
+    if (!isBarHeader(header)) {
+      throw new FormatError(`header ${JSON.stringify(header.join(' ').slice(0, 120))} lacks <DATE>, <OPEN>, <HIGH>, <LOW> and <CLOSE>`, 0);
+    }
+    this.#columns = bracketedColumns(header, BAR_COLUMNS);
+    const named = BAR_EXPORT_SUFFIX.exec(stem(this.fileName))?.[1];
+    if (named !== undefined && !isTimeframe(named)) {
+      throw new FormatError(`timeframe ${named} is not one the document keeps (M1 M5 M15 M30 H1 H4 D1); file skipped`, 0);
+    }
+    this.#timeframe = named ?? (this.options.timeframe === 'auto' ? null : this.options.timeframe);
+  }
+
+  protected override async prepare(file: RandomAccessFile): Promise<void> {
+    if (this.#timeframe === null && this.options.timeframe === 'auto') this.#timeframe = inferTimeframe(await this.probeTimes(file));
+  }
+
+  protected override barTimeframe(): Timeframe | null {
+    return this.#timeframe;
+  }
+
+  protected timeOf(fields: string[]): number {
+    return this.#time(fields, false);
+  }
+
+  #time(fields: string[], remember: boolean): number {
+    const columns = this.#columns;
+    if (!columns) return Number.NaN;
+    const date = fields[columns.DATE] ?? '';
+    return columns.TIME >= 0 ? this.#times.read(date, fields[columns.TIME] ?? '', remember) : this.#times.read(date, undefined, remember);
+  }
+
+  protected row(fields: string[], text: string, offset: number, sink: RecordSink): void {
+    const columns = this.#columns;
+    if (!columns) return;
+    const time = this.#time(fields, true);
+    if (Number.isNaN(time)) {
+      sink.problem(offset, `no valid <DATE> <TIME> in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      return;
+    }
+    const number = (index: number): number => (index >= 0 && fields[index] !== '' ? Number(fields[index]) : 0);
+    const bar: Bar = { t: time, o: number(columns.OPEN), h: number(columns.HIGH), l: number(columns.LOW), c: number(columns.CLOSE), v: 0 };
+    const tickVolume = number(columns.TICKVOL);
+    const realVolume = number(columns.VOL);
+    const spread = number(columns.SPREAD);
+    if (![bar.o, bar.h, bar.l, bar.c, tickVolume, realVolume, spread].every(Number.isFinite)) {
+      sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      return;
+    }
+    // Real volume for exchange instruments; the tick count otherwise (MetaTrader's convention).
+    bar.v = realVolume > 0 ? realVolume : tickVolume;
+    sink.bar(this.symbol, bar, this.#timeframe, this.#timeframe === null && time === this.#lastTime);
+    if (columns.SPREAD >= 0) sink.fields(this.symbol, { spread });
+    this.#lastTime = time;
+  }
+}

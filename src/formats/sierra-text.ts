@@ -1,0 +1,182 @@
+import { basename, extname } from 'node:path';
+import type { Bar, JsonObject, Timeframe } from '../state/document.js';
+import { badTime, DelimitedDecoder, fieldValue, inferTimeframe, normalizeName, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
+
+/**
+ * Sierra Chart text exports (FORMATS.md §3): "Export Bar Data to Text File"
+ * (`Date, Time, Open, High, Low, Last, Volume, NumberOfTrades, BidVolume, AskVolume`), the
+ * "Write Bar Data To File" study (2020: `... Close ...` with unpadded milliseconds; 2025:
+ * `... # of Trades, OHLC Avg, HLC Avg, HL Avg, Bid Volume, Ask Volume`), "Write Bar and Study
+ * Data To File" (study columns after those, by position, into `fields`) and `.dly` daily files
+ * (`Date, Open, High, Low, Close, Volume, OpenInterest`). Times are the chart's (the source's
+ * `timeZone`). A chart recalculation rewrites the whole file: read as a rewrite.
+ */
+
+type BaseColumn = 'date' | 'time' | 'open' | 'high' | 'low' | 'close' | 'volume' | 'trades' | 'bidVolume' | 'askVolume' | 'openInterest' | 'derived';
+
+const BASE_NAMES: Record<string, BaseColumn> = {
+  date: 'date',
+  time: 'time',
+  open: 'open',
+  high: 'high',
+  low: 'low',
+  last: 'close',
+  close: 'close',
+  volume: 'volume',
+  numberoftrades: 'trades',
+  oftrades: 'trades',
+  trades: 'trades',
+  bidvolume: 'bidVolume',
+  bidvol: 'bidVolume',
+  askvolume: 'askVolume',
+  askvol: 'askVolume',
+  openinterest: 'openInterest',
+  ohlcavg: 'derived',
+  hlcavg: 'derived',
+  hlavg: 'derived',
+};
+
+/** `-BarData`, `_BarData`, `-BarStudyData` and a `.scid`/`.dly`/`.DAILY` left in the name. */
+const NAME_SUFFIXES = [/[-_](BarData|BarStudyData)$/i, /\.(scid|dly|daily)$/i];
+
+function symbolFor(fileName: string): string {
+  let name = basename(fileName, extname(fileName));
+  for (const suffix of NAME_SUFFIXES) name = name.replace(suffix, '');
+  return name;
+}
+
+function isDaily(fileName: string): boolean {
+  return extname(fileName).toLowerCase() === '.dly';
+}
+
+export const sierraTextFormat: TailFormat = {
+  name: 'sierra-text',
+  mode: 'tail',
+  barBasis: 'trade',
+  matchesName: (fileName) => ['.txt', '.csv', '.dly', '.itxt'].includes(extname(fileName).toLowerCase()),
+  sniff(head, options) {
+    const layout = readLayout(head, options, () => true);
+    if (layout === undefined) return undefined;
+    return layout !== null && readColumns(layout.first) !== null;
+  },
+  symbolFor,
+  createDecoder: (context) => new SierraTextDecoder(context),
+};
+
+interface Columns {
+  base: Partial<Record<BaseColumn, number>>;
+  /** Study columns: index and the field name (repeated names get `#2`, `#3`...). */
+  studies: { index: number; name: string }[];
+}
+
+/**
+ * The columns of a Sierra header: base columns by name until the first name that is not one
+ * (or repeats one); every column from there on is a study's, mapped by position. Null when
+ * the header is not a Sierra bar header.
+ */
+function readColumns(header: readonly string[]): Columns | null {
+  // MetaTrader's bracketed names (`<DATE>`) are its own exports'.
+  if (header[0]?.startsWith('<')) return null;
+  const base: Columns['base'] = {};
+  let index = 0;
+  for (; index < header.length; index++) {
+    const column = BASE_NAMES[normalizeName(header[index] as string)];
+    if (column === undefined || (column !== 'derived' && base[column] !== undefined)) break;
+    if (column !== 'derived') base[column] = index;
+  }
+  if (base.date !== 0 || base.open === undefined || base.high === undefined || base.low === undefined || base.close === undefined) return null;
+  const studies: Columns['studies'] = [];
+  const seen = new Map<string, number>();
+  for (; index < header.length; index++) {
+    const name = (header[index] as string) || `#${index + 1}`;
+    const count = (seen.get(name) ?? 0) + 1;
+    seen.set(name, count);
+    studies.push({ index, name: count === 1 ? name : `${name}#${count}` });
+  }
+  return { base, studies };
+}
+
+class SierraTextDecoder extends DelimitedDecoder {
+  #times: TimeReader;
+  #columns: Columns | null = null;
+  #timeframe: Timeframe | null = null;
+  #lastTime = Number.NaN;
+
+  constructor(context: DecoderContext) {
+    super(context);
+    this.#times = new TimeReader(this.options);
+  }
+
+  protected isHeader(): boolean {
+    return true;
+  }
+
+  protected configure(layout: TextLayout): void {
+    const header = layout.header ?? layout.first;
+    const columns = readColumns(header);
+    if (!columns) throw new FormatError(`header ${JSON.stringify(header.join(', ').slice(0, 120))} is not Date, [Time,] Open, High, Low, Last or Close, ...`, 0);
+    this.#columns = columns;
+    // The 2020 "Write Bar Data To File" study (its header says Close) prints 5 ms as `.5`.
+    const unpaddedMillis = columns.base.time !== undefined && normalizeName(header[columns.base.close as number] as string) === 'close' && !isDaily(this.fileName);
+    this.#times = new TimeReader(this.options, unpaddedMillis);
+    if (isDaily(this.fileName)) this.#timeframe = 'D1';
+    else if (this.options.timeframe !== 'auto') this.#timeframe = this.options.timeframe;
+  }
+
+  protected override async prepare(file: RandomAccessFile): Promise<void> {
+    if (!isDaily(this.fileName) && this.options.timeframe === 'auto') this.#timeframe = inferTimeframe(await this.probeTimes(file));
+  }
+
+  protected override barTimeframe(): Timeframe | null {
+    return this.#timeframe;
+  }
+
+  protected timeOf(fields: string[]): number {
+    return this.#time(fields, false);
+  }
+
+  #time(fields: string[], remember: boolean): number {
+    const base = (this.#columns as Columns).base;
+    const date = fields[0] ?? '';
+    return base.time === undefined ? this.#times.read(date, undefined, remember) : this.#times.read(date, fields[base.time] ?? '', remember);
+  }
+
+  protected row(fields: string[], text: string, offset: number, sink: RecordSink): void {
+    const columns = this.#columns as Columns;
+    const time = this.#time(fields, true);
+    if (Number.isNaN(time)) {
+      sink.problem(offset, badTime(text, this.options));
+      return;
+    }
+    const base = columns.base;
+    const number = (index: number | undefined): number => (index === undefined || fields[index] === '' ? 0 : Number(fields[index]));
+    const bar: Bar = { t: time, o: number(base.open), h: number(base.high), l: number(base.low), c: number(base.close), v: number(base.volume) };
+    if (base.trades !== undefined) bar.n = number(base.trades);
+    if (base.bidVolume !== undefined) bar.bv = number(base.bidVolume);
+    if (base.askVolume !== undefined) bar.av = number(base.askVolume);
+    if (!Object.values(bar).every(Number.isFinite)) {
+      sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      return;
+    }
+    if (this.#timeframe === null && bar.n === 1 && bar.o === bar.c && bar.h > bar.l) {
+      // A 1-tick chart's row is a trade, with Sierra's tick convention: High = ask, Low = bid.
+      sink.tick(this.symbol, { time, bid: bar.l, ask: bar.h, last: bar.c, size: bar.v });
+    } else {
+      // A row repeating the last one's time is that bar again, rewritten (a forming bar written twice).
+      sink.bar(this.symbol, bar, this.#timeframe, this.#timeframe === null && time === this.#lastTime);
+    }
+    this.#lastTime = time;
+    const extra = this.#extraFields(fields);
+    if (extra) sink.fields(this.symbol, extra);
+  }
+
+  #extraFields(fields: string[]): JsonObject | null {
+    const columns = this.#columns as Columns;
+    if (columns.studies.length === 0 && columns.base.openInterest === undefined) return null;
+    const extra: JsonObject = {};
+    if (columns.base.openInterest !== undefined) extra.openInterest = fieldValue(fields[columns.base.openInterest]);
+    for (const study of columns.studies) extra[study.name] = fieldValue(fields[study.index]);
+    return extra;
+  }
+}
