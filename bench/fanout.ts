@@ -19,7 +19,7 @@ const args = scenarioArgs({
   processes: [4, 2],
   symbols: [10, 5],
   batch: [16, 16],
-  seconds: [5, 1],
+  seconds: [5, 0.5],
   rounds: [3, 1],
   limitKb: [64, 64],
 });

@@ -18,8 +18,8 @@ import { load, percentile, round, scenarioArgs, sleep, writeResult } from './lib
 import { TerminalWriter, writeAtRate, writesBySymbol } from './lib/terminal-writer.js';
 
 const args = scenarioArgs({
-  seconds: [60, 4],
-  baselineSeconds: [20, 3],
+  seconds: [60, 3],
+  baselineSeconds: [20, 2],
   clients: [1000, 100],
   wildcards: [10, 2],
   perClient: [5, 5],

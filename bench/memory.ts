@@ -21,9 +21,9 @@ const args = scenarioArgs({
   perClient: [5, 5],
   symbols: [50, 50],
   rate: [200, 200],
-  soakSeconds: [600, 20],
-  sampleSeconds: [10, 2],
-  settleSeconds: [5, 2],
+  soakSeconds: [600, 4],
+  sampleSeconds: [10, 1],
+  settleSeconds: [5, 1],
   processes: [4, 2],
 });
 const { clients, perClient, symbols, rate, soakSeconds, sampleSeconds, settleSeconds, processes } = args.params;

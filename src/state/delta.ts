@@ -35,8 +35,10 @@ function diffObject(a: Record<string, unknown>, b: Record<string, unknown>, path
   for (const key in b) {
     const value = b[key];
     if (value === undefined) continue;
-    const child = `${path}/${escapeToken(key)}`;
     const previous = ownValue(a, key);
+    // Paths are built only for what changed: most of a window's bars are equal field by field.
+    if (previous === value) continue;
+    const child = `${path}/${escapeToken(key)}`;
     if (previous === undefined) ops.push({ op: 'add', path: child, value });
     else diffValue(previous, value, child, ops);
   }
@@ -146,7 +148,7 @@ function diffByIdentity(
       const ka = keyOf(a[i]);
       const kb = keyOf(b[j]);
       if (ka === kb) {
-        diffValue(a[i], b[j], `${path}/${position}`, ops);
+        if (a[i] !== b[j]) diffValue(a[i], b[j], `${path}/${position}`, ops);
         i++;
         j++;
         position++;
@@ -173,7 +175,7 @@ function diffByIdentity(
 
 function diffByPosition(a: unknown[], b: unknown[], path: string, ops: PatchOperation[]): void {
   const common = Math.min(a.length, b.length);
-  for (let i = 0; i < common; i++) diffValue(a[i], b[i], `${path}/${i}`, ops);
+  for (let i = 0; i < common; i++) if (a[i] !== b[i]) diffValue(a[i], b[i], `${path}/${i}`, ops);
   for (let i = common; i < b.length; i++) ops.push({ op: 'add', path: `${path}/${i}`, value: b[i] });
   for (let i = a.length - 1; i >= common; i--) ops.push({ op: 'remove', path: `${path}/${i}` });
 }

@@ -1,4 +1,4 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
@@ -110,6 +110,8 @@ export class FileTail {
   /** A read found data before: later changes are timed (what the first read finds is history). */
   #seen = false;
   #lastFailure: string | null = null;
+  /** The file as the last read that went through found it (null after anything else). */
+  #settled: FileIdentity | null = null;
   /** Failed reads in a row (only the first of a run is logged as an error). */
   #failures = 0;
   readonly #problemsSeen: FileProblems = { count: 0, last: null };
@@ -147,9 +149,16 @@ export class FileTail {
     const readAt = performance.now();
     let handle: FileHandle | undefined;
     try {
+      // The same inode, size and modification time as at the last read that went through:
+      // nothing to read, and one stat instead of opening the file (follow-up reads, the safety poll).
+      const settled = this.#settled;
+      this.#settled = null;
+      if (settled && sameIdentity(settled, identityOf(await stat(this.path)))) {
+        this.#settled = settled;
+        return 'unchanged';
+      }
       handle = await (this.#options.openFile ?? openForReading)(this.path);
-      const stat = await handle.stat();
-      const identity: FileIdentity = { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+      const identity = identityOf(await handle.stat());
       if (this.#rejected && sameIdentity(this.#rejected, identity)) return 'failed';
       this.#rejected = null;
       const format = await this.#detect(handle, identity.size);
@@ -163,6 +172,7 @@ export class FileTail {
             ? await this.#readTail(handle, identity, format, timing)
             : await this.#readWhole(handle, identity, format, timing);
         if (outcome === 'changed') this.#seen = true;
+        if (outcome === 'changed' || outcome === 'unchanged') this.#settled = identity;
         return outcome;
       } catch (error) {
         if (!(error instanceof FormatError)) throw error;
@@ -337,6 +347,10 @@ export class FileTail {
     const skipped = this.#problems - PROBLEMS_LOGGED_PER_READ;
     if (skipped > 0) this.#logger.warn({ skipped }, `${skipped} more problems in this read were not logged one by one`);
   }
+}
+
+function identityOf(stats: { ino: number; size: number; mtimeMs: number }): FileIdentity {
+  return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
 }
 
 function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {

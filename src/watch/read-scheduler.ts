@@ -20,7 +20,8 @@ export interface ReadSchedulerOptions {
 /**
  * chokidar throttles `change` per file for 50 ms on the leading edge and never emits a
  * trailing event (its issue #1455): a write within 50 ms of a signalled one is not
- * signalled. A read is therefore always made past that window after the last event.
+ * signalled. A read is therefore always made past that window after the last such event.
+ * (The operating system's own events, ChangeHints, are not throttled.)
  */
 const WATCHER_THROTTLE_MS = 55;
 
@@ -32,7 +33,8 @@ interface FileSchedule {
   due: number;
   /** First event of the current debounce (for the maximum wait). */
   firstEventAt: number;
-  lastEventAt: number;
+  /** Last event from a throttled source (chokidar): a read is due past its throttle window. */
+  throttledEventAt: number;
   running: Promise<void> | null;
   /** An event arrived during a read: read again once it ends. */
   rerun: boolean;
@@ -86,12 +88,15 @@ export class ReadScheduler {
     for (const [key, file] of this.#files) yield [key, file.breaker];
   }
 
-  /** A watcher event for `key`. */
-  hint(key: string): void {
+  /**
+   * A watcher event for `key`. `throttled`: from a watcher that may have dropped the events
+   * that followed it (chokidar), so that a read is made once that window is over.
+   */
+  hint(key: string, throttled = true): void {
     if (this.#closed) return;
     const file = this.#file(key);
     const now = performance.now();
-    file.lastEventAt = now;
+    if (throttled) file.throttledEventAt = now;
     // A failing file is tried again when its breaker says, not sooner.
     if (file.breaker.backingOff) return;
     if (file.running) {
@@ -146,7 +151,7 @@ export class ReadScheduler {
     let file = this.#files.get(key);
     if (!file) {
       const breaker = new CircuitBreaker((transition) => this.#onBreaker(key, transition));
-      file = { timer: null, pending: null, due: 0, firstEventAt: 0, lastEventAt: 0, running: null, rerun: false, retries: 0, breaker };
+      file = { timer: null, pending: null, due: 0, firstEventAt: 0, throttledEventAt: 0, running: null, rerun: false, retries: 0, breaker };
       this.#files.set(key, file);
     }
     return file;
@@ -204,8 +209,8 @@ export class ReadScheduler {
     }
     file.retries = 0;
     if (outcome === 'changed') this.#followUp(key, file, now + this.#options.trailingMs);
-    else if (outcome === 'unchanged' && now < file.lastEventAt + WATCHER_THROTTLE_MS) {
-      this.#followUp(key, file, file.lastEventAt + WATCHER_THROTTLE_MS);
+    else if (outcome === 'unchanged' && now < file.throttledEventAt + WATCHER_THROTTLE_MS) {
+      this.#followUp(key, file, file.throttledEventAt + WATCHER_THROTTLE_MS);
     }
   }
 

@@ -150,7 +150,8 @@ export class SourceWatcher {
     });
     this.#watcher = watcher;
     watcher.on('add', (path) => this.#onEvent(path, 'add'));
-    watcher.on('change', (path) => this.#onEvent(path, 'change'));
+    // Where the OS says what changed, chokidar's polling only tells what exists.
+    if (!hints) watcher.on('change', (path) => this.#onEvent(path, 'change'));
     watcher.on('unlink', (path) => void this.#onUnlink(path));
     watcher.on('addDir', (path) => {
       if (path === this.root) this.#exists = true;
@@ -234,7 +235,8 @@ export class SourceWatcher {
     return this.#included(relative(this.root, path).split(sep).join('/'));
   }
 
-  #onEvent(path: string, event: FileEvent): void {
+  /** `throttled`: a chokidar event (see ReadScheduler.hint), not the OS's own. */
+  #onEvent(path: string, event: FileEvent, throttled = true): void {
     if (this.#closing) return;
     this.#counters?.events[event].add();
     if (!this.#tails.has(path)) {
@@ -243,7 +245,7 @@ export class SourceWatcher {
       this.#tails.set(path, new FileTail(path, { ...this.#options, logger: this.#logger }));
     }
     // Files found by the first scan are read once it is done (start()).
-    if (this.#ready) this.#scheduler.hint(path);
+    if (this.#ready) this.#scheduler.hint(path, throttled);
   }
 
   /**
@@ -278,7 +280,7 @@ export class SourceWatcher {
   /** An OS event for `path`: a file that is not read is ignored, a new one is read at once. */
   #onHint(path: string): void {
     if (this.#closing || (!this.#tails.has(path) && !this.#reads(path))) return;
-    this.#onEvent(path, 'change');
+    this.#onEvent(path, 'change', false);
   }
 
   async #onUnlink(path: string): Promise<void> {
