@@ -1,4 +1,4 @@
-import { appendFile, mkdir, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, rename, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
@@ -19,6 +19,7 @@ function trade(i: number, price = 6000 + i * 0.25): MarketTick {
 
 function setup(logs = new LogCapture('warn')) {
   const store = new Store({ journalSize: 100, epoch: 'test' });
+  let opens = 0;
   const tail = (path: string) =>
     new FileTail(path, {
       registry: new FormatRegistry(),
@@ -29,9 +30,13 @@ function setup(logs = new LogCapture('warn')) {
       maxBackfillBytes: 64 * 1024 * 1024,
       chunkBytes: 64 * 1024,
       maxWholeBytes: 1024 * 1024,
+      openFile: (file) => {
+        opens++;
+        return open(file, 'r');
+      },
     });
   const quote = (symbol: string): Quote | undefined => store.get(symbol)?.document.quote;
-  return { store, tail, quote, logs };
+  return { store, tail, quote, logs, opens: () => opens };
 }
 
 describe('FileTail on a .scid file', () => {
@@ -52,6 +57,28 @@ describe('FileTail on a .scid file', () => {
     expect(quote('ESZ25_FUT_CME')).toMatchObject({ last: 6001, lastSize: 2, time: T0 + 4000 });
     expect(store.get('ESZ25_FUT_CME')?.seq).toBe(2);
     expect(store.get('ESZ25_FUT_CME')?.document.bars.M1?.[0]).toMatchObject({ o: 6000, c: 6001, v: 1 + 2 + 3 + 1 + 2, n: 5 });
+  });
+
+  it('does not open a file whose inode, size and modification time are those of its last read', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'ESZ25_FUT_CME.scid');
+    const writer = new ScidWriter(path);
+    await writer.create([0, 1].map((i) => scidTickRecord(trade(i))));
+    const { tail, quote, opens } = setup();
+    const reader = tail(path);
+    expect(await reader.read()).toBe('changed');
+    const afterFirst = opens();
+    expect(await reader.read()).toBe('unchanged');
+    expect(await reader.read()).toBe('unchanged');
+    expect(opens()).toBe(afterFirst);
+    await writer.append([scidTickRecord(trade(2))]);
+    expect(await reader.read()).toBe('changed');
+    expect(opens()).toBe(afterFirst + 1);
+    expect(quote('ESZ25_FUT_CME')?.time).toBe(T0 + 2000);
+    // A rewrite to the same size is a new modification time: opened and read from the start.
+    await writer.create([5, 6, 7].map((i) => scidTickRecord(trade(i, 5000))));
+    expect(await reader.read()).toBe('changed');
+    expect(quote('ESZ25_FUT_CME')).toMatchObject({ last: 5000, time: T0 + 7000 });
   });
 
   it('keeps a partial last record until the rest of it arrives', async () => {

@@ -140,6 +140,18 @@ describe('SourceWatcher', () => {
     expect(watcher.status().lastDataAt).toBeGreaterThan(0);
   });
 
+  it('reads a file replaced by rename, and keeps no tail for the temporary file no format reads', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'XAUUSD.json');
+    await writeJsonSnapshot(path, { bid: 1, ask: 2 }, 'rewrite');
+    const { store, watcher } = await watchFolder(dir, { safetyPollMs: 0 });
+    for (let i = 3; i < 6; i++) {
+      await writeJsonSnapshot(path, { bid: i, ask: i + 1 }, 'rename');
+      await waitFor(`the replacement ${i}`, () => store.get('XAUUSD')?.document.quote.bid === i, 3000);
+    }
+    expect(watcher.files()).toEqual([{ path, format: 'json' }]);
+  });
+
   it('closes cleanly while reads are pending', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'A.json'), '{"bid": 1}');

@@ -1,0 +1,95 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
+import { wsTextFrame } from '../../src/hub/frames.js';
+import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from '../../src/transports/write-batch.js';
+import { waitFor } from '../helpers/wait.js';
+
+const servers: Server[] = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+/** A server that, once a client has upgraded, writes `frames` to the raw socket as the bridge does. */
+async function rawFrameServer(frames: Buffer[]): Promise<string> {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  const server = createServer();
+  server.on('upgrade', (request, socket: Duplex, head) => {
+    wss.handleUpgrade(request, socket, head, () => {
+      for (const frame of frames) socket.write(frame);
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('wsTextFrame', () => {
+  it('frames text of every length class (7-bit, 16-bit, 64-bit) so that a WebSocket client reads it back unchanged', async () => {
+    const texts = ['{}', JSON.stringify({ pad: 'é'.repeat(60) }), JSON.stringify({ pad: 'x'.repeat(200) }), JSON.stringify({ pad: 'y'.repeat(70_000) })];
+    const url = await rawFrameServer(texts.map(wsTextFrame));
+    const received: string[] = [];
+    const client = new WebSocket(url);
+    client.on('message', (data: Buffer, isBinary) => received.push(`${isBinary ? 'binary' : 'text'}:${data.toString()}`));
+    await waitFor('every message', () => received.length === texts.length);
+    client.terminate();
+    expect(received).toEqual(texts.map((text) => `text:${text}`));
+    expect(wsTextFrame('{}')).toEqual(Buffer.from([0x81, 2, 0x7b, 0x7d]));
+  });
+});
+
+describe('WriteBatcher', () => {
+  class Outlet implements Flushable {
+    readonly pending = new PendingFrames();
+    readonly written: Buffer[] = [];
+    flushes = 0;
+    constructor(readonly batcher: WriteBatcher) {}
+    write(frame: Buffer): void {
+      if (this.pending.push(frame)) this.batcher.schedule(this);
+    }
+    flush(joined: JoinedFrames): void {
+      this.flushes++;
+      const data = this.pending.take(joined);
+      if (data) this.written.push(data);
+    }
+  }
+
+  it('writes what each connection queued during a turn once, in order, at the end of the turn', async () => {
+    const batcher = new WriteBatcher();
+    const a = new Outlet(batcher);
+    const b = new Outlet(batcher);
+    const frames = ['1', '2', '3'].map((text) => Buffer.from(text));
+    for (const frame of frames) a.write(frame);
+    b.write(frames[1] as Buffer);
+    expect([a.written, b.written, a.pending.bytes]).toEqual([[], [], 3]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.written.map(String)).toEqual(['123']);
+    expect(b.written.map(String)).toEqual(['2']);
+    expect([a.flushes, b.flushes, a.pending.bytes]).toEqual([1, 1, 0]);
+    a.write(Buffer.from('4'));
+    batcher.flush();
+    expect(a.written.map(String)).toEqual(['123', '4']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.flushes).toBe(2);
+  });
+
+  it('gives connections with the same frames the same buffer, and others their own', () => {
+    const joined = new JoinedFrames();
+    const [x, y, z] = ['x', 'y', 'z'].map((text) => Buffer.from(text)) as [Buffer, Buffer, Buffer];
+    const first = joined.join([x, y], 2);
+    expect(joined.join([x, y], 2)).toBe(first);
+    expect(String(joined.join([x, z], 2))).toBe('xz');
+    expect(String(joined.join([x, y, z], 3))).toBe('xyz');
+    expect(joined.join([y], 1)).toBe(y);
+    // A connection reuses its list once joined: what was joined must not change with it.
+    const list = [z, x];
+    const zx = joined.join(list, 2);
+    list.splice(0, 2, z, y);
+    expect(String(joined.join(list, 2))).toBe('zy');
+    expect(String(zx)).toBe('zx');
+    joined.clear();
+    expect(joined.join([x, y], 2)).not.toBe(first);
+  });
+});
