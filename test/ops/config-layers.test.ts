@@ -23,7 +23,8 @@ function problemsOf(action: () => unknown): string[] {
 function schemaKeys(schema: TSchema, prefix = ''): string[] {
   if (schema.type === 'array' && (schema.items as TSchema).type === 'object') return schemaKeys(schema.items as TSchema, `${prefix}[]`);
   const properties = schema.properties as Record<string, TSchema> | undefined;
-  if (!properties || prefix === 'document.bars') return [prefix];
+  // Records keyed by timeframe are one row each.
+  if (!properties || prefix === 'document.bars' || prefix === 'document.indicators') return [prefix];
   return Object.entries(properties).flatMap(([key, inner]) => schemaKeys(inner, prefix ? `${prefix}.${key}` : key));
 }
 
