@@ -55,11 +55,16 @@ export class DerivedCache {
     const status: LRUCache.Status<string, string, Compute> = {};
     const value = await this.#cache.fetch(key, { context: compute, ttl: this.#options.ttlMs[kind], status });
     const outcome = status.fetch;
-    if (outcome === 'hit') this.#counters.hits[kind].add();
-    else if (outcome === 'inflight') {
+    if (outcome === 'hit') {
+      this.#counters.hits[kind].add();
+    } else if (outcome === 'inflight') {
       this.#counters.hits[kind].add();
       this.#counters.coalesced[kind].add();
-    } else this.#counters.misses[kind].add();
+    } else {
+      this.#counters.misses[kind].add();
+      // Held, but past its time to live: computed again in its place.
+      if (outcome === 'stale') this.#counters.expirations.add();
+    }
     return value as string;
   }
 

@@ -16,8 +16,8 @@ export interface WindowSource {
 
 /**
  * The window `timeframe` is answered from: the document's own, or else the finer window
- * that spans the longest time (H4 from 24 H1 bars rather than 50 M15 bars). Null when the
- * document has neither.
+ * that spans the longest time (H4 from 24 H1 bars rather than 50 M15 bars; the coarser of
+ * two that span as long). Null when the document has neither.
  */
 export function sourceOf(document: InstrumentDocument, timeframe: Timeframe): WindowSource | null {
   const own = document.bars[timeframe];
@@ -29,7 +29,8 @@ export function sourceOf(document: InstrumentDocument, timeframe: Timeframe): Wi
     const bars = document.bars[finer];
     if (!bars || bars.length === 0) continue;
     const span = (bars[bars.length - 1] as Bar).t + TIMEFRAME_MS[finer] - (bars[0] as Bar).t;
-    if (span > bestSpan) {
+    // At the same span the coarser window is less to aggregate.
+    if (span >= bestSpan) {
       best = { timeframe: finer, bars };
       bestSpan = span;
     }

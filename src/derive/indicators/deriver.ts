@@ -90,6 +90,8 @@ class TimeframeIndicators {
   #bars: readonly Bar[] | undefined;
   #rolled = -1;
   #decimals = 0;
+  /** The values being published, in the order of `specs` (reused from one update to the next). */
+  readonly #fresh: (IndicatorValue | undefined)[] = [];
   values: IndicatorValues | undefined;
 
   constructor(
@@ -158,32 +160,44 @@ class TimeframeIndicators {
 
   #publish(last: Bar | undefined): boolean {
     const previous = this.values;
-    let next: Record<string, IndicatorValue> | undefined;
+    const fresh = this.#fresh;
     let changed = false;
     let count = 0;
-    if (last) {
-      next = {};
-      this.specs.forEach((spec, i) => {
-        const raw = (this.#states[i] as IndicatorState).value(last);
-        if (raw === undefined) return;
-        const before = previous?.[spec.key];
-        const value = roundValue(spec, raw, this.#decimals);
-        const kept = before !== undefined && sameValue(before, value) ? before : value;
-        if (kept !== before) changed = true;
-        (next as Record<string, IndicatorValue>)[spec.key] = kept;
-        count++;
-      });
+    for (let i = 0; i < this.specs.length; i++) {
+      const spec = this.specs[i] as IndicatorSpec;
+      const raw = last ? (this.#states[i] as IndicatorState).value(last) : undefined;
+      const before = previous?.[spec.key];
+      if (raw === undefined) {
+        fresh[i] = undefined;
+        if (before !== undefined) changed = true;
+        continue;
+      }
+      const value = roundValue(spec, raw, this.#decimals);
+      if (before !== undefined && sameValue(before, value)) {
+        fresh[i] = before;
+      } else {
+        fresh[i] = value;
+        changed = true;
+      }
+      count++;
     }
-    const previousCount = previous ? Object.keys(previous).length : 0;
-    if (!changed && count === previousCount) return false;
-    this.values = count > 0 ? next : undefined;
+    if (!changed) return false;
+    let values: Record<string, IndicatorValue> | undefined;
+    if (count > 0) {
+      values = {};
+      for (let i = 0; i < this.specs.length; i++) {
+        const value = fresh[i];
+        if (value !== undefined) values[(this.specs[i] as IndicatorSpec).key] = value;
+      }
+    }
+    this.values = values;
     return true;
   }
 }
 
 function sameValue(a: IndicatorValue, b: IndicatorValue): boolean {
   if (typeof a === 'number' || typeof b === 'number') return a === b;
-  for (const key of Object.keys(b)) {
+  for (const key in b) {
     if ((a as unknown as Record<string, number>)[key] !== (b as unknown as Record<string, number>)[key]) return false;
   }
   return true;

@@ -42,9 +42,8 @@ export function priceDecimalsOf(bars: readonly Bar[]): number {
 export function roundValue(spec: IndicatorSpec, value: IndicatorValue, priceDecimals: number): IndicatorValue {
   const decimals = spec.name === 'rsi' ? PERCENT_DECIMALS : priceDecimals + EXTRA_DECIMALS;
   if (typeof value === 'number') return roundTo(value, decimals);
-  const rounded: Record<string, number> = {};
-  for (const [key, part] of Object.entries(value)) rounded[key] = roundTo(part as number, decimals);
-  return rounded as unknown as IndicatorValue;
+  if ('macd' in value) return { macd: roundTo(value.macd, decimals), signal: roundTo(value.signal, decimals), hist: roundTo(value.hist, decimals) };
+  return { upper: roundTo(value.upper, decimals), middle: roundTo(value.middle, decimals), lower: roundTo(value.lower, decimals) };
 }
 
 function roundTo(value: number, decimals: number): number {
