@@ -221,7 +221,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   live.register({
     name: 'derive',
     apply: (next, previous) => {
-      cache.applyOptions(next.cache);
+      if (!isDeepStrictEqual(next.cache, previous.cache)) cache.applyOptions(next.cache);
       const { indicators, sessionZone } = next.document;
       if (isDeepStrictEqual(indicators, previous.document.indicators) && sessionZone === previous.document.sessionZone) return;
       store.setIndicatorPlan(indicatorPlanOf(next));

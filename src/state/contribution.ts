@@ -10,6 +10,8 @@ export type WindowSizes = Partial<Record<Timeframe, number>>;
 /** Bars kept of a timeframe a file states bars of when the configuration names no window for it. */
 export const DEFAULT_WINDOW_BARS = 200;
 
+const NO_BARS: BarWindows = Object.freeze({});
+
 /** Bars kept of `timeframe` (of a timeframe not configured, when a file states bars of it). */
 export function windowSize(windows: WindowSizes, timeframe: Timeframe): number {
   return windows[timeframe] || DEFAULT_WINDOW_BARS;
@@ -46,8 +48,8 @@ export class Contribution {
   readonly #built: CandleWindow[];
   readonly #stated = new Map<Timeframe, StatedSeries>();
   /** Bars a whole-file source states outright, and the coarser windows built from them. */
-  #documentBars: BarWindows = {};
-  #documentRollups: BarWindows = {};
+  #documentBars: BarWindows = NO_BARS;
+  #documentRollups: BarWindows = NO_BARS;
   #book: Book | undefined;
   #fields: JsonObject | undefined;
   #sawTrade = false;
@@ -132,9 +134,10 @@ export class Contribution {
     const previous = this.#quote;
     this.#quote = partial.quote;
     this.#quoteDraft = null;
-    if (partial.bars !== this.#documentBars) {
-      this.#documentBars = partial.bars ?? {};
-      this.#documentRollups = this.#rollupsOf(this.#documentBars);
+    const stated = partial.bars ?? NO_BARS;
+    if (stated !== this.#documentBars) {
+      this.#documentBars = stated;
+      this.#documentRollups = this.#rollupsOf(stated);
     }
     this.#book = partial.book;
     this.#fields = partial.fields;

@@ -95,6 +95,8 @@ describe('derived data for every consumer', () => {
     const barPaths = tickOps.map((op) => op.path).filter((path) => path.startsWith('/bars/'));
     expect(barPaths).toEqual(['/bars/M1/19', '/bars/M5/9', '/bars/M15/4', '/bars/H1/2']);
     expect(tickOps.some((op) => op.path.startsWith('/indicators/'))).toBe(true);
+    // The quote, four bars and seven values: about 1 KB, whatever the windows hold.
+    expect(JSON.stringify(tickOps).length).toBeLessThan(1200);
 
     // 14:00:00 opens a new bar in every timeframe: the windows are full, so each rolls.
     const before = client.document(ES)?.seq as number;
@@ -246,6 +248,24 @@ describe('derived data for every consumer', () => {
     stats = await cacheStats(bridge.url);
     expect(stats.bytes).toBeLessThanOrEqual(4096);
     expect(stats.evictions).toBeGreaterThan(0);
+  });
+
+  it('a change of document.sessionZone moves the D1 boundaries and the VWAP sessions', async () => {
+    const { dir } = await esFolder();
+    const bridge = await startTestBridge([dir], { document: { bars: { M5: 100, D1: 5 }, indicators: { M5: ['vwap'] } } });
+    const d1 = () => bridge.store.get(ES)?.document.bars.D1;
+    expect(d1()?.map((bar) => bar.t)).toEqual([Date.UTC(2026, 10, 20)]);
+    const vwapUtc = bridge.store.get(ES)?.document.indicators?.M5?.vwap;
+    const change = await fetch(`${bridge.url}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ document: { sessionZone: 'Asia/Tokyo' } }) });
+    expect(change.status).toBe(200);
+    // 10:00-14:00 UTC is 19:00-23:00 in Tokyo: the same day there, which began at 15:00 UTC the day before.
+    await waitFor('D1 in Tokyo', () => d1()?.[0]?.t === Date.UTC(2026, 10, 19, 15));
+    expect(d1()).toHaveLength(1);
+    // The session is the same trades (it holds them all either way), so VWAP agrees.
+    expect(bridge.store.get(ES)?.document.indicators?.M5?.vwap).toBe(vwapUtc);
+    await fetch(`${bridge.url}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ document: { sessionZone: 'Pacific/Kiritimati' } }) });
+    // UTC+14: the trades fall from 00:00 to 04:00 there, a day that began at 10:00 UTC.
+    await waitFor('D1 in Kiritimati', () => d1()?.[0]?.t === Date.UTC(2026, 10, 20, 10));
   });
 
   it('a token sees the routes of its symbols only; the indicators change live with document.indicators', async () => {

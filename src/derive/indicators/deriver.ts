@@ -2,7 +2,7 @@ import { TimeZone } from '../../formats/zone.js';
 import { TIMEFRAMES, type Bar, type BarWindows, type Timeframe } from '../../state/document.js';
 import { barClock, type BarClock } from '../bar-clock.js';
 import { createState, parseIndicatorKey, type IndicatorSpec } from './catalog.js';
-import { barDecimals, priceDecimalsOf, roundValue } from './rounding.js';
+import { barDecimals, roundValue } from './rounding.js';
 import type { IndicatorState, IndicatorValue } from './types.js';
 
 /** One timeframe's published values, keyed `<name><period>`; a value still warming up is absent. */
@@ -141,7 +141,8 @@ class TimeframeIndicators {
 
   #rebuild(bars: readonly Bar[]): void {
     this.#states = this.specs.map((spec) => createState(spec, this.sessions));
-    this.#decimals = priceDecimalsOf(bars);
+    // The forming bar's decimals; rolling adds those of the closed bars.
+    this.#decimals = barDecimals(bars[bars.length - 1] as Bar);
     this.#rolled = -1;
     this.#roll(bars, 0);
   }
