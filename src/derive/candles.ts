@@ -1,8 +1,6 @@
 import type { Bar, Timeframe } from '../state/document.js';
 import { barClock, type BarClock } from './bar-clock.js';
 
-export { barOpenTime, TIMEFRAME_MS } from './bar-clock.js';
-
 /** When the first and the last trade (or finer bar) of a bar happened. */
 interface Edges {
   first: number;

@@ -18,7 +18,7 @@ export const MAX_PERIOD = 1000;
 export const INDICATOR_KEY_PATTERN = '^(?:(?:sma|ema|rsi|atr|bb)(?:[1-9][0-9]{0,2}|1000)|macd|vwap)$';
 
 /** The period an indicator gets when none is named. */
-export const DEFAULT_PERIODS: Readonly<Record<'sma' | 'ema' | 'rsi' | 'atr' | 'bb', number>> = { sma: 20, ema: 20, rsi: 14, atr: 14, bb: 20 };
+const DEFAULT_PERIODS: Readonly<Record<'sma' | 'ema' | 'rsi' | 'atr' | 'bb', number>> = { sma: 20, ema: 20, rsi: 14, atr: 14, bb: 20 };
 
 export interface IndicatorSpec {
   readonly name: IndicatorName;
@@ -31,7 +31,7 @@ export interface IndicatorSpec {
 /** Every indicator with its default period: what the indicators route gives when no name is asked for. */
 export const STANDARD_SET: readonly IndicatorSpec[] = INDICATOR_NAMES.map((name) => specOf(name));
 
-export function hasPeriod(name: IndicatorName): name is keyof typeof DEFAULT_PERIODS {
+function hasPeriod(name: IndicatorName): name is keyof typeof DEFAULT_PERIODS {
   return name !== 'macd' && name !== 'vwap';
 }
 
