@@ -73,13 +73,14 @@ export function indicatorsOf(
 ): IndicatorAnswer {
   const answer: IndicatorAnswer = { values: {}, missing: {} };
   const published = ownWindow ? plan.specs(timeframe) : [];
+  const sessions = plan.sessions();
   let decimals: number | undefined;
   for (const spec of specs) {
     let value: IndicatorValue | undefined;
     if (published.some((candidate) => candidate.key === spec.key)) {
       value = document.indicators?.[timeframe]?.[spec.key];
     } else {
-      const raw = seriesOf(spec, bars, plan.sessions()).at(-1);
+      const raw = seriesOf(spec, bars, sessions).at(-1);
       decimals ??= priceDecimalsOf(bars);
       if (raw !== undefined) value = roundValue(spec, raw, decimals);
     }
