@@ -1,8 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { TIMEFRAME_MS } from './derive/candles.js';
+import { TIMEFRAME_MS } from './derive/bar-clock.js';
+import { DerivedCache } from './derive/cache.js';
+import { IndicatorPlan } from './derive/indicators/deriver.js';
 import { FormatRegistry } from './formats/registry.js';
+import { TimeZone } from './formats/zone.js';
 import { Hub } from './hub/hub.js';
 import { AuthGate, TokenTable } from './ops/auth.js';
 import type { Config, ConfigLayer, SourceConfig } from './ops/config.js';
@@ -19,6 +22,7 @@ import { Store } from './state/store.js';
 import { DashboardStream } from './transports/dashboard-sse.js';
 import { registerDashboardPage } from './transports/dashboard-page.js';
 import { registerConfigRoutes } from './transports/config-routes.js';
+import { registerDerivedRoutes } from './transports/derived-routes.js';
 import { installGuards } from './transports/guard.js';
 import { registerHttpRoutes } from './transports/http.js';
 import { createHttpServer } from './transports/server.js';
@@ -61,9 +65,10 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const auth = new AuthGate(await TokenTable.load(config.auth), config.auth);
   const metrics = new BridgeMetrics();
   const store = new Store(
-    { journalSize: config.journal.size, counters: metrics.store, ...(options.epoch ? { epoch: options.epoch } : {}) },
+    { journalSize: config.journal.size, counters: metrics.store, indicators: indicatorPlanOf(config), ...(options.epoch ? { epoch: options.epoch } : {}) },
     (error) => logger.error({ err: error }, 'commit listener failed'),
   );
+  const cache = new DerivedCache(config.cache, metrics.cache);
   const hub = new Hub(store, config.stream, logger, metrics.hub);
   const loader = options.configLoader;
   const live = new LiveConfig(config, {
@@ -80,6 +85,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const sse = new SseTransport(hub, store, config.stream, logger, metrics.refusals);
   sse.register(app);
   registerHttpRoutes(app, { store, hub, health, stats, metrics: metrics.registry }, config.http);
+  registerDerivedRoutes(app, { store, cache });
   registerConfigRoutes(app, live);
   const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger, {
     auth,
@@ -94,6 +100,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     await Promise.all([ws.close(), app.close()]);
+    cache.close();
     sse.close();
     dashboard.close();
     hub.close();
@@ -121,6 +128,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       include: source.include,
       store,
       windows: config.document.bars,
+      sessionZone: TimeZone.parse(config.document.sessionZone),
       logger,
       schedule: config.watch,
       usePolling: source.usePolling,
@@ -155,13 +163,17 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     const problems = Object.fromEntries(Object.entries(report.components).filter(([, component]) => component.status !== 'HEALTHY'));
     notifier.notify(HEALTH_LOG_LEVEL[to], `health ${from} -> ${to}`, { type: 'health', from, to, problems });
   });
-  bridgeStats(stats, { store, hub, metrics, sources, eventLoop, notifier });
+  bridgeStats(stats, { store, hub, metrics, sources, eventLoop, notifier, cache });
   metrics.setProbes({
     clients: () => hub.clients(),
     symbols: () => [...store.symbols()].length,
     journal: () => store.journalTotals(),
     breakers: () => sources.statuses().map(({ status }) => ({ source: status.path, states: status.breakers })),
     health: () => health.report().status,
+    cache: () => {
+      const { entries, bytes } = cache.stats();
+      return { entries, bytes };
+    },
   });
 
   const reloadTokens = async (): Promise<void> => {
@@ -206,6 +218,16 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   live.register({ name: 'notify', apply: (next) => notifier.applyConfig(next.notify) });
   live.register({ name: 'health', apply: (next) => monitor.setInterval(next.health.intervalMs) });
   live.register({ name: 'sources', apply: (next, previous) => sources.apply(next, previous) });
+  live.register({
+    name: 'derive',
+    apply: (next, previous) => {
+      if (!isDeepStrictEqual(next.cache, previous.cache)) cache.applyOptions(next.cache);
+      const { indicators, sessionZone } = next.document;
+      if (isDeepStrictEqual(indicators, previous.document.indicators) && sessionZone === previous.document.sessionZone) return;
+      store.setIndicatorPlan(indicatorPlanOf(next));
+      cache.clear();
+    },
+  });
 
   const configWatcher = loader ? new FileWatcher(loader.files, () => void live.reload(), logger) : null;
   const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready()]).then(() => {
@@ -230,6 +252,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       await ws.close();
       await notifier.close();
       await app.close();
+      cache.close();
       logger.info('closed');
     })();
     return closing;
@@ -243,6 +266,10 @@ const HEALTH_LOG_LEVEL: Record<HealthStatus, NotifyLevel> = { HEALTHY: 'info', D
 /** How far back a file's history is read at start: enough to fill the longest bar window. */
 function historyMsOf(config: Config): number {
   return Math.max(0, ...Object.entries(config.document.bars).map(([tf, size]) => (size ?? 0) * TIMEFRAME_MS[tf as Timeframe]));
+}
+
+function indicatorPlanOf(config: Config): IndicatorPlan {
+  return new IndicatorPlan(config.document.indicators, TimeZone.parse(config.document.sessionZone));
 }
 
 function tokenFiles(config: Config): string[] {

@@ -24,6 +24,9 @@ describe('the README examples hold', () => {
           { t: Date.UTC(2026, 10, 20, 14, 30), o: 1.08421, h: 1.08422, l: 1.08421, c: 1.08422, v: 3 },
           { t: Date.UTC(2026, 10, 20, 14, 31), o: 1.08425, h: 1.08425, l: 1.08425, c: 1.08425, v: 1 },
         ],
+        M5: [{ t: Date.UTC(2026, 10, 20, 14, 30), o: 1.08421, h: 1.08425, l: 1.08421, c: 1.08425, v: 4 }],
+        M15: [{ t: Date.UTC(2026, 10, 20, 14, 30), o: 1.08421, h: 1.08425, l: 1.08421, c: 1.08425, v: 4 }],
+        H1: [{ t: Date.UTC(2026, 10, 20, 14), o: 1.08421, h: 1.08425, l: 1.08421, c: 1.08425, v: 4 }],
       },
       fields: {},
     });
@@ -58,22 +61,33 @@ describe('the README: one example per format', () => {
 
     const es = await data('ESZ25-CME');
     expect(es.quote).toEqual({ last: 6014.5, time: T - 25 * 60_000 });
+    const esHour = { t: T - 30 * 60_000, o: 6012.25, h: 6015.25, l: 6011.5, c: 6014.5, v: 2500, n: 515, bv: 1130, av: 1370 };
     expect(es.bars).toEqual({
       M5: [
         { t: T - 30 * 60_000, o: 6012.25, h: 6014, l: 6011.5, c: 6013.75, v: 1520, n: 310, bv: 700, av: 820 },
         { t: T - 25 * 60_000, o: 6013.75, h: 6015.25, l: 6013, c: 6014.5, v: 980, n: 205, bv: 430, av: 550 },
       ],
+      M15: [esHour],
+      H1: [esHour],
     });
     expect(es.fields).toEqual({ Top: 6021, Bottom: 6001, 'Top#2': 6031 });
 
     const eurusd = await data('EURUSD');
-    expect(eurusd.bars.M5).toEqual([
-      { t: T - 30 * 60_000, o: 1.08421, h: 1.08447, l: 1.0841, c: 1.08433, v: 412 },
-      { t: T - 25 * 60_000, o: 1.08433, h: 1.08451, l: 1.08425, c: 1.0844, v: 388 },
-    ]);
-    expect(eurusd.sources).toEqual(['json', 'mt5-bars']);
-    expect(eurusd.quote).toEqual({ bid: 1.0844, ask: 1.08446 });
-    expect(eurusd.fields).toEqual({ tick_value: 1, spread: 7 });
+    const eurusdHour = { t: T - 30 * 60_000, o: 1.08421, h: 1.08451, l: 1.0841, c: 1.0844, v: 800 };
+    expect(eurusd.bars).toEqual({
+      M5: [
+        { t: T - 30 * 60_000, o: 1.08421, h: 1.08447, l: 1.0841, c: 1.08433, v: 412 },
+        { t: T - 25 * 60_000, o: 1.08433, h: 1.08451, l: 1.08425, c: 1.0844, v: 388 },
+      ],
+      M15: [eurusdHour],
+      H1: [eurusdHour],
+    });
+    expect(eurusd.fields).toEqual({ spread: 7 });
+
+    const usdjpy = await data('USDJPY');
+    expect(usdjpy.sources).toEqual(['json']);
+    expect(usdjpy.quote).toEqual({ bid: 155.123, ask: 155.131 });
+    expect(usdjpy.fields).toEqual({ tick_value: 0.64 });
 
     const gold = await data('XAUUSD');
     expect(gold.quote).toEqual({ bid: 2650.17, ask: 2650.47, time: T + 1000 });
@@ -84,7 +98,8 @@ describe('the README: one example per format', () => {
 
     const acme = await data('ACME');
     expect(acme.quote).toEqual({ last: 101.5, lastSize: 100, time: T + 1000 });
-    expect(acme.bars).toEqual({ M1: [{ t: T, o: 101.25, h: 101.5, l: 101.25, c: 101.5, v: 400, n: 2 }] });
+    const acmeBar = { o: 101.25, h: 101.5, l: 101.25, c: 101.5, v: 400, n: 2 };
+    expect(acme.bars).toEqual({ M1: [{ t: T, ...acmeBar }], M5: [{ t: T, ...acmeBar }], M15: [{ t: T, ...acmeBar }], H1: [{ t: T - 30 * 60_000, ...acmeBar }] });
     expect(acme.fields).toEqual({ exchange: 'NYSE' });
   });
 

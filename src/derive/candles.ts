@@ -1,23 +1,16 @@
 import type { Bar, Timeframe } from '../state/document.js';
+import { barClock, type BarClock } from './bar-clock.js';
 
-export const TIMEFRAME_MS: Readonly<Record<Timeframe, number>> = {
-  M1: 60_000,
-  M5: 300_000,
-  M15: 900_000,
-  M30: 1_800_000,
-  H1: 3_600_000,
-  H4: 14_400_000,
-  D1: 86_400_000,
-};
-
-/** Open time (UTC) of the bar of `timeframe` that holds `time`. */
-export function barOpenTime(time: number, timeframe: Timeframe): number {
-  const length = TIMEFRAME_MS[timeframe];
-  return Math.floor(time / length) * length;
+/** When the first and the last trade (or finer bar) of a bar happened. */
+interface Edges {
+  first: number;
+  last: number;
 }
 
 /**
  * A rolling window of bars of one timeframe, oldest first, built from trades or finer bars.
+ * A bar's open and close are its earliest and latest trades by time, whatever order they
+ * arrive in, so that a late trade gives every timeframe the same bars as finer bars would.
  *
  * Published bars are never mutated: the first change after `seal()` copies the array and
  * the bar it touches, so a published document keeps its values and the delta engine can
@@ -27,17 +20,25 @@ export class CandleWindow {
   #published: readonly Bar[] = [];
   #draft: Bar[] | null = null;
   readonly #fresh = new Set<Bar>();
+  /** Edges of the bars held that trades or finer bars built, by open time; the newest at hand. */
+  readonly #edges = new Map<number, Edges>();
+  #newestEdges: { t: number; edges: Edges } | null = null;
   /** The bar the last addBar() merged into, as it was before (null: that merge created it). */
-  #lastMerge: { t: number; before: Bar | null } | null = null;
+  #lastMerge: { t: number; before: Bar | null; edges: Edges | null } | null = null;
+
+  readonly #clock: BarClock;
 
   constructor(
     readonly timeframe: Timeframe,
     readonly capacity: number,
-  ) {}
+    clock: BarClock = barClock(timeframe),
+  ) {
+    this.#clock = clock;
+  }
 
   /** Adds a trade (or a tick, for bid-based bars) of `volume` and `trades` count. */
   addTrade(time: number, price: number, volume: number, trades: number | undefined): void {
-    const t = barOpenTime(time, this.timeframe);
+    const t = this.#clock.open(time);
     const index = this.#indexFor(this.bars, t);
     this.#lastMerge = null;
     if (index === null) return;
@@ -46,13 +47,21 @@ export class CandleWindow {
       const bar: Bar = { t, o: price, h: price, l: price, c: price, v: volume };
       if (trades !== undefined) bar.n = trades;
       this.#insert(bars, ~index, bar);
+      this.#setEdges(t, { first: time, last: time });
       return;
     }
     const bar = this.#writable(bars, index);
     if (price > bar.h) bar.h = price;
     if (price < bar.l) bar.l = price;
-    // A late trade belongs to its bar's range and volume, but the close is the latest price.
-    if (index === bars.length - 1) bar.c = price;
+    const edges = this.#edgesOf(bar);
+    if (time < edges.first) {
+      edges.first = time;
+      bar.o = price;
+    }
+    if (time >= edges.last) {
+      edges.last = time;
+      bar.c = price;
+    }
     bar.v += volume;
     if (trades !== undefined) bar.n = (bar.n ?? 0) + trades;
   }
@@ -63,7 +72,7 @@ export class CandleWindow {
    * undone first, so the bar is corrected rather than counted twice.
    */
   addBar(source: Bar, replacesLast = false): void {
-    const t = barOpenTime(source.t, this.timeframe);
+    const t = this.#clock.open(source.t);
     if (replacesLast) this.#undoLastMerge(t);
     const index = this.#indexFor(this.bars, t);
     this.#lastMerge = null;
@@ -72,14 +81,23 @@ export class CandleWindow {
     if (index < 0) {
       const bar: Bar = { ...source, t };
       this.#insert(bars, ~index, bar);
-      this.#lastMerge = { t, before: null };
+      this.#setEdges(t, { first: source.t, last: source.t });
+      this.#lastMerge = { t, before: null, edges: null };
       return;
     }
     const bar = this.#writable(bars, index);
-    this.#lastMerge = { t, before: { ...bar } };
+    const edges = this.#edgesOf(bar);
+    this.#lastMerge = { t, before: { ...bar }, edges: { ...edges } };
     if (source.h > bar.h) bar.h = source.h;
     if (source.l < bar.l) bar.l = source.l;
-    if (index === bars.length - 1) bar.c = source.c;
+    if (source.t < edges.first) {
+      edges.first = source.t;
+      bar.o = source.o;
+    }
+    if (source.t >= edges.last) {
+      edges.last = source.t;
+      bar.c = source.c;
+    }
     bar.v += source.v;
     if (source.n !== undefined) bar.n = (bar.n ?? 0) + source.n;
     if (source.bv !== undefined) bar.bv = (bar.bv ?? 0) + source.bv;
@@ -101,6 +119,57 @@ export class CandleWindow {
     this.#fresh.add(bar);
   }
 
+  /**
+   * Folds in a bar of a finer timeframe that a file states (new, or replacing `replaced`).
+   * `finer` is that timeframe's window after the change, `finerFull` whether it has dropped
+   * bars. The bar holding it is recomputed from the finer bars of its span while `finer`
+   * still holds them all; otherwise (a D1 bar outlasts 100 M5 bars) it is corrected: volume
+   * and counts by the difference, high and low extended, the close from the newest finer bar.
+   * Only a rewrite that lowers such a bar's high (or raises its low) is then not reflected.
+   */
+  foldFiner(next: Bar, replaced: Bar | undefined, finer: readonly Bar[], finerFull: boolean): void {
+    const t = this.#clock.open(next.t);
+    const index = this.#indexFor(this.bars, t);
+    this.#lastMerge = null;
+    const at = findBar(finer, next.t);
+    if (index === null || at < 0) return;
+    let first = at;
+    while (first > 0 && this.#clock.open((finer[first - 1] as Bar).t) === t) first--;
+    let last = at;
+    while (last < finer.length - 1 && this.#clock.open((finer[last + 1] as Bar).t) === t) last++;
+    const bars = this.#draftBars();
+    if (index < 0 || first > 0 || !finerFull) {
+      const bar = aggregate(t, finer, first, last);
+      if (index < 0) {
+        this.#insert(bars, ~index, bar);
+      } else {
+        bars[index] = bar;
+        this.#fresh.add(bar);
+      }
+      return;
+    }
+    const bar = this.#writable(bars, index);
+    if (next.h > bar.h) bar.h = next.h;
+    if (next.l < bar.l) bar.l = next.l;
+    if (last === at) bar.c = next.c;
+    bar.v += next.v - (replaced?.v ?? 0);
+    for (const key of COUNTS) {
+      if (next[key] !== undefined || replaced?.[key] !== undefined) bar[key] = (bar[key] ?? 0) + (next[key] ?? 0) - (replaced?.[key] ?? 0);
+    }
+  }
+
+  /** The bar opening at `t`, if held. */
+  barAt(t: number): Bar | undefined {
+    const bars = this.bars;
+    const index = findBar(bars, t);
+    return index < 0 ? undefined : bars[index];
+  }
+
+  /** Whether the window holds `capacity` bars (and so may have dropped older ones). */
+  get full(): boolean {
+    return this.bars.length >= this.capacity;
+  }
+
   /** Restores the bar at `t` to what it was before the last merge into it. */
   #undoLastMerge(t: number): void {
     const last = this.#lastMerge;
@@ -108,13 +177,15 @@ export class CandleWindow {
     const bars = this.#draftBars();
     const index = this.#indexFor(bars, t);
     if (index === null || index < 0) return;
-    if (last.before === null) {
+    if (last.before === null || last.edges === null) {
       bars.splice(index, 1);
+      this.#dropEdges(t);
       return;
     }
     const restored = { ...last.before };
     bars[index] = restored;
     this.#fresh.add(restored);
+    this.#setEdges(t, { ...last.edges });
   }
 
   /** Publishes the changes since the last seal; returns the same array when nothing changed. */
@@ -160,7 +231,32 @@ export class CandleWindow {
   #insert(bars: Bar[], at: number, bar: Bar): void {
     bars.splice(at, 0, bar);
     this.#fresh.add(bar);
-    if (bars.length > this.capacity) bars.splice(0, bars.length - this.capacity);
+    if (bars.length > this.capacity) {
+      for (const dropped of bars.splice(0, bars.length - this.capacity)) this.#dropEdges(dropped.t);
+    }
+  }
+
+  /** The edges of a bar held; a bar not built here (stated whole) counts as opened and closed at its open time. */
+  #edgesOf(bar: Bar): Edges {
+    const newest = this.#newestEdges;
+    if (newest?.t === bar.t) return newest.edges;
+    let edges = this.#edges.get(bar.t);
+    if (!edges) {
+      edges = { first: bar.t, last: bar.t };
+      this.#edges.set(bar.t, edges);
+    }
+    if (!newest || bar.t > newest.t) this.#newestEdges = { t: bar.t, edges };
+    return edges;
+  }
+
+  #setEdges(t: number, edges: Edges): void {
+    this.#edges.set(t, edges);
+    if (!this.#newestEdges || t >= this.#newestEdges.t) this.#newestEdges = { t, edges };
+  }
+
+  #dropEdges(t: number): void {
+    this.#edges.delete(t);
+    if (this.#newestEdges?.t === t) this.#newestEdges = null;
   }
 
   #writable(bars: Bar[], index: number): Bar {
@@ -171,4 +267,38 @@ export class CandleWindow {
     this.#fresh.add(copy);
     return copy;
   }
+}
+
+const COUNTS = ['n', 'bv', 'av'] as const;
+
+/** Index of the bar opening at `t` in bars ordered by open time; -1 when there is none. */
+function findBar(bars: readonly Bar[], t: number): number {
+  let lo = 0;
+  let hi = bars.length - 1;
+  if (hi >= 0 && (bars[hi] as Bar).t === t) return hi;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const midT = (bars[mid] as Bar).t;
+    if (midT === t) return mid;
+    if (midT < t) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** The bar opening at `t` made of `bars[first..last]`. */
+function aggregate(t: number, bars: readonly Bar[], first: number, last: number): Bar {
+  const head = bars[first] as Bar;
+  const bar: Bar = { t, o: head.o, h: head.h, l: head.l, c: (bars[last] as Bar).c, v: 0 };
+  for (let i = first; i <= last; i++) {
+    const part = bars[i] as Bar;
+    if (part.h > bar.h) bar.h = part.h;
+    if (part.l < bar.l) bar.l = part.l;
+    bar.v += part.v;
+    for (const key of COUNTS) {
+      const value = part[key];
+      if (value !== undefined) bar[key] = (bar[key] ?? 0) + value;
+    }
+  }
+  return bar;
 }

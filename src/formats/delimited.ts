@@ -1,4 +1,4 @@
-import { TIMEFRAME_MS } from '../derive/candles.js';
+import { TIMEFRAME_MS } from '../derive/bar-clock.js';
 import { windowSize } from '../state/contribution.js';
 import { TIMEFRAMES, type Timeframe } from '../state/document.js';
 import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './datetime.js';

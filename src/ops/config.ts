@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { INDICATOR_KEY_PATTERN } from '../derive/indicators/catalog.js';
 import { FORMAT_NAMES } from '../formats/registry.js';
 import { COLUMN_ROLES } from '../formats/types.js';
 import { TimeZone } from '../formats/zone.js';
@@ -72,7 +73,22 @@ export const TokenSchema = Type.Object(
 );
 
 const WindowsSchema = Type.Partial(
-  Type.Object(Object.fromEntries(TIMEFRAMES.map((tf) => [tf, Type.Integer({ minimum: 1, maximum: 100_000 })]))),
+  Type.Object(Object.fromEntries(TIMEFRAMES.map((tf) => [tf, Type.Integer({ minimum: 0, maximum: 100_000, description: 'bars kept (0: none)' })]))),
+  { additionalProperties: false },
+);
+
+const IndicatorsSchema = Type.Partial(
+  Type.Object(
+    Object.fromEntries(
+      TIMEFRAMES.map((tf) => [
+        tf,
+        Type.Array(Type.String({ pattern: INDICATOR_KEY_PATTERN, description: 'sma, ema, rsi, atr or bb with a period of 1-1000 (rsi14), macd, or vwap' }), {
+          uniqueItems: true,
+          description: 'indicators published for this timeframe',
+        }),
+      ]),
+    ),
+  ),
   { additionalProperties: false },
 );
 
@@ -98,7 +114,22 @@ export const ConfigSchema = Type.Object(
     document: Type.Object(
       {
         bars: WindowsSchema,
+        sessionZone: Type.String({ minLength: 1, description: 'time zone whose midnight starts D1 bars and VWAP sessions' }),
+        indicators: IndicatorsSchema,
         bookLevels: Type.Integer({ minimum: 1, maximum: 1000, description: 'book levels published per side' }),
+      },
+      { additionalProperties: false },
+    ),
+    cache: Type.Object(
+      {
+        maxBytes: Bytes('bytes of answers the on-demand cache holds at most (least recently used evicted beyond)', 1024),
+        ttlMs: Type.Object(
+          {
+            bars: Millis('how long a cached bars answer is kept', 1),
+            indicators: Millis('how long a cached indicators answer is kept', 1),
+          },
+          { additionalProperties: false },
+        ),
       },
       { additionalProperties: false },
     ),
@@ -216,7 +247,17 @@ export const DEFAULT_CONFIG: Config = {
     maxWholeBytes: 16 * 1024 * 1024,
     maxBackfillBytes: 64 * 1024 * 1024,
   },
-  document: { bars: { M1: 200 }, bookLevels: 10 },
+  document: {
+    bars: { M1: 200, M5: 100, M15: 50, H1: 24 },
+    sessionZone: 'UTC',
+    indicators: {
+      M5: ['rsi14', 'ema20', 'atr14', 'macd'],
+      M15: ['rsi14', 'ema20', 'atr14', 'macd'],
+      H1: ['rsi14', 'ema20', 'atr14'],
+    },
+    bookLevels: 10,
+  },
+  cache: { maxBytes: 50 * 1024 * 1024, ttlMs: { bars: 60_000, indicators: 60_000 } },
   journal: { size: 1000 },
   stream: {
     heartbeatMs: 15_000,
@@ -294,6 +335,7 @@ export function resolveConfig(...layers: ConfigLayer[]): Config {
     ...tokenProblems(config.auth.tokens, 'auth.tokens'),
     ...repeatedSources(config.sources),
     ...sourceProblems(config.sources),
+    ...zoneProblems('document.sessionZone', config.document.sessionZone),
   ];
   if (conflicts.length > 0) throw new ConfigError(conflicts);
   return deepFreeze(config);
@@ -342,15 +384,21 @@ export function tokenProblems(tokens: readonly TokenConfig[], where: string): st
   return problems;
 }
 
+/** A time zone Intl knows (TimeZone.parse). */
+function zoneProblems(key: string, zone: string): string[] {
+  try {
+    TimeZone.parse(zone);
+    return [];
+  } catch (error) {
+    return [`${key}: ${JSON.stringify(zone)} is not allowed (${(error as Error).message})`];
+  }
+}
+
 /** What the schema cannot check: time zones Intl knows, and patterns that compile. */
 function sourceProblems(sources: readonly SourceConfig[]): string[] {
   const problems: string[] = [];
   sources.forEach((source, index) => {
-    try {
-      TimeZone.parse(source.timeZone);
-    } catch (error) {
-      problems.push(`sources.${index}.timeZone: ${JSON.stringify(source.timeZone)} is not allowed (${(error as Error).message})`);
-    }
+    problems.push(...zoneProblems(`sources.${index}.timeZone`, source.timeZone));
     (source.symbols.rename ?? []).forEach((rule, at) => {
       try {
         new RegExp(rule.pattern);

@@ -38,6 +38,27 @@ export interface StoreCounters {
   snapshotMisses: Tally;
 }
 
+/** What the on-demand cache answers (derive/cache.ts). */
+export const CACHE_KINDS = ['bars', 'indicators'] as const;
+export type CacheKind = (typeof CACHE_KINDS)[number];
+
+/** What the on-demand cache counts, per kind of answer. */
+export interface CacheCounters {
+  /** Answers served without computing (from the cache, or from a computation already under way: `coalesced` counts those). */
+  hits: Record<CacheKind, Tally>;
+  /** Answers computed. */
+  misses: Record<CacheKind, Tally>;
+  coalesced: Record<CacheKind, Tally>;
+  /** Entries dropped to stay within cache.maxBytes. */
+  evictions: Tally;
+  /** Entries dropped when their time to live ran out. */
+  expirations: Tally;
+}
+
+export function cacheCounters(): CacheCounters {
+  return { hits: tallies(CACHE_KINDS), misses: tallies(CACHE_KINDS), coalesced: tallies(CACHE_KINDS), evictions: new Tally(), expirations: new Tally() };
+}
+
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const LATENCY_WINDOW = 4096;
 
@@ -99,6 +120,8 @@ export interface MetricsProbes {
   /** Files per breaker state, per watched folder. */
   breakers(): Iterable<{ source: string; states: Record<BreakerState, number> }>;
   health(): HealthStatus;
+  /** Entries and bytes the on-demand cache holds. */
+  cache(): { entries: number; bytes: number };
 }
 
 const HEALTH_VALUE: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2 };
@@ -115,6 +138,7 @@ export class BridgeMetrics {
   readonly notifications = tallies(['sent', 'failed', 'dropped'] as const);
   readonly refusals = tallies(REFUSALS);
   readonly configChanges = tallies(['applied', 'refused'] as const);
+  readonly cache = cacheCounters();
   readonly #sources = new Map<string, SourceCounters>();
   #probes: MetricsProbes | null = null;
 
@@ -155,6 +179,11 @@ export class BridgeMetrics {
     labelled(registry, 'tapebridge_notifications_total', 'webhook notifications: sent, failed after retries, dropped (queue full)', 'result', this.notifications);
     labelled(registry, 'tapebridge_refusals_total', 'requests, connections and frames refused, by reason', 'reason', this.refusals);
     labelled(registry, 'tapebridge_config_changes_total', 'configuration changes applied or refused', 'result', this.configChanges);
+    labelled(registry, 'tapebridge_cache_hits_total', 'on-demand answers served without computing, by kind', 'kind', this.cache.hits);
+    labelled(registry, 'tapebridge_cache_misses_total', 'on-demand answers computed, by kind', 'kind', this.cache.misses);
+    labelled(registry, 'tapebridge_cache_coalesced_total', 'on-demand answers that waited for the same computation under way, by kind', 'kind', this.cache.coalesced);
+    single('tapebridge_cache_evictions_total', 'cache entries evicted to stay within cache.maxBytes', this.cache.evictions);
+    single('tapebridge_cache_expirations_total', 'cache entries dropped at the end of their time to live', this.cache.expirations);
 
     const probes = (): MetricsProbes | null => this.#probes;
     gauge(registry, 'tapebridge_clients', 'connected clients', ['transport'], (set) => {
@@ -169,6 +198,8 @@ export class BridgeMetrics {
         for (const [state, count] of Object.entries(states)) set({ source, state }, count);
       }
     });
+    gauge(registry, 'tapebridge_cache_entries', 'answers held by the on-demand cache', [], (set) => set({}, probes()?.cache().entries ?? 0));
+    gauge(registry, 'tapebridge_cache_bytes', 'bytes held by the on-demand cache', [], (set) => set({}, probes()?.cache().bytes ?? 0));
     gauge(registry, 'tapebridge_health_status', '0 HEALTHY, 1 DEGRADED, 2 UNHEALTHY', [], (set) => {
       const status = probes()?.health();
       if (status) set({}, HEALTH_VALUE[status]);

@@ -1,3 +1,4 @@
+import type { DerivedCache } from '../derive/cache.js';
 import type { Hub } from '../hub/hub.js';
 import type { Store } from '../state/store.js';
 import type { SourceSet } from '../watch/source-set.js';
@@ -34,10 +35,11 @@ export interface StatsParts {
   sources: SourceSet;
   eventLoop: EventLoopMonitor;
   notifier: Notifier;
+  cache: DerivedCache;
 }
 
-/** Registers the bridge's sections: hub, latency, sources, state, eventLoop, memory, notifications, refusals, config. */
-export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources, eventLoop, notifier }: StatsParts): void {
+/** Registers the bridge's sections: hub, latency, sources, state, cache, eventLoop, memory, notifications, refusals, config. */
+export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources, eventLoop, notifier, cache }: StatsParts): void {
   stats.register('hub', () => ({
     clients: hub.clients(),
     slowConsumers: hub.slowConsumers,
@@ -71,6 +73,7 @@ export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources
       snapshotCache: { hits: snapshotHits.value, misses: snapshotMisses.value, hitRate: served === 0 ? null : Math.round((snapshotHits.value / served) * 1000) / 1000 },
     };
   });
+  stats.register('cache', () => ({ ...cache.stats() }));
   stats.register('eventLoop', () => ({ ...eventLoop.delay() }));
   stats.register('memory', () => {
     const { rss, heapUsed, heapTotal, external } = process.memoryUsage();

@@ -1,5 +1,6 @@
+import type { Indicators } from '../derive/indicators/deriver.js';
 import type { SealedContribution } from './contribution.js';
-import type { Bar, BarWindows, Book, InstrumentDocument, JsonObject, Quote, Timeframe } from './document.js';
+import { TIMEFRAMES, type Bar, type BarWindows, type Book, type InstrumentDocument, type JsonObject, type Quote } from './document.js';
 
 const EMPTY_QUOTE: Quote = Object.freeze({});
 const EMPTY_FIELDS: JsonObject = Object.freeze({});
@@ -7,20 +8,25 @@ const EMPTY_FIELDS: JsonObject = Object.freeze({});
 /**
  * Builds a symbol's document from what each of its files contributes. Where several files
  * give the same part, the newest wins: quote fields by quote time, each bar window by its
- * last bar, the book by its time; fields merge. Parts that only one file gives are used as
- * they are, so unchanged parts keep their identity from one version to the next.
+ * last bar (at the same open time, the one with more volume), the book by its time; fields
+ * merge. Parts that only one file gives are used as they are, so unchanged parts keep their
+ * identity from one version to the next.
+ * `deriver` gives the indicators of the composed bars (once per symbol, whatever feeds it).
  */
 export function composeDocument(
   symbol: string,
   parts: readonly SealedContribution[],
   previous: InstrumentDocument | undefined,
+  deriver?: { update(bars: BarWindows): Indicators | undefined } | null,
 ): InstrumentDocument {
   const sources = sourcesOf(parts, previous?.sources);
   const quote = composeQuote(parts);
   const bars = composeBars(parts);
   const book = composeBook(parts);
+  const indicators = deriver?.update(bars);
   const fields = composeFields(parts);
-  // Key order of PROTOCOL.md §1, for readable snapshots.
+  // Key order of PROTOCOL.md §1, for readable snapshots; a part nothing gives is absent.
+  if (indicators) return book ? { symbol, sources, quote, bars, book, indicators, fields } : { symbol, sources, quote, bars, indicators, fields };
   return book ? { symbol, sources, quote, bars, book, fields } : { symbol, sources, quote, bars, fields };
 }
 
@@ -42,17 +48,25 @@ function composeBars(parts: readonly SealedContribution[]): BarWindows {
   if (withBars.length === 0) return {};
   if (withBars.length === 1) return (withBars[0] as SealedContribution).bars;
   const bars: BarWindows = {};
-  for (const part of withBars) {
-    for (const [timeframe, window] of Object.entries(part.bars) as [Timeframe, readonly Bar[]][]) {
+  for (const timeframe of TIMEFRAMES) {
+    for (const part of withBars) {
+      const window = part.bars[timeframe];
       const current = bars[timeframe];
-      if (!current || lastOpen(window) > lastOpen(current)) bars[timeframe] = window;
+      if (window && (!current || newer(window, current))) bars[timeframe] = window;
     }
   }
   return bars;
 }
 
-function lastOpen(window: readonly Bar[]): number {
-  return window[window.length - 1]?.t ?? Number.NEGATIVE_INFINITY;
+/**
+ * Whether `window`'s last bar is newer than `current`'s: a later open time, or at the same
+ * one more volume (ticks seen after the last bar of an export of closed bars).
+ */
+function newer(window: readonly Bar[], current: readonly Bar[]): boolean {
+  const last = window[window.length - 1];
+  const held = current[current.length - 1];
+  if (!last || !held) return last !== undefined;
+  return last.t > held.t || (last.t === held.t && last.v > held.v);
 }
 
 function composeBook(parts: readonly SealedContribution[]): Book | undefined {

@@ -1,16 +1,20 @@
+import { barClock, TIMEFRAME_MS } from '../derive/bar-clock.js';
 import { CandleWindow } from '../derive/candles.js';
 import type { BarBasis, TickRecord } from '../formats/types.js';
-import type { Bar, BarWindows, Book, JsonObject, PartialDocument, Quote, Timeframe } from './document.js';
+import { TimeZone } from '../formats/zone.js';
+import { TIMEFRAMES, type Bar, type BarWindows, type Book, type JsonObject, type PartialDocument, type Quote, type Timeframe } from './document.js';
 
-/** Bar windows to keep per timeframe (timeframe → number of bars). */
+/** Bar windows to keep per timeframe (timeframe → number of bars; 0 keeps none). */
 export type WindowSizes = Partial<Record<Timeframe, number>>;
 
 /** Bars kept of a timeframe a file states bars of when the configuration names no window for it. */
 export const DEFAULT_WINDOW_BARS = 200;
 
-/** Bars kept of `timeframe`. */
+const NO_BARS: BarWindows = Object.freeze({});
+
+/** Bars kept of `timeframe` (of a timeframe not configured, when a file states bars of it). */
 export function windowSize(windows: WindowSizes, timeframe: Timeframe): number {
-  return windows[timeframe] ?? DEFAULT_WINDOW_BARS;
+  return windows[timeframe] || DEFAULT_WINDOW_BARS;
 }
 
 /** What one file contributes to one symbol, as published at the last commit. */
@@ -22,16 +26,30 @@ export interface SealedContribution {
   readonly fields: JsonObject | undefined;
 }
 
+/** The window of a timeframe a file states bars of, and the coarser configured windows built from it. */
+interface StatedSeries {
+  readonly window: CandleWindow;
+  readonly rollups: readonly CandleWindow[];
+}
+
 /**
  * The part of a symbol's document that one file feeds. Records change a draft; `seal()`
  * publishes it, reusing every unchanged object so that composition and diff stay cheap.
+ *
+ * Bars come from three places, in this order of precedence per timeframe: bars the file
+ * states of that timeframe (a bar export, a whole-file document), the configured windows
+ * coarser than a stated timeframe (built from its bars: an M5 export feeds M15 and H1, never
+ * M1), and the configured windows built from ticks or from bars of unknown length.
  */
 export class Contribution {
   #quote: Quote | undefined;
   #quoteDraft: Quote | null = null;
-  readonly #candles: CandleWindow[];
-  /** Bars a whole-file source states outright, per timeframe; they win over built ones. */
-  #statedBars: BarWindows = {};
+  /** The configured windows, built from ticks and finer bars of unknown length. */
+  readonly #built: CandleWindow[];
+  readonly #stated = new Map<Timeframe, StatedSeries>();
+  /** Bars a whole-file source states outright, and the coarser windows built from them. */
+  #documentBars: BarWindows = NO_BARS;
+  #documentRollups: BarWindows = NO_BARS;
   #book: Book | undefined;
   #fields: JsonObject | undefined;
   #sawTrade = false;
@@ -41,8 +59,9 @@ export class Contribution {
     readonly source: string,
     readonly barBasis: BarBasis,
     private readonly windows: WindowSizes,
+    private readonly sessionZone: TimeZone = TimeZone.UTC,
   ) {
-    this.#candles = Object.entries(windows).map(([timeframe, size]) => new CandleWindow(timeframe as Timeframe, size));
+    this.#built = configured(windows).map((timeframe) => this.#newWindow(timeframe));
   }
 
   applyTick(tick: TickRecord): void {
@@ -58,25 +77,29 @@ export class Contribution {
     }
     if (tick.last !== undefined) {
       this.#sawTrade = true;
-      for (const window of this.#candles) window.addTrade(tick.time, tick.last, tick.size ?? 0, 1);
+      for (const window of this.#built) window.addTrade(tick.time, tick.last, tick.size ?? 0, 1);
     } else if (this.barBasis === 'auto' && !this.#sawTrade && tick.bid !== undefined) {
       // MetaTrader's convention for instruments without trades: bid bars, tick count as volume.
-      for (const window of this.#candles) window.addTrade(tick.time, tick.bid, 1, undefined);
+      for (const window of this.#built) window.addTrade(tick.time, tick.bid, 1, undefined);
     }
     this.#sealed = null;
   }
 
   /**
-   * A bar record. With a timeframe it replaces that window's bar of the same open time (a
-   * window is kept for every timeframe a file states bars of); `timeframe` null merges a finer
-   * bar into every window, and `replacesLast` corrects the last one merged (RecordSink.bar).
-   * Bars of trade-based sources also give the quote its last price.
+   * A bar record. With a timeframe it replaces that timeframe's bar of the same open time (a
+   * window is kept for every timeframe a file states bars of) and is folded into the coarser
+   * configured windows; `timeframe` null merges a finer bar into every configured window, and
+   * `replacesLast` corrects the last one merged (RecordSink.bar). Bars of trade-based sources
+   * also give the quote its last price.
    */
   applyBar(bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
     if (timeframe === null) {
-      for (const window of this.#candles) window.addBar(bar, replacesLast);
+      for (const window of this.#built) window.addBar(bar, replacesLast);
     } else {
-      this.#window(timeframe).putBar(bar);
+      const { window, rollups } = this.#series(timeframe);
+      const replaced = window.barAt(bar.t);
+      window.putBar(bar);
+      for (const rollup of rollups) rollup.foldFiner(bar, replaced, window.bars, window.full);
     }
     // A trade-based bar's close is a last price; MetaTrader's bars are built on the bid.
     if (this.barBasis === 'trade') {
@@ -111,14 +134,18 @@ export class Contribution {
     const previous = this.#quote;
     this.#quote = partial.quote;
     this.#quoteDraft = null;
-    this.#statedBars = partial.bars ?? {};
+    const stated = partial.bars ?? NO_BARS;
+    if (stated !== this.#documentBars) {
+      this.#documentBars = stated;
+      this.#documentRollups = this.#rollupsOf(stated);
+    }
     this.#book = partial.book;
     this.#fields = partial.fields;
     const quote = partial.quote;
     const price = quote?.last ?? quote?.bid;
     if (price !== undefined && (price !== (previous?.last ?? previous?.bid) || quote?.time !== previous?.time)) {
-      for (const window of this.#candles) {
-        if (!this.#statedBars[window.timeframe]) window.addTrade(sourceTime, price, 1, undefined);
+      for (const window of this.#built) {
+        if (!this.#documentBars[window.timeframe]) window.addTrade(sourceTime, price, 1, undefined);
       }
     }
     this.#sealed = null;
@@ -130,26 +157,67 @@ export class Contribution {
       this.#quote = this.#quoteDraft;
       this.#quoteDraft = null;
     }
-    const bars: BarWindows = { ...this.#statedBars };
-    for (const window of this.#candles) {
+    const found: BarWindows = { ...this.#documentBars };
+    const take = (window: CandleWindow): void => {
       const sealed = window.seal();
-      if (!bars[window.timeframe] && sealed.length > 0) bars[window.timeframe] = sealed;
+      if (!found[window.timeframe] && sealed.length > 0) found[window.timeframe] = sealed;
+    };
+    // Coarsest stated timeframe first: its rollups hold the longest history.
+    const stated = [...this.#stated.values()].sort((a, b) => TIMEFRAME_MS[b.window.timeframe] - TIMEFRAME_MS[a.window.timeframe]);
+    for (const series of stated) take(series.window);
+    for (const [timeframe, bars] of Object.entries(this.#documentRollups) as [Timeframe, readonly Bar[]][]) found[timeframe] ??= bars;
+    for (const series of stated) series.rollups.forEach(take);
+    this.#built.forEach(take);
+    const bars: BarWindows = {};
+    for (const timeframe of TIMEFRAMES) {
+      const window = found[timeframe];
+      if (window) bars[timeframe] = window;
     }
     this.#sealed = { source: this.source, quote: this.#quote, bars, book: this.#book, fields: this.#fields };
     return this.#sealed;
   }
 
-  #window(timeframe: Timeframe): CandleWindow {
-    let window = this.#candles.find((candidate) => candidate.timeframe === timeframe);
-    if (!window) {
-      window = new CandleWindow(timeframe, windowSize(this.windows, timeframe));
-      this.#candles.push(window);
+  #series(timeframe: Timeframe): StatedSeries {
+    let series = this.#stated.get(timeframe);
+    if (!series) {
+      series = { window: this.#newWindow(timeframe), rollups: this.#coarserThan(timeframe).map((coarser) => this.#newWindow(coarser)) };
+      this.#stated.set(timeframe, series);
     }
-    return window;
+    return series;
+  }
+
+  /** The configured windows coarser than a timeframe the document states, built from its bars. */
+  #rollupsOf(stated: BarWindows): BarWindows {
+    const rollups: BarWindows = {};
+    const sources = (Object.keys(stated) as Timeframe[]).sort((a, b) => TIMEFRAME_MS[b] - TIMEFRAME_MS[a]);
+    for (const source of sources) {
+      const bars = stated[source] as readonly Bar[];
+      for (const timeframe of this.#coarserThan(source)) {
+        if (stated[timeframe] || rollups[timeframe]) continue;
+        const window = this.#newWindow(timeframe);
+        for (const bar of bars) window.foldFiner(bar, undefined, bars, false);
+        const sealed = window.seal();
+        if (sealed.length > 0) rollups[timeframe] = sealed;
+      }
+    }
+    return rollups;
+  }
+
+  #coarserThan(timeframe: Timeframe): Timeframe[] {
+    return configured(this.windows).filter((candidate) => TIMEFRAME_MS[candidate] > TIMEFRAME_MS[timeframe]);
+  }
+
+  #newWindow(timeframe: Timeframe): CandleWindow {
+    return new CandleWindow(timeframe, windowSize(this.windows, timeframe), barClock(timeframe, this.sessionZone));
   }
 
   #draftQuote(): Quote {
     this.#quoteDraft ??= { ...this.#quote };
     return this.#quoteDraft;
   }
+}
+
+/** The timeframes `windows` configures, finest first. */
+function configured(windows: WindowSizes): Timeframe[] {
+  return TIMEFRAMES.filter((timeframe) => (windows[timeframe] ?? 0) > 0);
 }

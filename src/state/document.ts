@@ -1,3 +1,5 @@
+import type { Indicators } from '../derive/indicators/deriver.js';
+
 /**
  * The instrument document (PROTOCOL.md §1): the state the bridge holds for one symbol.
  *
@@ -53,7 +55,8 @@ export interface InstrumentDocument {
   quote: Quote;
   bars: BarWindows;
   book?: Book;
-  indicators?: Record<string, JsonObject>;
+  /** Derived values per timeframe (derive/indicators); absent until one has a value. */
+  indicators?: Indicators;
   fields: JsonObject;
 }
 

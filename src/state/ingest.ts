@@ -1,4 +1,5 @@
 import type { BarBasis, RecordSink, TickRecord } from '../formats/types.js';
+import type { TimeZone } from '../formats/zone.js';
 import { Contribution, type WindowSizes } from './contribution.js';
 import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from './document.js';
 import type { CommitTiming, Store } from './store.js';
@@ -10,6 +11,8 @@ export interface FileIngestOptions {
   source: string;
   barBasis: BarBasis;
   windows: WindowSizes;
+  /** Where D1 bars begin (UTC when not given). */
+  sessionZone?: TimeZone;
   /** Maps the symbol a format reports to the one published. */
   mapSymbol?: (symbol: string) => string;
   onProblem: (offset: number, reason: string, line?: number) => void;
@@ -97,7 +100,7 @@ export class FileIngest implements RecordSink {
     const staging = this.#staging;
     const existing = staging ? staging.get(symbol) : this.#store.contribution(symbol, this.#options.key);
     if (existing) return existing;
-    const created = new Contribution(this.#options.source, this.#options.barBasis, this.#options.windows);
+    const created = new Contribution(this.#options.source, this.#options.barBasis, this.#options.windows, this.#options.sessionZone);
     if (staging) staging.set(symbol, created);
     else this.#store.setContribution(symbol, this.#options.key, created);
     return created;

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { IndicatorPlan, SymbolIndicators } from '../derive/indicators/deriver.js';
 import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
@@ -16,6 +17,8 @@ export interface StoreOptions {
   /** Names this lifetime of the state; random when not given. */
   epoch?: string;
   counters?: StoreCounters;
+  /** The indicators each symbol publishes (none when not given). */
+  indicators?: IndicatorPlan;
 }
 
 /** When the change a commit publishes was written and found. */
@@ -49,6 +52,7 @@ export class Store {
   readonly #counters: StoreCounters | null;
   readonly #symbols = new Map<string, SymbolState>();
   readonly #listeners = new Set<CommitListener>();
+  #plan: IndicatorPlan;
   #gseq = 0;
 
   constructor(
@@ -60,6 +64,23 @@ export class Store {
     if (!EPOCH_PATTERN.test(this.epoch)) throw new RangeError(`epoch ${JSON.stringify(this.epoch)} must match ${EPOCH_PATTERN}`);
     this.#journalSize = options.journalSize;
     this.#counters = options.counters ?? null;
+    this.#plan = options.indicators ?? IndicatorPlan.NONE;
+  }
+
+  get indicatorPlan(): IndicatorPlan {
+    return this.#plan;
+  }
+
+  /**
+   * Publishes `plan`'s indicators from now on: each symbol's are computed again from its
+   * windows and committed (clients get the difference as a patch).
+   */
+  setIndicatorPlan(plan: IndicatorPlan): void {
+    this.#plan = plan;
+    for (const state of this.#symbols.values()) {
+      state.indicators = this.#deriver();
+      if (state.published) this.commit(state.symbol);
+    }
   }
 
   /** Keeps `size` patches per symbol from now on; each journal keeps its newest that fit. */
@@ -109,6 +130,7 @@ export class Store {
     let state = this.#symbols.get(symbol);
     if (!state) {
       state = new SymbolState(symbol, this.#journalSize, this.#counters);
+      state.indicators = this.#deriver();
       this.#symbols.set(symbol, state);
     }
     state.contributions.set(key, contribution);
@@ -132,7 +154,7 @@ export class Store {
     const state = this.#symbols.get(symbol);
     if (!state) return;
     const sealed = [...state.contributions.values()].map((contribution) => contribution.seal());
-    const document = composeDocument(symbol, sealed, state.published ? state.document : undefined);
+    const document = composeDocument(symbol, sealed, state.published ? state.document : undefined, state.indicators);
     if (!state.published) {
       state.advance(document, ++this.#gseq);
       this.#emit({ state, entry: null, ops: null, timing });
@@ -153,6 +175,10 @@ export class Store {
       this.#counters.patchBytes.add(Buffer.byteLength(entry.opsJson));
     }
     this.#emit({ state, entry, ops, timing });
+  }
+
+  #deriver(): SymbolIndicators | null {
+    return this.#plan.empty ? null : new SymbolIndicators(this.#plan);
   }
 
   #emit(event: CommitEvent): void {

@@ -1,7 +1,8 @@
+import type { SymbolIndicators } from '../derive/indicators/deriver.js';
 import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
-import type { InstrumentDocument } from './document.js';
+import { TIMEFRAMES, type InstrumentDocument, type Timeframe } from './document.js';
 import { Journal } from './journal.js';
 
 /**
@@ -18,6 +19,10 @@ export class SymbolState {
   gseq = 0;
   /** Wall-clock time (epoch ms) of the last commit. */
   updatedAt = 0;
+  /** Computes the indicators from the composed bars at each commit (null: none configured). */
+  indicators: SymbolIndicators | null = null;
+  /** The seq at which each timeframe's bars or indicators last changed. */
+  readonly #versions = new Map<Timeframe, number>();
   #journal: Journal;
   #documentJson: string | undefined;
 
@@ -40,13 +45,29 @@ export class SymbolState {
   }
 
   advance(document: InstrumentDocument, gseq: number): void {
+    const previous = this.document;
     this.document = document;
     this.seq++;
+    if (document.bars !== previous.bars || document.indicators !== previous.indicators) {
+      for (const timeframe of TIMEFRAMES) {
+        if (document.bars[timeframe] !== previous.bars[timeframe] || document.indicators?.[timeframe] !== previous.indicators?.[timeframe]) {
+          this.#versions.set(timeframe, this.seq);
+        }
+      }
+    }
     this.gseq = gseq;
     this.updatedAt = Date.now();
     this.#documentJson = undefined;
     // The first version has no patch: the journal replays from it.
     if (this.seq === 1) this.#journal = new Journal(this.journalSize, 1, gseq);
+  }
+
+  /**
+   * The seq at which `timeframe`'s bars or indicators last changed: every answer derived
+   * from them holds from that version until the next change.
+   */
+  versionOf(timeframe: Timeframe): number {
+    return this.#versions.get(timeframe) ?? 0;
   }
 
   /** The current document as JSON, serialised once per version. */

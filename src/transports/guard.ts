@@ -7,6 +7,7 @@ import type { Config } from '../ops/config.js';
 import { ClientError } from '../ops/errors.js';
 import type { Refusal, Tally } from '../ops/metrics.js';
 import { DASHBOARD_SSE_PATH } from './dashboard-sse.js';
+import { BARS_ROUTE, INDICATORS_ROUTE } from './derived-routes.js';
 import { SSE_PATH } from './sse.js';
 
 declare module 'fastify' {
@@ -19,7 +20,7 @@ declare module 'fastify' {
 /** Routes only an admin token may use. */
 const ADMIN_ROUTES = new Set(['/metrics', '/v1/stats', '/v1/config', '/v1/config/rollback']);
 /** Routes about one symbol (`:symbol`), refused for a token that may not see it. */
-const SYMBOL_ROUTES = new Set(['/v1/symbols/:symbol', '/v1/symbols/:symbol/patches']);
+const SYMBOL_ROUTES = new Set(['/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', BARS_ROUTE, INDICATORS_ROUTE]);
 /** Where `?token=` is accepted: a browser's EventSource cannot set headers. */
 const QUERY_TOKEN_ROUTES = new Set([SSE_PATH, DASHBOARD_SSE_PATH]);
 

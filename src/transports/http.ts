@@ -61,7 +61,7 @@ export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, s
       name: 'tapebridge',
       version: VERSION,
       epoch: store.epoch,
-      routes: ['/', '/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/ws', '/v1/sse', '/v1/dashboard/sse', '/v1/stats', '/v1/config', '/health', '/metrics'],
+      routes: ['/', '/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/symbols/:symbol/bars', '/v1/symbols/:symbol/indicators', '/v1/ws', '/v1/sse', '/v1/dashboard/sse', '/v1/stats', '/v1/config', '/health', '/metrics'],
     }),
   );
 

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
 import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { FormatError, type FileFormat, type RandomAccessFile, type TailOpenOptions, type WholeDecoder } from '../formats/types.js';
+import type { TimeZone } from '../formats/zone.js';
 import type { Logger } from '../ops/logger.js';
 import type { WindowSizes } from '../state/contribution.js';
 import { FileIngest } from '../state/ingest.js';
@@ -20,6 +21,8 @@ export interface FileTailOptions extends TailOpenOptions {
   registry: FormatRegistry;
   store: Store;
   windows: WindowSizes;
+  /** Where D1 bars begin (UTC when not given). */
+  sessionZone?: TimeZone;
   logger: Logger;
   /** Largest read per call while catching up. */
   chunkBytes: number;
@@ -203,6 +206,7 @@ export class FileTail {
       source: format.name,
       barBasis: format.barBasis,
       windows: this.#options.windows,
+      ...(this.#options.sessionZone ? { sessionZone: this.#options.sessionZone } : {}),
       ...(this.#options.mapSymbol ? { mapSymbol: this.#options.mapSymbol } : {}),
       onProblem: (offset, reason, line) => this.#problem(offset, reason, line),
     });

@@ -13,7 +13,7 @@ interface Entry {
 }
 
 /** Keys whose change needs every file read again from its start. */
-const REREAD_KEYS = (config: Config): unknown[] => [config.document.bars, config.document.bookLevels, config.watch.chunkBytes, config.watch.maxWholeBytes, config.watch.maxBackfillBytes];
+const REREAD_KEYS = (config: Config): unknown[] => [config.document.bars, config.document.sessionZone, config.document.bookLevels, config.watch.chunkBytes, config.watch.maxWholeBytes, config.watch.maxBackfillBytes];
 
 /**
  * The watched folders of the running config. A change of config starts the folders added,

@@ -70,7 +70,8 @@ describe('formats end to end', () => {
       { path: other, include: ['*.csv', '*.ndjson'], columns: { time: 'ts', last: 'px', volume: 'qty' } },
       ...(existsSync(samples) ? [{ path: samples, include: ['ES.txt'] }] : []),
     ];
-    const bridge = await startTestBridge([], { sources, document: { bars: { M1: 200 }, bookLevels: 1 } });
+    // M1 only: the stated M5 export is what EURUSD's M5 window shows (ticks would build a newer one).
+    const bridge = await startTestBridge([], { sources, document: { bars: { M1: 200, M5: 0, M15: 0, H1: 0 }, bookLevels: 1 } });
     const client = await WsClient.connect(bridge.url);
     client.subscribe(['*']);
     const symbols = ['ESZ25_FUT_CME', 'NQZ25-CME', 'CLH25-NYM', 'EURUSD', 'XAUUSD', 'prices', 'BTCUSD', ...(existsSync(samples) ? ['ES'] : [])];
@@ -166,10 +167,22 @@ describe('formats end to end', () => {
     await waitFor('the patch', () => client.document('ES')?.seq === bridge.store.get('ES')?.seq);
     const patches = client.of('patch');
     expect(patches).toHaveLength(1);
-    expect(patches[0]?.ops).toEqual([
+    // The bars of every default window built from the stated M1 bars (their last bar), and the
+    // M5 indicators that 30 bars warm up (MACD needs 34).
+    const rollup = (minutes: number): object => {
+      const span = bars.slice(150 - (150 % minutes || minutes));
+      return { t: span[0]!.t, o: span[0]!.o, h: Math.max(...span.map((bar) => bar.h)), l: Math.min(...span.map((bar) => bar.l)), c: 6100, v: span.reduce((sum, bar) => sum + bar.v, 0), n: 2 * span.length, bv: 5 * span.length, av: 5 * span.length };
+    };
+    const ops = patches[0]?.ops ?? [];
+    expect(ops.map((op) => op.path)).toEqual(['/quote/last', '/bars/M1/149', '/bars/M5/29', '/bars/M15/9', '/bars/H1/2', '/indicators/M5']);
+    expect(ops.slice(0, 5)).toEqual([
       { op: 'replace', path: '/quote/last', value: 6100 },
       { op: 'replace', path: '/bars/M1/149', value: { t: T0 + 149 * 60_000, o: 6149, h: 6100, l: 6148, c: 6100, v: 99, n: 2, bv: 5, av: 5 } },
+      { op: 'replace', path: '/bars/M5/29', value: rollup(5) },
+      { op: 'replace', path: '/bars/M15/9', value: rollup(15) },
+      { op: 'replace', path: '/bars/H1/2', value: rollup(60) },
     ]);
+    expect(ops[5]).toMatchObject({ op: 'replace', value: { rsi14: expect.any(Number), ema20: expect.any(Number), atr14: expect.any(Number) } });
     await client.close();
   });
 });

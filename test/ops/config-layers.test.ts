@@ -23,7 +23,8 @@ function problemsOf(action: () => unknown): string[] {
 function schemaKeys(schema: TSchema, prefix = ''): string[] {
   if (schema.type === 'array' && (schema.items as TSchema).type === 'object') return schemaKeys(schema.items as TSchema, `${prefix}[]`);
   const properties = schema.properties as Record<string, TSchema> | undefined;
-  if (!properties || prefix === 'document.bars') return [prefix];
+  // Records keyed by timeframe are one row each.
+  if (!properties || prefix === 'document.bars' || prefix === 'document.indicators') return [prefix];
   return Object.entries(properties).flatMap(([key, inner]) => schemaKeys(inner, prefix ? `${prefix}.${key}` : key));
 }
 
@@ -109,6 +110,12 @@ describe('configuration layers', () => {
     expect(problemsOf(() => resolveConfig({ sources: [{ path: '/a' }, { path: '/b' }, { path: '/a', format: 'auto' }] }))).toEqual([
       'sources.2: the same folder and options as sources.0',
     ]);
+    expect(problemsOf(() => resolveConfig({ document: { sessionZone: 'Mars/Base' } }))[0]).toMatch(/^document\.sessionZone: "Mars\/Base" is not allowed \(time zone/);
+    expect(problemsOf(() => resolveConfig({ document: { indicators: { M5: ['rsi14', 'wma5'] } } }))).toEqual([
+      expect.stringMatching(/^document\.indicators\.M5\.1: "wma5" is not allowed \(.*sma, ema, rsi, atr or bb with a period of 1-1000 \(rsi14\), macd, or vwap\)$/),
+    ]);
+    expect(problemsOf(() => resolveConfig({ document: { indicators: { W1: ['rsi14'] } } }))).toEqual(['document.indicators.W1: ["rsi14"] is not allowed (unknown key)']);
+    expect(problemsOf(() => resolveConfig({ cache: { ttlMs: { bars: 0 } } }))[0]).toMatch(/^cache\.ttlMs\.bars: 0 is not allowed/);
   });
 
   it('README documents every config key with its default', async () => {

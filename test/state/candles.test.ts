@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { barOpenTime, CandleWindow, TIMEFRAME_MS } from '../../src/derive/candles.js';
+import { barOpenTime, TIMEFRAME_MS } from '../../src/derive/bar-clock.js';
+import { CandleWindow } from '../../src/derive/candles.js';
 import type { Bar, Timeframe } from '../../src/state/document.js';
 
 const MIN = 60_000;
@@ -78,26 +79,29 @@ describe('CandleWindow.addTrade', () => {
     expect(w.seal().map((bar) => bar.t)).toEqual([T0 + 3 * MIN, T0 + 4 * MIN, T0 + 5 * MIN]);
   });
 
-  it('a late trade updates its own bar h/l/v/n but not the close', () => {
+  it('a late trade updates its own bar; it is the open or close only when it is the earliest or latest by time', () => {
     const w = new CandleWindow('M1', 10);
     w.addTrade(T0 + 30_000, 100, 1, 1);
     w.addTrade(T0 + MIN + 5_000, 110, 1, 1);
     w.addTrade(T0 + 2 * MIN + 5_000, 120, 1, 1);
     w.seal();
-    w.addTrade(T0 + MIN + 50_000, 130, 4, 1); // late, into the middle bar
-    w.addTrade(T0 + 20_000, 90, 2, 3); // late, into the first bar
+    w.addTrade(T0 + MIN + 50_000, 130, 4, 1); // late, into the middle bar: its latest trade
+    w.addTrade(T0 + 20_000, 90, 2, 3); // late, into the first bar: its earliest trade
     expect(w.seal()).toEqual([
-      { t: T0, o: 100, h: 100, l: 90, c: 100, v: 3, n: 4 },
-      { t: T0 + MIN, o: 110, h: 130, l: 110, c: 110, v: 5, n: 2 },
+      { t: T0, o: 90, h: 100, l: 90, c: 100, v: 3, n: 4 },
+      { t: T0 + MIN, o: 110, h: 130, l: 110, c: 130, v: 5, n: 2 },
       { t: T0 + 2 * MIN, o: 120, h: 120, l: 120, c: 120, v: 1, n: 1 },
     ]);
   });
 
-  it('a late trade into the last bar does move its close', () => {
+  it('a late trade into the forming bar that is older than its trades is its open, not its close', () => {
     const w = new CandleWindow('M1', 10);
     w.addTrade(T0 + 30_000, 100, 1, 1);
     w.addTrade(T0 + 10_000, 95, 1, 1);
-    expect(w.seal()).toEqual([{ t: T0, o: 100, h: 100, l: 95, c: 95, v: 2, n: 2 }]);
+    expect(w.seal()).toEqual([{ t: T0, o: 95, h: 100, l: 95, c: 100, v: 2, n: 2 }]);
+    // Trades of the same time: the later arrival closes the bar.
+    w.addTrade(T0 + 30_000, 101, 1, 1);
+    expect(w.seal()).toEqual([{ t: T0, o: 95, h: 101, l: 95, c: 101, v: 3, n: 3 }]);
   });
 
   it('a late trade into a gap inserts its bar in order', () => {
@@ -182,7 +186,7 @@ describe('CandleWindow.seal and copy-on-write', () => {
     expect(next).not.toBe(published);
     expect(next.map((bar) => bar.t)).toEqual([T0 + MIN, T0 + 2 * MIN, T0 + 3 * MIN, T0 + 4 * MIN]);
     expect(next[0]).toMatchObject({ l: 90, v: 3, n: 2 });
-    expect(next[1]).toMatchObject({ h: 300, l: 1, v: 10, n: 2, bv: 4, av: 5, c: 102 });
+    expect(next[1]).toMatchObject({ h: 300, l: 1, v: 10, n: 2, bv: 4, av: 5, o: 102, c: 2 });
     expect(next[2]).toMatchObject({ h: 150, c: 150, v: 3, n: 2 });
     // And again on top of the frozen second version.
     const nextSnapshot = JSON.stringify(next);
@@ -244,6 +248,8 @@ type ModelBar = Bar;
 /** The obvious mutable implementation of the same rules. */
 class Model {
   bars: ModelBar[] = [];
+  /** Times of each bar's earliest and latest trade. */
+  readonly edges = new Map<number, { first: number; last: number }>();
   constructor(
     readonly timeframe: Timeframe,
     readonly capacity: number,
@@ -255,9 +261,11 @@ class Model {
     const index = this.bars.findIndex((bar) => bar.t === t);
     if (index >= 0) {
       const bar = this.bars[index] as ModelBar;
+      const edges = this.edges.get(t) as { first: number; last: number };
       bar.h = Math.max(bar.h, price);
       bar.l = Math.min(bar.l, price);
-      if (index === this.bars.length - 1) bar.c = price;
+      if (time < edges.first) [edges.first, bar.o] = [time, price];
+      if (time >= edges.last) [edges.last, bar.c] = [time, price];
       bar.v += volume;
       if (trades !== undefined) bar.n = (bar.n ?? 0) + trades;
       return true;
@@ -266,6 +274,7 @@ class Model {
     if (first && t < first.t && this.bars.length >= this.capacity) return false;
     const bar: ModelBar = { t, o: price, h: price, l: price, c: price, v: volume };
     if (trades !== undefined) bar.n = trades;
+    this.edges.set(t, { first: time, last: time });
     this.bars.push(bar);
     this.bars.sort((x, y) => x.t - y.t);
     while (this.bars.length > this.capacity) this.bars.shift();

@@ -74,13 +74,13 @@ describe('Contribution: quote', () => {
     expect(Object.values(quote).includes(undefined as never)).toBe(false);
   });
 
-  it('an older tick does not move the quote back, but still counts for bars', () => {
+  it('an older tick does not move the quote back, but still counts for bars (as their open, by time)', () => {
     const c = new Contribution('x', 'trade', { M1: 10 });
     c.applyTick({ time: T0 + 30_000, last: 10, size: 1, bid: 9, ask: 11 });
     c.applyTick({ time: T0 + 10_000, last: 20, size: 1, bid: 19, ask: 21 });
     const sealed = c.seal();
     expect(sealed.quote).toEqual({ bid: 9, ask: 11, last: 10, lastSize: 1, time: T0 + 30_000 });
-    expect(sealed.bars.M1).toEqual([{ t: T0, o: 10, h: 20, l: 10, c: 20, v: 2, n: 2 }]);
+    expect(sealed.bars.M1).toEqual([{ t: T0, o: 20, h: 20, l: 10, c: 10, v: 2, n: 2 }]);
   });
 
   it('copies from the tick record (decoders reuse it)', () => {
@@ -118,16 +118,19 @@ describe('Contribution: seal', () => {
     expect(b.bars.M1).toBe(a.bars.M1);
   });
 
-  it('applyBar aggregates a finer bar into every window, or a stated timeframe into its own', () => {
+  it('applyBar aggregates a finer bar into every window; a stated timeframe wins over built bars and feeds the coarser windows', () => {
     const c = new Contribution('sierra-scid', 'trade', { M1: 5, M5: 5 });
     c.applyBar({ t: T0 + 10_000, o: 1, h: 3, l: 0.5, c: 2, v: 4, n: 2 }, null);
+    expect(c.seal().bars).toEqual({
+      M1: [{ t: T0, o: 1, h: 3, l: 0.5, c: 2, v: 4, n: 2 }],
+      M5: [{ t: T0, o: 1, h: 3, l: 0.5, c: 2, v: 4, n: 2 }],
+    });
     c.applyBar({ t: T0 + MIN, o: 2, h: 2.5, l: 2, c: 2.25, v: 1 }, 'M1');
     const sealed = c.seal();
-    expect(sealed.bars.M1).toEqual([
-      { t: T0, o: 1, h: 3, l: 0.5, c: 2, v: 4, n: 2 },
-      { t: T0 + MIN, o: 2, h: 2.5, l: 2, c: 2.25, v: 1 },
-    ]);
-    expect(sealed.bars.M5).toEqual([{ t: T0, o: 1, h: 3, l: 0.5, c: 2, v: 4, n: 2 }]);
+    expect(sealed.bars).toEqual({
+      M1: [{ t: T0 + MIN, o: 2, h: 2.5, l: 2, c: 2.25, v: 1 }],
+      M5: [{ t: T0, o: 2, h: 2.5, l: 2, c: 2.25, v: 1 }],
+    });
     expect(sealed.quote).toEqual({ last: 2.25, time: T0 + MIN });
   });
 
