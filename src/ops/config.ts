@@ -103,7 +103,10 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     journal: Type.Object(
-      { size: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'patches kept per symbol for resume' }) },
+      {
+        size: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'patches kept per symbol for resume' }),
+        persistDir: Type.Union([Type.Null(), Type.String({ minLength: 1, description: 'a folder where the state is saved at shutdown and read at start' })]),
+      },
       { additionalProperties: false },
     ),
     stream: Type.Object(
@@ -217,7 +220,7 @@ export const DEFAULT_CONFIG: Config = {
     maxBackfillBytes: 64 * 1024 * 1024,
   },
   document: { bars: { M1: 200 }, bookLevels: 10 },
-  journal: { size: 1000 },
+  journal: { size: 1000, persistDir: null },
   stream: {
     heartbeatMs: 15_000,
     highWaterBytes: 1024 * 1024,

@@ -3,7 +3,9 @@ import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
 import { diff } from './delta.js';
-import type { JournalEntry } from './journal.js';
+import type { PatchOperation } from './delta.js';
+import { Journal, type JournalEntry } from './journal.js';
+import type { SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
 
 const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -46,6 +48,9 @@ export class Store {
   readonly #symbols = new Map<string, SymbolState>();
   readonly #listeners = new Set<CommitListener>();
   #gseq = 0;
+  /** Restored symbols whose commits wait for release(), and those that asked to commit meanwhile. */
+  #holding: Set<string> | null = null;
+  readonly #deferred = new Set<string>();
 
   constructor(
     options: StoreOptions,
@@ -96,6 +101,32 @@ export class Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Continues a state saved at shutdown (in this store's epoch): every symbol's document,
+   * version and journal. Their commits wait for release(), so that the files read again at
+   * start reach clients as one patch per symbol, not one per file.
+   */
+  restore(saved: SavedState): void {
+    if (saved.epoch !== this.epoch) throw new RangeError(`saved epoch ${saved.epoch} is not this store's (${this.epoch})`);
+    this.#gseq = Math.max(this.#gseq, saved.gseq);
+    this.#holding = new Set();
+    for (const symbol of saved.symbols) {
+      const state = new SymbolState(symbol.symbol, this.#journalSize, this.#counters);
+      const journal = new Journal(this.#journalSize, symbol.floorSeq, symbol.floorGseq);
+      for (const { seq, gseq, ops } of symbol.entries) journal.push(this.#entry(state, seq, gseq, ops));
+      state.resume(symbol, journal);
+      this.#symbols.set(symbol.symbol, state);
+      this.#holding.add(symbol.symbol);
+    }
+  }
+
+  /** Commits what restored symbols were held back from (once the files present at start were read). */
+  release(): void {
+    const held = this.#holding;
+    this.#holding = null;
+    for (const symbol of held ?? []) if (this.#deferred.delete(symbol)) this.commit(symbol);
+  }
+
   /** The contribution file `key` makes to `symbol`, if any. */
   contribution(symbol: string, key: string): Contribution | undefined {
     return this.#symbols.get(symbol)?.contributions.get(key);
@@ -127,6 +158,10 @@ export class Store {
   commit(symbol: string, timing: CommitTiming | null = null): void {
     const state = this.#symbols.get(symbol);
     if (!state) return;
+    if (this.#holding?.has(symbol)) {
+      this.#deferred.add(symbol);
+      return;
+    }
     const sealed = [...state.contributions.values()].map((contribution) => contribution.seal());
     const document = composeDocument(symbol, sealed, state.published ? state.document : undefined);
     if (!state.published) {
@@ -136,23 +171,20 @@ export class Store {
     }
     const ops = diff(state.document, document);
     if (ops.length === 0) return;
-    const gseq = ++this.#gseq;
-    const seq = state.seq + 1;
-    const opsJson = JSON.stringify(ops);
-    const entry: JournalEntry = {
-      seq,
-      gseq,
-      ops,
-      opsJson,
-      messageJson: `{"type":"patch","symbol":${state.symbolJson},"epoch":"${this.epoch}","seq":${seq},"ops":${opsJson}}`,
-    };
-    state.advance(document, gseq);
+    const entry = this.#entry(state, state.seq + 1, ++this.#gseq, ops);
+    state.advance(document, entry.gseq);
     state.journal.push(entry);
     if (this.#counters) {
       this.#counters.patches.add();
-      this.#counters.patchBytes.add(Buffer.byteLength(opsJson));
+      this.#counters.patchBytes.add(Buffer.byteLength(entry.opsJson));
     }
     this.#emit({ state, entry, timing });
+  }
+
+  #entry(state: SymbolState, seq: number, gseq: number, ops: readonly PatchOperation[]): JournalEntry {
+    const opsJson = JSON.stringify(ops);
+    const messageJson = `{"type":"patch","symbol":${state.symbolJson},"epoch":"${this.epoch}","seq":${seq},"ops":${opsJson}}`;
+    return { seq, gseq, ops, opsJson, messageJson };
   }
 
   #emit(event: CommitEvent): void {

@@ -49,6 +49,16 @@ export class SymbolState {
     if (this.seq === 1) this.#journal = new Journal(this.journalSize, 1, gseq);
   }
 
+  /** Continues from a saved version (the persisted journal): its document, version and patches. */
+  resume(saved: { document: InstrumentDocument; seq: number; gseq: number; updatedAt: number }, journal: Journal): void {
+    this.document = saved.document;
+    this.seq = saved.seq;
+    this.gseq = saved.gseq;
+    this.updatedAt = saved.updatedAt;
+    this.#journal = journal;
+    this.#documentJson = undefined;
+  }
+
   /** The current document as JSON, serialised once per version. */
   documentJson(): string {
     if (this.#documentJson === undefined) {
