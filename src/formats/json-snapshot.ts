@@ -138,19 +138,17 @@ class JsonSnapshotDecoder implements WholeDecoder {
 
 const ZERO_MEANS_ABSENT = new Set(['bid', 'ask', 'last']);
 
-/** An object of symbols to flat records: no document or quote key at the top, every value a record. */
+/**
+ * An object of symbols to flat records: no document or quote key at the top, and some value
+ * a record. The values that are not records are bad entries (reported one by one): a map
+ * with one broken entry is still a map, not one symbol's record holding the others as fields.
+ */
 function isSymbolMap(value: unknown): boolean {
   if (!isObject(value)) return false;
   const entries = Object.entries(value);
   return (
-    entries.length > 0 &&
-    entries.every(
-      ([key, entry]) =>
-        !DOCUMENT_KEYS.has(key) &&
-        !(QUOTE_KEYS as readonly string[]).includes(key) &&
-        isObject(entry) &&
-        Object.values(entry).every((item) => typeof item !== 'object' || item === null),
-    )
+    entries.every(([key]) => !DOCUMENT_KEYS.has(key) && !(QUOTE_KEYS as readonly string[]).includes(key)) &&
+    entries.some(([, entry]) => isObject(entry) && Object.values(entry).every((item) => typeof item !== 'object' || item === null))
   );
 }
 

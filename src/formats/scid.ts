@@ -168,9 +168,14 @@ function countField(view: DataView, offset: number): number {
   return value > INT_MAX ? 0 : value;
 }
 
+/** Records looked at past one without a DateTime, for one with, while searching. */
+const SEARCH_SKIP = 64;
+
 /**
  * Index of the first record the document needs: records are in time order, so a binary
  * search finds the first one within `historyMs` of the newest, bounded by the backfill cap.
+ * A record without a DateTime (corrupt) has no place in that order: the search looks past
+ * it to the next record that has one, so that it never skips the good records before it.
  */
 async function firstRecordWithin(
   file: RandomAccessFile,
@@ -182,17 +187,26 @@ async function firstRecordWithin(
   const floor = Math.max(0, count - Math.floor(options.maxBackfillBytes / SCID_RECORD_SIZE));
   const timeAt = async (index: number): Promise<number> => {
     const bytes = await file.read(headerSize + index * SCID_RECORD_SIZE, 8);
-    const time = readScDateTime(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
-    return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
+    return readScDateTime(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
   };
-  const newest = await timeAt(count - 1);
-  if (!Number.isFinite(newest)) return floor;
-  const cutoff = newest - options.historyMs;
+  /** The first record from `index` to `last` that has a DateTime (within SEARCH_SKIP), or null. */
+  const validFrom = async (index: number, last: number, step: 1 | -1): Promise<{ index: number; time: number } | null> => {
+    for (let i = index, seen = 0; step > 0 ? i <= last : i >= last; i += step, seen++) {
+      if (seen > SEARCH_SKIP) return null;
+      const time = await timeAt(i);
+      if (!Number.isNaN(time)) return { index: i, time };
+    }
+    return null;
+  };
+  const newest = await validFrom(count - 1, floor, -1);
+  if (!newest) return floor;
+  const cutoff = newest.time - options.historyMs;
   let lo = floor;
   let hi = count - 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((await timeAt(mid)) < cutoff) lo = mid + 1;
+    const next = await validFrom(mid, hi, 1);
+    if (next && next.time < cutoff) lo = next.index + 1;
     else hi = mid;
   }
   return lo;

@@ -228,6 +228,14 @@ describe('json-snapshot: a map of symbols (the MT5 file-bridge pattern)', () => 
     expect(forced.sink.problems[0]?.reason).toMatch(/note: expected a record object/);
   });
 
+  it('still reads a map with a broken entry as a map (json: auto): the entry is reported, the others read (found by the soak)', () => {
+    const { sink } = decodeWith('{"EURUSD": {"bid": 1.1, "ask": 1.2}, "GBPUSD": "closed"}', {});
+    expect(sink.documents.map((document) => document.symbol)).toEqual(['EURUSD']);
+    expect(sink.problems.map((problem) => problem.reason)).toEqual(['GBPUSD: expected a record object, got the string "closed"']);
+    // Before: one record of a symbol named after the file, holding the entries as fields.
+    expect(sink.documents.some((document) => document.symbol === 'DWX_Market_Data')).toBe(false);
+  });
+
   it('sniffs a .txt holding JSON, and always takes .json', () => {
     expect(jsonSnapshotFormat.sniff?.(Buffer.from(DWX), DEFAULT_FORMAT_OPTIONS, 'DWX_Market_Data.txt')).toBe(true);
     expect(jsonSnapshotFormat.sniff?.(Buffer.from('Time,Bid\r\n'), DEFAULT_FORMAT_OPTIONS, 'ticks.txt')).toBe(false);
