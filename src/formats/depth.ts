@@ -193,7 +193,8 @@ async function lastSnapshot(file: RandomAccessFile, headerSize: number, maxBackf
     const from = Math.max(floor, end - perScan);
     const bytes = await file.read(headerSize + from * DEPTH_RECORD_SIZE, (end - from) * DEPTH_RECORD_SIZE);
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let i = end - from - 1; i >= 0; i--) {
+    // Fewer bytes than asked when the file was cut while being opened.
+    for (let i = Math.floor(bytes.length / DEPTH_RECORD_SIZE) - 1; i >= 0; i--) {
       const o = i * DEPTH_RECORD_SIZE;
       if (bytes[o + 8] === DepthCommand.CLEAR_BOOK && !Number.isNaN(readScDateTime(view, o))) return headerSize + (from + i) * DEPTH_RECORD_SIZE;
     }

@@ -189,6 +189,8 @@ async function firstRecordWithin(
   /** The record's time, NaN when it does not decode. */
   const timeAt = async (index: number): Promise<number> => {
     const bytes = await file.read(headerSize + index * SCID_RECORD_SIZE, 24);
+    // Shorter when the file was cut while being opened: the record is gone.
+    if (bytes.length < 24) return Number.NaN;
     const view = new DataView(bytes.buffer, bytes.byteOffset, 24);
     for (let o = 8; o < 24; o += 4) if (!Number.isFinite(view.getFloat32(o, true))) return Number.NaN;
     return readScDateTime(view, 0);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
-import type { Contribution } from './contribution.js';
+import type { Contribution, SealedContribution } from './contribution.js';
 import { diff } from './delta.js';
 import type { PatchOperation } from './delta.js';
 import { Journal, type JournalEntry } from './journal.js';
@@ -162,7 +162,7 @@ export class Store {
       this.#deferred.add(symbol);
       return;
     }
-    const sealed = [...state.contributions.values()].map((contribution) => contribution.seal());
+    const sealed = sealedInPathOrder(state.contributions);
     const document = composeDocument(symbol, sealed, state.published ? state.document : undefined);
     if (!state.published) {
       state.advance(document, ++this.#gseq);
@@ -196,4 +196,14 @@ export class Store {
       }
     }
   }
+}
+
+/**
+ * The contributions sealed, in the order of their files' paths: composition breaks ties
+ * (two files' bar windows ending at the same bar, quotes of the same time) by order, and the
+ * order files were first read in differs from one start to the next.
+ */
+function sealedInPathOrder(contributions: ReadonlyMap<string, Contribution>): SealedContribution[] {
+  if (contributions.size === 1) return [contributions.values().next().value!.seal()];
+  return [...contributions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, contribution]) => contribution.seal());
 }
