@@ -148,6 +148,14 @@ describe('json-snapshot: invalid shapes are reported, not applied', () => {
     expect(rejected({ fields: [1] })).toMatch(/fields must be an object, got an array/);
   });
 
+  it('rejects a key JSON Patch appliers refuse, at any depth: the SDK could not follow a patch of it (found by the conformance check)', () => {
+    expect(rejected(JSON.parse('{"bid": 1, "__proto__": {"x": 1}}'))).toBe("record.__proto__: a key JSON Patch appliers refuse to patch (it reaches an object's prototype)");
+    expect(rejected(JSON.parse('{"fields": {"a": [{"__proto__": 1}]}}'))).toMatch(/^fields\.a\[0\]\.__proto__: a key JSON Patch appliers refuse/);
+    expect(rejected({ bid: 1, constructor: { prototype: 2 } })).toMatch(/^record\.constructor\.prototype: /);
+    // Harmless on their own.
+    expect(decode('{"bid": 1, "constructor": 1, "prototype": 2}').sink.documents[0]?.partial.fields).toEqual({ constructor: 1, prototype: 2 });
+  });
+
   it('validates with toPartialDocument directly', () => {
     expect(toPartialDocument({ bid: 1 })).toStrictEqual({ quote: { bid: 1 }, fields: {} });
     expect(typeof toPartialDocument({ quote: { bid: 'x' } })).toBe('string');
