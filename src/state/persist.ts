@@ -108,15 +108,17 @@ export async function loadState(dir: string, logger: Logger): Promise<SavedState
   let text: string;
   try {
     text = await readFile(manifestPath, 'utf8');
+    // Consumed before anything is served: a crash from here on leaves no manifest behind.
+    await rm(manifestPath);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       logger.info({ dir }, 'no saved state (first start, or the last one did not shut down cleanly): new epoch');
-      return null;
+    } else {
+      logger.warn({ dir, reason: (error as Error).message }, 'saved state unreadable; starting a new epoch (clients take snapshots)');
     }
-    throw error;
+    return null;
   }
-  // Consumed before anything is served: a crash from here on leaves no manifest behind.
-  await rm(manifestPath);
   try {
     const manifest = readManifest(JSON.parse(text));
     const symbols: SavedSymbol[] = [];

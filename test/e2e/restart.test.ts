@@ -112,7 +112,7 @@ describe('restart with the persisted journal', () => {
     resumed.close();
   });
 
-  it('the client SDK goes on through the restart without a resync, and its documents equal the new bridge\'s', async () => {
+  it('the client SDK goes on through the restart without a resync, and its documents equal the new bridge\'s (waiting on WebSocket while the bridge is down)', async () => {
     const { dir, state, files } = await filesAndState();
     const first = await startTestBridge([dir], persisted(state));
     const proxy = await TestProxy.start(first.url);
@@ -126,11 +126,16 @@ describe('restart with the persisted journal', () => {
     await first.close();
     await waitFor('the client to notice', () => client.state === 'reconnecting');
     await files.step();
+    // Down for more attempts than fallbackAfter: the SDK does not switch transports for a bridge
+    // that does not answer at all (SSE would cost it snapshots; found by the soak).
+    await waitFor('several attempts', () => recorder.of('reconnecting').length >= 4, 10_000);
+    expect(new Set(recorder.of('reconnecting').map((event) => event.transport))).toEqual(new Set(['ws']));
     const second = await startTestBridge([dir], persisted(state, first.port));
     proxy.retarget(second.url);
     await files.step();
     await expectConverged(client, second, symbols, 'after the restart');
     expect(client.epoch).toBe(first.store.epoch);
+    expect(client.transport).toBe('ws');
     expect(recorder.of('snapshot')).toHaveLength(3);
     expect(recorder.of('resync')).toEqual([]);
     expect(recorder.of('gap')).toEqual([]);
@@ -218,5 +223,19 @@ describe('restart with the persisted journal', () => {
     const warning = refusedLogs.find((line) => line.msg === 'saved state refused; starting a new epoch (clients take snapshots)');
     expect(warning?.reason).toMatch(/journal does not lead from its floor|holds .* the manifest/);
     expect(refused.store.get('XAUUSD')?.seq).toBe(1);
+  });
+
+  it('a persistDir it cannot write to: an error line at shutdown, and the next start begins a new epoch', async () => {
+    const { dir, state } = await filesAndState();
+    const notAFolder = join(state, 'a-file');
+    await writeFile(notAFolder, 'not a folder');
+    const logs = new LogCapture('info');
+    const first = await startTestBridge([dir], persisted(notAFolder), logs);
+    await first.close();
+    const failed = logs.find((line) => line.msg === 'state could not be saved; the next start begins a new epoch');
+    expect(failed?.level).toBe(50);
+    expect(failed?.dir).toBe(notAFolder);
+    const second = await startTestBridge([dir], persisted(notAFolder));
+    expect(second.store.epoch).not.toBe(first.store.epoch);
   });
 });

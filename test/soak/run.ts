@@ -152,6 +152,7 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   // The writers and the clients' disruptions run in the background until paused.
   const writing = { paused: false, stopped: false, busy: Promise.resolve() };
   const repairDue = new Map<Feed, number>();
+  let faultsInjected = 0;
   const writer = (async () => {
     while (!writing.stopped) {
       if (writing.paused) {
@@ -167,9 +168,12 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
           summary.operations.repairs++;
           return;
         }
-        const feed = feeds[Math.floor(random() * feeds.length)] as Feed;
+        let feed = feeds[Math.floor(random() * feeds.length)] as Feed;
         if (random() < options.faultShare) {
-          const fault = feed.faults[Math.floor(random() * feed.faults.length)] as Fault;
+          // Every kind in turn, each on a file that can have it: even a short run injects them all.
+          const fault = FAULTS[faultsInjected++ % FAULTS.length] as Fault;
+          const able = feeds.filter((candidate) => candidate.faults.includes(fault));
+          feed = able[Math.floor(random() * able.length)] as Feed;
           await feed.fault(fault);
           summary.operations.faults[fault] = (summary.operations.faults[fault] ?? 0) + 1;
           // What a fault breaks stays broken for a while, then is repaired (a writer finishing its job).
