@@ -52,7 +52,7 @@ function format(s: SoakSummary): string {
     `  violations (unannounced gaps, patches that do not apply): ${s.violations.count}`,
     ...s.violations.details.slice(0, 10).map((v) => `    ${v}`),
     `  restarts: ${restarts.join('; ')}`,
-    `  memory: RSS ${s.rss.firstMb} → ${s.rss.lastMb} MB (max ${s.rss.maxMb}), slope over the second half ${s.rss.slopeMbPerMin ?? 'n/a'} MB/min (flat: ≤ ${s.rss.limitMbPerMin}) ${s.rss.flat === null ? '(run too short to judge)' : s.rss.flat ? 'flat' : 'NOT FLAT'}`,
+    `  memory: RSS ${s.rss.firstMb} → ${s.rss.lastMb} MB (max ${s.rss.maxMb}), slope over the second half ${s.rss.slopeMbPerMin ?? 'n/a'} MB/min (flat: ≤ ${s.rss.limitMbPerMin}) ${s.rss.flat === null ? '(run too short to judge)' : s.rss.flat ? 'flat' : 'NOT FLAT'}; every 30 s: ${s.rss.timeline.join(' ')} MB; journals at the end: ${s.rss.journal?.entries ?? '?'} patches, ${s.rss.journal?.mb ?? '?'} MB`,
     `  unhandled errors: ${s.errors.count} (error lines ${s.errors.errorLines.length}, stderr ${s.errors.stderr.length}, crashes ${s.errors.crashes.length}, fresh parse ${s.errors.freshParse.length})`,
     ...[...s.errors.errorLines.map((line) => JSON.stringify(line)), ...s.errors.stderr, ...s.errors.crashes].slice(0, 10).map((line) => `    ${line.slice(0, 300)}`),
     `  bad input the bridge reported (warnings): ${s.warnings.total}`,

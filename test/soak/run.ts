@@ -74,7 +74,19 @@ export interface SoakSummary {
   violations: { count: number; details: string[] };
   clients: Record<string, Record<string, number>>;
   restarts: RestartReport[];
-  rss: { samples: number; firstMb: number; lastMb: number; maxMb: number; slopeMbPerMin: number | null; limitMbPerMin: number; flat: boolean | null };
+  rss: {
+    samples: number;
+    firstMb: number;
+    lastMb: number;
+    maxMb: number;
+    /** RSS every 30 s (MB). */
+    timeline: number[];
+    slopeMbPerMin: number | null;
+    limitMbPerMin: number;
+    flat: boolean | null;
+    /** Patches the journals held at the end, and their size. */
+    journal: { entries: number; mb: number } | null;
+  };
   errors: { count: number; errorLines: LogLine[]; stderr: string[]; crashes: string[]; freshParse: string[] };
   warnings: { total: number; byMessage: Record<string, number> };
 }
@@ -118,7 +130,9 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     port,
     sources,
     watch: { safetyPollMs: 500 },
-    journal: { persistDir: stateDir },
+    // Journals fill within the first quarter of a 10-minute run (at about 1.3 patches a second
+    // per symbol), so that the memory slope of the second half measures what grows without bound.
+    journal: { size: 200, persistDir: stateDir },
     stream: { heartbeatMs: 1000, highWaterBytes: 65_536, lowWaterBytes: 16_384, slowCloseAfterMs: 10_000 },
     breaker: { retryBaseMs: 200, retryMaxMs: 1000, coolDownMs: 5000 },
     http: { rateLimit: { max: 100_000, windowMs: 1000 } },
@@ -264,8 +278,15 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
 
   const restart = async (kind: 'crash' | 'clean'): Promise<void> => {
     await calmClients();
-    const atSecond = Math.round((performance.now() - started) / 1000);
     const before = await getJson<{ epoch: string }>(`${bridge.url}/v1`);
+    // A disruption just before (a switch to SSE takes snapshots) is over before counting them.
+    for (let counts = '', deadline = performance.now() + 10_000; performance.now() < deadline; ) {
+      const now = JSON.stringify(clients.map(snapshotCount));
+      if (now === counts) break;
+      counts = now;
+      await sleep(700);
+    }
+    const atSecond = Math.round((performance.now() - started) / 1000);
     const snapshotsBefore = clients.map(snapshotCount);
     const code = await bridge.stop(kind === 'crash' ? 'SIGKILL' : 'SIGTERM');
     processNumber++;
@@ -323,6 +344,8 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   if (end > 0) await sleep(end);
   await checkpoint('final');
 
+  const { state } = await getJson<{ state: { journal: { entries: number; bytes: number } } }>(`${bridge.url}/v1/stats`);
+  summary.rss.journal = { entries: state.journal.entries, mb: Math.round((state.journal.bytes / 1024 / 1024) * 10) / 10 };
   writing.stopped = true;
   acting.stopped = true;
   await Promise.all([writer, actor]);
@@ -356,7 +379,7 @@ function emptySummary(options: SoakOptions, symbols: number, feeds: readonly Fee
     violations: { count: 0, details: [] },
     clients: {},
     restarts: [],
-    rss: { samples: 0, firstMb: 0, lastMb: 0, maxMb: 0, slopeMbPerMin: null, limitMbPerMin: options.rssSlopeLimitMbPerMin, flat: null },
+    rss: { samples: 0, firstMb: 0, lastMb: 0, maxMb: 0, timeline: [], slopeMbPerMin: null, limitMbPerMin: options.rssSlopeLimitMbPerMin, flat: null, journal: null },
     errors: { count: 0, errorLines: [], stderr: [], crashes: [], freshParse: [] },
     warnings: { total: 0, byMessage: {} },
   };
@@ -388,6 +411,7 @@ function finish(
   summary.rss.firstMb = mb(rss[0]?.bytes ?? 0);
   summary.rss.lastMb = mb(rss[rss.length - 1]?.bytes ?? 0);
   summary.rss.maxMb = mb(Math.max(0, ...rss.map((sample) => sample.bytes)));
+  summary.rss.timeline = rss.filter((_, i) => i % 30 === 0).map((sample) => mb(sample.bytes));
   // Judged only over a second half long enough to show a trend (a few minutes).
   if (measured.length >= 120) {
     const slope = slopeOf(measured.map((sample) => [sample.second, sample.bytes]));
