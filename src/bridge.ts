@@ -18,6 +18,7 @@ import { Notifier, type NotifyLevel } from './ops/notifier.js';
 import { bridgeStats, StatsRegistry } from './ops/stats.js';
 import { createLogger, type Logger } from './ops/logger.js';
 import type { Timeframe } from './state/document.js';
+import { loadState, saveState } from './state/persist.js';
 import { Store } from './state/store.js';
 import { DashboardStream } from './transports/dashboard-sse.js';
 import { registerDashboardPage } from './transports/dashboard-page.js';
@@ -64,10 +65,16 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   // The tokens file is read before anything opens: a bad one stops the start.
   const auth = new AuthGate(await TokenTable.load(config.auth), config.auth);
   const metrics = new BridgeMetrics();
+  const saved = config.journal.persistDir === null ? null : await loadState(resolve(config.journal.persistDir), logger);
+  const epoch = saved?.epoch ?? options.epoch;
   const store = new Store(
-    { journalSize: config.journal.size, counters: metrics.store, indicators: indicatorPlanOf(config), ...(options.epoch ? { epoch: options.epoch } : {}) },
+    { journalSize: config.journal.size, counters: metrics.store, indicators: indicatorPlanOf(config), ...(epoch ? { epoch } : {}) },
     (error) => logger.error({ err: error }, 'commit listener failed'),
   );
+  if (saved) {
+    store.restore(saved);
+    logger.info({ epoch: saved.epoch, symbols: saved.symbols.length }, 'saved state restored: clients resume in the same epoch');
+  }
   const cache = new DerivedCache(config.cache, metrics.cache);
   const hub = new Hub(store, config.stream, logger, metrics.hub);
   const loader = options.configLoader;
@@ -230,9 +237,11 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   });
 
   const configWatcher = loader ? new FileWatcher(loader.files, () => void live.reload(), logger) : null;
-  const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready()]).then(() => {
-    logger.info({ symbols: [...store.symbols()].length }, 'initial read done');
-  });
+  const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready()])
+    .finally(() => store.release())
+    .then(() => {
+      logger.info({ symbols: [...store.symbols()].length }, 'initial read done');
+    });
   ready.catch((error: unknown) => logger.error({ err: error }, 'a source failed to start'));
 
   let closing: Promise<void> | null = null;
@@ -246,6 +255,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       monitor.close();
       eventLoop.close();
       await sources.close();
+      await saveOnClose(store, live.current.journal.persistDir, logger);
       hub.close();
       sse.close();
       dashboard.close();
@@ -259,6 +269,18 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   };
 
   return { url, port, store, hub, config: live, health, ready, close };
+}
+
+/** Saves the state for the next start (journal.persistDir), once nothing commits any more. */
+async function saveOnClose(store: Store, persistDir: string | null, logger: Logger): Promise<void> {
+  if (persistDir === null) return;
+  const dir = resolve(persistDir);
+  try {
+    const { symbols } = await saveState(store, dir);
+    logger.info({ dir, symbols, epoch: store.epoch }, 'state saved for the next start');
+  } catch (error) {
+    logger.error({ err: error, dir }, 'state could not be saved; the next start begins a new epoch');
+  }
 }
 
 const HEALTH_LOG_LEVEL: Record<HealthStatus, NotifyLevel> = { HEALTHY: 'info', DEGRADED: 'warn', UNHEALTHY: 'error' };

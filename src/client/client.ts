@@ -4,7 +4,7 @@ import { DocumentMirror, type HeldDocument } from './mirror.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { PollTransport } from './transports/poll.js';
 import { SseTransport } from './transports/sse.js';
-import { endpointOf, type Endpoint, type Transport, type TransportContext, type TransportEvents } from './transports/transport.js';
+import { authorization, endpointOf, type Endpoint, type Transport, type TransportContext, type TransportEvents } from './transports/transport.js';
 import { WebSocketTransport } from './transports/ws.js';
 import type { ClientState, DataMessage, InstrumentDocument, JsonPatchOperation, PatchMessage, SnapshotMessage, TransportKind, Version } from './types.js';
 
@@ -238,12 +238,24 @@ export class TapeClient {
     if (generation !== this.#generation || this.#state === 'closed') return;
     this.#transport = undefined;
     this.#cancelProbe();
-    if (!opened && ++this.#failures >= this.#options.fallbackAfter) {
-      this.#failures = 0;
-      this.#level = (this.#level + 1) % this.#options.transports.length;
-    }
-    const delayMs = this.#backoff.next();
     this.#setState('reconnecting');
+    if (opened || ++this.#failures < this.#options.fallbackAfter || this.#options.transports.length === 1) {
+      this.#retry(reason);
+      return;
+    }
+    this.#failures = 0;
+    // Another transport helps when this one is refused or blocked on the way, not when the
+    // bridge is down (restarting): then switching would only cost snapshots (SSE cannot
+    // resume what another transport delivered), and the next one would fail as well.
+    void this.#bridgeAnswers().then((answers) => {
+      if (generation !== this.#generation || this.#state === 'closed') return;
+      if (answers) this.#level = (this.#level + 1) % this.#options.transports.length;
+      this.#retry(reason);
+    });
+  }
+
+  #retry(reason: string): void {
+    const delayMs = this.#backoff.next();
     this.#events.emit('reconnecting', {
       attempt: this.#backoff.attempt,
       delayMs,
@@ -251,6 +263,21 @@ export class TapeClient {
       reason,
     });
     this.#retryTimer = setTimeout(() => this.#connect(), delayMs);
+  }
+
+  /** Whether the bridge answers plain HTTP (any answer but a 5xx, which a proxy gives for a bridge that is down). */
+  async #bridgeAnswers(): Promise<boolean> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.#options.connectTimeoutMs);
+    try {
+      const response = await this.#options.fetch(`${this.#endpoint.http}/v1`, { headers: await authorization(this.#options), signal: controller.signal });
+      await response.arrayBuffer();
+      return response.status < 500;
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #scheduleProbe(): void {

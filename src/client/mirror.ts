@@ -1,5 +1,5 @@
 import jsonpatch from 'fast-json-patch';
-import type { InstrumentDocument, PatchMessage, SnapshotMessage, Version } from './types.js';
+import type { InstrumentDocument, JsonPatchOperation, PatchMessage, SnapshotMessage, Version } from './types.js';
 
 /** A symbol's document as the client holds it, with its version. Frozen: never changed in place. */
 export interface HeldDocument extends Version {
@@ -50,9 +50,7 @@ export class DocumentMirror {
     if (message.seq !== current.seq + 1) return { kind: 'gap', held: current };
     let document: InstrumentDocument;
     try {
-      // validate: an op whose path does not resolve throws instead of inventing structure;
-      // mutateDocument false: the ops are applied to a deep copy.
-      document = jsonpatch.applyPatch(current.document, message.ops as unknown as jsonpatch.Operation[], true, false).newDocument;
+      document = applyOps(current.document, message.ops);
     } catch (error) {
       return { kind: 'failed', held: current, error: error instanceof Error ? error : new Error(String(error)) };
     }
@@ -60,6 +58,14 @@ export class DocumentMirror {
     this.#held.set(message.symbol, held);
     return { kind: 'applied', held };
   }
+}
+
+/**
+ * Applies RFC 6902 operations to a copy of `document` and returns the copy, or throws.
+ * Validating: an op whose path does not resolve throws instead of inventing structure.
+ */
+export function applyOps<T>(document: T, ops: readonly JsonPatchOperation[]): T {
+  return jsonpatch.applyPatch(document, ops as unknown as jsonpatch.Operation[], true, false).newDocument;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -183,7 +183,7 @@ class DepthDecoder implements TailDecoder {
 /**
  * Where to start reading: the last CLEAR_BOOK (a full snapshot of the book follows it)
  * within the last `maxBackfillBytes`; the first record otherwise, since a book can only be
- * rebuilt from a snapshot.
+ * rebuilt from a snapshot. A CLEAR_BOOK without a DateTime does not count: reading skips it.
  */
 async function lastSnapshot(file: RandomAccessFile, headerSize: number, maxBackfillBytes: number): Promise<number> {
   const count = Math.floor((file.size - headerSize) / DEPTH_RECORD_SIZE);
@@ -192,8 +192,11 @@ async function lastSnapshot(file: RandomAccessFile, headerSize: number, maxBackf
   for (let end = count; end > floor; end -= perScan) {
     const from = Math.max(floor, end - perScan);
     const bytes = await file.read(headerSize + from * DEPTH_RECORD_SIZE, (end - from) * DEPTH_RECORD_SIZE);
-    for (let i = end - from - 1; i >= 0; i--) {
-      if (bytes[i * DEPTH_RECORD_SIZE + 8] === DepthCommand.CLEAR_BOOK) return headerSize + (from + i) * DEPTH_RECORD_SIZE;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    // Fewer bytes than asked when the file was cut while being opened.
+    for (let i = Math.floor(bytes.length / DEPTH_RECORD_SIZE) - 1; i >= 0; i--) {
+      const o = i * DEPTH_RECORD_SIZE;
+      if (bytes[o + 8] === DepthCommand.CLEAR_BOOK && !Number.isNaN(readScDateTime(view, o))) return headerSize + (from + i) * DEPTH_RECORD_SIZE;
     }
   }
   return headerSize;

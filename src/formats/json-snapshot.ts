@@ -138,19 +138,17 @@ class JsonSnapshotDecoder implements WholeDecoder {
 
 const ZERO_MEANS_ABSENT = new Set(['bid', 'ask', 'last']);
 
-/** An object of symbols to flat records: no document or quote key at the top, every value a record. */
+/**
+ * An object of symbols to flat records: no document or quote key at the top, and some value
+ * a record. The values that are not records are bad entries (reported one by one): a map
+ * with one broken entry is still a map, not one symbol's record holding the others as fields.
+ */
 function isSymbolMap(value: unknown): boolean {
   if (!isObject(value)) return false;
   const entries = Object.entries(value);
   return (
-    entries.length > 0 &&
-    entries.every(
-      ([key, entry]) =>
-        !DOCUMENT_KEYS.has(key) &&
-        !(QUOTE_KEYS as readonly string[]).includes(key) &&
-        isObject(entry) &&
-        Object.values(entry).every((item) => typeof item !== 'object' || item === null),
-    )
+    entries.every(([key]) => !DOCUMENT_KEYS.has(key) && !(QUOTE_KEYS as readonly string[]).includes(key)) &&
+    entries.some(([, entry]) => isObject(entry) && Object.values(entry).every((item) => typeof item !== 'object' || item === null))
   );
 }
 
@@ -185,6 +183,8 @@ function partialDocument(value: Record<string, unknown>, parseTime: ParseTime): 
   }
   if (value.fields !== undefined) {
     if (!isObject(value.fields)) return `fields must be an object, got ${describe(value.fields)}`;
+    const banned = bannedKey(value.fields, 'fields');
+    if (banned) return banned;
     partial.fields = value.fields as JsonObject;
   }
   return partial;
@@ -192,6 +192,8 @@ function partialDocument(value: Record<string, unknown>, parseTime: ParseTime): 
 
 /** `bid`, `ask`, `last`, `lastSize` (or `volume`) and `time` go to quote; the rest to fields. */
 export function flatRecord(value: Record<string, unknown>, parseTime: ParseTime = parseIsoTime): PartialDocument | string {
+  const banned = bannedKey(value, 'record');
+  if (banned) return banned;
   const quoteSource: Record<string, unknown> = {};
   const fields: JsonObject = {};
   for (const [key, item] of Object.entries(value)) {
@@ -288,6 +290,30 @@ function readBook(value: unknown): Book | string {
     book.time = value.time;
   }
   return book;
+}
+
+/**
+ * Why `value` holds a key no JSON Patch applier may be asked to patch (`__proto__`, or
+ * `prototype` in a `constructor` object: fast-json-patch refuses them, as others do, against
+ * prototype pollution), at any depth; null when it holds none. `JSON.parse` makes such keys
+ * own properties, which the document would then carry to clients that cannot follow them.
+ */
+function bannedKey(value: unknown, where: string): string | null {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const banned = bannedKey(item, `${where}[${index}]`);
+      if (banned) return banned;
+    }
+  } else if (isObject(value)) {
+    for (const [key, item] of Object.entries(value)) {
+      if (key === '__proto__' || (key === 'prototype' && where.endsWith('.constructor'))) {
+        return `${where}.${key}: a key JSON Patch appliers refuse to patch (it reaches an object's prototype)`;
+      }
+      const banned = bannedKey(item, `${where}.${key}`);
+      if (banned) return banned;
+    }
+  }
+  return null;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

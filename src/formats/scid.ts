@@ -168,9 +168,15 @@ function countField(view: DataView, offset: number): number {
   return value > INT_MAX ? 0 : value;
 }
 
+/** Records looked at past a corrupt one, for one that decodes, while searching. */
+const SEARCH_SKIP = 64;
+
 /**
  * Index of the first record the document needs: records are in time order, so a binary
  * search finds the first one within `historyMs` of the newest, bounded by the backfill cap.
+ * A record that does not decode (no DateTime, a price that is not a number: reading skips
+ * it) has no place in that order, whatever its DateTime field holds: the search looks past
+ * it to the next record that decodes, so that it never skips the good records before it.
  */
 async function firstRecordWithin(
   file: RandomAccessFile,
@@ -180,19 +186,33 @@ async function firstRecordWithin(
 ): Promise<number> {
   if (count === 0) return 0;
   const floor = Math.max(0, count - Math.floor(options.maxBackfillBytes / SCID_RECORD_SIZE));
+  /** The record's time, NaN when it does not decode. */
   const timeAt = async (index: number): Promise<number> => {
-    const bytes = await file.read(headerSize + index * SCID_RECORD_SIZE, 8);
-    const time = readScDateTime(new DataView(bytes.buffer, bytes.byteOffset, 8), 0);
-    return Number.isNaN(time) ? Number.NEGATIVE_INFINITY : time;
+    const bytes = await file.read(headerSize + index * SCID_RECORD_SIZE, 24);
+    // Shorter when the file was cut while being opened: the record is gone.
+    if (bytes.length < 24) return Number.NaN;
+    const view = new DataView(bytes.buffer, bytes.byteOffset, 24);
+    for (let o = 8; o < 24; o += 4) if (!Number.isFinite(view.getFloat32(o, true))) return Number.NaN;
+    return readScDateTime(view, 0);
   };
-  const newest = await timeAt(count - 1);
-  if (!Number.isFinite(newest)) return floor;
-  const cutoff = newest - options.historyMs;
+  /** The first record from `index` to `last` that decodes (within SEARCH_SKIP), or null. */
+  const validFrom = async (index: number, last: number, step: 1 | -1): Promise<{ index: number; time: number } | null> => {
+    for (let i = index, seen = 0; step > 0 ? i <= last : i >= last; i += step, seen++) {
+      if (seen > SEARCH_SKIP) return null;
+      const time = await timeAt(i);
+      if (!Number.isNaN(time)) return { index: i, time };
+    }
+    return null;
+  };
+  const newest = await validFrom(count - 1, floor, -1);
+  if (!newest) return floor;
+  const cutoff = newest.time - options.historyMs;
   let lo = floor;
   let hi = count - 1;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if ((await timeAt(mid)) < cutoff) lo = mid + 1;
+    const next = await validFrom(mid, hi, 1);
+    if (next && next.time < cutoff) lo = next.index + 1;
     else hi = mid;
   }
   return lo;

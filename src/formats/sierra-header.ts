@@ -25,6 +25,8 @@ export const MINIMAL_HEADER_SIZE = 16;
 export async function readSierraHeader(file: RandomAccessFile, spec: SierraFileSpec): Promise<number | null> {
   if (file.size < MINIMAL_HEADER_SIZE) return null;
   const head = await file.read(0, MINIMAL_HEADER_SIZE);
+  // Cut while being opened: not ready yet.
+  if (head.length < MINIMAL_HEADER_SIZE) return null;
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const magic = view.getUint32(0, true);
   if (magic !== spec.magic) {

@@ -134,7 +134,10 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false },
     ),
     journal: Type.Object(
-      { size: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'patches kept per symbol for resume' }) },
+      {
+        size: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'patches kept per symbol for resume' }),
+        persistDir: Type.Union([Type.Null(), Type.String({ minLength: 1, description: 'a folder where the state is saved at shutdown and read at start' })]),
+      },
       { additionalProperties: false },
     ),
     stream: Type.Object(
@@ -258,7 +261,7 @@ export const DEFAULT_CONFIG: Config = {
     bookLevels: 10,
   },
   cache: { maxBytes: 50 * 1024 * 1024, ttlMs: { bars: 60_000, indicators: 60_000 } },
-  journal: { size: 1000 },
+  journal: { size: 1000, persistDir: null },
   stream: {
     heartbeatMs: 15_000,
     highWaterBytes: 1024 * 1024,

@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { IndicatorPlan, SymbolIndicators } from '../derive/indicators/deriver.js';
 import type { StoreCounters } from '../ops/metrics.js';
 import { composeDocument } from './compose.js';
-import type { Contribution } from './contribution.js';
+import type { Contribution, SealedContribution } from './contribution.js';
 import { diff, type PatchOperation } from './delta.js';
-import { JournalEntry } from './journal.js';
+import { Journal, JournalEntry } from './journal.js';
+import type { SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
 
 const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -54,6 +55,9 @@ export class Store {
   readonly #listeners = new Set<CommitListener>();
   #plan: IndicatorPlan;
   #gseq = 0;
+  /** Restored symbols whose commits wait for release(), and those that asked to commit meanwhile. */
+  #holding: Set<string> | null = null;
+  readonly #deferred = new Set<string>();
 
   constructor(
     options: StoreOptions,
@@ -121,6 +125,32 @@ export class Store {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Continues a state saved at shutdown (in this store's epoch): every symbol's document,
+   * version and journal. Their commits wait for release(), so that the files read again at
+   * start reach clients as one patch per symbol, not one per file.
+   */
+  restore(saved: SavedState): void {
+    if (saved.epoch !== this.epoch) throw new RangeError(`saved epoch ${saved.epoch} is not this store's (${this.epoch})`);
+    this.#gseq = Math.max(this.#gseq, saved.gseq);
+    this.#holding = new Set();
+    for (const symbol of saved.symbols) {
+      const state = this.#newState(symbol.symbol);
+      const journal = new Journal(this.#journalSize, symbol.floorSeq, symbol.floorGseq);
+      for (const { seq, gseq, ops } of symbol.entries) journal.push(this.#entry(state, seq, gseq, ops));
+      state.resume(symbol, journal);
+      this.#symbols.set(symbol.symbol, state);
+      this.#holding.add(symbol.symbol);
+    }
+  }
+
+  /** Commits what restored symbols were held back from (once the files present at start were read). */
+  release(): void {
+    const held = this.#holding;
+    this.#holding = null;
+    for (const symbol of held ?? []) if (this.#deferred.delete(symbol)) this.commit(symbol);
+  }
+
   /** The contribution file `key` makes to `symbol`, if any. */
   contribution(symbol: string, key: string): Contribution | undefined {
     return this.#symbols.get(symbol)?.contributions.get(key);
@@ -129,8 +159,7 @@ export class Store {
   setContribution(symbol: string, key: string, contribution: Contribution): void {
     let state = this.#symbols.get(symbol);
     if (!state) {
-      state = new SymbolState(symbol, this.#journalSize, this.#counters);
-      state.indicators = this.#deriver();
+      state = this.#newState(symbol);
       this.#symbols.set(symbol, state);
     }
     state.contributions.set(key, contribution);
@@ -153,7 +182,11 @@ export class Store {
   commit(symbol: string, timing: CommitTiming | null = null): void {
     const state = this.#symbols.get(symbol);
     if (!state) return;
-    const sealed = [...state.contributions.values()].map((contribution) => contribution.seal());
+    if (this.#holding?.has(symbol)) {
+      this.#deferred.add(symbol);
+      return;
+    }
+    const sealed = sealedInPathOrder(state.contributions);
     const document = composeDocument(symbol, sealed, state.published ? state.document : undefined, state.indicators);
     if (!state.published) {
       state.advance(document, ++this.#gseq);
@@ -162,13 +195,8 @@ export class Store {
     }
     const ops = diff(state.document, document);
     if (ops.length === 0) return;
-    const gseq = ++this.#gseq;
-    const seq = state.seq + 1;
-    // One flat string per patch (JSON.stringify in one go, keys in PROTOCOL.md's order); the ops' JSON is a slice of it.
-    const messageJson = JSON.stringify({ type: 'patch', symbol: state.symbol, epoch: this.epoch, seq, ops });
-    const opsAt = PATCH_PREFIX_LENGTH + state.symbolJson.length + this.epoch.length + String(seq).length;
-    const entry = new JournalEntry(seq, gseq, messageJson, opsAt);
-    state.advance(document, gseq);
+    const entry = this.#entry(state, state.seq + 1, ++this.#gseq, ops);
+    state.advance(document, entry.gseq);
     state.journal.push(entry);
     if (this.#counters) {
       this.#counters.patches.add();
@@ -177,8 +205,21 @@ export class Store {
     this.#emit({ state, entry, ops, timing });
   }
 
+  #newState(symbol: string): SymbolState {
+    const state = new SymbolState(symbol, this.#journalSize, this.#counters);
+    state.indicators = this.#deriver();
+    return state;
+  }
+
   #deriver(): SymbolIndicators | null {
     return this.#plan.empty ? null : new SymbolIndicators(this.#plan);
+  }
+
+  #entry(state: SymbolState, seq: number, gseq: number, ops: readonly PatchOperation[]): JournalEntry {
+    // One flat string per patch (JSON.stringify in one go, keys in PROTOCOL.md's order); the ops' JSON is a slice of it.
+    const messageJson = JSON.stringify({ type: 'patch', symbol: state.symbol, epoch: this.epoch, seq, ops });
+    const opsAt = PATCH_PREFIX_LENGTH + state.symbolJson.length + this.epoch.length + String(seq).length;
+    return new JournalEntry(seq, gseq, messageJson, opsAt);
   }
 
   #emit(event: CommitEvent): void {
@@ -190,4 +231,14 @@ export class Store {
       }
     }
   }
+}
+
+/**
+ * The contributions sealed, in the order of their files' paths: composition breaks ties
+ * (two files' bar windows ending at the same bar, quotes of the same time) by order, and the
+ * order files were first read in differs from one start to the next.
+ */
+function sealedInPathOrder(contributions: ReadonlyMap<string, Contribution>): SealedContribution[] {
+  if (contributions.size === 1) return [contributions.values().next().value!.seal()];
+  return [...contributions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, contribution]) => contribution.seal());
 }

@@ -62,6 +62,17 @@ export class SymbolState {
     if (this.seq === 1) this.#journal = new Journal(this.journalSize, 1, gseq);
   }
 
+  /** Continues from a saved version (the persisted journal): its document, version and patches. */
+  resume(saved: { document: InstrumentDocument; seq: number; gseq: number; updatedAt: number }, journal: Journal): void {
+    this.document = saved.document;
+    this.seq = saved.seq;
+    this.gseq = saved.gseq;
+    this.updatedAt = saved.updatedAt;
+    this.#journal = journal;
+    this.#documentJson = undefined;
+    for (const timeframe of TIMEFRAMES) this.#versions.set(timeframe, saved.seq);
+  }
+
   /**
    * The seq at which `timeframe`'s bars or indicators last changed: every answer derived
    * from them holds from that version until the next change.

@@ -8,7 +8,7 @@ import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { Mt5BarWriter, Mt5TickWriter } from '../../src/sim/mt5-writer.js';
 import { encodeScidRecords, ScidWriter, scidTickRecord } from '../../src/sim/scid-writer.js';
 import { LogCapture, startTestBridge } from '../helpers/bridge.js';
-import { getJson } from '../helpers/clients.js';
+import { getJson, SseClient, WsClient } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -35,6 +35,8 @@ interface BadCase {
   kept?: { symbol: string; check(document: InstrumentDocument): void };
   /** Options of the folder's source; one that reads every file one way has no healthy file beside the bad one. */
   config?: ConfigLayer;
+  /** Options of the bridge. */
+  bridge?: ConfigLayer;
 }
 
 const CASES: BadCase[] = [
@@ -150,6 +152,40 @@ const CASES: BadCase[] = [
     warning: { file: 'ticks.csv', msg: /^5 more problems in this read were not logged one by one$/ },
     kept: { symbol: 'ticks', check: (document) => expect(document.quote).toEqual({ bid: 1.5, time: T0 }) },
   },
+  {
+    row: 'a text line longer than 64 KiB',
+    async before(dir) {
+      await writeFile(join(dir, 'ticks.csv'), 'Time,Bid\r\n2026.11.20 14:00:00,1.5\r\n');
+    },
+    async write(dir) {
+      await appendFile(join(dir, 'ticks.csv'), `2026.11.20 14:00:01,${'9'.repeat(70_000)}\r\n2026.11.20 14:00:02,1.7\r\n`);
+    },
+    warning: { file: 'ticks.csv', msg: /^line longer than the limit \(\d+ bytes without a line end\); skipped$/, offset: 'Time,Bid\r\n2026.11.20 14:00:00,1.5\r\n'.length },
+    kept: { symbol: 'ticks', check: (document) => expect(document.quote).toEqual({ bid: 1.7, time: T0 + 2000 }) },
+  },
+  {
+    row: 'a JSON snapshot larger than watch.maxWholeBytes',
+    async before(dir) {
+      await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 2650 }, 'rewrite');
+    },
+    async write(dir) {
+      await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 2651, note: 'x'.repeat(5000) }, 'rewrite');
+    },
+    bridge: { watch: { maxWholeBytes: 4096 } },
+    warning: { file: 'XAUUSD.json', msg: /^file is \d+ bytes, more than the 4096 a whole-file source may hold$/, offset: 0 },
+    kept: { symbol: 'XAUUSD', check: (document) => expect(document.quote).toEqual({ bid: 2650 }) },
+  },
+  {
+    row: 'a JSON record holding a key no JSON Patch applier may patch',
+    async before(dir) {
+      await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 2650 }, 'rewrite');
+    },
+    async write(dir) {
+      await writeFile(join(dir, 'XAUUSD.json'), '{"bid": 2651, "__proto__": {"admin": true}}');
+    },
+    warning: { file: 'XAUUSD.json', msg: /^record\.__proto__: a key JSON Patch appliers refuse to patch/, offset: 0 },
+    kept: { symbol: 'XAUUSD', check: (document) => expect(document).toMatchObject({ quote: { bid: 2650 }, fields: {} }) },
+  },
 ];
 
 describe('bad input: the README table, row by row', () => {
@@ -162,7 +198,7 @@ describe('bad input: the README table, row by row', () => {
       await writeJsonSnapshot(join(elsewhere, 'OTHER.json'), { bid: 1 }, 'rewrite');
       await badCase.before?.(dir);
       const logs = new LogCapture('warn');
-      const bridge = await startTestBridge([], { sources: [{ path: dir, ...badCase.config }, { path: elsewhere }] }, logs);
+      const bridge = await startTestBridge([], { ...badCase.bridge, sources: [{ path: dir, ...badCase.config }, { path: elsewhere }] }, logs);
       await badCase.write(dir);
 
       const path = join(dir, badCase.warning.file);
@@ -198,4 +234,39 @@ describe('bad input: the README table, row by row', () => {
       expect(logs.lines.filter((line) => line.file === path && line.level === 40)).toHaveLength(count);
     });
   }
+});
+
+describe('bad input beyond the files', () => {
+  it('a file no format reads is left alone: no symbol, no warning, the others go on', async () => {
+    const dir = await tempDir();
+    await writeFile(join(dir, 'notes.txt'), 'call the broker about the margin\r\n');
+    await writeJsonSnapshot(join(dir, 'GOOD.json'), { bid: 1 }, 'rewrite');
+    const logs = new LogCapture('warn');
+    const bridge = await startTestBridge([dir], {}, logs);
+    await writeJsonSnapshot(join(dir, 'GOOD.json'), { bid: 2 }, 'rewrite');
+    await waitFor('GOOD to update', () => bridge.store.get('GOOD')?.document.quote.bid === 2);
+    expect([...bridge.store.symbols()].map((state) => state.symbol)).toEqual(['GOOD']);
+    expect(logs.lines).toEqual([]);
+  });
+
+  it('a resume point the bridge cannot serve (a seq ahead of it, another epoch) gets a snapshot; an SSE cursor that is not ours gets snapshots', async () => {
+    const dir = await tempDir();
+    await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 1 }, 'rewrite');
+    const bridge = await startTestBridge([dir]);
+    const seq = bridge.store.get('XAUUSD')?.seq as number;
+    const client = await WsClient.connect(bridge.url);
+    client.subscribe(['XAUUSD'], { XAUUSD: { epoch: bridge.store.epoch, seq: seq + 5 } });
+    await waitFor('a snapshot for a seq ahead', () => client.of('snapshot').length === 1);
+    expect(client.of('snapshot')[0]).toMatchObject({ symbol: 'XAUUSD', epoch: bridge.store.epoch, seq });
+    client.subscribe(['XAUUSD'], { XAUUSD: { epoch: 'an-old-epoch', seq } });
+    await waitFor('a snapshot for another epoch', () => client.of('snapshot').length === 2);
+    expect(client.of('patch')).toEqual([]);
+    await client.close();
+    for (const cursor of ['not-a-cursor', `another-epoch:${bridge.store.gseq}`, `${bridge.store.epoch}:5:9`, `${bridge.store.epoch}:-1`]) {
+      const sse = await SseClient.connect(bridge.url, 'symbols=XAUUSD', { 'last-event-id': cursor });
+      await waitFor(`a snapshot for Last-Event-ID ${cursor}`, () => sse.mirror.snapshots === 1);
+      expect(sse.status).toBe(200);
+      sse.close();
+    }
+  });
 });

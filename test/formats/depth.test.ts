@@ -160,6 +160,22 @@ describe('depth: opening a file', () => {
   });
 });
 
+describe('depth: a CLEAR_BOOK without a DateTime', () => {
+  it('is skipped when read, so reading never starts at it: the book stays the one the file gives (a fault the soak injects)', async () => {
+    const update = endBatch([{ time: T0 + 1, command: DepthCommand.MODIFY_ASK, price: 6012.5, quantity: 30, orders: 3 }]);
+    const corrupt = encodeDepthRecords([{ time: T0 + 2, command: DepthCommand.CLEAR_BOOK }]);
+    corrupt.fill(0, 0, 8);
+    const buf = Buffer.concat([file([...SNAPSHOT, ...update]), corrupt]);
+    const start = await decoder().open(bufferFile(buf), ALL_HISTORY);
+    expect(start?.offset).toBe(DEPTH_HEADER_SIZE);
+    const fromStart = decodeFromStart(buf);
+    expect(fromStart.problems.map((problem) => problem.reason)).toEqual(['depth record has no DateTime (zero or not a number); skipped']);
+    const { sink } = await decodeAll(decoder(), buf);
+    expect(sink.books.at(-1)).toEqual(fromStart.books.at(-1));
+    expect(sink.books.at(-1)?.asks[0]).toEqual([6012.5, 30, 3]);
+  });
+});
+
 describe('depth: byte-split invariance', () => {
   it('gives the same books whatever the runs the bytes arrive in', async () => {
     const records: DepthRecord[] = [...SNAPSHOT];

@@ -148,6 +148,14 @@ describe('json-snapshot: invalid shapes are reported, not applied', () => {
     expect(rejected({ fields: [1] })).toMatch(/fields must be an object, got an array/);
   });
 
+  it('rejects a key JSON Patch appliers refuse, at any depth: the SDK could not follow a patch of it (found by the conformance check)', () => {
+    expect(rejected(JSON.parse('{"bid": 1, "__proto__": {"x": 1}}'))).toBe("record.__proto__: a key JSON Patch appliers refuse to patch (it reaches an object's prototype)");
+    expect(rejected(JSON.parse('{"fields": {"a": [{"__proto__": 1}]}}'))).toMatch(/^fields\.a\[0\]\.__proto__: a key JSON Patch appliers refuse/);
+    expect(rejected({ bid: 1, constructor: { prototype: 2 } })).toMatch(/^record\.constructor\.prototype: /);
+    // Harmless on their own.
+    expect(decode('{"bid": 1, "constructor": 1, "prototype": 2}').sink.documents[0]?.partial.fields).toEqual({ constructor: 1, prototype: 2 });
+  });
+
   it('validates with toPartialDocument directly', () => {
     expect(toPartialDocument({ bid: 1 })).toStrictEqual({ quote: { bid: 1 }, fields: {} });
     expect(typeof toPartialDocument({ quote: { bid: 'x' } })).toBe('string');
@@ -226,6 +234,14 @@ describe('json-snapshot: a map of symbols (the MT5 file-bridge pattern)', () => 
     const forced = decodeWith('{"EURUSD": {"bid": 1}, "note": "x"}', { json: 'map' });
     expect(forced.sink.documents.map((document) => document.symbol)).toEqual(['EURUSD']);
     expect(forced.sink.problems[0]?.reason).toMatch(/note: expected a record object/);
+  });
+
+  it('still reads a map with a broken entry as a map (json: auto): the entry is reported, the others read (found by the soak)', () => {
+    const { sink } = decodeWith('{"EURUSD": {"bid": 1.1, "ask": 1.2}, "GBPUSD": "closed"}', {});
+    expect(sink.documents.map((document) => document.symbol)).toEqual(['EURUSD']);
+    expect(sink.problems.map((problem) => problem.reason)).toEqual(['GBPUSD: expected a record object, got the string "closed"']);
+    // Before: one record of a symbol named after the file, holding the entries as fields.
+    expect(sink.documents.some((document) => document.symbol === 'DWX_Market_Data')).toBe(false);
   });
 
   it('sniffs a .txt holding JSON, and always takes .json', () => {

@@ -379,6 +379,37 @@ describe('scid: open() picks the start for the history needed', () => {
     expect(none?.offset).toBe(file.length);
   });
 
+  it('is not misled by records that do not decode: the start is as if they were not there (found by the soak)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 0, max: 2_000 }), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 0, max: 2_000 * 1000 }),
+        async (broken, historyMs) => {
+          const small = scidFile(records.slice(0, 2_001));
+          // No DateTime, or a price that is not a number under a DateTime of any value.
+          for (const index of broken) {
+            if (index % 2 === 0) zeroScidTime(small, index);
+            else {
+              small.writeBigInt64LE(BigInt(index) * 7_777_777_777n * (index % 3 === 0 ? -1n : 1n), 56 + index * 40);
+              setScidFloat(small, index, 16, Number.NaN);
+            }
+          }
+          const valid = records.slice(0, 2_001).map((record, index) => (broken.includes(index) ? Number.NaN : record.time));
+          const last = valid.findLast((time) => !Number.isNaN(time)) as number;
+          // The first valid record within history, or a record of the garbage just before it.
+          const firstValid = valid.findIndex((time) => time >= last - historyMs);
+          let earliest = firstValid;
+          while (earliest > 0 && Number.isNaN(valid[earliest - 1] as number)) earliest--;
+          const start = await scidDecoder().open(bufferFile(small), { historyMs, maxBackfillBytes: 64 << 20 });
+          const index = (start!.offset - 56) / 40;
+          expect(index).toBeGreaterThanOrEqual(earliest);
+          expect(index).toBeLessThanOrEqual(firstValid);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('ignores a partial last record when choosing the start', async () => {
     const partial = Buffer.concat([file, encodeScidRecords(syntheticScidRecords(10, 1, newest + 60_000)).subarray(0, 23)]);
     const historyMs = 10 * 60_000;

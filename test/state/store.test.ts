@@ -292,4 +292,27 @@ describe('Store', () => {
       JSON.parse(events[1]?.state.documentJson() ?? 'null'),
     );
   });
+
+  it('composes files in the order of their paths, not of their first read: ties give the same document after a restart (found by the soak)', () => {
+    const documents = (['first', 'second'] as const).map((order) => {
+      const store = new Store({ journalSize: 10 });
+      const ticksOf = ticks('mt5-ticks');
+      const barsOf = new Contribution('mt5-bars', 'auto', {});
+      const add = {
+        ticks: () => store.setContribution('EURUSD', '/mt5/EURUSD_202611200000_202611202359.csv', ticksOf),
+        bars: () => store.setContribution('EURUSD', '/mt5/EURUSD_M1_202611200000_202611202359.csv', barsOf),
+      };
+      if (order === 'first') (add.ticks(), add.bars());
+      else (add.bars(), add.ticks());
+      // Both give an M1 window whose last bar opens at the same minute, and quotes of the same time.
+      ticksOf.applyTick({ time: T0 + 5_000, bid: 1.1, ask: 1.2 });
+      ticksOf.applyTick({ time: T0 + 65_000, bid: 1.15, ask: 1.25 });
+      barsOf.applyBar({ t: T0 - 60_000, o: 1, h: 1, l: 1, c: 1, v: 7 }, 'M1');
+      barsOf.applyBar({ t: T0, o: 1, h: 1.3, l: 0.9, c: 1.2, v: 9 }, 'M1');
+      barsOf.applyBar({ t: T0 + 60_000, o: 1.2, h: 1.2, l: 1.2, c: 1.2, v: 1 }, 'M1');
+      store.commit('EURUSD');
+      return store.get('EURUSD')?.document;
+    });
+    expect(documents[1]).toEqual(documents[0]);
+  });
 });

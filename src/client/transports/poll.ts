@@ -33,6 +33,8 @@ export class PollTransport implements Transport {
   readonly #closed = new AbortController();
   readonly #loops = new Map<string, Loop>();
   readonly #running = new Set<Promise<void>>();
+  /** Loops pausing between polls, woken when the transport shuts down. */
+  readonly #sleepers = new Set<() => void>();
   readonly #slots: Slots;
   #headers: Record<string, string> = {};
   #known: string[] = [];
@@ -143,7 +145,7 @@ export class PollTransport implements Transport {
       } finally {
         this.#slots.release();
       }
-      if (pause > 0) await sleep(pause, this.#closed.signal);
+      if (pause > 0) await this.#sleep(pause);
     }
   }
 
@@ -238,6 +240,25 @@ export class PollTransport implements Transport {
     clearInterval(this.#listTimer);
     this.#closed.abort();
     this.#slots.wakeAll();
+    for (const wake of [...this.#sleepers]) wake();
+  }
+
+  /**
+   * Waits `ms`, or until the transport shuts down. Each sleeper is a callback in a set, not a
+   * listener on the shared `closed` signal: with more than ten symbols polling, that signal
+   * would get more than ten listeners and Node would warn of a leak.
+   */
+  #sleep(ms: number): Promise<void> {
+    if (this.#done) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.#sleepers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#sleepers.add(done);
+    });
   }
 
   #end(reason: string): void {
@@ -282,17 +303,4 @@ class Slots {
     this.#woken = true;
     for (const resolve of this.#waiting.splice(0)) resolve();
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done);
-  });
 }

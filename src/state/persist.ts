@@ -1,0 +1,184 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../ops/logger.js';
+import type { PatchOperation } from './delta.js';
+import type { InstrumentDocument } from './document.js';
+import type { Store } from './store.js';
+
+/**
+ * The persisted journal (`journal.persistDir`): at shutdown every symbol's document, version
+ * and journal go to a file per symbol, then a manifest naming them; at the next start they
+ * are read back and the bridge keeps its epoch, so clients resume with the patches since
+ * their `(epoch, seq)` instead of snapshots.
+ *
+ * Only a clean shutdown writes the manifest, and a start removes it before serving: after a
+ * crash there is none, and the bridge starts a new epoch. State saved while running could
+ * not be trusted after a crash anyway: clients may hold versions newer than the last save,
+ * and the same `seq` would then name two different documents.
+ */
+
+export const MANIFEST_FILE = 'manifest.json';
+const FORMAT_VERSION = 1;
+const SYMBOL_FILE = /^\d+\.json$/;
+/** Symbol files written at once. */
+const WRITE_CONCURRENCY = 16;
+
+export interface SavedEntry {
+  seq: number;
+  gseq: number;
+  ops: readonly PatchOperation[];
+}
+
+/** One symbol as saved: its document at `seq`, and the patches held from `floorSeq` up to `seq`. */
+export interface SavedSymbol {
+  symbol: string;
+  seq: number;
+  gseq: number;
+  updatedAt: number;
+  document: InstrumentDocument;
+  floorSeq: number;
+  floorGseq: number;
+  entries: SavedEntry[];
+}
+
+export interface SavedState {
+  epoch: string;
+  /** The bridge-wide commit counter at shutdown (SSE cursors count on it). */
+  gseq: number;
+  symbols: SavedSymbol[];
+}
+
+interface Manifest {
+  version: number;
+  epoch: string;
+  gseq: number;
+  savedAt: string;
+  symbols: { symbol: string; file: string; seq: number }[];
+}
+
+/**
+ * Writes the store's state into `dir`: symbol files first (each written to a temporary file
+ * and renamed), then the manifest, which makes the save count. Files are numbered, not named
+ * after symbols: symbol names may hold any character, and case-insensitive file systems
+ * would merge `eurusd` and `EURUSD`.
+ */
+export async function saveState(store: Store, dir: string): Promise<{ symbols: number }> {
+  await mkdir(dir, { recursive: true });
+  await rm(join(dir, MANIFEST_FILE), { force: true });
+  const states = [...store.symbols()];
+  const listed: Manifest['symbols'] = [];
+  let next = 0;
+  const writeNext = async (): Promise<void> => {
+    while (next < states.length) {
+      const index = next++;
+      const state = states[index]!;
+      const file = `${index}.json`;
+      const entries = (state.journal.since(state.journal.floorSeq) ?? []).map(({ seq, gseq, opsJson }) => ({ seq, gseq, ops: JSON.parse(opsJson) as PatchOperation[] }));
+      const saved: SavedSymbol = {
+        symbol: state.symbol,
+        seq: state.seq,
+        gseq: state.gseq,
+        updatedAt: state.updatedAt,
+        document: state.document,
+        floorSeq: state.journal.floorSeq,
+        floorGseq: state.journal.floorGseq,
+        entries,
+      };
+      await writeAtomically(join(dir, file), JSON.stringify({ version: FORMAT_VERSION, epoch: store.epoch, ...saved }));
+      listed[index] = { symbol: state.symbol, file, seq: state.seq };
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITE_CONCURRENCY, states.length) }, writeNext));
+  const written = new Set(listed.map((entry) => entry.file));
+  for (const name of await readdir(dir)) {
+    if (SYMBOL_FILE.test(name) && !written.has(name)) await rm(join(dir, name), { force: true });
+  }
+  const manifest: Manifest = { version: FORMAT_VERSION, epoch: store.epoch, gseq: store.gseq, savedAt: new Date().toISOString(), symbols: listed };
+  await writeAtomically(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
+  return { symbols: states.length };
+}
+
+/**
+ * Reads the state a clean shutdown saved in `dir` and removes its manifest, so that it is
+ * used once. Null when there is none; a state that does not check out is refused whole
+ * (a warning says why): one symbol starting over in a kept epoch would reuse its seqs.
+ */
+export async function loadState(dir: string, logger: Logger): Promise<SavedState | null> {
+  const manifestPath = join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(manifestPath, 'utf8');
+    // Consumed before anything is served: a crash from here on leaves no manifest behind.
+    await rm(manifestPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      logger.info({ dir }, 'no saved state (first start, or the last one did not shut down cleanly): new epoch');
+    } else {
+      logger.warn({ dir, reason: (error as Error).message }, 'saved state unreadable; starting a new epoch (clients take snapshots)');
+    }
+    return null;
+  }
+  try {
+    const manifest = readManifest(JSON.parse(text));
+    const symbols: SavedSymbol[] = [];
+    for (const { symbol, file, seq } of manifest.symbols) {
+      const saved = readSymbol(JSON.parse(await readFile(join(dir, file), 'utf8')), manifest, file);
+      if (saved.symbol !== symbol || saved.seq !== seq) throw new Error(`${file} holds ${saved.symbol} at seq ${saved.seq}, the manifest ${symbol} at seq ${seq}`);
+      symbols.push(saved);
+    }
+    return { epoch: manifest.epoch, gseq: manifest.gseq, symbols };
+  } catch (error) {
+    logger.warn({ dir, reason: (error as Error).message }, 'saved state refused; starting a new epoch (clients take snapshots)');
+    return null;
+  }
+}
+
+async function writeAtomically(path: string, text: string): Promise<void> {
+  const temporary = `${path}.tmp`;
+  await writeFile(temporary, text);
+  await rename(temporary, path);
+}
+
+function readManifest(value: unknown): Manifest {
+  const manifest = value as Partial<Manifest> | null;
+  if (typeof manifest !== 'object' || manifest === null || manifest.version !== FORMAT_VERSION) throw new Error(`the manifest is not version ${FORMAT_VERSION}`);
+  if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !Array.isArray(manifest.symbols)) throw new Error('the manifest lacks epoch, gseq or symbols');
+  for (const entry of manifest.symbols) {
+    if (typeof entry?.symbol !== 'string' || typeof entry.file !== 'string' || !SYMBOL_FILE.test(entry.file) || !isCount(entry.seq)) {
+      throw new Error('a manifest entry is not {symbol, file, seq}');
+    }
+  }
+  return manifest as Manifest;
+}
+
+/** A symbol file, checked: its epoch, and a journal that leads without a gap from floorSeq to seq. */
+function readSymbol(value: unknown, manifest: Manifest, file: string): SavedSymbol {
+  const saved = value as Partial<SavedSymbol & { version: number; epoch: string }> | null;
+  if (typeof saved !== 'object' || saved === null || saved.version !== FORMAT_VERSION || saved.epoch !== manifest.epoch) {
+    throw new Error(`${file} is not of version ${FORMAT_VERSION} and epoch ${manifest.epoch}`);
+  }
+  const { symbol, seq, gseq, updatedAt, document, floorSeq, floorGseq, entries } = saved;
+  if (typeof symbol !== 'string' || !isCount(seq) || seq < 1 || !isCount(gseq) || gseq > manifest.gseq || typeof updatedAt !== 'number') {
+    throw new Error(`${file} lacks a valid symbol, seq, gseq or updatedAt`);
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document) || document.symbol !== symbol) {
+    throw new Error(`${file} holds no document of ${symbol}`);
+  }
+  if (!isCount(floorSeq) || !isCount(floorGseq) || !Array.isArray(entries) || floorSeq + entries.length !== seq) {
+    throw new Error(`${file}: its journal does not lead from its floor to seq ${seq}`);
+  }
+  let previousGseq = floorGseq;
+  entries.forEach((entry, index) => {
+    if (entry?.seq !== floorSeq + index + 1 || !isCount(entry.gseq) || entry.gseq <= previousGseq || !Array.isArray(entry.ops)) {
+      throw new Error(`${file}: journal entry ${index} is out of order`);
+    }
+    previousGseq = entry.gseq;
+  });
+  if (previousGseq !== gseq) throw new Error(`${file}: its last patch is not its version`);
+  return { symbol, seq, gseq, updatedAt, document, floorSeq, floorGseq, entries };
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}

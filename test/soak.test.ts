@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { FAULTS } from './soak/feeds.js';
+import { runSoak } from './soak/run.js';
+
+/**
+ * The short soak (README: Reliability), so that CI runs it: half a minute of every format
+ * written and broken in every way, clients disrupted, the bridge crashed and restarted
+ * cleanly, with three checkpoints. `npm run soak -- --minutes 10` is the long one.
+ */
+describe('the short soak', () => {
+  it('zero divergence, zero unannounced gap, zero unhandled error; a crash gives a new epoch, a clean restart keeps it', async () => {
+    const summary = await runSoak({ minutes: 0.5, seed: 8, symbols: 13, checkpoints: 2, writesPerSecond: 60, faultShare: 0.1, rawClients: 4, sdkClients: 3 });
+    expect(summary.divergences.details).toEqual([]);
+    expect(summary.violations.details).toEqual([]);
+    expect({ errorLines: summary.errors.errorLines, stderr: summary.errors.stderr, crashes: summary.errors.crashes, freshParse: summary.errors.freshParse }).toEqual({
+      errorLines: [],
+      stderr: [],
+      crashes: [],
+      freshParse: [],
+    });
+    expect(summary.restarts.map(({ kind, sameEpoch, problem }) => ({ kind, sameEpoch, problem }))).toEqual([
+      { kind: 'crash', sameEpoch: false, problem: null },
+      { kind: 'clean', sameEpoch: true, problem: null },
+    ]);
+    expect(summary.restarts[1]?.snapshots).toBe(0);
+    expect(summary.operations.checkpoints).toBe(3);
+    for (const fault of FAULTS) expect(summary.operations.faults[fault], fault).toBeGreaterThan(0);
+    expect(summary.operations.writes).toBeGreaterThan(300);
+    expect(Object.keys(summary.operations.clientActions).length).toBeGreaterThan(3);
+    expect(summary.passed).toBe(true);
+  }, 150_000);
+});
