@@ -2,6 +2,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import jsonpatch from 'fast-json-patch';
 import WebSocket from 'ws';
 import { connect, type ClientEventName, type TapeClient } from '../../src/client/index.js';
+import type { ServerMessage } from '../helpers/clients.js';
 import { CuttingProxy } from '../helpers/cutting-proxy.js';
 import type { Random } from './feeds.js';
 
@@ -31,16 +32,6 @@ export interface SoakClient {
 
 const between = (random: Random, min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-interface WireMessage {
-  type: string;
-  symbol?: string;
-  epoch?: string;
-  seq?: number;
-  data?: unknown;
-  ops?: jsonpatch.Operation[];
-  code?: string;
-}
 
 /**
  * A client written from PROTOCOL.md alone, with none of the SDK's leniency: per symbol a
@@ -152,7 +143,7 @@ export class RawClient implements SoakClient {
     const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/ws`);
     this.#ws = socket;
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as WireMessage;
+      const message = JSON.parse(data.toString()) as ServerMessage;
       if (message.type === 'hello') {
         const symbols = this.wants === '*' ? ['*'] : [...this.wants];
         this.#send({ op: 'subscribe', symbols, resume: this.#resume([...this.#documents.keys()]) });
@@ -207,13 +198,13 @@ export class RawClient implements SoakClient {
         else if (line.startsWith('event: ')) event = line.slice(7);
         else if (line.startsWith('data: ')) data += line.slice(6);
       }
-      if (event === 'snapshot' || event === 'patch') this.#take(JSON.parse(data) as WireMessage);
+      if (event === 'snapshot' || event === 'patch') this.#take(JSON.parse(data) as ServerMessage);
       // The id is the client's cursor once the event is taken.
       if (id !== undefined) this.#lastEventId = id;
     }
   }
 
-  #take(message: WireMessage): void {
+  #take(message: ServerMessage): void {
     if (message.type !== 'snapshot' && message.type !== 'patch') return;
     const symbol = message.symbol as string;
     const held = this.#documents.get(symbol);
