@@ -61,7 +61,7 @@ async function run(mode: FanoutMode): Promise<Run> {
     const plans = Array.from({ length: clients }, () => ({ symbols: ['*'], expect: 0 }));
     await pool.connect(listening.url, 'raw', plans, []);
     // The bridge greets each client and sends every symbol's snapshot first.
-    const before = await countsWhenSettled(pool, mode === 'bridge' ? clients * (1 + symbols) : 0);
+    await countsWhenSettled(pool, mode === 'bridge' ? clients * (1 + symbols) : 0);
     server.send({ type: 'drive', limitBytes: limitKb * 1024 * clients } satisfies FanoutCommand);
     await sleep(Math.min(1000, seconds * 300));
     const start = await pool.counts();
@@ -77,7 +77,6 @@ async function run(mode: FanoutMode): Promise<Run> {
     server.send({ type: 'stop' } satisfies FanoutCommand);
     await stopped;
     if (end.closedEarly > 0 || end.open < clients) throw new Error(`${mode}: ${clients - end.open} clients lost their connection`);
-    void before;
     return {
       mode,
       deliveriesPerSecond: Math.round((end.patches - start.patches) / elapsed),
