@@ -18,7 +18,7 @@ import type { WindowSizes } from '../src/state/contribution.js';
 import type { Book, BookLevel, InstrumentDocument, Timeframe } from '../src/state/document.js';
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
-import { load, median, percentile, round, scenarioArgs, writeResult } from './lib/report.js';
+import { load, median, percentile, round, scenarioArgs, writeResult, type TargetCheck } from './lib/report.js';
 
 const args = scenarioArgs({ ticks: [20_000, 2000] });
 const { ticks } = args.params;
@@ -40,14 +40,15 @@ interface Sample {
 
 /** The document a symbol carries: its bar windows and the indicators it publishes. */
 interface Shape {
-  name: string;
+  key: 'default' | 'oneM1Window';
+  label: string;
   bars: WindowSizes;
   indicators: Partial<Record<Timeframe, string[]>>;
 }
 
 const SHAPES: Shape[] = [
-  { name: 'default', bars: DEFAULT_CONFIG.document.bars, indicators: DEFAULT_CONFIG.document.indicators },
-  { name: 'one M1 window', bars: { M1: 200 }, indicators: {} },
+  { key: 'default', label: 'default document (bars M1/M5/M15/H1, indicators on M5/M15/H1)', bars: DEFAULT_CONFIG.document.bars, indicators: DEFAULT_CONFIG.document.indicators },
+  { key: 'oneM1Window', label: 'one 200-bar M1 window', bars: { M1: 200 }, indicators: {} },
 ];
 
 const minute = 60_000;
@@ -181,53 +182,54 @@ interface Measured {
 }
 
 const measured = Object.fromEntries(
-  SHAPES.map((shape): [string, Measured] => {
+  SHAPES.map((shape): [Shape['key'], Measured] => {
     const { samples, lastPatches } = measure(shape);
     const byKind = Object.fromEntries(KINDS.map((name) => [name, summary(samples.filter((sample) => sample.kind === name))]));
-    return [shape.name, { tickUpdates: summary(samples.filter((sample) => TICK_KINDS.includes(sample.kind))), all: summary(samples), byKind, lastPatches }];
+    return [shape.key, { tickUpdates: summary(samples.filter((sample) => TICK_KINDS.includes(sample.kind))), all: summary(samples), byKind, lastPatches }];
   }),
-);
-const ours = measured.default as Measured;
-const oneWindow = measured['one M1 window'] as Measured;
-const ratioOf = (part: Measured): Record<string, number> => ({
-  tickPatchOverDocument: round(part.tickUpdates.medianOpsBytes / part.tickUpdates.medianDocumentBytes, 4),
-  tickPatchOverGenericDiff: round(part.tickUpdates.medianOpsBytes / part.tickUpdates.medianGenericBytes, 3),
-  barRollOverGenericDiff: round((part.byKind['bar roll']?.medianOpsBytes ?? 0) / (part.byKind['bar roll']?.medianGenericBytes ?? 1), 3),
+) as Record<Shape['key'], Measured>;
+
+/** Ratios of one shape, their names ending in `suffix`. */
+const ratioOf = ({ tickUpdates, byKind }: Measured, suffix = ''): Record<string, number> => ({
+  [`tickPatchOverDocument${suffix}`]: round(tickUpdates.medianOpsBytes / tickUpdates.medianDocumentBytes, 4),
+  [`tickPatchOverGenericDiff${suffix}`]: round(tickUpdates.medianOpsBytes / tickUpdates.medianGenericBytes, 3),
+  [`barRollOverGenericDiff${suffix}`]: round((byKind['bar roll']?.medianOpsBytes ?? 0) / (byKind['bar roll']?.medianGenericBytes ?? 1), 3),
 });
-const sizeTarget = (shape: string, part: Measured) => ({
-  what: `median patch for a tick update, ${shape}`,
-  target: '<= 150 bytes',
-  measured: `${part.tickUpdates.medianOpsBytes} bytes of ops (${part.tickUpdates.medianMessageBytes} as a whole message)`,
-  met: part.tickUpdates.medianOpsBytes <= 150,
-});
-const reductionTarget = (shape: string, part: Measured) => ({
-  what: `smaller than the full document (seeds: 80% is the floor), ${shape}`,
-  target: '>= 95%',
-  measured: `${round(part.tickUpdates.medianReduction * 100, 1)}% (median tick patch ${part.tickUpdates.medianOpsBytes} B vs document ${part.tickUpdates.medianDocumentBytes} B)`,
-  met: part.tickUpdates.medianReduction >= 0.95,
-});
-const DEFAULT_SHAPE = 'default document (bars M1/M5/M15/H1, indicators on M5/M15/H1)';
-const ONE_WINDOW_SHAPE = 'one 200-bar M1 window';
+
+function targetsOf({ label, key }: Shape): TargetCheck[] {
+  const { tickUpdates } = measured[key];
+  return [
+    {
+      what: `median patch for a tick update, ${label}`,
+      target: '<= 150 bytes',
+      measured: `${tickUpdates.medianOpsBytes} bytes of ops (${tickUpdates.medianMessageBytes} as a whole message)`,
+      met: tickUpdates.medianOpsBytes <= 150,
+    },
+    {
+      what: `smaller than the full document (seeds: 80% is the floor), ${label}`,
+      target: '>= 95%',
+      measured: `${round(tickUpdates.medianReduction * 100, 1)}% (median tick patch ${tickUpdates.medianOpsBytes} B vs document ${tickUpdates.medianDocumentBytes} B)`,
+      met: tickUpdates.medianReduction >= 0.95,
+    },
+  ];
+}
 
 await writeResult(args, loadBefore, {
   scenario: 'payload',
   measures: 'bytes of JSON Patch ops per update kind, against the full document and a generic JSON diff (fast-json-patch compare), for the default document and for one M1 window',
   params: { ticks, shapes: SHAPES, bookLevels: 10 },
-  figures: { default: ours, oneM1Window: oneWindow },
+  figures: measured,
   baseline: Object.fromEntries(
-    Object.entries({ default: ours, oneM1Window: oneWindow }).map(([name, part]) => [
-      name,
+    Object.entries(measured).map(([key, { tickUpdates, all, byKind }]) => [
+      key,
       {
-        fullDocumentMedianBytes: { tickUpdates: part.tickUpdates.medianDocumentBytes, all: part.all.medianDocumentBytes },
-        genericDiffMedianBytes: Object.fromEntries(Object.entries(part.byKind).map(([kind, summary]) => [kind, summary.medianGenericBytes])),
+        fullDocumentMedianBytes: { tickUpdates: tickUpdates.medianDocumentBytes, all: all.medianDocumentBytes },
+        genericDiffMedianBytes: Object.fromEntries(Object.entries(byKind).map(([kind, part]) => [kind, part.medianGenericBytes])),
       },
     ]),
   ),
-  ratio: Object.fromEntries([
-    ...Object.entries(ratioOf(ours)).map(([name, value]) => [name, value]),
-    ...Object.entries(ratioOf(oneWindow)).map(([name, value]) => [`${name}OneM1Window`, value]),
-  ]),
-  targets: [sizeTarget(DEFAULT_SHAPE, ours), reductionTarget(DEFAULT_SHAPE, ours), sizeTarget(ONE_WINDOW_SHAPE, oneWindow), reductionTarget(ONE_WINDOW_SHAPE, oneWindow)],
+  ratio: { ...ratioOf(measured.default), ...ratioOf(measured.oneM1Window, 'OneM1Window') },
+  targets: SHAPES.flatMap(targetsOf),
   notes: [
     'A tick patch of the default document replaces the quote, the forming bar of each of the four windows and the indicators of three timeframes (RFC 6902 needs an operation, with its path, for each): the 150-byte target fits a quote and one bar at most.',
   ],

@@ -119,12 +119,14 @@ export class PendingFrames {
   writeTo(sink: FrameSink | null, joined: JoinedFrames): void {
     const frames = this.#frames;
     if (frames.length === 0) return;
-    if (sink && this.#bytes <= JOIN_LIMIT) {
-      sink.write(joined.join(frames, this.#bytes));
-    } else if (sink) {
-      sink.cork();
-      for (const frame of frames) sink.write(frame);
-      sink.uncork();
+    if (sink) {
+      if (this.#bytes <= JOIN_LIMIT) {
+        sink.write(joined.join(frames, this.#bytes));
+      } else {
+        sink.cork();
+        for (const frame of frames) sink.write(frame);
+        sink.uncork();
+      }
     }
     frames.length = 0;
     this.#bytes = 0;
