@@ -9,7 +9,7 @@
  */
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
-import { ClientPool, type Counts } from './lib/clients.js';
+import { ClientPool } from './lib/clients.js';
 import type { FanoutCommand, FanoutMode, FanoutReport } from './lib/fanout-server.js';
 import { cpuSeconds, forkTs, profileArgs, stopChild } from './lib/processes.js';
 import { load, median, round, scenarioArgs, sleep, writeResult } from './lib/report.js';
@@ -42,14 +42,10 @@ function nextReport(child: ChildProcess): Promise<FanoutReport> {
   return once(child, 'message').then(([message]) => message as FanoutReport);
 }
 
-async function countsWhenSettled(pool: ClientPool, expectedOthers: number): Promise<Counts> {
+/** Resolves once the clients have had `expectedOthers` messages that are not patches (or after 30 s). */
+async function settled(pool: ClientPool, expectedOthers: number): Promise<void> {
   const deadline = Date.now() + 30_000;
-  let counts = await pool.counts();
-  while (counts.others < expectedOthers && Date.now() < deadline) {
-    await sleep(100);
-    counts = await pool.counts();
-  }
-  return counts;
+  while ((await pool.counts()).others < expectedOthers && Date.now() < deadline) await sleep(100);
 }
 
 async function run(mode: FanoutMode): Promise<Run> {
@@ -61,7 +57,7 @@ async function run(mode: FanoutMode): Promise<Run> {
     const plans = Array.from({ length: clients }, () => ({ symbols: ['*'], expect: 0 }));
     await pool.connect(listening.url, 'raw', plans, []);
     // The bridge greets each client and sends every symbol's snapshot first.
-    const before = await countsWhenSettled(pool, mode === 'bridge' ? clients * (1 + symbols) : 0);
+    await settled(pool, mode === 'bridge' ? clients * (1 + symbols) : 0);
     server.send({ type: 'drive', limitBytes: limitKb * 1024 * clients } satisfies FanoutCommand);
     await sleep(Math.min(1000, seconds * 300));
     const start = await pool.counts();
@@ -77,7 +73,6 @@ async function run(mode: FanoutMode): Promise<Run> {
     server.send({ type: 'stop' } satisfies FanoutCommand);
     await stopped;
     if (end.closedEarly > 0 || end.open < clients) throw new Error(`${mode}: ${clients - end.open} clients lost their connection`);
-    void before;
     return {
       mode,
       deliveriesPerSecond: Math.round((end.patches - start.patches) / elapsed),

@@ -1,7 +1,8 @@
 /**
  * Every scenario, one after the other, each in its own process (`npm run bench`; `npm run
  * bench:smoke` for the quick versions). Each writes bench/results/<name>.json (quick runs:
- * <name>.quick.json); at the end the targets are printed as a Markdown table.
+ * <name>.quick.json); at the end the targets are printed as a Markdown table. A full run
+ * first lets the machine's load settle before each scenario (up to 150 s).
  *
  *   npx tsx bench/run-all.ts [--quick] [--only latency,fanout] [--out DIR]
  */
@@ -10,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ensureBuilt } from './lib/processes.js';
-import { ROOT, SCENARIOS, type TargetCheck } from './lib/report.js';
+import { load, ROOT, SCENARIOS, sleep, type TargetCheck } from './lib/report.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, out: { type: 'string' } } });
 const out = values.out ?? join(ROOT, 'bench', 'results');
@@ -18,11 +19,26 @@ const chosen = values.only ? values.only.split(',') : [...SCENARIOS];
 const unknown = chosen.filter((name) => !(SCENARIOS as readonly string[]).includes(name));
 if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; there are ${SCENARIOS.join(', ')}`);
 
+/** A full run waits this long at most, before each scenario, for the machine's 1-minute load to fall to SETTLED_LOAD. */
+const SETTLE_MS = 150_000;
+const SETTLED_LOAD = 1.5;
+
+/**
+ * Waits for the load of the previous scenario (or of other work) to pass, so that each
+ * scenario's recorded load says what else the machine was doing; gives up after SETTLE_MS.
+ */
+async function settle(): Promise<void> {
+  const started = Date.now();
+  while (load()[0] > SETTLED_LOAD && Date.now() - started < SETTLE_MS) await sleep(5000);
+  process.stderr.write(`load average ${load().join(' ')} after ${Math.round((Date.now() - started) / 1000)} s of waiting\n`);
+}
+
 ensureBuilt();
 const rows: string[] = [];
 let failed = 0;
 for (const name of chosen) {
   process.stderr.write(`\n== ${name}\n`);
+  if (!values.quick) await settle();
   const started = Date.now();
   const code = await new Promise<number | null>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join('bench', `${name}.ts`), ...(values.quick ? ['--quick'] : []), '--out', out], {

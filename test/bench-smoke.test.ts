@@ -49,7 +49,13 @@ const at = (value: unknown, path: string): unknown => path.split('.').reduce<unk
 
 /** Figures each scenario must report as positive numbers. */
 const SANE: Record<(typeof SCENARIOS)[number], string[]> = {
-  payload: ['figures.tickUpdates.medianOpsBytes', 'figures.tickUpdates.medianDocumentBytes', 'figures.byKind.bar roll.medianOpsBytes', 'figures.byKind.book update.medianOpsBytes', 'baseline.genericDiffMedianBytes.bar roll'],
+  payload: ['default', 'oneM1Window'].flatMap((shape) => [
+    `figures.${shape}.tickUpdates.medianOpsBytes`,
+    `figures.${shape}.tickUpdates.medianDocumentBytes`,
+    `figures.${shape}.byKind.bar roll.medianOpsBytes`,
+    `figures.${shape}.byKind.book update.medianOpsBytes`,
+    `baseline.${shape}.genericDiffMedianBytes.bar roll`,
+  ]),
   parse: ['figures.recordsPerSecond.memory', 'figures.recordsPerSecond.disk', 'baseline.recordsPerSecond.memory', 'figures.startup.msToEverySnapshot', 'baseline.startupEmptyFolderMs'],
   http: ['figures.requestsPerSecond', 'figures.notModifiedPerSecond', 'baseline.requestsPerSecond', 'baseline.notModifiedPerSecond'],
   polling: ['figures.cpuSeconds', 'figures.readsPerChange', 'baseline.cpuSeconds', 'baseline.readsPerChange'],

@@ -158,6 +158,19 @@ export class CandleWindow {
     }
   }
 
+  /**
+   * Builds this window from a whole window of a finer timeframe (ordered by time): as
+   * foldFiner with each of its bars, but aggregating each span of finer bars once, from its
+   * last bar, rather than once per bar (an H1 bar of M1 bars: once, not 60 times).
+   */
+  foldFinerWindow(finer: readonly Bar[]): void {
+    for (let i = 0; i < finer.length; i++) {
+      const bar = finer[i] as Bar;
+      const next = finer[i + 1];
+      if (next === undefined || this.#clock.open(next.t) !== this.#clock.open(bar.t)) this.foldFiner(bar, undefined, finer, false);
+    }
+  }
+
   /** The bar opening at `t`, if held. */
   barAt(t: number): Bar | undefined {
     const bars = this.bars;

@@ -47,7 +47,7 @@ export function barsOf(source: WindowSource, timeframe: Timeframe, sessionZone: 
   if (source.timeframe === timeframe) return source.bars;
   const fine = source.bars;
   const window = new CandleWindow(timeframe, fine.length, barClock(timeframe, sessionZone));
-  for (const bar of fine) window.foldFiner(bar, undefined, fine, false);
+  window.foldFinerWindow(fine);
   const bars = window.seal();
   return bars.length > 1 && (bars[0] as Bar).t < (fine[0] as Bar).t ? bars.slice(1) : bars;
 }

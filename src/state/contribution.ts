@@ -195,7 +195,7 @@ export class Contribution {
       for (const timeframe of this.#coarserThan(source)) {
         if (stated[timeframe] || rollups[timeframe]) continue;
         const window = this.#newWindow(timeframe);
-        for (const bar of bars) window.foldFiner(bar, undefined, bars, false);
+        window.foldFinerWindow(bars);
         const sealed = window.seal();
         if (sealed.length > 0) rollups[timeframe] = sealed;
       }

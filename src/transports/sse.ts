@@ -41,8 +41,7 @@ class SseOutlet implements Outlet, Flushable {
   }
 
   flush(joined: JoinedFrames = new JoinedFrames()): void {
-    const data = this.#pending.take(joined);
-    if (data && !this.response.writableEnded) this.response.write(data);
+    this.#pending.writeTo(this.response.writableEnded ? null : this.response, joined);
   }
 
   /** A `notice` event: EventSource's own `error` event name would be confused with connection errors. */

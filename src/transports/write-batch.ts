@@ -7,7 +7,22 @@
  * Connections that have the same frames queued (every `*` subscriber, every subscriber of
  * the same symbols) are written the same buffer: it is concatenated once per flush, not
  * once per connection, which also keeps the bytes the kernel copies from in the CPU's cache.
+ *
+ * A burst past JOIN_LIMIT (a new client's snapshots, a resume) is not concatenated: its
+ * frames, each already shared by every connection, go out in one corked write (one
+ * writev). Copying them would cost each connection the burst's size in memory until the
+ * collector frees it: 150 KB for five default snapshots, 150 MB for a thousand clients.
  */
+
+/** Bytes queued above which a connection's frames are written as they are, not copied into one buffer. */
+export const JOIN_LIMIT = 64 * 1024;
+
+/** Where a connection's bytes go: its socket, or its HTTP response. */
+export interface FrameSink {
+  write(chunk: Buffer): unknown;
+  cork(): void;
+  uncork(): void;
+}
 
 /** A connection with frames waiting: `flush()` writes them. */
 export interface Flushable {
@@ -96,13 +111,24 @@ export class PendingFrames {
     return this.#frames.length === 1;
   }
 
-  /** Everything waiting as one buffer, or null; empties. */
-  take(joined: JoinedFrames): Buffer | null {
+  /**
+   * Writes everything waiting to `sink` (nowhere when it is null: the connection is no
+   * longer open) and empties: as one buffer shared through `joined`, or past JOIN_LIMIT
+   * frame by frame in one corked write.
+   */
+  writeTo(sink: FrameSink | null, joined: JoinedFrames): void {
     const frames = this.#frames;
-    if (frames.length === 0) return null;
-    const data = joined.join(frames, this.#bytes);
+    if (frames.length === 0) return;
+    if (sink) {
+      if (this.#bytes <= JOIN_LIMIT) {
+        sink.write(joined.join(frames, this.#bytes));
+      } else {
+        sink.cork();
+        for (const frame of frames) sink.write(frame);
+        sink.uncork();
+      }
+    }
     frames.length = 0;
     this.#bytes = 0;
-    return data;
   }
 }

@@ -64,8 +64,7 @@ class WebSocketOutlet implements Outlet, Flushable {
   }
 
   flush(joined: JoinedFrames = new JoinedFrames()): void {
-    const data = this.#pending.take(joined);
-    if (data && this.ws.readyState === WebSocket.OPEN && this.socket.writable) this.socket.write(data);
+    this.#pending.writeTo(this.ws.readyState === WebSocket.OPEN && this.socket.writable ? this.socket : null, joined);
   }
 
   notify(code: ErrorCode, message: string): void {

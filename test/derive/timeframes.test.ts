@@ -112,6 +112,26 @@ describe('candles from ticks, or from finer bars', () => {
     );
   });
 
+  it('a whole finer window folds into the same bars as its bars folded one by one (property)', () => {
+    const bar = fc.record({ gap: fc.integer({ min: 1, max: 90 }), o: fc.integer({ min: 400, max: 440 }), up: fc.nat(8), down: fc.nat(8), v: fc.nat(500), n: fc.option(fc.nat(9), { nil: undefined }) });
+    fc.assert(
+      fc.property(fc.array(bar, { minLength: 1, maxLength: 300 }), fc.constantFrom(...COARSER), fc.integer({ min: 2, max: 60 }), fc.boolean(), (specs, timeframe, size, zoned) => {
+        const zone = zoned ? NEW_YORK : TimeZone.UTC;
+        let t = Date.UTC(2026, 2, 7, 20);
+        const finer: Bar[] = specs.map(({ gap, o, up, down, v, n }) => {
+          t += gap * MIN;
+          return { t, o, h: o + up, l: o - down, c: o + up - down, v, ...(n === undefined ? {} : { n }) };
+        });
+        const byBar = new CandleWindow(timeframe, size, barClock(timeframe, zone));
+        for (const next of finer) byBar.foldFiner(next, undefined, finer, false);
+        const whole = new CandleWindow(timeframe, size, barClock(timeframe, zone));
+        whole.foldFinerWindow(finer);
+        expect(whole.seal()).toEqual(byBar.seal());
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('a late tick updates the bar it belongs to in every timeframe', () => {
     const c = new Contribution('sierra-scid', 'trade', { M1: 10, M5: 10, H1: 10, D1: 10 }, NEW_YORK);
     c.applyTick({ time: T0 + 4 * MIN + 50_000, last: 100, size: 1 });

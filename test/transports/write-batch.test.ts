@@ -1,10 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Writable, type Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import { wsTextFrame } from '../../src/hub/frames.js';
-import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from '../../src/transports/write-batch.js';
+import { JOIN_LIMIT, JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from '../../src/transports/write-batch.js';
 import { waitFor } from '../helpers/wait.js';
 
 const servers: Server[] = [];
@@ -51,8 +51,7 @@ describe('WriteBatcher', () => {
     }
     flush(joined: JoinedFrames): void {
       this.flushes++;
-      const data = this.pending.take(joined);
-      if (data) this.written.push(data);
+      this.pending.writeTo({ write: (chunk: Buffer) => this.written.push(chunk), cork: () => undefined, uncork: () => undefined }, joined);
     }
   }
 
@@ -91,5 +90,39 @@ describe('WriteBatcher', () => {
     expect(String(zx)).toBe('zx');
     joined.clear();
     expect(joined.join([x, y], 2)).not.toBe(first);
+  });
+
+  it('writes a burst past JOIN_LIMIT as the frames themselves, in one writev, and nothing once the connection is gone', async () => {
+    const writes: Buffer[][] = [];
+    const sink = new Writable({
+      writev(chunks, callback) {
+        writes.push(chunks.map(({ chunk }) => chunk as Buffer));
+        callback();
+      },
+      write(chunk: Buffer, _encoding, callback) {
+        writes.push([chunk]);
+        callback();
+      },
+    });
+    const joined = new JoinedFrames();
+    const pending = new PendingFrames();
+    const snapshots = [1, 2, 3].map((n) => Buffer.alloc(JOIN_LIMIT / 2, n));
+    for (const frame of snapshots) pending.push(frame);
+    pending.writeTo(sink, joined);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(1);
+    expect((writes[0] as Buffer[]).every((chunk, i) => chunk === snapshots[i])).toBe(true);
+    expect(pending.bytes).toBe(0);
+    // Up to the limit, one buffer.
+    pending.push(snapshots[0] as Buffer);
+    pending.push(snapshots[1] as Buffer);
+    pending.writeTo(sink, joined);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes.map((chunks) => chunks.map((chunk) => chunk.length))).toEqual([[JOIN_LIMIT / 2, JOIN_LIMIT / 2, JOIN_LIMIT / 2], [JOIN_LIMIT]]);
+    pending.push(snapshots[2] as Buffer);
+    pending.writeTo(null, joined);
+    expect(pending.bytes).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toHaveLength(2);
   });
 });
