@@ -225,20 +225,8 @@ export class CandleWindow {
    * older than a full window holds.
    */
   #indexFor(bars: readonly Bar[], t: number): number | null {
-    const lastIndex = bars.length - 1;
-    const last = bars[lastIndex];
-    if (!last || t > last.t) return ~bars.length;
-    if (t === last.t) return lastIndex;
-    let lo = 0;
-    let hi = lastIndex;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      const midT = (bars[mid] as Bar).t;
-      if (midT === t) return mid;
-      if (midT < t) lo = mid + 1;
-      else hi = mid - 1;
-    }
-    return lo === 0 && bars.length >= this.capacity ? null : ~lo;
+    const index = searchBar(bars, t);
+    return index === ~0 && bars.length >= this.capacity ? null : index;
   }
 
   #insert(bars: Bar[], at: number, bar: Bar): void {
@@ -286,9 +274,18 @@ const COUNTS = ['n', 'bv', 'av'] as const;
 
 /** Index of the bar opening at `t` in bars ordered by open time; -1 when there is none. */
 function findBar(bars: readonly Bar[], t: number): number {
+  const index = searchBar(bars, t);
+  return index >= 0 ? index : -1;
+}
+
+/** Index of the bar opening at `t` in bars ordered by open time, or `~insertionPoint`; the newest bar is tried first. */
+function searchBar(bars: readonly Bar[], t: number): number {
+  const lastIndex = bars.length - 1;
+  const last = bars[lastIndex];
+  if (!last || t > last.t) return ~bars.length;
+  if (t === last.t) return lastIndex;
   let lo = 0;
-  let hi = bars.length - 1;
-  if (hi >= 0 && (bars[hi] as Bar).t === t) return hi;
+  let hi = lastIndex;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
     const midT = (bars[mid] as Bar).t;
@@ -296,7 +293,7 @@ function findBar(bars: readonly Bar[], t: number): number {
     if (midT < t) lo = mid + 1;
     else hi = mid - 1;
   }
-  return -1;
+  return ~lo;
 }
 
 /** The bar opening at `t` made of `bars[first..last]`. */

@@ -4,6 +4,7 @@ import { summaryRow, UpdateRates } from '../derive/summary.js';
 import type { Principal } from '../ops/auth.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { Store } from '../state/store.js';
+import { openEventStream } from './sse.js';
 
 export const DASHBOARD_SSE_PATH = '/v1/dashboard/sse';
 
@@ -54,13 +55,7 @@ export class DashboardStream {
       const allowed = request.principal?.symbols ?? null;
       reply.hijack();
       const response = reply.raw;
-      response.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      response.write(`retry: 1000\n\n`);
+      openEventStream(response);
       this.#latest ??= this.#summary();
       response.write(frameFor(this.#latest, allowed, new Map()));
       this.#responses.set(response, allowed);

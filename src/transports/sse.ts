@@ -62,6 +62,20 @@ class SseOutlet implements Outlet, Flushable {
 }
 
 /** `symbols=A,B` or `symbols=*`, validated. */
+/**
+ * Starts an event stream on a hijacked response: no caching or proxy buffering, and
+ * EventSource told to reconnect after a second. `preamble` (comment lines) follows.
+ */
+export function openEventStream(response: ServerResponse, preamble = ''): void {
+  response.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  response.write(`retry: 1000\n${preamble}\n`);
+}
+
 export function parseSymbolList(value: unknown): string[] | '*' | ClientError {
   if (typeof value !== 'string' || value.trim() === '') {
     return new ClientError('BAD_REQUEST', 'query parameter symbols is required: a comma-separated list, or *');
@@ -142,13 +156,7 @@ export class SseTransport {
 
       reply.hijack();
       const response = reply.raw;
-      response.writeHead(200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
-        'x-accel-buffering': 'no',
-      });
-      response.write(`retry: 1000\n: tapebridge epoch ${this.#store.epoch}\n\n`);
+      openEventStream(response, `: tapebridge epoch ${this.#store.epoch}\n`);
       const outlet = new SseOutlet(response, this.#batcher);
       if (forbidden.length > 0) {
         this.#refusals?.forbidden.add();
