@@ -118,9 +118,9 @@ describe('configuration layers', () => {
     expect(problemsOf(() => resolveConfig({ cache: { ttlMs: { bars: 0 } } }))[0]).toMatch(/^cache\.ttlMs\.bars: 0 is not allowed/);
   });
 
-  it('README documents every config key with its default', async () => {
-    const readme = await readFile(join(root, 'README.md'), 'utf8');
-    const rows = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1]));
+  it('docs/configuration.md documents every config key with its default', async () => {
+    const page = await readFile(join(root, 'docs/configuration.md'), 'utf8');
+    const rows = new Set([...page.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1]));
     const missing = schemaKeys(ConfigSchema).filter((key) => !rows.has(key));
     expect(missing).toEqual([]);
   });

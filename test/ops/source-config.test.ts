@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULT_SOURCE, resolveConfig } from '../../src/ops/config.js';
 import { formatOptionsOf, symbolMapperOf } from '../../src/watch/source-options.js';
 
-/** The per-source reading options (README: Configuration) and how bad values are refused. */
+/** The per-source reading options (docs/configuration.md) and how bad values are refused. */
 
 function problems(layer: Record<string, unknown>): string {
   try {
