@@ -5,7 +5,7 @@ import { runSoak, SOAK_DEFAULTS, type SoakSummary } from '../test/soak/run.js';
 
 /**
  * `npm run soak -- --minutes N [--seed S] [--symbols N] [--out FILE]`: the randomized soak
- * (README: Reliability). Prints a summary, writes it as JSON (bench/results/soak.json by
+ * (docs/reliability.md). Prints a summary, writes it as JSON (bench/results/soak.json by
  * default) and exits 1 unless it passed: zero divergence, zero violation, zero unhandled
  * error, both restarts as expected, memory flat.
  */

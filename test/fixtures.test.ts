@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +12,8 @@ import { getJson } from './helpers/clients.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/terminal-export', import.meta.url));
 
-describe('the README examples hold', () => {
-  it('serves the fixture folder as the README shows', async () => {
+describe('the documented examples hold', () => {
+  it('serves the fixture folder as the examples show', async () => {
     const bridge = await startTestBridge([fixtures]);
     const eurusd = await getJson<{ data: unknown }>(`${bridge.url}/v1/symbols/EURUSD`);
     expect(eurusd.body.data).toEqual({
@@ -45,18 +46,22 @@ describe('the README examples hold', () => {
   });
 });
 
-describe('the README: one example per format', () => {
-  const formats = (folder: string) => fileURLToPath(new URL(`../fixtures/formats/${folder}`, import.meta.url));
+/** The config block of docs/formats.md ("The sources of these examples, as a config file"), its paths from the repository root. */
+async function documentedSources(): Promise<{ path: string }[]> {
+  const page = await readFile(fileURLToPath(new URL('../docs/formats.md', import.meta.url)), 'utf8');
+  const block = /The sources of these examples, as a config file:\n\n```json\n([\s\S]*?)\n```/.exec(page)?.[1];
+  if (block === undefined) throw new Error('docs/formats.md lacks the config of its examples');
+  const { sources } = JSON.parse(block) as { sources: { path: string }[] };
+  return sources.map((source) => ({ ...source, path: fileURLToPath(new URL(`../${source.path}`, import.meta.url)) }));
+}
+
+describe('docs/formats.md: one example per format', () => {
   const T = Date.UTC(2026, 10, 20, 14, 30);
 
-  it('serves fixtures/formats with the README\'s config as the README shows', async () => {
-    const bridge = await startTestBridge([], {
-      sources: [
-        { path: formats('sierra') },
-        { path: formats('mt5'), timeZone: '+02:00', symbols: { aliases: { GOLD: 'XAUUSD' }, rename: [{ pattern: '_TickData$', replace: '' }, { pattern: 'c$', replace: '' }] } },
-        { path: formats('other'), columns: { time: 'ts', last: 'price', volume: 'qty' } },
-      ],
-    });
+  it('serves fixtures/formats with the config of docs/formats.md as the page shows', async () => {
+    const sources = await documentedSources();
+    expect(sources.map((source) => source.path)).toEqual(['sierra', 'mt5', 'other'].map((folder) => fileURLToPath(new URL(`../fixtures/formats/${folder}`, import.meta.url))));
+    const bridge = await startTestBridge([], { sources });
     const data = async (symbol: string) => (await getJson<{ data: InstrumentDocument }>(`${bridge.url}/v1/symbols/${symbol}`)).body.data;
 
     const es = await data('ESZ25-CME');
@@ -103,7 +108,7 @@ describe('the README: one example per format', () => {
     expect(acme.fields).toEqual({ exchange: 'NYSE' });
   });
 
-  it('reads the .scid sample and the .depth records as the README shows', async () => {
+  it('reads the .scid sample and the .depth records as docs/formats.md shows', async () => {
     const dir = await tempDir();
     await new DepthWriter(join(dir, 'ESZ25_FUT_CME.2026-11-20.depth')).create(
       snapshotBatch(T, { bids: [[6012.25, 41, 3], [6012, 87, 5]], asks: [[6012.5, 12, 2], [6012.75, 66, 4]] }),

@@ -3,7 +3,7 @@ import { FAULTS } from './soak/feeds.js';
 import { runSoak } from './soak/run.js';
 
 /**
- * The short soak (README: Reliability), so that CI runs it: half a minute of every format
+ * The short soak (docs/reliability.md), so that CI runs it: half a minute of every format
  * written and broken in every way, clients disrupted, the bridge crashed and restarted
  * cleanly, with three checkpoints. `npm run soak -- --minutes 10` is the long one.
  */

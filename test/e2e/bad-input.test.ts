@@ -13,7 +13,7 @@ import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
- * The README's "Bad input" table, row by row: the bad input is written into a watched folder
+ * The "Bad input" table of docs/reliability.md, row by row: the bad input is written into a watched folder
  * next to a healthy file, with another source beside it; the test finds the warning the row
  * promises (file, offset, reason), checks that the symbol keeps its last good state where it
  * had one, and that the healthy files' symbols still update. (Locked files: test/watch/locked.test.ts; JSON snapshots
@@ -188,7 +188,7 @@ const CASES: BadCase[] = [
   },
 ];
 
-describe('bad input: the README table, row by row', () => {
+describe('bad input: the docs/reliability.md table, row by row', () => {
   for (const badCase of CASES) {
     it(`${badCase.row}: one clear warning, the rest goes on`, async () => {
       const dir = await tempDir();

@@ -51,7 +51,7 @@ afterAll(async () => {
 
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
-/** A frame PROTOCOL.md §3 (and the README's limits) make valid, by a reading independent of the bridge's. */
+/** A frame PROTOCOL.md §3 (and the limits of docs/operations.md) make valid, by a reading independent of the bridge's. */
 function isValidFrame(text: string): boolean {
   let value: unknown;
   try {

@@ -14,7 +14,7 @@ import { RawClient, SdkClient, type SoakClient } from './clients.js';
 import { buildFeeds, FAULTS, SimClock, sourcesOf, wholeFileSymbols, type Fault, type Feed, type Random, type SoakFolders } from './feeds.js';
 
 /**
- * The randomized soak (README: Reliability). Writers append, cut records short, truncate and
+ * The randomized soak (docs/reliability.md). Writers append, cut records short, truncate and
  * rewrite, replace by rename, delete and re-create, and write garbage into files of every
  * format; clients stall, drop, resume and switch transports; the bridge runs in its own
  * process and is killed once (a crash: new epoch) and stopped cleanly once (the persisted
