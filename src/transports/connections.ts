@@ -97,8 +97,8 @@ export class ConnectionGuard {
       fdLimit === null ? 'descriptor limit unknown; connections capped at http.maxConnections' : 'connections capped below the descriptor limit',
     );
     // Node's own cap drops (destroys) the socket unanswered: it is the backstop for a burst
-    // faster than refusals close, a little above the cap that answers.
-    server.maxConnections = this.#budget + MIN_CONNECTIONS;
+    // faster than refusals close, above the cap that answers by half the reserve at most.
+    server.maxConnections = this.#budget + Math.floor(Math.min(limits.reservedDescriptors, fdLimit ?? limits.reservedDescriptors) / 2);
     server.headersTimeout = limits.headersTimeoutMs;
     server.requestTimeout = 0; // a long poll or a stream is a request that lasts; the idle timer decides
     server.keepAliveTimeout = limits.idleTimeoutMs;
