@@ -6,6 +6,12 @@ import { SymbolsTable } from './symbols-table.js';
 // `/?token=...` passes a bearer token on to the bridge.
 const token = new URLSearchParams(location.search).get('token') ?? undefined;
 const base = new URL('./', location.href).href;
+// Once read, the token leaves the address bar (and so history, bookmarks and screenshots).
+if (token !== undefined) {
+  const address = new URL(location.href);
+  address.searchParams.delete('token');
+  history.replaceState(history.state, '', `${address.pathname}${address.search}${address.hash}`);
+}
 const $ = (selector) => document.querySelector(selector);
 
 const client = connect(base, token ? { token } : {});

@@ -17,6 +17,8 @@ import { BridgeMetrics } from './ops/metrics.js';
 import { Notifier, type NotifyLevel } from './ops/notifier.js';
 import { bridgeStats, StatsRegistry } from './ops/stats.js';
 import { createLogger, type Logger } from './ops/logger.js';
+import { ClientError } from './ops/errors.js';
+import type { UnexpectedErrors } from './ops/unexpected.js';
 import type { Timeframe } from './state/document.js';
 import { loadState, saveState } from './state/persist.js';
 import { Store } from './state/store.js';
@@ -26,6 +28,8 @@ import { registerConfigRoutes } from './transports/config-routes.js';
 import { registerDerivedRoutes } from './transports/derived-routes.js';
 import { installGuards } from './transports/guard.js';
 import { registerHttpRoutes } from './transports/http.js';
+import { ConnectionGuard } from './transports/connections.js';
+import { ExposureError, exposureProblem, hostAllowed, isLoopback } from './transports/host-check.js';
 import { createHttpServer } from './transports/server.js';
 import { SseTransport } from './transports/sse.js';
 import { WebSocketTransport } from './transports/ws.js';
@@ -42,6 +46,8 @@ export interface BridgeOptions {
   configLoader?: ConfigLoader;
   /** The layers `config` was resolved from (with configLoader). */
   configLayers?: ConfigLayer[];
+  /** The process's last line of defence (cli.ts installs it): counted in /metrics, shown in /health. */
+  unexpected?: UnexpectedErrors;
 }
 
 export interface Bridge {
@@ -62,6 +68,11 @@ export interface Bridge {
 /** Starts the whole pipeline: watch → formats → state → hub → transports, with ops around it. */
 export async function startBridge(config: Config, options: BridgeOptions = {}): Promise<Bridge> {
   const logger = options.logger ?? createLogger(config.log.level);
+  const exposure = exposureProblem(config.host, config.auth);
+  if (exposure) throw new ExposureError(exposure);
+  if (!isLoopback(config.host) && config.auth.insecureNoAuth && config.auth.tokens.length === 0 && config.auth.tokensFile === null) {
+    logger.error({ event: 'insecure_no_auth', host: config.host }, 'listening beyond loopback WITHOUT TOKENS (--insecure-no-auth): anyone who reaches this address can read every symbol and change the config');
+  }
   // The tokens file is read before anything opens: a bad one stops the start.
   const auth = new AuthGate(await TokenTable.load(config.auth), config.auth);
   const metrics = new BridgeMetrics();
@@ -88,7 +99,9 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
   const app = createHttpServer(logger);
-  await installGuards(app, { auth, config: () => live.current, refusals: metrics.refusals });
+  const connections = new ConnectionGuard(app.server, config.http, logger, metrics.refusals.connections);
+  options.unexpected?.attach(logger, metrics.registry);
+  await installGuards(app, { auth, host: config.host, config: () => live.current, refusals: metrics.refusals });
   const sse = new SseTransport(hub, store, config.stream, logger, metrics.refusals);
   sse.register(app);
   registerHttpRoutes(app, { store, hub, health, stats, metrics: metrics.registry }, config.http);
@@ -97,10 +110,16 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger, {
     auth,
     origins: () => live.current.http.origins,
+    hostAllowed: (header) => hostAllowed(header, config.host, live.current.http.allowedHosts),
     refusals: metrics.refusals,
   });
   const dashboard = new DashboardStream(store, health, config.dashboard, config.stream.highWaterBytes);
-  dashboard.register(app);
+  dashboard.register(app, () => {
+    const limit = live.current.stream.maxConnections;
+    if (hub.connections + dashboard.clients < limit) return null;
+    metrics.refusals.connections.add();
+    return new ClientError('OVERLOADED', `the bridge serves its maximum of ${limit} connections; try again later`);
+  });
   registerDashboardPage(app);
 
   try {
@@ -165,6 +184,9 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     };
   });
   health.register('eventLoop', () => eventLoop.check(live.current.health));
+  health.register('connections', () => ({ status: connections.open >= connections.cap ? 'DEGRADED' : 'HEALTHY', open: connections.open, cap: connections.cap }));
+  const unexpected = options.unexpected;
+  if (unexpected) health.register('process', () => unexpected.health());
   health.register('memory', () => memoryHealth(live.current.health.maxRssBytes));
   const monitor = new HealthMonitor(health, eventLoop, config.health.intervalMs, (from, to, report) => {
     const problems = Object.fromEntries(Object.entries(report.components).filter(([, component]) => component.status !== 'HEALTHY'));
@@ -221,6 +243,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       ws.applyOptions(next.stream);
     },
   });
+  live.register({ name: 'connections', apply: (next) => connections.applyLimits(next.http) });
   live.register({ name: 'dashboard', apply: (next) => dashboard.applyOptions(next.dashboard) });
   live.register({ name: 'notify', apply: (next) => notifier.applyConfig(next.notify) });
   live.register({ name: 'health', apply: (next) => monitor.setInterval(next.health.intervalMs) });

@@ -7,6 +7,8 @@ import { startBridge, type Bridge } from './bridge.js';
 import { ConfigError, resolveConfig, type Config, type ConfigLayer } from './ops/config.js';
 import { ConfigLoader } from './ops/config-loader.js';
 import { createLogger, type Logger } from './ops/logger.js';
+import { UnexpectedErrors } from './ops/unexpected.js';
+import { ExposureError } from './transports/host-check.js';
 import { startSimulator, type Simulator } from './sim/simulator.js';
 import { VERSION } from './version.js';
 
@@ -26,6 +28,7 @@ Options:
                         or $TAPEBRIDGE_CONFIG_DIR)
       --demo            run the simulator even when folders are given
       --log-level L     fatal, error, warn, info, debug, trace or silent
+      --insecure-no-auth  allow a non-loopback --host without tokens (auth.insecureNoAuth)
   -h, --help            this text
 
 Every config key can also be set as TAPEBRIDGE_<KEY>__<KEY> (README: Configuration).
@@ -49,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
         'config-dir': { type: 'string' },
         demo: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'insecure-no-auth': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
@@ -65,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.host !== undefined) cli.host = args.host;
   if (args.port !== undefined) cli.port = /^\d+$/.test(args.port) ? Number(args.port) : args.port;
   if (args['log-level'] !== undefined) cli.log = { level: args['log-level'] };
+  if (args['insecure-no-auth']) cli.auth = { insecureNoAuth: true };
   const loaderFor = (extraSources: string[]): ConfigLoader =>
     new ConfigLoader({
       configDir: args['config-dir'] ?? process.env.TAPEBRIDGE_CONFIG_DIR ?? 'config',
@@ -88,6 +93,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const logger = createLogger(config.log.level);
+  // From here on an error nothing handled is logged, counted and shown in /health; the
+  // process keeps serving (ops/unexpected.ts says why).
+  const unexpected = new UnexpectedErrors();
+  unexpected.install();
   let simulator: Simulator | null = null;
   let demoDir: string | null = null;
   if (args.demo || config.sources.length === 0) {
@@ -100,11 +109,11 @@ async function main(argv: string[]): Promise<number> {
 
   let bridge: Bridge;
   try {
-    bridge = await startBridge(config, { logger, configLoader: loader, configLayers: layers });
+    bridge = await startBridge(config, { logger, configLoader: loader, configLayers: layers, unexpected });
   } catch (error) {
     await simulator?.close();
     if (demoDir) await rm(demoDir, { recursive: true, force: true });
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof ExposureError) {
       process.stderr.write(`tapebridge: ${error.message}\n`);
       return 1;
     }

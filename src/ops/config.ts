@@ -8,7 +8,7 @@ import { TimeZone } from '../formats/zone.js';
 import { TIMEFRAMES } from '../state/document.js';
 import { LOG_LEVELS } from './logger.js';
 
-const Millis = (description: string, minimum = 0) => Type.Integer({ minimum, description });
+const Millis = (description: string, minimum = 0, maximum?: number) => Type.Integer({ minimum, ...(maximum === undefined ? {} : { maximum }), description });
 const Bytes = (description: string, minimum = 1) => Type.Integer({ minimum, description });
 
 const Choice = <const T extends string>(values: readonly T[], description: string) =>
@@ -165,6 +165,19 @@ export const ConfigSchema = Type.Object(
         origins: Type.Array(Type.String({ minLength: 1, description: 'an origin such as http://localhost:3000, or *' }), {
           description: 'browser origins allowed (CORS and WebSocket Origin)',
         }),
+        maxConnections: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          description: 'TCP connections at once, of every kind (also kept below the descriptor limit minus http.reservedDescriptors); more get 503 OVERLOADED',
+        }),
+        maxConnectionsPerAddress: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'TCP connections at once from one client address; more get 503 OVERLOADED' }),
+        headersTimeoutMs: Millis('a client has this long to send a request\'s headers; the connection is then closed', 100, 600_000),
+        idleTimeoutMs: Millis('a connection without a request in flight (and not a stream) is closed after this long', 100, 600_000),
+        reservedDescriptors: Type.Integer({ minimum: 16, maximum: 65_536, description: 'file descriptors kept free of connections for reading files (read at start)' }),
+        allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^(\\*|[A-Za-z0-9.-]+)$', description: 'a host name the bridge is reached by (no port), or * for any' }), {
+          maxItems: 256,
+          description: 'Host header names accepted besides the bound address and loopback names (DNS rebinding)',
+        }),
         rateLimit: Type.Object(
           {
             max: Type.Integer({ minimum: 1, description: 'HTTP requests per client address per window' }),
@@ -222,6 +235,7 @@ export const ConfigSchema = Type.Object(
         tokens: Type.Array(TokenSchema),
         tokensFile: Type.Union([Type.Null(), Type.String({ minLength: 1, description: 'a JSON file of tokens with sha256 hashes' })]),
         openHealth: Type.Boolean({ description: '/health answers without a token' }),
+        insecureNoAuth: Type.Boolean({ description: 'start on a non-loopback address without tokens (the whole API open to the network)' }),
       },
       { additionalProperties: false },
     ),
@@ -276,13 +290,23 @@ export const DEFAULT_CONFIG: Config = {
     messageBurst: 200,
     rateLimitCloseAfter: 100,
   },
-  http: { maxWaitMs: 30_000, origins: [], rateLimit: { max: 1000, windowMs: 1000 } },
+  http: {
+    maxWaitMs: 30_000,
+    origins: [],
+    maxConnections: 10_000,
+    maxConnectionsPerAddress: 1024,
+    headersTimeoutMs: 10_000,
+    idleTimeoutMs: 10_000,
+    reservedDescriptors: 256,
+    allowedHosts: [],
+    rateLimit: { max: 1000, windowMs: 1000 },
+  },
   log: { level: 'info' },
   dashboard: { intervalMs: 1000, staleAfterMs: 15_000 },
   breaker: { failureThreshold: 5, coolDownMs: 60_000, retryBaseMs: 1000, retryMaxMs: 4000 },
   health: { intervalMs: 5000, eventLoopDegradedMs: 200, eventLoopUnhealthyMs: 1000, maxRssBytes: 1024 * 1024 * 1024 },
   notify: { webhookUrl: null, webhookHeaders: {}, timeoutMs: 5000, retries: 3, retryBaseMs: 1000, queueSize: 100 },
-  auth: { tokens: [], tokensFile: null, openHealth: true },
+  auth: { tokens: [], tokensFile: null, openHealth: true, insecureNoAuth: false },
   shutdownTimeoutMs: 5000,
 };
 

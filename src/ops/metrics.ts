@@ -109,7 +109,7 @@ export interface HubCounters {
 }
 
 /** Requests and connections refused, by reason. */
-export const REFUSALS = ['unauthorized', 'forbidden', 'origin', 'connections', 'subscriptions', 'messageRate', 'rateClosed', 'httpRate'] as const;
+export const REFUSALS = ['unauthorized', 'forbidden', 'origin', 'host', 'connections', 'subscriptions', 'messageRate', 'rateClosed', 'httpRate'] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
 /** Figures read when Prometheus scrapes, from the components that hold them. */

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +22,11 @@ export function registerDashboardPage(app: FastifyInstance): void {
     scope.addHook('onRoute', (route) => {
       route.config = { ...route.config, publicAsset: true };
     });
+    const headers = hardeningHeaders();
+    scope.addHook('onSend', async (_request, reply, payload) => {
+      void reply.headers(headers);
+      return payload;
+    });
     // wildcard false: one route per file of the folder, so that `/` serves index.html and no
     // catch-all route stands in front of the other routes or the 404 handler.
     await scope.register(fastifyStatic, { root: join(ROOT, 'dashboard'), prefix: '/', wildcard: false, index: 'index.html' });
@@ -41,6 +47,34 @@ export function registerDashboardPage(app: FastifyInstance): void {
       allowedPath: (path) => path === '/index.js',
     });
   });
+}
+
+/**
+ * The page's hardening: scripts, styles and connections from the bridge only (the one inline
+ * script, the import map, allowed by its hash), no framing (clickjacking), no MIME sniffing,
+ * and no Referer (the address may carry `?token=`, until app.js strips it).
+ */
+export function hardeningHeaders(): Record<string, string> {
+  const page = readFileSync(join(ROOT, 'dashboard', 'index.html'), 'utf8');
+  const inline = [...page.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map(
+    (match) => `'sha256-${createHash('sha256').update(match[1] ?? '').digest('base64')}'`,
+  );
+  const policy = [
+    "default-src 'none'",
+    `script-src 'self' ${inline.join(' ')}`.trim(),
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return {
+    'content-security-policy': policy,
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+  };
 }
 
 declare module 'fastify' {

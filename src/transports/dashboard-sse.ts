@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { summaryRow, UpdateRates } from '../derive/summary.js';
 import type { Principal } from '../ops/auth.js';
+import { errorBody, type ClientError } from '../ops/errors.js';
 import type { HealthRegistry } from '../ops/health.js';
 import type { Store } from '../state/store.js';
 import { openEventStream } from './sse.js';
@@ -50,11 +51,15 @@ export class DashboardStream {
     return this.#responses.size;
   }
 
-  register(app: FastifyInstance): void {
+  /** `admit` refuses a stream over the connection limit (the dashboard's streams count as connections). */
+  register(app: FastifyInstance, admit: () => ClientError | null = () => null): void {
     app.get(DASHBOARD_SSE_PATH, (request, reply) => {
+      const refusal = admit();
+      if (refusal) return void reply.code(refusal.status).type('application/json').send(errorBody(refusal.code, refusal.message));
       const allowed = request.principal?.symbols ?? null;
       reply.hijack();
       const response = reply.raw;
+      response.on('error', () => undefined);
       openEventStream(response);
       this.#latest ??= this.#summary();
       response.write(frameFor(this.#latest, allowed, new Map()));
@@ -63,7 +68,6 @@ export class DashboardStream {
         this.#responses.delete(response);
         if (this.#responses.size === 0) this.#stop();
       });
-      response.on('error', () => undefined);
       this.#timer ??= setInterval(() => this.#broadcast(), this.#options.intervalMs);
     });
   }

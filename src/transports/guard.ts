@@ -8,6 +8,7 @@ import { ClientError } from '../ops/errors.js';
 import type { Refusal, Tally } from '../ops/metrics.js';
 import { DASHBOARD_SSE_PATH } from './dashboard-sse.js';
 import { BARS_ROUTE, INDICATORS_ROUTE } from './derived-routes.js';
+import { hostAllowed, hostRefusal } from './host-check.js';
 import { SSE_PATH } from './sse.js';
 
 declare module 'fastify' {
@@ -26,6 +27,8 @@ const QUERY_TOKEN_ROUTES = new Set([SSE_PATH, DASHBOARD_SSE_PATH]);
 
 export interface GuardParts {
   auth: AuthGate;
+  /** The address the server is bound to (config.host, read at start): the Host check. */
+  host: string;
   /** The running config (origins and rate limits change live). */
   config: () => Config;
   refusals: Record<Refusal, Tally>;
@@ -36,8 +39,14 @@ export interface GuardParts {
  * (@fastify/cors), a request from any other origin refused, a rate limit per client
  * address (@fastify/rate-limit), then the bearer token and what it may see.
  */
-export async function installGuards(app: FastifyInstance, { auth, config, refusals }: GuardParts): Promise<void> {
+export async function installGuards(app: FastifyInstance, { auth, host, config, refusals }: GuardParts): Promise<void> {
   app.decorateRequest('principal', null);
+  // First of all: a request for a name the bridge is not known by (DNS rebinding) gets nothing.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (hostAllowed(request.headers.host, host, config().http.allowedHosts)) return done();
+    refusals.host.add();
+    done(new ClientError('FORBIDDEN', hostRefusal(request.headers.host)));
+  });
   await app.register(cors, {
     origin: (origin, callback) => callback(null, origin !== undefined && originAllowed(origin, config().http.origins)),
     methods: ['GET', 'HEAD', 'POST', 'PATCH'],
@@ -47,6 +56,7 @@ export async function installGuards(app: FastifyInstance, { auth, config, refusa
     global: true,
     max: () => config().http.rateLimit.max,
     timeWindow: () => config().http.rateLimit.windowMs,
+    keyGenerator: (request) => rateKey(request, auth),
     errorResponseBuilder: (_request, context) => {
       refusals.httpRate.add();
       return new ClientError('RATE_LIMITED', `more than ${context.max} requests in ${config().http.rateLimit.windowMs} ms from this address; retry in ${context.after}`);
@@ -59,6 +69,26 @@ export async function installGuards(app: FastifyInstance, { auth, config, refusa
     if (refusal?.code === 'UNAUTHORIZED') void reply.header('www-authenticate', 'Bearer realm="tapebridge"');
     done(refusal, payload);
   });
+}
+
+/**
+ * Whose bucket a request draws from: a valid token's own (a flood by others cannot starve
+ * it), /health's own per address (a flood of other routes cannot hide the bridge's state),
+ * and otherwise the client address (unauthenticated requests, and wrong tokens: guessing is
+ * limited per address).
+ */
+function rateKey(request: FastifyRequest, auth: AuthGate): string {
+  const route = request.routeOptions.url;
+  if (route === '/health') return `health ${request.ip}`;
+  if (auth.enabled) {
+    const query = request.query as Record<string, unknown> | undefined;
+    const presented = presentedToken(request.headers.authorization, route !== undefined && QUERY_TOKEN_ROUTES.has(route) ? query?.token : undefined);
+    if (presented !== undefined) {
+      const authentication = auth.authenticate(presented);
+      if (authentication.ok) return `token ${authentication.principal.name}`;
+    }
+  }
+  return `address ${request.ip}`;
 }
 
 function check(request: FastifyRequest, auth: AuthGate, config: Config, refusals: GuardParts['refusals']): ClientError | null {

@@ -98,7 +98,7 @@ export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, s
           required: ['epoch', 'since'],
           properties: {
             epoch: { type: 'string', minLength: 1, maxLength: 64 },
-            since: { type: 'integer', minimum: 0 },
+            since: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             waitMs: { type: 'integer', minimum: 0, maximum: options.maxWaitMs },
           },
         },

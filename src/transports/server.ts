@@ -2,6 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type
 import { ClientError } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
 import { sendError } from './http.js';
+import { checkQueryNumbers } from './query-numbers.js';
 
 /**
  * The HTTP server every transport shares. Errors always answer
@@ -16,6 +17,9 @@ export function createHttpServer(logger: Logger): FastifyInstance {
     // serialised) was a noticeable part of a snapshot's cost. Failures log the request id.
     childLoggerFactory: (logger) => logger,
     forceCloseConnections: true,
+    // How often Node checks headersTimeout (http.headersTimeoutMs, connections.ts): the
+    // default, 30 s, let a silent socket outlive the timeout by that much.
+    http: { connectionsCheckingInterval: 1000 },
     return503OnClosing: true,
     // Longer than any valid symbol, so that a too-long one gets our 400 and not the router's 414.
     routerOptions: { maxParamLength: 1024 },
@@ -27,6 +31,7 @@ export function createHttpServer(logger: Logger): FastifyInstance {
     request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
     return sendError(reply, 'INTERNAL', 'the bridge failed to answer this request');
   });
+  checkQueryNumbers(app);
   app.setNotFoundHandler((request, reply) => sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
   return app;
 }

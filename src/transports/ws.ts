@@ -11,7 +11,9 @@ import type { Refusal, Tally } from '../ops/metrics.js';
 import type { Store } from '../state/store.js';
 import { SERVER_NAME } from '../version.js';
 import { parseClientFrame } from './client-frames.js';
+import { rawResponse, refuseRaw } from './connections.js';
 import { originAllowed, sameOrigin } from './guard.js';
+import { hostRefusal } from './host-check.js';
 import { MessageRate, type MessageRateOptions } from './message-rate.js';
 import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
@@ -33,6 +35,8 @@ export interface WebSocketOptions extends MessageRateOptions {
 export interface WebSocketAccess {
   auth: AuthGate;
   origins: () => readonly string[];
+  /** The Host check against DNS rebinding (host-check.ts). */
+  hostAllowed: (host: string | undefined) => boolean;
   refusals: Record<Refusal, Tally>;
 }
 
@@ -159,16 +163,22 @@ export class WebSocketTransport {
   }
 
   #upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // Before the first write: a peer that resets while it is answered is this socket's problem.
+    socket.on('error', (error) => this.#logger.debug({ err: error }, 'upgrade connection error'));
     const path = (request.url ?? '').split('?')[0];
     if (path !== WS_PATH) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      refuseRaw(socket, rawResponse('404 Not Found', errorBody('NOT_FOUND', `no WebSocket route ${path}`)));
+      return;
+    }
+    if (!this.#access.hostAllowed(request.headers.host)) {
+      this.#access.refusals.host.add();
+      refuseRaw(socket, rawResponse('403 Forbidden', errorBody('FORBIDDEN', hostRefusal(request.headers.host))));
       return;
     }
     const origin = request.headers.origin;
     if (origin !== undefined && !sameOrigin(origin, request.headers.host) && !originAllowed(origin, this.#access.origins())) {
       this.#access.refusals.origin.add();
-      const body = errorBody('FORBIDDEN', `origin ${origin} is not allowed (http.origins)`);
-      socket.end(`HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      refuseRaw(socket, rawResponse('403 Forbidden', errorBody('FORBIDDEN', `origin ${origin} is not allowed (http.origins)`)));
       return;
     }
     this.#wss.handleUpgrade(request, socket, head, (ws) => this.#connected(ws, request, socket));

@@ -53,6 +53,10 @@ describe('the dashboard in a real browser', () => {
     const page = context.pages()[0] ?? (await context.newPage());
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
+    // The page runs under its Content-Security-Policy: anything it refuses is a problem.
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) problems.push(message.text());
+    });
     const sockets: string[] = [];
     page.on('websocket', (socket) => sockets.push(socket.url()));
 
@@ -61,6 +65,9 @@ describe('the dashboard in a real browser', () => {
       await expect.poll(() => page.locator('#symbols tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-symbol'))), WAIT).toEqual(SYMBOLS);
       await expect.poll(() => page.locator('#connection').getAttribute('data-state'), WAIT).toBe('live');
       await expect.poll(() => page.locator('#health').textContent(), WAIT).toBe('health: HEALTHY');
+      // The token was read, then taken out of the address bar (the hash stays).
+      expect(page.url()).toBe(`${first.url}/#XAUUSD`);
+      expect(await page.evaluate('location.search')).toBe('');
 
       // Values change as the simulator writes.
       const before = await cell(page, 'ESZ25_FUT_CME', 'bid').textContent();
