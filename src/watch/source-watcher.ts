@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { FileEvent, SourceCounters } from '../ops/metrics.js';
 import { ChangeHints } from './change-hints.js';
+import { FileGate } from './file-gate.js';
 import { FileTail, type FileProblems, type FileTailOptions, type ReadOutcome } from './file-tail.js';
 import { ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
 
@@ -31,6 +32,12 @@ export interface SourceStatus {
   breakers: Record<BreakerState, number>;
   /** Files whose breaker is not CLOSED, or that are failing. */
   failing: { file: string; state: BreakerState; failures: number; reason: string | null; retryInMs: number | null }[];
+  /** Files seen but not read: not regular files (FIFOs, devices, sockets), links out of the folder, second paths to one file. */
+  skipped: { file: string; reason: string }[];
+  /** Reads running past watch.readTimeoutMs (a hung share, a blocked handle). */
+  stalled: { file: string; forMs: number }[];
+  /** watch.readTimeoutMs: a read longer than this is stalled. */
+  readTimeoutMs: number;
   /** Last read that succeeded (epoch ms), with or without new data; null before any. */
   lastGoodReadAt: number | null;
   /** Last read that found new data (epoch ms). */
@@ -63,6 +70,8 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
    * a format reads when there is no positive glob.
    */
   include?: readonly string[];
+  /** Read links that lead out of the folder (default false: only links whose target is inside it). */
+  followSymlinks?: boolean;
 }
 
 /**
@@ -87,6 +96,7 @@ export class SourceWatcher {
   readonly #scheduler: ReadScheduler;
   readonly #counters: SourceCounters | null;
   readonly #included: (relativePath: string) => boolean;
+  readonly #gate: FileGate;
   /** The current file of each series (Sierra's depth files, one per day): older ones are not read. */
   readonly #series = new Map<string, { path: string; rank: string }>();
   /** Problems of files no longer read (deleted, or superseded by a newer file of their series). */
@@ -106,8 +116,10 @@ export class SourceWatcher {
     this.root = resolve(options.path);
     this.#counters = options.counters ?? null;
     const counters = this.#counters;
+    const gate = (this.#gate = new FileGate(this.root, options.followSymlinks ?? false));
     this.#options = {
       ...options,
+      admit: (path) => gate.admit(path),
       onProblem: (path) => {
         counters?.problems.add();
         options.onProblem?.(path);
@@ -120,6 +132,7 @@ export class SourceWatcher {
       (path) => this.#readFile(path),
       options.breaker ?? DEFAULT_CONFIG.breaker,
       (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
+      (file, stalled, forMs) => this.#onStall(file, stalled, forMs),
     );
     this.#included = includeFilter(options.include ?? []);
   }
@@ -158,8 +171,8 @@ export class SourceWatcher {
       hints?.watch(path);
     });
     watcher.on('unlinkDir', (path) => {
-      if (path === this.root) this.#exists = false;
       hints?.unwatch(path);
+      if (path === this.root) this.#lostFolder(watcher);
     });
     watcher.on('error', (error) => this.#logger.error({ err: error }, 'watcher error; watching continues'));
     await new Promise<void>((ready) => watcher.once('ready', ready));
@@ -186,7 +199,9 @@ export class SourceWatcher {
       const retryInMs = breaker.retryAt > 0 ? Math.max(0, Math.round(breaker.retryAt - now)) : null;
       failing.push({ file, state: breaker.state, failures: breaker.failures, reason: this.#tails.get(file)?.lastFailure ?? null, retryInMs });
     }
-    const files = [...this.#tails.values()].map((tail) => ({ path: tail.path, format: tail.format?.name ?? null, problems: { ...tail.problems } }));
+    const tails = [...this.#tails.values()];
+    const files = tails.map((tail) => ({ path: tail.path, format: tail.format?.name ?? null, problems: { ...tail.problems } }));
+    const skipped = tails.flatMap((tail) => (tail.refused === null ? [] : [{ file: tail.path, reason: tail.refused }]));
     const problems = files.reduce((sum, file) => sum + file.problems.count, this.#pastProblems);
     return {
       path: this.root,
@@ -194,6 +209,9 @@ export class SourceWatcher {
       files,
       breakers,
       failing,
+      skipped,
+      stalled: this.#scheduler.stalled().map(({ key, forMs }) => ({ file: key, forMs })),
+      readTimeoutMs: this.#readTimeoutMs,
       lastGoodReadAt: this.#lastGoodReadAt,
       lastDataAt: this.#lastDataAt,
       problems,
@@ -212,6 +230,31 @@ export class SourceWatcher {
     return this.#closing;
   }
 
+  get #readTimeoutMs(): number {
+    return this.#options.schedule.readTimeoutMs ?? DEFAULT_CONFIG.watch.readTimeoutMs;
+  }
+
+  #onStall(file: string, stalled: boolean, forMs: number): void {
+    if (stalled) {
+      this.#logger.warn({ event: 'read_stalled', file, forMs, readTimeoutMs: this.#readTimeoutMs }, 'read of a file has not finished; no other read of it is issued until it does');
+    } else {
+      this.#logger.info({ event: 'read_unstalled', file, forMs }, 'stalled read finished');
+    }
+  }
+
+  /**
+   * The watched folder went away: its files are forgotten as they are reported gone, and
+   * the folder is looked for again, as one missing at start (it may be created again).
+   */
+  #lostFolder(watcher: FSWatcher): void {
+    this.#exists = false;
+    this.#gate.rootChanged();
+    if (this.#closing || this.#folderPoll !== null) return;
+    this.#logger.warn({ event: 'folder_gone' }, 'watched folder removed; waiting for it to be created again');
+    watcher.unwatch(this.root);
+    this.#awaitFolder(watcher);
+  }
+
   /** Polls for the missing folder (at the safety poll interval), and watches it once it is there. */
   #awaitFolder(watcher: FSWatcher): void {
     this.#folderPoll = setInterval(() => {
@@ -221,6 +264,7 @@ export class SourceWatcher {
           clearInterval(this.#folderPoll);
           this.#folderPoll = null;
           this.#exists = true;
+          this.#gate.rootChanged();
           this.#logger.info('watched folder appeared');
           watcher.add(this.root);
         },
@@ -274,6 +318,14 @@ export class SourceWatcher {
     this.#pastProblems += tail.problems.count;
     this.#tails.delete(path);
     this.#scheduler.remove(path);
+    // Another path to the same file (a link) may read it now.
+    if (this.#gate.release(path)) {
+      for (const other of this.#tails.values()) {
+        if (other.refused === null) continue;
+        other.reconsider();
+        this.#scheduler.hint(other.path, false);
+      }
+    }
     return true;
   }
 
