@@ -3,16 +3,16 @@ import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
 
 /**
- * What a path is when it is not a regular file. Opening a FIFO blocks a libuv thread until
+ * What a path is when it must not be opened, null when it may. Opening a FIFO blocks a libuv thread until
  * a writer comes (four of them stop every read); a device or a socket is no export file.
  */
 export function specialKind(stats: Stats): string | null {
-  if (stats.isFile()) return null;
+  // A folder under a file's name cannot block: its read fails (EISDIR) like any I/O error.
+  if (stats.isFile() || stats.isDirectory()) return null;
   if (stats.isFIFO()) return 'a named pipe (FIFO)';
   if (stats.isSocket()) return 'a socket';
   if (stats.isCharacterDevice()) return 'a character device';
   if (stats.isBlockDevice()) return 'a block device';
-  if (stats.isDirectory()) return 'a folder';
   return 'not a regular file';
 }
 
