@@ -67,9 +67,13 @@ export class FileGate {
   /** path -> the real path it owns */
   readonly #owned = new Map<string, string>();
 
-  constructor(root: string, followSymlinks: boolean) {
+  readonly #onRelease: () => void;
+
+  /** `onRelease`: a real path is no longer read by its path; another path to it may read it now. */
+  constructor(root: string, followSymlinks: boolean, onRelease: () => void) {
     this.#root = root;
     this.#followSymlinks = followSymlinks;
+    this.#onRelease = onRelease;
   }
 
   /** The folder may have been deleted and created again (or replaced by a link): resolve it anew. */
@@ -86,10 +90,16 @@ export class FileGate {
         this.#realRoot = null;
         throw error;
       });
-      if (!isInside(root, real)) throw new RefusedFile('outside', `a link to ${real}, outside the watched folder; not read (followSymlinks is off)`);
+      if (!isInside(root, real)) {
+        this.release(path);
+        throw new RefusedFile('outside', `a link to ${real}, outside the watched folder; not read (followSymlinks is off)`);
+      }
     }
     const owner = this.#owners.get(real);
-    if (owner !== undefined && owner !== path) throw new RefusedFile('duplicate', `the same file as ${owner} (through a link); read once, as ${owner}`);
+    if (owner !== undefined && owner !== path) {
+      this.release(path);
+      throw new RefusedFile('duplicate', `the same file as ${owner} (through a link); read once, as ${owner}`);
+    }
     const previous = this.#owned.get(path);
     if (previous !== undefined && previous !== real) this.#owners.delete(previous);
     this.#owners.set(real, path);
@@ -97,12 +107,13 @@ export class FileGate {
     return real;
   }
 
-  /** `path` is no longer read: another path to its file may take it. Returns whether it owned one. */
+  /** `path` no longer reads its file: another path to it may (onRelease). Returns whether it owned one. */
   release(path: string): boolean {
     const real = this.#owned.get(path);
     if (real === undefined) return false;
     this.#owned.delete(path);
     this.#owners.delete(real);
+    this.#onRelease();
     return true;
   }
 }

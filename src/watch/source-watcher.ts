@@ -116,7 +116,7 @@ export class SourceWatcher {
     this.root = resolve(options.path);
     this.#counters = options.counters ?? null;
     const counters = this.#counters;
-    const gate = (this.#gate = new FileGate(this.root, options.followSymlinks ?? false));
+    const gate = (this.#gate = new FileGate(this.root, options.followSymlinks ?? false, () => this.#reconsiderSkipped()));
     this.#options = {
       ...options,
       admit: (path) => gate.admit(path),
@@ -318,15 +318,17 @@ export class SourceWatcher {
     this.#pastProblems += tail.problems.count;
     this.#tails.delete(path);
     this.#scheduler.remove(path);
-    // Another path to the same file (a link) may read it now.
-    if (this.#gate.release(path)) {
-      for (const other of this.#tails.values()) {
-        if (other.refused === null) continue;
-        other.reconsider();
-        this.#scheduler.hint(other.path, false);
-      }
-    }
+    this.#gate.release(path);
     return true;
+  }
+
+  /** A file no longer read by one of its paths: the paths skipped as its duplicates look again. */
+  #reconsiderSkipped(): void {
+    for (const tail of this.#tails.values()) {
+      if (tail.refused === null) continue;
+      tail.reconsider();
+      this.#scheduler.hint(tail.path, false);
+    }
   }
 
   /** An OS event for `path`: a file that is not read is ignored, a new one is read at once. */
