@@ -97,6 +97,8 @@ export class SourceWatcher {
   readonly #counters: SourceCounters | null;
   readonly #included: (relativePath: string) => boolean;
   readonly #gate: FileGate;
+  /** A look again at the skipped files is queued (#reconsiderSkipped). */
+  #reconsidering = false;
   /** The current file of each series (Sierra's depth files, one per day): older ones are not read. */
   readonly #series = new Map<string, { path: string; rank: string }>();
   /** Problems of files no longer read (deleted, or superseded by a newer file of their series). */
@@ -243,14 +245,18 @@ export class SourceWatcher {
   }
 
   /**
-   * The watched folder went away: its files are forgotten as they are reported gone, and
-   * the folder is looked for again, as one missing at start (it may be created again).
+   * The watched folder went away: its files are forgotten (their symbols keep their last
+   * state), and the folder is looked for again, as one missing at start (it may be created
+   * again, and its files are then read from their start).
    */
   #lostFolder(watcher: FSWatcher): void {
     this.#exists = false;
     this.#gate.rootChanged();
     if (this.#closing || this.#folderPoll !== null) return;
-    this.#logger.warn({ event: 'folder_gone' }, 'watched folder removed; waiting for it to be created again');
+    const files = this.#tails.size;
+    for (const path of [...this.#tails.keys()]) this.#forget(path);
+    this.#series.clear();
+    this.#logger.warn({ event: 'folder_gone', files }, 'watched folder removed; waiting for it to be created again');
     watcher.unwatch(this.root);
     this.#awaitFolder(watcher);
   }
@@ -322,8 +328,20 @@ export class SourceWatcher {
     return true;
   }
 
-  /** A file no longer read by one of its paths: the paths skipped as its duplicates look again. */
+  /**
+   * A file no longer read by one of its paths: the paths skipped as its duplicates look
+   * again (once for all the files released in one turn, such as a whole folder's).
+   */
   #reconsiderSkipped(): void {
+    if (this.#reconsidering) return;
+    this.#reconsidering = true;
+    queueMicrotask(() => {
+      this.#reconsidering = false;
+      this.#reconsiderNow();
+    });
+  }
+
+  #reconsiderNow(): void {
     for (const tail of this.#tails.values()) {
       if (tail.refused === null) continue;
       tail.reconsider();
