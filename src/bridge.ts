@@ -160,6 +160,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       usePolling: source.usePolling,
       pollIntervalMs: source.pollIntervalMs,
       depth: source.depth,
+      followSymlinks: source.followSymlinks,
       historyMs: historyMsOf(config),
       maxBackfillBytes: config.watch.maxBackfillBytes,
       chunkBytes: config.watch.chunkBytes,

@@ -1,4 +1,4 @@
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
@@ -9,6 +9,7 @@ import type { Logger } from '../ops/logger.js';
 import type { WindowSizes } from '../state/contribution.js';
 import { FileIngest } from '../state/ingest.js';
 import type { CommitTiming, Store } from '../state/store.js';
+import { openRegular, RefusedFile, specialKind } from './file-gate.js';
 
 /**
  * What a read found: new data, nothing new, a reason to try again soon (locked by the
@@ -38,6 +39,11 @@ export interface FileTailOptions extends TailOpenOptions {
    * fails as a Windows sharing violation does, which cannot be produced on Linux.
    */
   openFile?: (path: string) => Promise<FileHandle>;
+  /**
+   * Says whether the file may be read before it is opened: throws RefusedFile when it is a
+   * link out of the watched folder, or another path to a file already read (FileGate).
+   */
+  admit?: (path: string) => Promise<unknown>;
 }
 
 /** What went wrong with a file, for health and metrics. */
@@ -117,6 +123,8 @@ export class FileTail {
   #settled: FileIdentity | null = null;
   /** Failed reads in a row (only the first of a run is logged as an error). */
   #failures = 0;
+  /** Why the file is not read (not a regular file, a link out of the folder), while it is not. */
+  #refused: string | null = null;
   readonly #problemsSeen: FileProblems = { count: 0, last: null };
 
   constructor(path: string, options: FileTailOptions) {
@@ -132,6 +140,16 @@ export class FileTail {
   /** Why the last read failed, while it is failing. */
   get lastFailure(): string | null {
     return this.#lastFailure;
+  }
+
+  /** Why the file is skipped (a FIFO, a device, a link out of the folder), while it is. */
+  get refused(): string | null {
+    return this.#refused;
+  }
+
+  /** A skipped file is looked at again on its next read, changed or not (another path to it went away). */
+  reconsider(): void {
+    if (this.#refused !== null) this.#settled = null;
   }
 
   /** Problems found in this file so far. */
@@ -156,12 +174,21 @@ export class FileTail {
       // nothing to read, and one stat instead of opening the file (follow-up reads, the safety poll).
       const settled = this.#settled;
       this.#settled = null;
-      if (settled && sameIdentity(settled, identityOf(await stat(this.path)))) {
+      const found = await stat(this.path);
+      if (settled && sameIdentity(settled, identityOf(found))) {
         this.#settled = settled;
         return 'unchanged';
       }
-      handle = await (this.#options.openFile ?? openForReading)(this.path);
+      // Only regular files, inside the folder, are opened: a FIFO would hold a thread for good.
+      const special = specialKind(found);
+      if (special !== null) return this.#refuse(`${special}; not read`, identityOf(found));
+      await this.#options.admit?.(this.path);
+      handle = await (this.#options.openFile ?? openRegular)(this.path);
       const identity = identityOf(await handle.stat());
+      // Replaced between the checks and the open (a link turned elsewhere, a writer's rename): look again.
+      if (identity.ino !== found.ino) return 'retry';
+      if (this.#refused !== null) this.#logger.info({ event: 'file_readable', was: this.#refused }, 'file read again');
+      this.#refused = null;
       if (this.#rejected && sameIdentity(this.#rejected, identity)) return 'failed';
       this.#rejected = null;
       const format = await this.#detect(handle, identity.size);
@@ -184,6 +211,7 @@ export class FileTail {
         return 'failed';
       }
     } catch (error) {
+      if (error instanceof RefusedFile) return this.#refuse(error.message, null);
       return this.#failed(error);
     } finally {
       await handle?.close().catch(() => undefined);
@@ -332,6 +360,17 @@ export class FileTail {
     return 'failed';
   }
 
+  /**
+   * The file is not read (`identity`: as stat saw it, so that later reads are one stat until
+   * it changes); warned once per reason.
+   */
+  async #refuse(reason: string, identity: FileIdentity | null): Promise<ReadOutcome> {
+    if (reason !== this.#refused) this.#logger.warn({ event: 'file_skipped', reason }, `file skipped: ${reason}`);
+    this.#refused = reason;
+    this.#settled = identity ?? identityOf(await stat(this.path).catch(() => ({ ino: -1, size: -1, mtimeMs: -1 })));
+    return 'unchanged';
+  }
+
   /** The file cannot be read as its format: skipped (a failed read) until it changes. */
   #reject(identity: FileIdentity, offset: number, reason: string): void {
     this.#rejected = identity;
@@ -371,10 +410,6 @@ async function readAt(handle: FileHandle, position: number, length: number): Pro
     filled += bytesRead;
   }
   return filled === length ? buffer : buffer.subarray(0, filled);
-}
-
-function openForReading(path: string): Promise<FileHandle> {
-  return open(path, 'r');
 }
 
 /** The bytes just before `position` (up to TAIL_MARK_BYTES). */

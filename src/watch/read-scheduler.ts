@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../ops/circuit-breaker.js';
+import { DEFAULT_CONFIG } from '../ops/config.js';
 import type { ReadOutcome } from './file-tail.js';
 
 export interface ReadSchedulerOptions {
@@ -15,7 +16,24 @@ export interface ReadSchedulerOptions {
   retryBaseMs: number;
   /** Longest delay between retries. */
   retryMaxMs: number;
+  /**
+   * Most files one safety poll reads (round robin): with more files, each is read every
+   * ceil(files / safetyPollFiles) polls, so that idle files cost a bounded number of stats.
+   */
+  safetyPollFiles?: number;
+  /** A read still running after this long is stalled (a hung share, a blocked handle). */
+  readTimeoutMs?: number;
 }
+
+/** A read of one file that has not finished in `readTimeoutMs`. */
+export interface StalledRead {
+  key: string;
+  /** How long it has been running. */
+  forMs: number;
+}
+
+/** A read passed its bound (`stalled`), or a stalled read finished (`stalled: false`, `forMs` its duration). */
+export type StallListener = (key: string, stalled: boolean, forMs: number) => void;
 
 /**
  * chokidar throttles `change` per file for 50 ms on the leading edge and never emits a
@@ -41,6 +59,10 @@ interface FileSchedule {
   retries: number;
   /** Counts failed reads ('failed'); decides when the file is tried again. */
   breaker: CircuitBreaker;
+  /** When the read in progress began (performance.now()). */
+  startedAt: number;
+  /** The read in progress passed readTimeoutMs. */
+  stalled: boolean;
 }
 
 export type ReadFile = (key: string) => Promise<ReadOutcome>;
@@ -64,11 +86,15 @@ export class ReadScheduler {
   readonly #read: ReadFile;
   readonly #onBreaker: BreakerListener;
   readonly #files = new Map<string, FileSchedule>();
+  readonly #onStall: StallListener;
   #poll: NodeJS.Timeout | null = null;
+  /** Where the last safety poll stopped (round robin over the files). */
+  #pollCursor: Iterator<[string, FileSchedule]> | null = null;
   #closed = false;
 
-  constructor(options: ReadSchedulerOptions, read: ReadFile, breaker: BreakerOptions, onBreaker: BreakerListener = () => undefined) {
+  constructor(options: ReadSchedulerOptions, read: ReadFile, breaker: BreakerOptions, onBreaker: BreakerListener = () => undefined, onStall: StallListener = () => undefined) {
     this.#options = options;
+    this.#onStall = onStall;
     this.#breakerOptions = breaker;
     this.#read = read;
     this.#onBreaker = onBreaker;
@@ -86,6 +112,21 @@ export class ReadScheduler {
   /** Each known file's breaker. */
   *breakers(): IterableIterator<[key: string, breaker: CircuitBreaker]> {
     for (const [key, file] of this.#files) yield [key, file.breaker];
+  }
+
+  /** Reads running past readTimeoutMs. A file never has two reads at once, so each holds at most one thread. */
+  stalled(): StalledRead[] {
+    const now = performance.now();
+    const bound = this.#readTimeoutMs;
+    const stalled: StalledRead[] = [];
+    for (const [key, file] of this.#files) {
+      if (file.running && now - file.startedAt >= bound) stalled.push({ key, forMs: Math.round(now - file.startedAt) });
+    }
+    return stalled;
+  }
+
+  get #readTimeoutMs(): number {
+    return this.#options.readTimeoutMs ?? DEFAULT_CONFIG.watch.readTimeoutMs;
   }
 
   /**
@@ -127,7 +168,7 @@ export class ReadScheduler {
     this.#files.delete(key);
   }
 
-  /** Stops every timer and waits for reads in progress. */
+  /** Stops every timer and waits for reads in progress (a stalled one no longer than readTimeoutMs). */
   async close(): Promise<void> {
     this.#closed = true;
     if (this.#poll) clearInterval(this.#poll);
@@ -139,7 +180,11 @@ export class ReadScheduler {
       if (file.running) running.push(file.running);
     }
     this.#files.clear();
-    await Promise.all(running);
+    if (running.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#readTimeoutMs)));
+    await Promise.race([Promise.all(running), bound]);
+    clearTimeout(timer);
   }
 
   #startPoll(): void {
@@ -151,7 +196,7 @@ export class ReadScheduler {
     let file = this.#files.get(key);
     if (!file) {
       const breaker = new CircuitBreaker((transition) => this.#onBreaker(key, transition));
-      file = { timer: null, pending: null, due: 0, firstEventAt: 0, throttledEventAt: 0, running: null, rerun: false, retries: 0, breaker };
+      file = { timer: null, pending: null, due: 0, firstEventAt: 0, throttledEventAt: 0, running: null, rerun: false, retries: 0, breaker, startedAt: 0, stalled: false };
       this.#files.set(key, file);
     }
     return file;
@@ -180,10 +225,23 @@ export class ReadScheduler {
       this.#schedule(key, file, file.breaker.retryAt, 'follow-up');
       return;
     }
+    file.startedAt = now;
+    file.stalled = false;
+    // A blocked fs call cannot be cancelled: it is surfaced, and no other read of the file is issued meanwhile.
+    const watchdog = setTimeout(() => {
+      file.stalled = true;
+      if (this.#files.get(key) === file) this.#onStall(key, true, Math.round(performance.now() - file.startedAt));
+    }, this.#readTimeoutMs);
+    watchdog.unref();
     const read = this.#read(key).catch((): ReadOutcome => 'failed');
     file.running = read.then(() => undefined);
     const outcome = await read;
+    clearTimeout(watchdog);
     file.running = null;
+    if (file.stalled) {
+      file.stalled = false;
+      this.#onStall(key, false, Math.round(performance.now() - file.startedAt));
+    }
     if (this.#closed || this.#files.get(key) !== file) return;
     this.#afterRead(key, file, outcome);
   }
@@ -214,9 +272,21 @@ export class ReadScheduler {
     }
   }
 
+  /** Reads up to safetyPollFiles idle files, going on where the last poll stopped. */
   #safetyPoll(): void {
-    for (const [key, file] of this.#files) {
-      if (!file.running && file.pending === null) void this.#run(key, file);
+    const budget = this.#options.safetyPollFiles ?? DEFAULT_CONFIG.watch.safetyPollFiles;
+    let read = 0;
+    for (let looked = 0, total = this.#files.size; looked < total && read < budget; looked++) {
+      this.#pollCursor ??= this.#files.entries();
+      const next = this.#pollCursor.next();
+      if (next.done) {
+        this.#pollCursor = null;
+        continue;
+      }
+      const [key, file] = next.value;
+      if (file.running || file.pending !== null) continue;
+      read++;
+      void this.#run(key, file);
     }
   }
 }

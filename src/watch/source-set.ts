@@ -106,21 +106,35 @@ export class SourceSet {
 const sourceKey = (source: SourceConfig): string => stableJson(source);
 
 /**
- * Health of the watched folders: one component per folder, DEGRADED while it is missing or
- * any of its files has a breaker not CLOSED; and `sources`, UNHEALTHY when every file of
- * every folder has its breaker OPEN (nothing can flow).
+ * Reads stalled at once that make a folder, or all of them, UNHEALTHY: libuv's thread pool
+ * has 4 threads by default (UV_THREADPOOL_SIZE), and each stalled read holds one, so at 3
+ * one thread is left for every other file, the log and the config.
+ */
+const STALLED_UNHEALTHY = 3;
+/** A read stalled this many times watch.readTimeoutMs is UNHEALTHY on its own. */
+const STALL_UNHEALTHY_FACTOR = 10;
+
+/**
+ * Health of the watched folders: one component per folder, DEGRADED while it is missing,
+ * any of its files has a breaker not CLOSED, or a read of one of them has been running
+ * past watch.readTimeoutMs; UNHEALTHY when a read has been running 10 times that long or 3
+ * are stalled. And `sources`, UNHEALTHY when every file of every folder has its breaker
+ * OPEN (nothing can flow) or 3 reads are stalled in all.
  */
 export function sourceHealth(statuses: readonly { name: string; status: SourceStatus }[]): [string, ComponentHealth][] {
   let files = 0;
   let open = 0;
+  let stalled = 0;
   const components: [string, ComponentHealth][] = statuses.map(({ name, status }) => {
     files += status.files.length;
     open += status.breakers.OPEN;
-    const degraded = !status.exists || status.breakers.OPEN + status.breakers.HALF_OPEN > 0;
+    stalled += status.stalled.length;
+    const hung = status.stalled.length >= STALLED_UNHEALTHY || status.stalled.some((read) => read.forMs >= status.readTimeoutMs * STALL_UNHEALTHY_FACTOR);
+    const degraded = !status.exists || status.breakers.OPEN + status.breakers.HALF_OPEN > 0 || status.stalled.length > 0;
     // The per-file list stays in /v1/stats; health gives the count.
-    return [name, { status: degraded ? 'DEGRADED' : 'HEALTHY', ...status, files: status.files.length }];
+    return [name, { status: hung ? 'UNHEALTHY' : degraded ? 'DEGRADED' : 'HEALTHY', ...status, files: status.files.length }];
   });
-  const summary: HealthStatus = files > 0 && open === files ? 'UNHEALTHY' : 'HEALTHY';
-  components.push(['sources', { status: summary, folders: statuses.length, files, open }]);
+  const summary: HealthStatus = (files > 0 && open === files) || stalled >= STALLED_UNHEALTHY ? 'UNHEALTHY' : 'HEALTHY';
+  components.push(['sources', { status: summary, folders: statuses.length, files, open, stalled }]);
   return components;
 }

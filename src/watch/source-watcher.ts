@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG } from '../ops/config.js';
 import type { Logger } from '../ops/logger.js';
 import type { FileEvent, SourceCounters } from '../ops/metrics.js';
 import { ChangeHints } from './change-hints.js';
+import { FileGate } from './file-gate.js';
 import { FileTail, type FileProblems, type FileTailOptions, type ReadOutcome } from './file-tail.js';
 import { ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
 
@@ -31,6 +32,12 @@ export interface SourceStatus {
   breakers: Record<BreakerState, number>;
   /** Files whose breaker is not CLOSED, or that are failing. */
   failing: { file: string; state: BreakerState; failures: number; reason: string | null; retryInMs: number | null }[];
+  /** Files seen but not read: not regular files (FIFOs, devices, sockets), links out of the folder, second paths to one file. */
+  skipped: { file: string; reason: string }[];
+  /** Reads running past watch.readTimeoutMs (a hung share, a blocked handle). */
+  stalled: { file: string; forMs: number }[];
+  /** watch.readTimeoutMs: a read longer than this is stalled. */
+  readTimeoutMs: number;
   /** Last read that succeeded (epoch ms), with or without new data; null before any. */
   lastGoodReadAt: number | null;
   /** Last read that found new data (epoch ms). */
@@ -63,6 +70,8 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
    * a format reads when there is no positive glob.
    */
   include?: readonly string[];
+  /** Read links that lead out of the folder (default false: only links whose target is inside it). */
+  followSymlinks?: boolean;
 }
 
 /**
@@ -87,6 +96,9 @@ export class SourceWatcher {
   readonly #scheduler: ReadScheduler;
   readonly #counters: SourceCounters | null;
   readonly #included: (relativePath: string) => boolean;
+  readonly #gate: FileGate;
+  /** A look again at the skipped files is queued (#reconsiderSkipped). */
+  #reconsidering = false;
   /** The current file of each series (Sierra's depth files, one per day): older ones are not read. */
   readonly #series = new Map<string, { path: string; rank: string }>();
   /** Problems of files no longer read (deleted, or superseded by a newer file of their series). */
@@ -106,8 +118,10 @@ export class SourceWatcher {
     this.root = resolve(options.path);
     this.#counters = options.counters ?? null;
     const counters = this.#counters;
+    const gate = (this.#gate = new FileGate(this.root, options.followSymlinks ?? false, () => this.#reconsiderSkipped()));
     this.#options = {
       ...options,
+      admit: (path) => gate.admit(path),
       onProblem: (path) => {
         counters?.problems.add();
         options.onProblem?.(path);
@@ -120,6 +134,7 @@ export class SourceWatcher {
       (path) => this.#readFile(path),
       options.breaker ?? DEFAULT_CONFIG.breaker,
       (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
+      (file, stalled, forMs) => this.#onStall(file, stalled, forMs),
     );
     this.#included = includeFilter(options.include ?? []);
   }
@@ -158,8 +173,8 @@ export class SourceWatcher {
       hints?.watch(path);
     });
     watcher.on('unlinkDir', (path) => {
-      if (path === this.root) this.#exists = false;
       hints?.unwatch(path);
+      if (path === this.root) this.#lostFolder(watcher);
     });
     watcher.on('error', (error) => this.#logger.error({ err: error }, 'watcher error; watching continues'));
     await new Promise<void>((ready) => watcher.once('ready', ready));
@@ -186,7 +201,9 @@ export class SourceWatcher {
       const retryInMs = breaker.retryAt > 0 ? Math.max(0, Math.round(breaker.retryAt - now)) : null;
       failing.push({ file, state: breaker.state, failures: breaker.failures, reason: this.#tails.get(file)?.lastFailure ?? null, retryInMs });
     }
-    const files = [...this.#tails.values()].map((tail) => ({ path: tail.path, format: tail.format?.name ?? null, problems: { ...tail.problems } }));
+    const tails = [...this.#tails.values()];
+    const files = tails.map((tail) => ({ path: tail.path, format: tail.format?.name ?? null, problems: { ...tail.problems } }));
+    const skipped = tails.flatMap((tail) => (tail.refused === null ? [] : [{ file: tail.path, reason: tail.refused }]));
     const problems = files.reduce((sum, file) => sum + file.problems.count, this.#pastProblems);
     return {
       path: this.root,
@@ -194,6 +211,9 @@ export class SourceWatcher {
       files,
       breakers,
       failing,
+      skipped,
+      stalled: this.#scheduler.stalled().map(({ key, forMs }) => ({ file: key, forMs })),
+      readTimeoutMs: this.#readTimeoutMs,
       lastGoodReadAt: this.#lastGoodReadAt,
       lastDataAt: this.#lastDataAt,
       problems,
@@ -212,6 +232,35 @@ export class SourceWatcher {
     return this.#closing;
   }
 
+  get #readTimeoutMs(): number {
+    return this.#options.schedule.readTimeoutMs ?? DEFAULT_CONFIG.watch.readTimeoutMs;
+  }
+
+  #onStall(file: string, stalled: boolean, forMs: number): void {
+    if (stalled) {
+      this.#logger.warn({ event: 'read_stalled', file, forMs, readTimeoutMs: this.#readTimeoutMs }, 'read of a file has not finished; no other read of it is issued until it does');
+    } else {
+      this.#logger.info({ event: 'read_unstalled', file, forMs }, 'stalled read finished');
+    }
+  }
+
+  /**
+   * The watched folder went away: its files are forgotten (their symbols keep their last
+   * state), and the folder is looked for again, as one missing at start (it may be created
+   * again, and its files are then read from their start).
+   */
+  #lostFolder(watcher: FSWatcher): void {
+    this.#exists = false;
+    this.#gate.rootChanged();
+    if (this.#closing || this.#folderPoll !== null) return;
+    const files = this.#tails.size;
+    for (const path of [...this.#tails.keys()]) this.#forget(path);
+    this.#series.clear();
+    this.#logger.warn({ event: 'folder_gone', files }, 'watched folder removed; waiting for it to be created again');
+    watcher.unwatch(this.root);
+    this.#awaitFolder(watcher);
+  }
+
   /** Polls for the missing folder (at the safety poll interval), and watches it once it is there. */
   #awaitFolder(watcher: FSWatcher): void {
     this.#folderPoll = setInterval(() => {
@@ -221,6 +270,7 @@ export class SourceWatcher {
           clearInterval(this.#folderPoll);
           this.#folderPoll = null;
           this.#exists = true;
+          this.#gate.rootChanged();
           this.#logger.info('watched folder appeared');
           watcher.add(this.root);
         },
@@ -274,7 +324,29 @@ export class SourceWatcher {
     this.#pastProblems += tail.problems.count;
     this.#tails.delete(path);
     this.#scheduler.remove(path);
+    this.#gate.release(path);
     return true;
+  }
+
+  /**
+   * A file no longer read by one of its paths: the paths skipped as its duplicates look
+   * again (once for all the files released in one turn, such as a whole folder's).
+   */
+  #reconsiderSkipped(): void {
+    if (this.#reconsidering) return;
+    this.#reconsidering = true;
+    queueMicrotask(() => {
+      this.#reconsidering = false;
+      this.#reconsiderNow();
+    });
+  }
+
+  #reconsiderNow(): void {
+    for (const tail of this.#tails.values()) {
+      if (tail.refused === null) continue;
+      tail.reconsider();
+      this.#scheduler.hint(tail.path, false);
+    }
   }
 
   /** An OS event for `path`: a file that is not read is ignored, a new one is read at once. */
