@@ -91,7 +91,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   await installGuards(app, { auth, config: () => live.current, refusals: metrics.refusals });
   const sse = new SseTransport(hub, store, config.stream, logger, metrics.refusals);
   sse.register(app);
-  registerHttpRoutes(app, { store, hub, health, stats, metrics: metrics.registry }, config.http);
+  registerHttpRoutes(app, { auth, store, hub, health, stats, metrics: metrics.registry }, config.http);
   registerDerivedRoutes(app, { store, cache });
   registerConfigRoutes(app, live);
   const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger, {
@@ -101,6 +101,11 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   });
   const dashboard = new DashboardStream(store, health, config.dashboard, config.stream.highWaterBytes);
   dashboard.register(app);
+  // A token removed or narrowed reaches the open streams too (the WebSocket transport listens itself).
+  const stopReauthorizing = auth.onChange(() => {
+    sse.reauthorize(auth);
+    dashboard.reauthorize(auth);
+  });
   registerDashboardPage(app);
 
   try {
@@ -252,6 +257,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       ws.stopAccepting();
       await live.close();
       await Promise.all([configWatcher?.close(), tokenWatcher.close()]);
+      stopReauthorizing();
       monitor.close();
       eventLoop.close();
       await sources.close();

@@ -161,3 +161,48 @@ export class HealthMonitor {
     clearInterval(this.#timer);
   }
 }
+
+/** How many components are in each status. */
+export type HealthCounts = Record<HealthStatus, number>;
+
+/**
+ * What a caller who is not an admin is told (/health without an admin token, a dashboard
+ * stream of a non-admin token): the status and the counts, no component, path or reason.
+ */
+export interface HealthBrief {
+  status: HealthStatus;
+  counts: HealthCounts;
+}
+
+export function healthBrief(report: HealthReport): HealthBrief {
+  const counts: HealthCounts = { HEALTHY: 0, DEGRADED: 0, UNHEALTHY: 0 };
+  for (const component of Object.values(report.components)) counts[component.status]++;
+  return { status: report.status, counts };
+}
+
+/** The report as an admin sees it: the components, and the counts as in the brief. */
+export function healthDetail(report: HealthReport): HealthReport & HealthBrief {
+  return { ...report, ...healthBrief(report) };
+}
+
+/**
+ * A file's failure as it is served (/health, /v1/stats, the dashboard): its kind and error
+ * code only. The reason a read or decoder gave may quote the file's bytes (a JSON parser's
+ * "Unexpected token ... "root:x:0:0"...") or the OS's message; those stay in the log, which
+ * names the file and offset.
+ */
+export function servedReason(reason: string | null): string | null {
+  if (reason === null) return null;
+  if (OWN_REASONS.some((pattern) => pattern.test(reason))) return reason;
+  if (reason.startsWith('read failed')) {
+    const code = /\b(E[A-Z0-9]{2,15})\b/.exec(reason)?.[1];
+    return code === undefined ? 'read failed (the log has the details)' : `read failed (${code})`;
+  }
+  return 'not readable as its format (the log has the details)';
+}
+
+/** Reasons the bridge words itself from numbers and error codes only: served as they are. */
+const OWN_REASONS = [
+  /^held locked by its writer \(E[A-Z]{2,15}\) for \d+ reads in a row$/,
+  /^file is \d+ bytes, more than the \d+ a whole-file source may hold$/,
+];
