@@ -185,24 +185,25 @@ export function healthDetail(report: HealthReport): HealthReport & HealthBrief {
   return { ...report, ...healthBrief(report) };
 }
 
+/** Longest failure reason served. */
+const MAX_REASON_CHARS = 160;
+
 /**
- * A file's failure as it is served (/health, /v1/stats, the dashboard): its kind and error
- * code only. The reason a read or decoder gave may quote the file's bytes (a JSON parser's
- * "Unexpected token ... "root:x:0:0"...") or the OS's message; those stay in the log, which
- * names the file and offset.
+ * A file's failure as it is served (/health, /v1/stats, the dashboard). A reader's or
+ * decoder's reason may quote the file's bytes (JSON.parse: `Unexpected token 'r',
+ * "root:x:0:0"... is not valid JSON`), so what is served keeps the bridge's own words only:
+ * quoted runs become `…`, characters beyond printable ASCII `?`, and it is cut short. A
+ * failed read keeps its error code (the OS message is the log's). The log keeps the whole
+ * reason, with the file and offset.
  */
 export function servedReason(reason: string | null): string | null {
   if (reason === null) return null;
-  if (OWN_REASONS.some((pattern) => pattern.test(reason))) return reason;
   if (reason.startsWith('read failed')) {
     const code = /\b(E[A-Z0-9]{2,15})\b/.exec(reason)?.[1];
-    return code === undefined ? 'read failed (the log has the details)' : `read failed (${code})`;
+    return code === undefined ? 'read failed' : `read failed (${code})`;
   }
-  return 'not readable as its format (the log has the details)';
+  const words = reason
+    .replace(/"[^"]*"?|'[^']*'?|`[^`]*`?|\u201c[^\u201d]*\u201d?/g, '…')
+    .replace(/[^\x20-\x7e…]/g, '?');
+  return words.length > MAX_REASON_CHARS ? `${words.slice(0, MAX_REASON_CHARS - 1)}…` : words;
 }
-
-/** Reasons the bridge words itself from numbers and error codes only: served as they are. */
-const OWN_REASONS = [
-  /^held locked by its writer \(E[A-Z]{2,15}\) for \d+ reads in a row$/,
-  /^file is \d+ bytes, more than the \d+ a whole-file source may hold$/,
-];
