@@ -1,6 +1,7 @@
 import { connect } from './client/index.js';
 import { Detail } from './detail.js';
 import { SummaryStream } from './summary-stream.js';
+import { shownName, symbolOfHash } from './symbol-name.js';
 import { SymbolsTable } from './symbols-table.js';
 
 // `/?token=...` passes a bearer token on to the bridge.
@@ -35,10 +36,18 @@ function banner(kind, text) {
   if (kind === 'recovered') bannerTimer = setTimeout(() => (node.hidden = true), 5000);
 }
 
+/** The health report: components for an admin token; status and counts for the others. */
 function showHealth(health) {
   const badge = $('#health');
   badge.dataset.status = health.status;
   badge.textContent = `health: ${health.status}`;
+  if (!health.components) {
+    const item = document.createElement('li');
+    item.className = 'muted';
+    item.textContent = Object.entries(health.counts ?? {}).map(([status, count]) => `${status} ${count}`).join(' · ');
+    $('#components').replaceChildren(item);
+    return;
+  }
   $('#components').replaceChildren(
     ...Object.entries(health.components).map(([name, component]) => {
       const item = document.createElement('li');
@@ -75,11 +84,13 @@ new SummaryStream(token ? `v1/dashboard/sse?token=${encodeURIComponent(token)}` 
     if (epoch !== null && summary.epoch !== epoch) banner('recovered', 'The bridge restarted; showing the new instance.');
     epoch = summary.epoch;
     $('#epoch').textContent = `epoch ${summary.epoch}`;
-    table.render(summary);
+    // A name the SDK would refuse, or one that could display as another, is not shown.
+    const rows = summary.symbols.filter((row) => shownName(row.symbol));
+    table.render({ ...summary, symbols: rows });
     showHealth(summary.health);
-    const wanted = decodeURIComponent(location.hash.slice(1));
-    if (detail.symbol === null && summary.symbols.length > 0) {
-      select(summary.symbols.some((row) => row.symbol === wanted) ? wanted : summary.symbols[0].symbol);
+    const wanted = symbolOfHash(location.hash);
+    if (detail.symbol === null && rows.length > 0) {
+      select(rows.some((row) => row.symbol === wanted) ? wanted : rows[0].symbol);
     }
   },
   onState(state, previous) {

@@ -104,7 +104,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   await installGuards(app, { auth, host: config.host, config: () => live.current, refusals: metrics.refusals });
   const sse = new SseTransport(hub, store, config.stream, logger, metrics.refusals);
   sse.register(app);
-  registerHttpRoutes(app, { store, hub, health, stats, metrics: metrics.registry }, config.http);
+  registerHttpRoutes(app, { auth, store, hub, health, stats, metrics: metrics.registry }, config.http);
   registerDerivedRoutes(app, { store, cache });
   registerConfigRoutes(app, live);
   const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger, {
@@ -119,6 +119,11 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     if (hub.connections + dashboard.clients < limit) return null;
     metrics.refusals.connections.add();
     return new ClientError('OVERLOADED', `the bridge serves its maximum of ${limit} connections; try again later`);
+  });
+  // A token removed or narrowed reaches the open streams too (the WebSocket transport listens itself).
+  const stopReauthorizing = auth.onChange(() => {
+    sse.reauthorize(auth);
+    dashboard.reauthorize(auth);
   });
   registerDashboardPage(app);
 
@@ -276,6 +281,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       ws.stopAccepting();
       await live.close();
       await Promise.all([configWatcher?.close(), tokenWatcher.close()]);
+      stopReauthorizing();
       monitor.close();
       eventLoop.close();
       await sources.close();

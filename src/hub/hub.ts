@@ -134,6 +134,33 @@ export class Hub {
   }
 
   /**
+   * The client's token changed: from now on it sees what `filter` allows. Named symbols no
+   * longer allowed are unsubscribed and returned; a `*` subscription goes on with the new
+   * filter, and a WebSocket one gets snapshots of the symbols it may see now and could not
+   * before. (An SSE stream is only ever narrowed while open, see SseTransport: its cursor
+   * could not resume a snapshot burst in mid-stream.)
+   */
+  refilter(subscriber: Subscriber, filter: SymbolFilter | null): string[] {
+    const before = subscriber.filter;
+    subscriber.filter = filter;
+    if (filter === null && before === null) return [];
+    const refused = filter === null ? [] : [...subscriber.symbols].filter((symbol) => !filter.allows(symbol));
+    for (const symbol of refused) {
+      subscriber.symbols.delete(symbol);
+      this.#removeFrom(symbol, subscriber);
+    }
+    if (!subscriber.wildcard) return refused;
+    // What the `*` subscription no longer shows, named for the client to drop.
+    const allows = (allowed: SymbolFilter | null, symbol: string): boolean => allowed === null || allowed.allows(symbol);
+    const lost = new Set(refused);
+    for (const state of this.#store.symbols()) if (allows(before, state.symbol) && !allows(filter, state.symbol)) lost.add(state.symbol);
+    if (before !== null && subscriber.stalledAt === 0 && subscriber.outlet.kind === 'ws') {
+      for (const state of this.#targetsOf(subscriber)) if (!before.allows(state.symbol)) subscriber.outlet.write(this.#snapshotFrame(state));
+    }
+    return [...lost].sort();
+  }
+
+  /**
    * SSE subscribe, once per connection, from the client's cursor (Last-Event-ID): the
    * journal's patches after the cursor in commit order for every symbol it can replay,
    * then snapshots of the others; ids are chosen so that a client cut off at any event

@@ -33,10 +33,13 @@ export class Subscriber {
    */
   burstBytes = 0;
 
-  /** @param filter the symbols it may see; null: all of them. A `*` subscription means those. */
+  /**
+   * @param filter the symbols it may see; null: all of them. A `*` subscription means those.
+   * It changes when the tokens do (Hub.refilter).
+   */
   constructor(
     readonly outlet: Outlet,
-    readonly filter: SymbolFilter | null = null,
+    public filter: SymbolFilter | null = null,
   ) {}
 
   wants(symbol: string): boolean {

@@ -55,6 +55,12 @@ interface TokenEntry {
   principal: Principal;
 }
 
+/**
+ * The hash of the secret each token principal was made for: an open connection keeps its
+ * Principal, and when the tokens change it is looked up again by the secret it presented.
+ */
+const secretOf = new WeakMap<Principal, string>();
+
 /** The tokens in force: from the config and the tokens file, ready to check. */
 export class TokenTable {
   private constructor(readonly entries: readonly TokenEntry[]) {}
@@ -67,17 +73,27 @@ export class TokenTable {
     const twice = names.find((name, index) => names.indexOf(name) !== index);
     if (twice !== undefined) throw new ConfigError([`auth: the token name ${JSON.stringify(twice)} is used twice (config and tokens file together)`]);
     return new TokenTable(
-      tokens.map((token) => ({
-        hash: token.token !== undefined ? sha256(token.token) : Buffer.from(token.sha256 as string, 'hex'),
-        principal: Object.freeze({
+      tokens.map((token) => {
+        const hash = token.token !== undefined ? sha256(token.token) : Buffer.from(token.sha256 as string, 'hex');
+        const principal: Principal = Object.freeze({
           name: token.name,
           admin: token.admin ?? false,
           symbols: new SymbolPatterns(token.symbols ?? ['*']),
-        }),
-      })),
+        });
+        secretOf.set(principal, hash.toString('hex'));
+        return { hash, principal };
+      }),
     );
   }
+
+  /** The principal of the token with this secret's hash (hex), if any. */
+  find(hashHex: string): Principal | null {
+    return this.entries.find((entry) => entry.hash.toString('hex') === hashHex)?.principal ?? null;
+  }
 }
+
+/** Listens for a change of the tokens in force. */
+export type TokenChangeListener = () => void;
 
 /**
  * Bearer tokens (off when none is configured). A presented token is hashed and compared
@@ -87,6 +103,7 @@ export class TokenTable {
 export class AuthGate {
   #table: TokenTable;
   #openHealth: boolean;
+  readonly #listeners = new Set<TokenChangeListener>();
 
   constructor(table: TokenTable, auth: Config['auth']) {
     this.#table = table;
@@ -102,9 +119,29 @@ export class AuthGate {
     return this.#openHealth || !this.enabled;
   }
 
+  /** Puts new tokens in force; every open stream is then checked again (`onChange`). */
   apply(table: TokenTable, auth: Config['auth']): void {
     this.#table = table;
     this.#openHealth = auth.openHealth;
+    for (const listener of this.#listeners) listener();
+  }
+
+  /** Calls `listener` after each `apply`; returns a function that stops it. */
+  onChange(listener: TokenChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * What a connection authenticated as `principal` may do under the tokens now in force,
+   * looked up by the secret it presented: its token's new principal (allow list and admin
+   * flag as they are now), or null when that token is gone. Tokens turned off: anonymous;
+   * turned on: a connection made without a token is revoked.
+   */
+  reauthorize(principal: Principal): Principal | null {
+    if (!this.enabled) return ANONYMOUS;
+    const secret = secretOf.get(principal);
+    return secret === undefined ? null : this.#table.find(secret);
   }
 
   authenticate(presented: string | undefined): Authentication {
@@ -128,6 +165,33 @@ export function presentedToken(authorization: string | undefined, query?: unknow
     return match ? match[1] : '';
   }
   return typeof query === 'string' ? query : undefined;
+}
+
+/**
+ * Allows what both allow (null: all), as one flat list of allow lists, so that a stream
+ * narrowed again and again keeps one entry per distinct allow list, not per change.
+ */
+export function bothAllow(current: SymbolFilter | null, next: SymbolPatterns | null): SymbolFilter | null {
+  if (next === null || next.all) return current;
+  if (current === null) return next;
+  const lists = current instanceof AllowedByAll ? current.lists : [current];
+  const key = next.patterns.join('\n');
+  if (lists.some((list) => list instanceof SymbolPatterns && list.patterns.join('\n') === key)) return current;
+  return new AllowedByAll([...lists, next]);
+}
+
+class AllowedByAll implements SymbolFilter {
+  constructor(readonly lists: readonly SymbolFilter[]) {}
+
+  allows(symbol: string): boolean {
+    return this.lists.every((list) => list.allows(symbol));
+  }
+}
+
+/** Symbols named in a message: the first `limit`, and how many more. */
+export function symbolList(symbols: readonly string[], limit = 50): string {
+  const named = symbols.slice(0, limit).join(', ');
+  return symbols.length > limit ? `${named} and ${symbols.length - limit} more` : named;
 }
 
 /** Whether `principal` may see `symbol`. */

@@ -161,3 +161,49 @@ export class HealthMonitor {
     clearInterval(this.#timer);
   }
 }
+
+/** How many components are in each status. */
+export type HealthCounts = Record<HealthStatus, number>;
+
+/**
+ * What a caller who is not an admin is told (/health without an admin token, a dashboard
+ * stream of a non-admin token): the status and the counts, no component, path or reason.
+ */
+export interface HealthBrief {
+  status: HealthStatus;
+  counts: HealthCounts;
+}
+
+export function healthBrief(report: HealthReport): HealthBrief {
+  const counts: HealthCounts = { HEALTHY: 0, DEGRADED: 0, UNHEALTHY: 0 };
+  for (const component of Object.values(report.components)) counts[component.status]++;
+  return { status: report.status, counts };
+}
+
+/** The report as an admin sees it: the components, and the counts as in the brief. */
+export function healthDetail(report: HealthReport): HealthReport & HealthBrief {
+  return { ...report, ...healthBrief(report) };
+}
+
+/** Longest failure reason served. */
+const MAX_REASON_CHARS = 160;
+
+/**
+ * A file's failure as it is served (/health, /v1/stats, the dashboard). A reader's or
+ * decoder's reason may quote the file's bytes (JSON.parse: `Unexpected token 'r',
+ * "root:x:0:0"... is not valid JSON`), so what is served keeps the bridge's own words only:
+ * quoted runs become `…`, characters beyond printable ASCII `?`, and it is cut short. A
+ * failed read keeps its error code (the OS message is the log's). The log keeps the whole
+ * reason, with the file and offset.
+ */
+export function servedReason(reason: string | null): string | null {
+  if (reason === null) return null;
+  if (reason.startsWith('read failed')) {
+    const code = /\b(E[A-Z0-9]{2,15})\b/.exec(reason)?.[1];
+    return code === undefined ? 'read failed' : `read failed (${code})`;
+  }
+  const words = reason
+    .replace(/"[^"]*"?|'[^']*'?|`[^`]*`?|\u201c[^\u201d]*\u201d?/g, '…')
+    .replace(/[^\x20-\x7e…]/g, '?');
+  return words.length > MAX_REASON_CHARS ? `${words.slice(0, MAX_REASON_CHARS - 1)}…` : words;
+}

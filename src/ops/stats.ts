@@ -1,7 +1,7 @@
 import type { DerivedCache } from '../derive/cache.js';
 import type { Hub } from '../hub/hub.js';
 import type { Store } from '../state/store.js';
-import type { SourceSet } from '../watch/source-set.js';
+import { servedStatus, type SourceSet } from '../watch/source-set.js';
 import type { EventLoopMonitor } from './health.js';
 import type { BridgeMetrics, Tally } from './metrics.js';
 import type { Notifier } from './notifier.js';
@@ -55,7 +55,7 @@ export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources
   stats.register('sources', () => {
     const folders = sources.statuses().map(({ status }) => {
       const counters = metrics.source(status.path);
-      return { ...status, events: values(counters.events), reads: values(counters.reads), bytesRead: counters.bytes.value };
+      return { ...servedStatus(status), events: values(counters.events), reads: values(counters.reads), bytesRead: counters.bytes.value };
     });
     return {
       problems: folders.reduce((sum, folder) => sum + folder.problems, 0),

@@ -1,10 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { summaryRow, UpdateRates } from '../derive/summary.js';
-import type { Principal } from '../ops/auth.js';
-import { errorBody, type ClientError } from '../ops/errors.js';
-import type { HealthRegistry } from '../ops/health.js';
+import { ANONYMOUS, type AuthGate, type Principal } from '../ops/auth.js';
+import { errorBody, errorFrame, type ClientError } from '../ops/errors.js';
+import { healthBrief, healthDetail, type HealthReport, type HealthRegistry } from '../ops/health.js';
 import type { Store } from '../state/store.js';
+import { healthFor } from './http.js';
 import { openEventStream } from './sse.js';
 
 export const DASHBOARD_SSE_PATH = '/v1/dashboard/sse';
@@ -22,8 +23,10 @@ const RATE_WINDOW_MS = 5000;
 /**
  * `GET /v1/dashboard/sse` (PROTOCOL.md §4): a `summary` event at a fixed interval with one
  * row per symbol and the health report, for dashboards that want a digest, not every tick.
- * A summary is built once per interval and serialised once per allow list (every client
- * whose token sees the same symbols gets the same bytes); a client still holding more than
+ * Each token's summary holds the rows it may see, and the health report in detail for an
+ * admin token, as status and counts for the others (as /health does). A summary is built
+ * once per interval and serialised once per token (every client of the same token gets the
+ * same bytes); a client still holding more than
  * `highWaterBytes` of earlier summaries skips this one (the next one has it all). The timer
  * runs only while someone listens.
  */
@@ -32,8 +35,8 @@ export class DashboardStream {
   readonly #health: HealthRegistry;
   #options: DashboardOptions;
   readonly #highWaterBytes: number;
-  /** Each listener with the symbols its token may see (null: all). */
-  readonly #responses = new Map<ServerResponse, Principal['symbols']>();
+  /** Each listener with who it is for (looked up again whenever the tokens change). */
+  readonly #responses = new Map<ServerResponse, Principal>();
   #rates: UpdateRates;
   /** The last summary built, for a client that connects between two. */
   #latest: Summary | null = null;
@@ -56,14 +59,14 @@ export class DashboardStream {
     app.get(DASHBOARD_SSE_PATH, (request, reply) => {
       const refusal = admit();
       if (refusal) return void reply.code(refusal.status).type('application/json').send(errorBody(refusal.code, refusal.message));
-      const allowed = request.principal?.symbols ?? null;
+      const principal = request.principal ?? ANONYMOUS;
       reply.hijack();
       const response = reply.raw;
       response.on('error', () => undefined);
       openEventStream(response);
       this.#latest ??= this.#summary();
-      response.write(frameFor(this.#latest, allowed, new Map()));
-      this.#responses.set(response, allowed);
+      response.write(frameFor(this.#latest, principal, new Map()));
+      this.#responses.set(response, principal);
       response.on('close', () => {
         this.#responses.delete(response);
         if (this.#responses.size === 0) this.#stop();
@@ -80,6 +83,22 @@ export class DashboardStream {
     if (this.#timer) {
       clearInterval(this.#timer);
       this.#timer = setInterval(() => this.#broadcast(), options.intervalMs);
+    }
+  }
+
+  /**
+   * The tokens changed: a stream whose token was revoked gets an UNAUTHORIZED notice and
+   * ends; the others take their token's new allow list and admin flag from the next summary.
+   */
+  reauthorize(auth: AuthGate): void {
+    for (const [response, principal] of this.#responses) {
+      if (response.writableEnded) continue;
+      const now = auth.reauthorize(principal);
+      if (now === null) {
+        response.end(`event: notice\ndata: ${errorFrame('UNAUTHORIZED', `the token ${JSON.stringify(principal.name)} is no longer valid`)}\n\n`);
+        continue;
+      }
+      this.#responses.set(response, now);
     }
   }
 
@@ -103,9 +122,9 @@ export class DashboardStream {
   #broadcast(): void {
     const summary = this.#summary();
     this.#latest = summary;
-    const frames = new Map<Principal['symbols'], Buffer>();
-    for (const [response, allowed] of this.#responses) {
-      if (response.writableLength <= this.#highWaterBytes) response.write(frameFor(summary, allowed, frames));
+    const frames = new Map<Principal, Buffer>();
+    for (const [response, principal] of this.#responses) {
+      if (!response.writableEnded && response.writableLength <= this.#highWaterBytes) response.write(frameFor(summary, principal, frames));
     }
   }
 
@@ -121,8 +140,8 @@ export class DashboardStream {
         time,
         intervalMs: this.#options.intervalMs,
         staleAfterMs: this.#options.staleAfterMs,
-        health: this.#health.report(),
       },
+      health: this.#health.report(),
       rows,
     };
   }
@@ -130,16 +149,19 @@ export class DashboardStream {
 
 interface Summary {
   head: Record<string, unknown>;
+  health: HealthReport;
   rows: ReturnType<typeof summaryRow>[];
 }
 
-/** The summary event holding the rows a token may see, serialised once per allow list. */
-function frameFor(summary: Summary, allowed: Principal['symbols'], frames: Map<Principal['symbols'], Buffer>): Buffer {
-  let frame = frames.get(allowed);
+/** The summary event holding what a token may see, serialised once per token. */
+function frameFor(summary: Summary, principal: Principal, frames: Map<Principal, Buffer>): Buffer {
+  let frame = frames.get(principal);
   if (!frame) {
+    const allowed = principal.symbols;
     const symbols = allowed === null ? summary.rows : summary.rows.filter((row) => allowed.allows(row.symbol));
-    frame = Buffer.from(`event: summary\ndata: ${JSON.stringify({ ...summary.head, symbols })}\n\n`);
-    frames.set(allowed, frame);
+    const health = healthFor(principal) === 'detail' ? healthDetail(summary.health) : healthBrief(summary.health);
+    frame = Buffer.from(`event: summary\ndata: ${JSON.stringify({ ...summary.head, health, symbols })}\n\n`);
+    frames.set(principal, frame);
   }
   return frame;
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.js';
-import { maySee } from '../ops/auth.js';
+import { ANONYMOUS, maySee, presentedToken, type AuthGate, type Principal } from '../ops/auth.js';
 import { errorBody, type ErrorCode, ERROR_CODES } from '../ops/errors.js';
-import type { HealthRegistry } from '../ops/health.js';
+import { healthBrief, healthDetail, type HealthRegistry } from '../ops/health.js';
 import type { StatsRegistry } from '../ops/stats.js';
 import type { Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
@@ -33,6 +33,7 @@ const symbolParams = {
 
 /** The plain HTTP routes of PROTOCOL.md §5: snapshots with ETags, patch polling, health. */
 export interface HttpParts {
+  auth: AuthGate;
   store: Store;
   hub: Hub;
   health: HealthRegistry;
@@ -40,7 +41,7 @@ export interface HttpParts {
   metrics: Registry;
 }
 
-export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, stats, metrics }: HttpParts, options: HttpOptions): void {
+export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, health, stats, metrics }: HttpParts, options: HttpOptions): void {
   const startedAt = Date.now();
   const bodies = new WeakMap<SymbolState, { seq: number; body: Buffer }>();
   /**
@@ -116,6 +117,10 @@ export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, s
       if (since === state.seq && waitMs > 0) {
         await hub.waitForCommit(symbol, waitMs);
         state = store.get(symbol) as SymbolState;
+        // The tokens may have changed while it waited: it answers as they are now.
+        const principal = request.principal && auth.reauthorize(request.principal);
+        if (principal === null) return sendError(reply, 'UNAUTHORIZED', 'the bearer token is no longer valid');
+        if (!maySee(principal, symbol)) return sendError(reply, 'FORBIDDEN', `token ${JSON.stringify(principal.name)} may no longer see ${JSON.stringify(symbol)}`);
       }
       const patches = state.journal.since(since);
       if (!patches) {
@@ -134,13 +139,28 @@ export function registerHttpRoutes(app: FastifyInstance, { store, hub, health, s
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
-  app.get('/health', async (_request, reply) => {
+  // Details (components, paths, reasons) for admin tokens, and for anyone when tokens are off
+  // (the bridge is then on loopback unless told otherwise); status and counts for the rest.
+  app.get('/health', async (request, reply) => {
     const report = health.report();
+    const body = healthFor(request.principal ?? openHealthPrincipal(auth, request.headers.authorization)) === 'detail' ? healthDetail(report) : healthBrief(report);
     return reply
       .code(report.status === 'UNHEALTHY' ? 503 : 200)
       .type('application/json')
-      .send({ ...report, epoch: store.epoch, version: VERSION, uptimeS: Math.round((Date.now() - startedAt) / 1000) });
+      .send({ ...body, epoch: store.epoch, version: VERSION, uptimeS: Math.round((Date.now() - startedAt) / 1000) });
   });
+}
+
+/** How much of the health report `principal` is shown: admins (and everyone with tokens off) the detail. */
+export function healthFor(principal: Principal | null): 'detail' | 'brief' {
+  return principal?.admin === true ? 'detail' : 'brief';
+}
+
+/** /health open without a token (auth.openHealth): a token given along still counts. */
+function openHealthPrincipal(auth: AuthGate, authorization: string | undefined): Principal | null {
+  if (!auth.enabled) return ANONYMOUS;
+  const authentication = auth.authenticate(presentedToken(authorization));
+  return authentication.ok ? authentication.principal : null;
 }
 
 export function sendError(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {

@@ -2,8 +2,8 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { parseSseCursor } from '../hub/frames.js';
 import type { Hub } from '../hub/hub.js';
-import type { Outlet } from '../hub/subscriber.js';
-import { ANONYMOUS, maySee } from '../ops/auth.js';
+import type { Outlet, Subscriber } from '../hub/subscriber.js';
+import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from '../ops/auth.js';
 import { ClientError, errorBody, type ErrorCode } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Refusal, Tally } from '../ops/metrics.js';
@@ -61,7 +61,13 @@ class SseOutlet implements Outlet, Flushable {
   }
 }
 
-/** `symbols=A,B` or `symbols=*`, validated. */
+/** An open stream and who it is for (looked up again whenever the tokens change). */
+interface SseStream {
+  outlet: SseOutlet;
+  subscriber: Subscriber;
+  principal: Principal;
+}
+
 /**
  * Starts an event stream on a hijacked response: no caching or proxy buffering, and
  * EventSource told to reconnect after a second. `preamble` (comment lines) follows.
@@ -76,6 +82,7 @@ export function openEventStream(response: ServerResponse, preamble = ''): void {
   response.write(`retry: 1000\n${preamble}\n`);
 }
 
+/** `symbols=A,B` or `symbols=*`, validated. */
 export function parseSymbolList(value: unknown): string[] | '*' | ClientError {
   if (typeof value !== 'string' || value.trim() === '') {
     return new ClientError('BAD_REQUEST', 'query parameter symbols is required: a comma-separated list, or *');
@@ -95,7 +102,7 @@ export class SseTransport {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #refusals: Record<Refusal, Tally> | null;
-  readonly #subscribers = new Map<ServerResponse, SseOutlet>();
+  readonly #subscribers = new Map<ServerResponse, SseStream>();
   readonly #batcher = new WriteBatcher();
   #options: SseOptions;
   #heartbeat: NodeJS.Timeout;
@@ -163,7 +170,7 @@ export class SseTransport {
         outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${forbidden.join(', ')}; streaming the others`);
       }
       const subscriber = this.#hub.attach(outlet, principal.symbols);
-      this.#subscribers.set(response, outlet);
+      this.#subscribers.set(response, { outlet, subscriber, principal });
       response.on('close', () => {
         this.#subscribers.delete(response);
         this.#hub.detach(subscriber);
@@ -173,11 +180,44 @@ export class SseTransport {
     });
   }
 
+  /**
+   * The tokens changed: every stream is looked up again by the secret it presented. A
+   * revoked one is detached at once and ended with an UNAUTHORIZED notice (its EventSource
+   * then reconnects and gets 401). A narrowed one loses the symbols it may no longer see,
+   * with a FORBIDDEN notice naming them, and ends when none is left; a `*` stream goes on
+   * with the narrower list. An open stream is never widened: its event ids could not resume
+   * the snapshots that would need; the wider list applies from its next connection.
+   */
+  reauthorize(auth: AuthGate): void {
+    for (const stream of this.#subscribers.values()) {
+      const { outlet, subscriber } = stream;
+      if (outlet.response.writableEnded) continue;
+      const principal = auth.reauthorize(stream.principal);
+      if (principal === null) {
+        this.#hub.detach(subscriber);
+        this.#logger.info({ client: stream.principal.name }, 'token revoked; stream ended');
+        outlet.close('UNAUTHORIZED', `the token ${JSON.stringify(stream.principal.name)} is no longer valid`);
+        continue;
+      }
+      stream.principal = principal;
+      const refused = this.#hub.refilter(subscriber, bothAllow(subscriber.filter, principal.symbols));
+      if (refused.length === 0) continue;
+      this.#refusals?.forbidden.add();
+      const message = `token ${JSON.stringify(principal.name)} may no longer see ${symbolList(refused)}`;
+      if (subscriber.wildcard || subscriber.symbols.size > 0) {
+        outlet.notify('FORBIDDEN', `${message}: no longer streamed`);
+      } else {
+        this.#hub.detach(subscriber);
+        outlet.close('FORBIDDEN', `${message}: nothing is left to stream`);
+      }
+    }
+  }
+
   /** Ends every stream (the clients' EventSource reconnects and resumes elsewhere or later). */
   close(): void {
     this.#closed = true;
     clearInterval(this.#heartbeat);
-    for (const outlet of this.#subscribers.values()) outlet.end();
+    for (const { outlet } of this.#subscribers.values()) outlet.end();
   }
 
   #beat(): void {

@@ -4,7 +4,7 @@ import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import { wsTextFrame } from '../hub/frames.js';
 import type { Hub, ResumePoint } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
-import { maySee, presentedToken, type AuthGate, type Principal } from '../ops/auth.js';
+import { maySee, presentedToken, symbolList, type AuthGate, type Principal } from '../ops/auth.js';
 import { ClientError, closeCodeOf, errorBody, errorFrame, type ErrorCode } from '../ops/errors.js';
 import type { Logger } from '../ops/logger.js';
 import type { Refusal, Tally } from '../ops/metrics.js';
@@ -90,6 +90,7 @@ class WebSocketOutlet implements Outlet, Flushable {
 interface Connection {
   outlet: WebSocketOutlet;
   subscriber: Subscriber;
+  /** What it may do now: looked up again whenever the tokens change. */
   principal: Principal;
   rate: MessageRate;
 }
@@ -112,6 +113,7 @@ export class WebSocketTransport {
   /** Clients pinged and not yet answered; still there at the next beat means dead. */
   readonly #unanswered = new Set<WebSocket>();
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.#upgrade(request, socket, head);
+  readonly #stopReauthorizing: () => void;
   #options: WebSocketOptions;
   #heartbeat: NodeJS.Timeout;
 
@@ -125,6 +127,7 @@ export class WebSocketTransport {
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
     server.on('upgrade', this.#onUpgrade);
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
+    this.#stopReauthorizing = access.auth.onChange(() => this.#reauthorize());
   }
 
   get clients(): number {
@@ -148,6 +151,7 @@ export class WebSocketTransport {
   /** Closes every connection with 1001 (going away) and stops accepting new ones. */
   async close(): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#stopReauthorizing();
     this.stopAccepting();
     const closed = [...this.#connections].map(
       ([socket, { outlet }]) =>
@@ -216,8 +220,35 @@ export class WebSocketTransport {
     socket.close(closeCodeOf(error.code), error.message.slice(0, 120));
   }
 
+  /**
+   * The tokens changed: every connection is looked up again by the secret it presented. A
+   * revoked one is detached at once (no further patch) and closed (4001); a narrowed one
+   * loses the subscriptions it may no longer see, and is told which.
+   */
+  #reauthorize(): void {
+    for (const connection of this.#connections.values()) {
+      const { outlet, subscriber } = connection;
+      if (outlet.ws.readyState !== WebSocket.OPEN) continue;
+      const principal = this.#access.auth.reauthorize(connection.principal);
+      if (principal === null) {
+        this.#hub.detach(subscriber);
+        this.#logger.info({ client: connection.principal.name }, 'token revoked; connection closed');
+        outlet.close('UNAUTHORIZED', `the token ${JSON.stringify(connection.principal.name)} is no longer valid`);
+        continue;
+      }
+      connection.principal = principal;
+      const refused = this.#hub.refilter(subscriber, principal.symbols);
+      if (refused.length > 0) {
+        this.#access.refusals.forbidden.add();
+        outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may no longer see ${symbolList(refused)}: no longer streamed`);
+      }
+    }
+  }
+
   #message(connection: Connection, data: RawData, isBinary: boolean): void {
     const outlet = connection.outlet;
+    // Frames that arrive after the close began (a revoked token) are not acted on.
+    if (outlet.ws.readyState !== WebSocket.OPEN) return;
     const verdict = connection.rate.take(this.#options);
     if (verdict !== 'accept') {
       this.#access.refusals.messageRate.add();

@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { stableJson, type Config, type SourceConfig } from '../ops/config.js';
-import type { ComponentHealth, HealthStatus } from '../ops/health.js';
+import { servedReason, type ComponentHealth, type HealthStatus } from '../ops/health.js';
 import type { Logger } from '../ops/logger.js';
 import type { SourceStatus, SourceWatcher } from './source-watcher.js';
 
@@ -132,9 +132,21 @@ export function sourceHealth(statuses: readonly { name: string; status: SourceSt
     const hung = status.stalled.length >= STALLED_UNHEALTHY || status.stalled.some((read) => read.forMs >= status.readTimeoutMs * STALL_UNHEALTHY_FACTOR);
     const degraded = !status.exists || status.breakers.OPEN + status.breakers.HALF_OPEN > 0 || status.stalled.length > 0;
     // The per-file list stays in /v1/stats; health gives the count.
-    return [name, { status: hung ? 'UNHEALTHY' : degraded ? 'DEGRADED' : 'HEALTHY', ...status, files: status.files.length }];
+    return [name, { status: hung ? 'UNHEALTHY' : degraded ? 'DEGRADED' : 'HEALTHY', ...servedStatus(status), files: status.files.length }];
   });
   const summary: HealthStatus = (files > 0 && open === files) || stalled >= STALLED_UNHEALTHY ? 'UNHEALTHY' : 'HEALTHY';
   components.push(['sources', { status: summary, folders: statuses.length, files, open, stalled }]);
   return components;
+}
+
+/** A folder's status as it is served: failure reasons short and structured (servedReason), never file bytes. */
+export function servedStatus(status: SourceStatus): SourceStatus {
+  return {
+    ...status,
+    files: status.files.map((file) => ({
+      ...file,
+      problems: { ...file.problems, last: file.problems.last && { ...file.problems.last, reason: servedReason(file.problems.last.reason) ?? '' } },
+    })),
+    failing: status.failing.map((failure) => ({ ...failure, reason: servedReason(failure.reason) })),
+  };
 }
