@@ -471,7 +471,6 @@ function redactAt(keys: string[], value: unknown): unknown {
   const tokenKey = inToken ? keys[keys[0] === 'auth' ? 3 : 2] : undefined;
   if (tokenKey !== undefined && !TOKEN_CLEAR_KEYS.has(tokenKey)) return REDACTED_VALUE;
   if (keys[0] === 'notify' && keys[1] === 'webhookHeaders' && keys.length >= 3) return REDACTED_VALUE;
-  if (keys[0] === 'notify' && keys[1] === 'webhookUrl') return REDACTED_VALUE;
   if (SECRET_KEY.test(last) && last !== 'tokens' && last !== 'tokensFile') return REDACTED_VALUE;
   if (Array.isArray(value)) return value.map((item, index) => redactAt([...keys, String(index)], item));
   if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactAt([...keys, key], item)]));
