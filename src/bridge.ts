@@ -21,6 +21,7 @@ import { ClientError } from './ops/errors.js';
 import type { UnexpectedErrors } from './ops/unexpected.js';
 import type { Timeframe } from './state/document.js';
 import { loadState, saveState } from './state/persist.js';
+import type { DataLimits } from './state/data-guard.js';
 import { Store } from './state/store.js';
 import { DashboardStream } from './transports/dashboard-sse.js';
 import { registerDashboardPage } from './transports/dashboard-page.js';
@@ -79,7 +80,14 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const saved = config.journal.persistDir === null ? null : await loadState(resolve(config.journal.persistDir), logger);
   const epoch = saved?.epoch ?? options.epoch;
   const store = new Store(
-    { journalSize: config.journal.size, counters: metrics.store, indicators: indicatorPlanOf(config), ...(epoch ? { epoch } : {}) },
+    {
+      journalSize: config.journal.size,
+      journalBytes: journalBytesOf(config),
+      limits: dataLimitsOf(config),
+      counters: metrics.store,
+      indicators: indicatorPlanOf(config),
+      ...(epoch ? { epoch } : {}),
+    },
     (error) => logger.error({ err: error }, 'commit listener failed'),
   );
   if (saved) {
@@ -189,6 +197,10 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       slowConsumers: hub.slowConsumers,
     };
   });
+  health.register('data', () => {
+    const journal = store.journalTotals();
+    return store.guard.health({ symbols: store.symbolCount, journalBytes: journal.bytes, maxJournalBytes: store.journalBytes.total });
+  });
   health.register('eventLoop', () => eventLoop.check(live.current.health));
   health.register('connections', () => ({ status: connections.open >= connections.cap ? 'DEGRADED' : 'HEALTHY', open: connections.open, cap: connections.cap }));
   const unexpected = options.unexpected;
@@ -203,6 +215,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     clients: () => hub.clients(),
     symbols: () => [...store.symbols()].length,
     journal: () => store.journalTotals(),
+    data: () => ({ symbols: store.symbolCount, limits: store.guard.limits, journalMaxBytes: store.journalBytes.total, refused: store.guard.refused }),
     breakers: () => sources.statuses().map(({ status }) => ({ source: status.path, states: status.breakers })),
     health: () => health.report().status,
     cache: () => {
@@ -239,6 +252,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     name: 'journal',
     apply: (next, previous) => {
       if (next.journal.size !== previous.journal.size) store.setJournalSize(next.journal.size);
+      if (!isDeepStrictEqual(journalBytesOf(next), journalBytesOf(previous))) store.setJournalBytes(journalBytesOf(next));
     },
   });
   live.register({
@@ -250,6 +264,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     },
   });
   live.register({ name: 'connections', apply: (next) => connections.applyLimits(next.http) });
+  live.register({ name: 'data', apply: (next) => void (store.guard.limits = dataLimitsOf(next)) });
   live.register({ name: 'dashboard', apply: (next) => dashboard.applyOptions(next.dashboard) });
   live.register({ name: 'notify', apply: (next) => notifier.applyConfig(next.notify) });
   live.register({ name: 'health', apply: (next) => monitor.setInterval(next.health.intervalMs) });
@@ -326,4 +341,19 @@ function indicatorPlanOf(config: Config): IndicatorPlan {
 
 function tokenFiles(config: Config): string[] {
   return config.auth.tokensFile === null ? [] : [resolve(config.auth.tokensFile)];
+}
+
+/** The journal's byte caps (journal.maxBytesPerSymbol, journal.maxBytes). */
+function journalBytesOf(config: Config): { perSymbol: number; total: number } {
+  return { perSymbol: config.journal.maxBytesPerSymbol, total: config.journal.maxBytes };
+}
+
+/** What files' content may do to the state (document.maxSymbols*, watch.maxFutureMs, watch.maxPastMs). */
+function dataLimitsOf(config: Config): DataLimits {
+  return {
+    maxSymbolsPerFile: config.document.maxSymbolsPerFile,
+    maxSymbols: config.document.maxSymbols,
+    maxFutureMs: config.watch.maxFutureMs,
+    maxPastMs: config.watch.maxPastMs,
+  };
 }

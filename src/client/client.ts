@@ -1,5 +1,6 @@
 import { Backoff } from './backoff.js';
 import { callSafely, ClientEvents, type ClientEventName, type ClientListener, type ResyncReason } from './events.js';
+import { symbolNameProblem } from './symbol-name.js';
 import { DocumentMirror, type HeldDocument } from './mirror.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { PollTransport } from './transports/poll.js';
@@ -24,8 +25,6 @@ interface Subscription {
   readonly listener: UpdateListener | undefined;
 }
 
-/** Longest symbol name the bridge accepts. */
-const MAX_SYMBOL_LENGTH = 128;
 
 /**
  * A connection to a tapebridge that keeps every subscribed symbol's document: snapshot,
@@ -417,10 +416,8 @@ function symbolList(symbols: string | readonly string[]): string[] {
   const list = typeof symbols === 'string' ? [symbols] : symbols;
   if (!Array.isArray(list) || list.length === 0) throw new TypeError('symbols must be a symbol or a non-empty array of symbols');
   for (const symbol of list) {
-    if (typeof symbol !== 'string' || symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
-      throw new TypeError(`symbol ${JSON.stringify(symbol)} must be a string of 1 to ${MAX_SYMBOL_LENGTH} characters`);
-    }
-    if (symbol.includes(',')) throw new TypeError(`symbol ${JSON.stringify(symbol)} must not contain "," (SSE lists symbols comma-separated)`);
+    const problem = symbolNameProblem(symbol);
+    if (problem) throw new TypeError(`symbol ${JSON.stringify(symbol)}: ${problem}`);
   }
   return [...new Set(list)];
 }

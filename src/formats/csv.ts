@@ -85,7 +85,7 @@ function resolveRoles(layout: TextLayout, options: FormatOptions): Roles {
   if (options.columns) {
     for (const [role, ref] of Object.entries(options.columns) as [ColumnRole, number | string][]) {
       const index = columnIndex(header, ref);
-      if (index < 0) throw new FormatError(`columns.${role} is ${JSON.stringify(ref)}, which the header ${JSON.stringify(header ?? [])} lacks`, 0);
+      if (index < 0) throw new FormatError(`columns.${role} is ${JSON.stringify(ref)}, which the header (${header?.length ?? 0} columns) lacks`, 0);
       roles[role] = index;
     }
     return roles;
@@ -176,7 +176,7 @@ class CsvDecoder extends DelimitedDecoder {
         v: volume ?? 0,
       };
       if (volume === null || ![bar.o, bar.h, bar.l, bar.c].every(Number.isFinite)) {
-        sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+        sink.problem(offset, `a price or volume is not a number (line of ${text.length} characters); line skipped`);
         return;
       }
       const repeated = this.#lastSymbol === symbol && this.#lastTime === time;
@@ -186,7 +186,7 @@ class CsvDecoder extends DelimitedDecoder {
       const ask = price(at(fields, roles.ask));
       const last = price(at(fields, roles.last));
       if (bid === null || ask === null || last === null || volume === null) {
-        sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+        sink.problem(offset, `a price or volume is not a number (line of ${text.length} characters); line skipped`);
         return;
       }
       const tick = this.#tick;

@@ -2,6 +2,7 @@ import { TIMEFRAME_MS } from '../derive/bar-clock.js';
 import { windowSize } from '../state/contribution.js';
 import { TIMEFRAMES, type Timeframe } from '../state/document.js';
 import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './datetime.js';
+import { decodeRecord } from './record-guard.js';
 import { firstLine, forEachLine, lineTailStart, sniffEncoding, type TextEncoding } from './text.js';
 import {
   DEFAULT_FORMAT_OPTIONS,
@@ -162,7 +163,7 @@ export class TimeReader {
 /** Why a row's time did not parse, with a hint when the date is not year-first. */
 export function badTime(text: string, options: FormatOptions): string {
   const hint = options.timeFormat === 'auto' && /^\d{1,2}[./-]\d{1,2}[./-]\d{4}/.test(text.trim()) ? ' (set timeFormat to dmy or mdy)' : '';
-  return `no valid date and time in ${JSON.stringify(text.slice(0, 80))}${hint}; line skipped`;
+  return `no valid date and time at the start of the line (${text.length} characters)${hint}; line skipped`;
 }
 
 /**
@@ -243,8 +244,8 @@ export abstract class DelimitedDecoder implements TailDecoder {
       chunk,
       offset,
       layout.encoding,
-      (text, lineOffset) => {
-        if (text.trim() !== '') this.row(splitFields(text, layout.delimiter), text, lineOffset, sink);
+      (text, lineOffset, length) => {
+        if (text.trim() !== '') decodeRecord(sink, lineOffset, length, () => this.row(splitFields(text, layout.delimiter), text, lineOffset, sink));
       },
       (lineOffset, length) => sink.problem(lineOffset, `line longer than the limit (${length} bytes without a line end); skipped`),
     );

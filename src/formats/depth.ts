@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import type { Book, BookLevel } from '../state/document.js';
+import { decodeRecord } from './record-guard.js';
 import { readSierraHeader } from './sierra-header.js';
 import { isLegacyScDateTime, readScDateTime, roundFloat32 } from './sierra-time.js';
 import {
@@ -135,25 +136,30 @@ class DepthDecoder implements TailDecoder {
     const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     for (let i = 0; i < count; i++) {
       const o = i * DEPTH_RECORD_SIZE;
-      const time = readScDateTime(view, o);
-      if (Number.isNaN(time)) {
-        sink.problem(offset + o, 'depth record has no DateTime (zero or not a number); skipped');
-        continue;
-      }
-      const command = view.getUint8(o + 8);
-      if (!this.#apply(view, o, command)) {
-        sink.problem(offset + o, `depth record has ${command > DepthCommand.DELETE_ASK ? `an unknown command ${command}` : 'a price that is not a finite number'}; skipped`);
-        continue;
-      }
-      // Files of the older layout (a double DateTime) have no flags: each record is a batch.
-      const endOfBatch = (view.getUint8(o + 9) & FLAG_END_OF_BATCH) !== 0 || isLegacyScDateTime(view, o);
-      if (endOfBatch && this.#dirty) {
-        this.#dirty = false;
-        const book: Book = { bids: this.#bids.top(this.#levels), asks: this.#asks.top(this.#levels), time };
-        sink.book(this.#symbol, book);
-      }
+      decodeRecord(sink, offset + o, DEPTH_RECORD_SIZE, () => this.#record(view, o, offset + o, sink));
     }
     return count * DEPTH_RECORD_SIZE;
+  }
+
+  /** Decodes the record at `o` (at byte `at` of the file) into the working book. */
+  #record(view: DataView, o: number, at: number, sink: RecordSink): void {
+    const time = readScDateTime(view, o);
+    if (Number.isNaN(time)) {
+      sink.problem(at, 'depth record has no DateTime (zero or not a number); skipped');
+      return;
+    }
+    const command = view.getUint8(o + 8);
+    if (!this.#apply(view, o, command)) {
+      sink.problem(at, `depth record has ${command > DepthCommand.DELETE_ASK ? `an unknown command ${command}` : 'a price that is not a finite number'}; skipped`);
+      return;
+    }
+    // Files of the older layout (a double DateTime) have no flags: each record is a batch.
+    const endOfBatch = (view.getUint8(o + 9) & FLAG_END_OF_BATCH) !== 0 || isLegacyScDateTime(view, o);
+    if (endOfBatch && this.#dirty) {
+      this.#dirty = false;
+      const book: Book = { bids: this.#bids.top(this.#levels), asks: this.#asks.top(this.#levels), time };
+      sink.book(this.#symbol, book);
+    }
   }
 
   /** Applies a command to the working book; false when the record cannot be applied. */

@@ -12,6 +12,7 @@ import {
   type Timeframe,
 } from '../state/document.js';
 import { TimeReader } from './delimited.js';
+import { decodeRecord } from './record-guard.js';
 import { decodeText, sniffEncoding } from './text.js';
 import {
   DEFAULT_FORMAT_OPTIONS,
@@ -49,6 +50,8 @@ const DOCUMENT_KEYS = new Set(['quote', 'bars', 'book', 'fields']);
 const QUOTE_KEYS = ['bid', 'ask', 'last', 'lastSize', 'time'] as const;
 const BAR_KEYS = ['open', 'high', 'low', 'close'] as const;
 /** `EURUSD_M1`: a map entry holding that timeframe's bar. */
+/** Deepest nesting a record's values may have: deeper would overflow the stack of what copies and diffs them. */
+const MAX_NESTING = 32;
 const BAR_ENTRY = /^(.+)_(M1|M5|M15|M30|H1|H4|D1)$/;
 
 type ParseTime = (text: string) => number;
@@ -81,7 +84,8 @@ class JsonSnapshotDecoder implements WholeDecoder {
       value = JSON.parse(text);
     } catch (error) {
       // A writer that truncates and rewrites is seen half-way; the caller reads again.
-      return { ok: false, incomplete: `invalid JSON: ${(error as Error).message}` };
+      // The parser's message quotes the content: give where it stopped, never the bytes.
+      return { ok: false, incomplete: `invalid JSON (${content.length} bytes${jsonErrorPlace(error)})` };
     }
     const mode = this.#options.json === 'auto' ? (isSymbolMap(value) ? 'map' : 'symbol') : this.#options.json;
     if (mode === 'map') {
@@ -99,24 +103,27 @@ class JsonSnapshotDecoder implements WholeDecoder {
       sink.problem(0, `expected a JSON object of symbols, got ${describe(value)}`);
       return;
     }
-    for (const [key, entry] of Object.entries(value)) {
-      const barEntry = BAR_ENTRY.exec(key);
-      if (barEntry && isObject(entry) && BAR_KEYS.every((name) => name in entry)) {
-        const bar = this.#mapBar(entry);
-        if (typeof bar === 'string') sink.problem(0, `${key}: ${bar}`);
-        else sink.bar(barEntry[1] as string, bar, barEntry[2] as Timeframe);
-        continue;
-      }
-      if (!isObject(entry)) {
-        sink.problem(0, `${key}: expected a record object, got ${describe(entry)}`);
-        continue;
-      }
-      // MetaTrader writes 0 for a price it does not have (`"last": 0.00000` for FX).
-      const record = Object.fromEntries(Object.entries(entry).filter(([name, item]) => !(ZERO_MEANS_ABSENT.has(name) && item === 0)));
-      const partial = flatRecord(record, this.#parseTime);
-      if (typeof partial === 'string') sink.problem(0, `${key}: ${partial}`);
-      else sink.document(key, partial, partial.quote?.time ?? mtimeMs);
+    for (const [key, entry] of Object.entries(value)) decodeRecord(sink, 0, 0, () => this.#mapEntry(key, entry, sink, mtimeMs));
+  }
+
+  /** One entry of a symbol map: a symbol's record, or a bar (`EURUSD_M1`). */
+  #mapEntry(key: string, entry: unknown, sink: RecordSink, mtimeMs: number): void {
+    const barEntry = BAR_ENTRY.exec(key);
+    if (barEntry && isObject(entry) && BAR_KEYS.every((name) => name in entry)) {
+      const bar = this.#mapBar(entry);
+      if (typeof bar === 'string') sink.problem(0, `${key}: ${bar}`);
+      else sink.bar(barEntry[1] as string, bar, barEntry[2] as Timeframe);
+      return;
     }
+    if (!isObject(entry)) {
+      sink.problem(0, `${key}: expected a record object, got ${describe(entry)}`);
+      return;
+    }
+    // MetaTrader writes 0 for a price it does not have (`"last": 0.00000` for FX).
+    const record = Object.fromEntries(Object.entries(entry).filter(([name, item]) => !(ZERO_MEANS_ABSENT.has(name) && item === 0)));
+    const partial = flatRecord(record, this.#parseTime);
+    if (typeof partial === 'string') sink.problem(0, `${key}: ${partial}`);
+    else sink.document(key, partial, partial.quote?.time ?? mtimeMs);
   }
 
   /** A bar entry: `time` (open time), open, high, low, close, and a volume. */
@@ -158,7 +165,7 @@ export function toPartialDocument(value: unknown, parseTime: ParseTime = parseIs
   const keys = Object.keys(value);
   if (keys.some((key) => DOCUMENT_KEYS.has(key))) {
     const unknown = keys.filter((key) => !DOCUMENT_KEYS.has(key));
-    if (unknown.length > 0) return `a partial document may hold only quote, bars, book and fields; found ${unknown.join(', ')}`;
+    if (unknown.length > 0) return `a partial document may hold only quote, bars, book and fields; found ${unknown.length} other keys`;
     return partialDocument(value, parseTime);
   }
   return flatRecord(value, parseTime);
@@ -209,14 +216,14 @@ export function flatRecord(value: Record<string, unknown>, parseTime: ParseTime 
 function readQuote(value: unknown, where: string, parseTime: ParseTime): Quote | string {
   if (!isObject(value)) return `${where} must be an object, got ${describe(value)}`;
   const unknown = Object.keys(value).filter((key) => !(QUOTE_KEYS as readonly string[]).includes(key));
-  if (unknown.length > 0) return `${where} may hold only ${QUOTE_KEYS.join(', ')}; found ${unknown.join(', ')}`;
+  if (unknown.length > 0) return `${where} may hold only ${QUOTE_KEYS.join(', ')}; found ${unknown.length} other keys`;
   const quote: Quote = {};
   for (const key of QUOTE_KEYS) {
     const item = value[key];
     if (item === undefined || item === null) continue;
     if (key === 'time' && typeof item === 'string') {
       const time = parseTime(item);
-      if (Number.isNaN(time)) return `${where}.time ${JSON.stringify(item)} is not an ISO 8601 time`;
+      if (Number.isNaN(time)) return `${where}.time (${describe(item)}) is not an ISO 8601 time`;
       quote.time = time;
       continue;
     }
@@ -298,10 +305,13 @@ function readBook(value: unknown): Book | string {
  * prototype pollution), at any depth; null when it holds none. `JSON.parse` makes such keys
  * own properties, which the document would then carry to clients that cannot follow them.
  */
-function bannedKey(value: unknown, where: string): string | null {
+function bannedKey(value: unknown, where: string, depth = 0): string | null {
+  if (depth > MAX_NESTING && typeof value === 'object' && value !== null) {
+    return `${where}: nested deeper than ${MAX_NESTING} levels`;
+  }
   if (Array.isArray(value)) {
     for (const [index, item] of value.entries()) {
-      const banned = bannedKey(item, `${where}[${index}]`);
+      const banned = bannedKey(item, `${where}[${index}]`, depth + 1);
       if (banned) return banned;
     }
   } else if (isObject(value)) {
@@ -309,11 +319,17 @@ function bannedKey(value: unknown, where: string): string | null {
       if (key === '__proto__' || (key === 'prototype' && where.endsWith('.constructor'))) {
         return `${where}.${key}: a key JSON Patch appliers refuse to patch (it reaches an object's prototype)`;
       }
-      const banned = bannedKey(item, `${where}.${key}`);
+      const banned = bannedKey(item, `${where}.${key}`, depth + 1);
       if (banned) return banned;
     }
   }
   return null;
+}
+
+/** Where JSON.parse stopped, from its message (which otherwise quotes the content). */
+function jsonErrorPlace(error: unknown): string {
+  const position = /position (\d+)/.exec((error as Error).message);
+  return position ? `, stops at byte ${position[1]}` : '';
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -323,6 +339,6 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

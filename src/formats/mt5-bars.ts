@@ -53,7 +53,7 @@ class Mt5BarDecoder extends DelimitedDecoder {
   protected configure(layout: TextLayout): void {
     const header = layout.header ?? layout.first;
     if (!isBarHeader(header)) {
-      throw new FormatError(`header ${JSON.stringify(header.join(' ').slice(0, 120))} lacks <DATE>, <OPEN>, <HIGH>, <LOW> and <CLOSE>`, 0);
+      throw new FormatError(`header of ${header.length} columns lacks <DATE>, <OPEN>, <HIGH>, <LOW> and <CLOSE>`, 0);
     }
     this.#columns = bracketedColumns(header, BAR_COLUMNS);
     const named = BAR_EXPORT_SUFFIX.exec(stem(this.fileName))?.[1];
@@ -87,7 +87,7 @@ class Mt5BarDecoder extends DelimitedDecoder {
     if (!columns) return;
     const time = this.#time(fields, true);
     if (Number.isNaN(time)) {
-      sink.problem(offset, `no valid <DATE> <TIME> in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      sink.problem(offset, `no valid <DATE> <TIME> (line of ${text.length} characters); line skipped`);
       return;
     }
     const number = (index: number): number => (index >= 0 && fields[index] !== '' ? Number(fields[index]) : 0);
@@ -96,7 +96,7 @@ class Mt5BarDecoder extends DelimitedDecoder {
     const realVolume = number(columns.VOL);
     const spread = number(columns.SPREAD);
     if (![bar.o, bar.h, bar.l, bar.c, tickVolume, realVolume, spread].every(Number.isFinite)) {
-      sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      sink.problem(offset, `a price or volume is not a number (line of ${text.length} characters); line skipped`);
       return;
     }
     // Real volume for exchange instruments; the tick count otherwise (MetaTrader's convention).

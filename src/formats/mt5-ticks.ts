@@ -67,7 +67,7 @@ class Mt5TickDecoder extends DelimitedDecoder {
   protected configure(layout: TextLayout): void {
     const header = layout.header ?? layout.first;
     if (!isTickHeader(header)) {
-      throw new FormatError(`header ${JSON.stringify(header.join(' ').slice(0, 120))} lacks <DATE>, <TIME> and <BID> or <LAST>`, 0);
+      throw new FormatError(`header of ${header.length} columns lacks <DATE>, <TIME> and <BID> or <LAST>`, 0);
     }
     this.#columns = bracketedColumns(header, TICK_COLUMNS);
   }
@@ -87,7 +87,7 @@ class Mt5TickDecoder extends DelimitedDecoder {
     if (!columns) return;
     const time = this.#time(fields, true);
     if (Number.isNaN(time)) {
-      sink.problem(offset, `no valid <DATE> <TIME> in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      sink.problem(offset, `no valid <DATE> <TIME> (line of ${text.length} characters); line skipped`);
       return;
     }
     const bid = price(fields[columns.BID]);
@@ -96,7 +96,7 @@ class Mt5TickDecoder extends DelimitedDecoder {
     const volume = price(fields[columns.VOLUME]);
     const flags = flagsField(columns.FLAGS >= 0 ? fields[columns.FLAGS] : undefined);
     if (bid === null || ask === null || last === null || volume === null) {
-      sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      sink.problem(offset, `a price or volume is not a number (line of ${text.length} characters); line skipped`);
       return;
     }
     if (bid !== undefined) this.#bid = bid;

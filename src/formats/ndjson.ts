@@ -2,6 +2,7 @@ import { basename, extname } from 'node:path';
 import type { JsonObject } from '../state/document.js';
 import { flatRecord } from './json-snapshot.js';
 import { TimeReader } from './delimited.js';
+import { decodeRecord } from './record-guard.js';
 import { forEachLine, lineTailStart, sniffEncoding, type TextEncoding } from './text.js';
 import {
   DEFAULT_FORMAT_OPTIONS,
@@ -68,7 +69,7 @@ class NdjsonDecoder implements TailDecoder {
       chunk,
       offset,
       this.#encoding,
-      (text, lineOffset) => this.#line(text, lineOffset, sink),
+      (text, lineOffset, length) => decodeRecord(sink, lineOffset, length, () => this.#line(text, lineOffset, sink)),
       (lineOffset, length) => sink.problem(lineOffset, `line longer than the limit (${length} bytes without a line end); skipped`),
     );
   }
@@ -92,7 +93,7 @@ class NdjsonDecoder implements TailDecoder {
     }
     const time = this.#timeOf(rest.time);
     if (Number.isNaN(time)) {
-      sink.problem(offset, `time must be epoch ms or a date and time, got ${JSON.stringify(rest.time ?? null)}; line skipped`);
+      sink.problem(offset, `time must be epoch ms or a date and time, got ${kindOf(rest.time)}; line skipped`);
       return;
     }
     const partial = flatRecord({ ...rest, time });
@@ -118,9 +119,19 @@ function parseRecord(text: string): JsonObject | string {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (error) {
-    return `invalid JSON: ${(error as Error).message}`;
+  } catch {
+    // The parser's message quotes the line: say what is wrong, not what the line holds.
+    return `line is not JSON (${Buffer.byteLength(text)} bytes)`;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'expected a JSON object';
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return `expected a JSON object, found ${kindOf(value)}`;
   return value as JsonObject;
+}
+
+/** The JSON kind of a value (never the value itself: it comes from the file). */
+function kindOf(value: unknown): string {
+  if (value === undefined) return 'none';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `a string of ${value.length} characters`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

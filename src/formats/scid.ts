@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import type { Bar } from '../state/document.js';
+import { decodeRecord } from './record-guard.js';
 import { readSierraHeader } from './sierra-header.js';
 import { readScDateTime, roundFloat32 } from './sierra-time.js';
 import {
@@ -96,7 +97,10 @@ class ScidDecoder implements TailDecoder {
         }
         replacesLast = true;
       }
-      lastWasBar = this.#record(view, o, offset + o, sink, replacesLast);
+      lastWasBar = false;
+      decodeRecord(sink, offset + o, SCID_RECORD_SIZE, () => {
+        lastWasBar = this.#record(view, o, offset + o, sink, replacesLast);
+      });
     }
     const lastOffset = (count - 1) * SCID_RECORD_SIZE;
     this.#formingOffset = lastWasBar ? offset + lastOffset : -1;

@@ -115,7 +115,7 @@ class SierraTextDecoder extends DelimitedDecoder {
   protected configure(layout: TextLayout): void {
     const header = layout.header ?? layout.first;
     const columns = readColumns(header);
-    if (!columns) throw new FormatError(`header ${JSON.stringify(header.join(', ').slice(0, 120))} is not Date, [Time,] Open, High, Low, Last or Close, ...`, 0);
+    if (!columns) throw new FormatError(`header of ${header.length} columns is not Date, [Time,] Open, High, Low, Last or Close, ...`, 0);
     this.#columns = columns;
     // The 2020 "Write Bar Data To File" study (its header says Close) prints 5 ms as `.5`.
     const unpaddedMillis = columns.base.time !== undefined && normalizeName(header[columns.base.close as number] as string) === 'close' && !isDaily(this.fileName);
@@ -156,7 +156,7 @@ class SierraTextDecoder extends DelimitedDecoder {
     if (base.bidVolume !== undefined) bar.bv = number(base.bidVolume);
     if (base.askVolume !== undefined) bar.av = number(base.askVolume);
     if (!Object.values(bar).every(Number.isFinite)) {
-      sink.problem(offset, `a price or volume is not a number in ${JSON.stringify(text.slice(0, 80))}; line skipped`);
+      sink.problem(offset, `a price or volume is not a number (line of ${text.length} characters); line skipped`);
       return;
     }
     if (this.#timeframe === null && bar.n === 1 && bar.o === bar.c && bar.h > bar.l) {

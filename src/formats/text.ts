@@ -71,7 +71,8 @@ export function decodeText(bytes: Buffer, encoding: TextEncoding): string {
 /** Longest line accepted; a longer run without a line end is garbage and is skipped. */
 export const MAX_LINE_BYTES = 64 * 1024;
 
-export type LineHandler = (text: string, offset: number) => void;
+/** `length`: the line's bytes in the file, without its line end. */
+export type LineHandler = (text: string, offset: number, length: number) => void;
 export type OverflowHandler = (offset: number, length: number) => void;
 
 /**
@@ -93,7 +94,7 @@ export function forEachLine(
     const end = findLineEnd(chunk, start, wide);
     if (end < 0) break;
     if (end - start > MAX_LINE_BYTES) onOverflow(offset + start, end + unit - start);
-    else onLine(decodeText(withoutCr(chunk, start, end, wide), encoding), offset + start);
+    else onLine(decodeText(withoutCr(chunk, start, end, wide), encoding), offset + start, end - start);
     start = end + unit;
   }
   if (chunk.length - start > MAX_LINE_BYTES) {

@@ -37,6 +37,11 @@ export interface RecordSink {
   document(symbol: string, partial: PartialDocument, sourceTime: number): void;
   /** A record or line that could not be decoded: skipped, reported once with its place. */
   problem(offset: number, reason: string, line?: number): void;
+  /**
+   * The records that follow come from the record at `offset` of the file (until the next
+   * call): what the sink refuses of them (a time far ahead of the clock) is reported there.
+   */
+  at?(offset: number): void;
 }
 
 /** Random access to a file while choosing where to start reading. */

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
 import type { SymbolFilter } from '../hub/subscriber.js';
-import { ConfigError, TokenSchema, type Config, type TokenConfig } from './config.js';
+import { ConfigError, jsonErrorPlace, redactedValue, TokenSchema, type Config, type TokenConfig } from './config.js';
 
 /** Who a request or connection acts for. */
 export interface Principal {
@@ -208,13 +208,15 @@ async function readTokensFile(path: string): Promise<TokenConfig[]> {
   try {
     value = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
-    throw new ConfigError([`auth.tokensFile: cannot read ${path} as JSON: ${(error as Error).message}`]);
+    const code = (error as NodeJS.ErrnoException).code;
+    // The parser's message quotes the text around the fault: a secret, in a tokens file.
+    throw new ConfigError([`auth.tokensFile: cannot read ${path} as JSON: ${code ?? `not valid JSON${jsonErrorPlace(error)}`}`]);
   }
   if (!Array.isArray(value)) throw new ConfigError([`auth.tokensFile: ${path} must hold a JSON array of tokens`]);
   const problems: string[] = [];
   value.forEach((entry: unknown, index) => {
     for (const error of Value.Errors(TokenSchema, entry)) {
-      problems.push(`${path}[${index}]${error.path.replace(/\//g, '.')}: ${JSON.stringify(error.value)} is not allowed (${error.message})`);
+      problems.push(`${path}[${index}]${error.path.replace(/\//g, '.')}: ${JSON.stringify(redactedValue(`/tokens/${index}${error.path}`, error.value))} is not allowed (${error.message})`);
     }
     const token = entry as Partial<TokenConfig>;
     if (token.sha256 === undefined || token.token !== undefined) problems.push(`${path}[${index}]: give sha256 (the hex SHA-256 of the token), not the token`);

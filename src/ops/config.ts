@@ -8,8 +8,15 @@ import { TimeZone } from '../formats/zone.js';
 import { TIMEFRAMES } from '../state/document.js';
 import { LOG_LEVELS } from './logger.js';
 
-const Millis = (description: string, minimum = 0, maximum?: number) => Type.Integer({ minimum, ...(maximum === undefined ? {} : { maximum }), description });
-const Bytes = (description: string, minimum = 1) => Type.Integer({ minimum, description });
+/** Node's timers take at most 2^31-1 ms: a longer delay fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+/** Bound of the size keys that have no tighter one (1 TiB). */
+const MAX_BYTES = 2 ** 40;
+/** Bound of the count keys that have no tighter one. */
+const MAX_COUNT = 1_000_000;
+const Millis = (description: string, minimum = 0, maximum = MAX_TIMER_MS) => Type.Integer({ minimum, maximum, description });
+const Bytes = (description: string, minimum = 1, maximum = MAX_BYTES) => Type.Integer({ minimum, maximum, description });
+const Count = (description: string, minimum = 1, maximum = MAX_COUNT) => Type.Integer({ minimum, maximum, description });
 
 const Choice = <const T extends string>(values: readonly T[], description: string) =>
   Type.Union(values.map((value) => Type.Literal(value)), { description });
@@ -108,8 +115,10 @@ export const ConfigSchema = Type.Object(
         readTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, description: 'a read running longer than this is stalled: DEGRADED (UNHEALTHY at 10 times, or 3 files stalled)' }),
         retryBaseMs: Millis('first retry delay for a locked or half-written file', 1),
         retryMaxMs: Millis('longest retry delay', 1),
-        chunkBytes: Bytes('largest single read while catching up', 4096),
-        maxWholeBytes: Bytes('largest whole-file (JSON) source'),
+        chunkBytes: Bytes('largest single read while catching up', 4096, 256 * 1024 * 1024),
+        maxWholeBytes: Bytes('largest whole-file (JSON) source (a JavaScript string holds at most 512 MiB)', 1, 512 * 1024 * 1024),
+        maxFutureMs: Millis('records stamped further ahead of the clock than this are refused (allows for clocks apart, not for a wrong timeZone)', 0, 7 * 24 * 3_600_000),
+        maxPastMs: Millis('after a file\'s first read, records older than the newest it gave by more than this are refused (history at start is not)', 60_000),
         maxBackfillBytes: Bytes('most history read from an existing file at start', 4096),
       },
       { additionalProperties: false },
@@ -120,6 +129,8 @@ export const ConfigSchema = Type.Object(
         sessionZone: Type.String({ minLength: 1, description: 'time zone whose midnight starts D1 bars and VWAP sessions' }),
         indicators: IndicatorsSchema,
         bookLevels: Type.Integer({ minimum: 1, maximum: 1000, description: 'book levels published per side' }),
+        maxSymbolsPerFile: Count('symbols one file may feed; the rest of its symbols are refused (DEGRADED)'),
+        maxSymbols: Count('symbols the bridge holds; new ones beyond are refused (DEGRADED)'),
       },
       { additionalProperties: false },
     ),
@@ -139,6 +150,8 @@ export const ConfigSchema = Type.Object(
     journal: Type.Object(
       {
         size: Type.Integer({ minimum: 0, maximum: 1_000_000, description: 'patches kept per symbol for resume' }),
+        maxBytesPerSymbol: Bytes('bytes of patches kept per symbol for resume; the oldest are dropped beyond', 1024),
+        maxBytes: Bytes('bytes of patches kept for resume in all; the oldest of all are dropped beyond', 1024),
         persistDir: Type.Union([Type.Null(), Type.String({ minLength: 1, description: 'a folder where the state is saved at shutdown and read at start' })]),
       },
       { additionalProperties: false },
@@ -152,13 +165,13 @@ export const ConfigSchema = Type.Object(
           description: 'drop the backlog and send fresh snapshots, or close (4008)',
         }),
         slowCloseAfterMs: Millis('a slow consumer that does not drain within this is closed', 1),
-        maxMessageBytes: Bytes('client frames above this get a BAD_REQUEST error', 64),
-        maxFrameBytes: Bytes('client frames above this close the connection (1009)', 64),
-        maxConnections: Type.Integer({ minimum: 1, description: 'WebSocket and SSE connections at once; more are refused (OVERLOADED)' }),
-        maxSubscriptions: Type.Integer({ minimum: 1, description: 'symbols one connection may subscribe to (* counts as one)' }),
-        messagesPerSecond: Type.Integer({ minimum: 1, description: 'client frames per second per WebSocket (token bucket refill)' }),
-        messageBurst: Type.Integer({ minimum: 1, description: 'client frames a WebSocket may send at once (token bucket size)' }),
-        rateLimitCloseAfter: Type.Integer({ minimum: 1, description: 'frames refused in a row (RATE_LIMITED) before the connection is closed (4029)' }),
+        maxMessageBytes: Bytes('client frames above this get a BAD_REQUEST error', 64, 1024 * 1024 * 1024),
+        maxFrameBytes: Bytes('client frames above this close the connection (1009)', 64, 1024 * 1024 * 1024),
+        maxConnections: Count('WebSocket and SSE connections at once; more are refused (OVERLOADED)'),
+        maxSubscriptions: Count('symbols one connection may subscribe to (* counts as one)'),
+        messagesPerSecond: Count('client frames per second per WebSocket (token bucket refill)'),
+        messageBurst: Count('client frames a WebSocket may send at once (token bucket size)'),
+        rateLimitCloseAfter: Count('frames refused in a row (RATE_LIMITED) before the connection is closed (4029)'),
       },
       { additionalProperties: false },
     ),
@@ -183,7 +196,7 @@ export const ConfigSchema = Type.Object(
         }),
         rateLimit: Type.Object(
           {
-            max: Type.Integer({ minimum: 1, description: 'HTTP requests per client address per window' }),
+            max: Count('HTTP requests per client address per window', 1, 1_000_000_000),
             windowMs: Millis('rate limit window', 1),
           },
           { additionalProperties: false },
@@ -204,7 +217,7 @@ export const ConfigSchema = Type.Object(
     ),
     breaker: Type.Object(
       {
-        failureThreshold: Type.Integer({ minimum: 1, description: 'failed reads in a row that open a file\'s breaker' }),
+        failureThreshold: Count('failed reads in a row that open a file\'s breaker', 1, 10_000),
         coolDownMs: Millis('how long an open breaker keeps the file unread', 1),
         retryBaseMs: Millis('first retry after a failed read (doubles)', 1),
         retryMaxMs: Millis('longest retry interval after failed reads', 1),
@@ -229,7 +242,7 @@ export const ConfigSchema = Type.Object(
         timeoutMs: Millis('one webhook request may take this long', 1),
         retries: Type.Integer({ minimum: 0, maximum: 20, description: 'retries of a failed webhook request' }),
         retryBaseMs: Millis('first webhook retry delay (doubles)', 1),
-        queueSize: Type.Integer({ minimum: 1, description: 'notifications waiting to be sent; the oldest is dropped beyond' }),
+        queueSize: Count('notifications waiting to be sent; the oldest is dropped beyond', 1, 100_000),
       },
       { additionalProperties: false },
     ),
@@ -268,6 +281,8 @@ export const DEFAULT_CONFIG: Config = {
     chunkBytes: 1024 * 1024,
     maxWholeBytes: 16 * 1024 * 1024,
     maxBackfillBytes: 64 * 1024 * 1024,
+    maxFutureMs: 10 * 60_000,
+    maxPastMs: 24 * 3_600_000,
   },
   document: {
     bars: { M1: 200, M5: 100, M15: 50, H1: 24 },
@@ -278,9 +293,11 @@ export const DEFAULT_CONFIG: Config = {
       H1: ['rsi14', 'ema20', 'atr14'],
     },
     bookLevels: 10,
+    maxSymbolsPerFile: 1000,
+    maxSymbols: 10_000,
   },
   cache: { maxBytes: 50 * 1024 * 1024, ttlMs: { bars: 60_000, indicators: 60_000 } },
-  journal: { size: 1000, persistDir: null },
+  journal: { size: 1000, maxBytesPerSymbol: 8 * 1024 * 1024, maxBytes: 256 * 1024 * 1024, persistDir: null },
   stream: {
     heartbeatMs: 15_000,
     highWaterBytes: 1024 * 1024,
@@ -334,7 +351,8 @@ export const DEFAULT_SOURCE: Omit<SourceConfig, 'path'> = {
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    // One problem is one line (the CLI prints it as such); several are listed under it.
+    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join('\n  ')}`);
     this.name = 'ConfigError';
   }
 }
@@ -356,7 +374,7 @@ export function resolveConfig(...layers: ConfigLayer[]): Config {
     );
   }
   const problems = [...Value.Errors(ConfigSchema, merged)].map(
-    (error) => `${keyName(error.path)}: ${JSON.stringify(error.value)} is not allowed (${allowed(error.schema, error.message)})`,
+    (error) => `${keyName(error.path)}: ${JSON.stringify(redactedValue(error.path, error.value))} is not allowed (${allowed(error.schema, error.message)})`,
   );
   if (problems.length > 0) throw new ConfigError(dedupe(problems));
   const config = merged as Config;
@@ -455,10 +473,44 @@ export async function readConfigFile(path: string): Promise<ConfigLayer> {
   try {
     value = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError([`config file ${path} is not valid JSON: ${(error as Error).message}`]);
+    // The parser's message quotes the text around the fault, which may be a secret.
+    throw new ConfigError([`config file ${path} is not valid JSON${jsonErrorPlace(error)}`]);
   }
   if (!isObject(value)) throw new ConfigError([`config file ${path} must hold a JSON object`]);
   return value;
+}
+
+/** What a token may hold besides its secret: every other key's value is taken as a secret (a misspelled `token`). */
+const TOKEN_CLEAR_KEYS = new Set(['name', 'symbols', 'admin']);
+const SECRET_KEY = /token|sha256|secret|password|authorization|cookie|api[-_]?key/i;
+export const REDACTED_VALUE = '[redacted]';
+
+/**
+ * `value` as a config error may show it: with the secrets it may hold replaced (a token's
+ * secret or hash, any key of a token but its name, symbols and admin flag, webhook header
+ * values, any key named like a secret). `path` is the value's JSON pointer (`/auth/tokens/0/tokne`).
+ */
+export function redactedValue(path: string, value: unknown): unknown {
+  const keys = path.split('/').slice(1);
+  return redactAt(keys, value);
+}
+
+function redactAt(keys: string[], value: unknown): unknown {
+  const last = keys[keys.length - 1] ?? '';
+  const inToken = (keys[0] === 'auth' && keys[1] === 'tokens') || keys[0] === 'tokens';
+  const tokenKey = inToken ? keys[keys[0] === 'auth' ? 3 : 2] : undefined;
+  if (tokenKey !== undefined && !TOKEN_CLEAR_KEYS.has(tokenKey)) return REDACTED_VALUE;
+  if (keys[0] === 'notify' && keys[1] === 'webhookHeaders' && keys.length >= 3) return REDACTED_VALUE;
+  if (SECRET_KEY.test(last) && last !== 'tokens' && last !== 'tokensFile') return REDACTED_VALUE;
+  if (Array.isArray(value)) return value.map((item, index) => redactAt([...keys, String(index)], item));
+  if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactAt([...keys, key], item)]));
+  return value;
+}
+
+/** Where JSON.parse stopped, from its message (which otherwise quotes the text). */
+export function jsonErrorPlace(error: unknown): string {
+  const position = /position (\d+)/.exec((error as Error).message);
+  return position ? ` (stops at byte ${position[1]})` : '';
 }
 
 function keyName(path: string): string {
@@ -475,6 +527,7 @@ function describeOption(option: TSchema): string {
   if (option.const !== undefined) return JSON.stringify(option.const);
   const bounds = [
     typeof option.minimum === 'number' ? `>= ${option.minimum}` : '',
+    typeof option.maximum === 'number' ? `<= ${option.maximum}` : '',
     typeof option.pattern === 'string' ? `matching ${option.pattern}` : '',
   ].filter(Boolean);
   const described = [String(option.type), ...bounds].join(' ');

@@ -122,6 +122,8 @@ export interface MetricsProbes {
   health(): HealthStatus;
   /** Entries and bytes the on-demand cache holds. */
   cache(): { entries: number; bytes: number };
+  /** Symbols held against their caps, and what files' content had refused (state/data-guard.ts). */
+  data(): { symbols: number; limits: { maxSymbols: number; maxSymbolsPerFile: number }; journalMaxBytes: number; refused: Record<string, Tally> };
 }
 
 const HEALTH_VALUE: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2 };
@@ -197,6 +199,13 @@ export class BridgeMetrics {
       for (const { source, states } of probes()?.breakers() ?? []) {
         for (const [state, count] of Object.entries(states)) set({ source, state }, count);
       }
+    });
+    gauge(registry, 'tapebridge_symbols_held', 'symbols held, published or not yet (bounded by document.maxSymbols)', [], (set) => set({}, probes()?.data().symbols ?? 0));
+    gauge(registry, 'tapebridge_symbols_max', 'document.maxSymbols', [], (set) => set({}, probes()?.data().limits.maxSymbols ?? 0));
+    gauge(registry, 'tapebridge_symbols_per_file_max', 'document.maxSymbolsPerFile', [], (set) => set({}, probes()?.data().limits.maxSymbolsPerFile ?? 0));
+    gauge(registry, 'tapebridge_journal_bytes_max', 'journal.maxBytes: bytes of patches held for resume at most', [], (set) => set({}, probes()?.data().journalMaxBytes ?? 0));
+    counter(registry, 'tapebridge_data_refused_total', 'records or symbols refused for what files hold: symbolsPerFile, symbols, symbolName, future, past', ['reason'], (set) => {
+      for (const [reason, tally] of Object.entries(probes()?.data().refused ?? {})) set({ reason }, tally.value);
     });
     gauge(registry, 'tapebridge_cache_entries', 'answers held by the on-demand cache', [], (set) => set({}, probes()?.cache().entries ?? 0));
     gauge(registry, 'tapebridge_cache_bytes', 'bytes held by the on-demand cache', [], (set) => set({}, probes()?.cache().bytes ?? 0));

@@ -22,8 +22,9 @@ export class JournalEntry {
 }
 
 /**
- * The last `capacity` patches of one symbol, for resume. It can bring a client from any
- * version at or after `floorSeq` up to the current one.
+ * The last `capacity` patches of one symbol, for resume, and no more than `maxBytes` of them
+ * (the oldest are dropped beyond; a patch larger than that is not held at all). It can bring a
+ * client from any version at or after `floorSeq` up to the current one.
  */
 export class Journal {
   readonly #ring: (JournalEntry | undefined)[];
@@ -38,6 +39,7 @@ export class Journal {
     /** The version the journal starts from (the symbol's first) and its gseq. */
     baseSeq: number,
     baseGseq: number,
+    readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {
     this.#ring = new Array<JournalEntry | undefined>(capacity);
     this.#floorSeq = baseSeq;
@@ -69,25 +71,43 @@ export class Journal {
       this.#floorGseq = entry.gseq;
       return;
     }
+    if (this.#length === this.capacity) this.dropOldest();
     this.#bytes += entry.messageJson.length;
-    if (this.#length === this.capacity) {
-      const evicted = this.#ring[this.#start] as JournalEntry;
-      this.#floorSeq = evicted.seq;
-      this.#floorGseq = evicted.gseq;
-      this.#bytes -= evicted.messageJson.length;
-      this.#ring[this.#start] = entry;
-      this.#start = (this.#start + 1) % this.capacity;
-    } else {
-      this.#ring[(this.#start + this.#length) % this.capacity] = entry;
-      this.#length++;
-    }
+    this.#ring[(this.#start + this.#length) % this.capacity] = entry;
+    this.#length++;
+    while (this.#bytes > this.maxBytes) this.dropOldest();
+  }
+
+  /** gseq of the oldest patch held (undefined when none is). */
+  get oldestGseq(): number | undefined {
+    return this.#length > 0 ? this.#at(0).gseq : undefined;
+  }
+
+  /** Drops the oldest patch held (resumes from before it get a snapshot); returns its bytes. */
+  dropOldest(): number {
+    if (this.#length === 0) return 0;
+    const evicted = this.#at(0);
+    this.#floorSeq = evicted.seq;
+    this.#floorGseq = evicted.gseq;
+    this.#bytes -= evicted.messageJson.length;
+    this.#ring[this.#start] = undefined;
+    this.#start = (this.#start + 1) % this.capacity;
+    this.#length--;
+    return evicted.messageJson.length;
+  }
+
+  /** The gseqs of the patches held, oldest first. */
+  gseqs(): number[] {
+    const out: number[] = [];
+    for (let i = 0; i < this.#length; i++) out.push(this.#at(i).gseq);
+    return out;
   }
 
   /** The same history in a journal of another capacity: the newest entries that fit are kept. */
-  resized(capacity: number): Journal {
+  resized(capacity: number, maxBytes = this.maxBytes): Journal {
     const dropped = Math.max(0, this.#length - capacity);
     const base = dropped === 0 ? { seq: this.#floorSeq, gseq: this.#floorGseq } : this.#at(dropped - 1);
-    const journal = new Journal(capacity, base.seq, base.gseq);
+    const journal = new Journal(capacity, base.seq, base.gseq, maxBytes);
     for (let i = dropped; i < this.#length; i++) journal.push(this.#at(i));
     return journal;
   }

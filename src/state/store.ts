@@ -7,6 +7,7 @@ import { diff, type PatchOperation } from './delta.js';
 import { Journal, JournalEntry } from './journal.js';
 import type { SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
+import { DataGuard, type DataLimits } from './data-guard.js';
 
 const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"ops":`: what precedes the ops, but the values. */
@@ -15,6 +16,10 @@ const PATCH_PREFIX_LENGTH = '{"type":"patch","symbol":,"epoch":"","seq":,"ops":'
 export interface StoreOptions {
   /** Patches kept per symbol for resume. */
   journalSize: number;
+  /** Bytes of patches kept per symbol, and in all (journal.maxBytesPerSymbol, journal.maxBytes); unbounded when not given. */
+  journalBytes?: { perSymbol: number; total: number };
+  /** What files' content may do (symbol caps, clock bounds); DEFAULT_DATA_LIMITS where not given. */
+  limits?: Partial<DataLimits>;
   /** Names this lifetime of the state; random when not given. */
   epoch?: string;
   counters?: StoreCounters;
@@ -49,7 +54,15 @@ export type CommitListener = (event: CommitEvent) => void;
  */
 export class Store {
   readonly epoch: string;
+  /** The bounds files' content is held to, and what they refused. */
+  readonly guard: DataGuard;
   #journalSize: number;
+  #journalBytes: { perSymbol: number; total: number };
+  /** Bytes held by every journal, and the symbols whose patches they are, oldest patch first (see #trimJournals). */
+  #heldBytes = 0;
+  #held: { state: SymbolState; gseq: number }[] = [];
+  #heldStart = 0;
+  #heldEntries = 0;
   readonly #counters: StoreCounters | null;
   readonly #symbols = new Map<string, SymbolState>();
   readonly #listeners = new Set<CommitListener>();
@@ -67,6 +80,8 @@ export class Store {
     // The epoch is part of SSE event ids (`<epoch>:<gseq>`) and of hand-built JSON.
     if (!EPOCH_PATTERN.test(this.epoch)) throw new RangeError(`epoch ${JSON.stringify(this.epoch)} must match ${EPOCH_PATTERN}`);
     this.#journalSize = options.journalSize;
+    this.#journalBytes = options.journalBytes ?? { perSymbol: Number.POSITIVE_INFINITY, total: Number.POSITIVE_INFINITY };
+    this.guard = new DataGuard(options.limits);
     this.#counters = options.counters ?? null;
     this.#plan = options.indicators ?? IndicatorPlan.NONE;
   }
@@ -91,6 +106,29 @@ export class Store {
   setJournalSize(size: number): void {
     this.#journalSize = size;
     for (const state of this.#symbols.values()) state.resizeJournal(size);
+    this.#recountJournals();
+  }
+
+  /** Keeps at most these bytes of patches per symbol and in all from now on (the newest stay). */
+  setJournalBytes(bytes: { perSymbol: number; total: number }): void {
+    this.#journalBytes = { ...bytes };
+    for (const state of this.#symbols.values()) state.resizeJournal(this.#journalSize, bytes.perSymbol);
+    this.#recountJournals();
+  }
+
+  /** The journal's byte caps in force. */
+  get journalBytes(): { perSymbol: number; total: number } {
+    return this.#journalBytes;
+  }
+
+  /** Whether the store holds `symbol` (published or not yet). */
+  has(symbol: string): boolean {
+    return this.#symbols.has(symbol);
+  }
+
+  /** Symbols held, published or not yet: what document.maxSymbols bounds. */
+  get symbolCount(): number {
+    return this.#symbols.size;
   }
 
   /** Patches held for resume, across symbols, and their size. */
@@ -136,12 +174,13 @@ export class Store {
     this.#holding = new Set();
     for (const symbol of saved.symbols) {
       const state = this.#newState(symbol.symbol);
-      const journal = new Journal(this.#journalSize, symbol.floorSeq, symbol.floorGseq);
+      const journal = new Journal(this.#journalSize, symbol.floorSeq, symbol.floorGseq, this.#journalBytes.perSymbol);
       for (const { seq, gseq, ops } of symbol.entries) journal.push(this.#entry(state, seq, gseq, ops));
       state.resume(symbol, journal);
       this.#symbols.set(symbol.symbol, state);
       this.#holding.add(symbol.symbol);
     }
+    this.#recountJournals();
   }
 
   /** Commits what restored symbols were held back from (once the files present at start were read). */
@@ -197,7 +236,7 @@ export class Store {
     if (ops.length === 0) return;
     const entry = this.#entry(state, state.seq + 1, ++this.#gseq, ops);
     state.advance(document, entry.gseq);
-    state.journal.push(entry);
+    this.#journal(state, entry);
     if (this.#counters) {
       this.#counters.patches.add();
       this.#counters.patchBytes.add(Buffer.byteLength(entry.opsJson));
@@ -206,9 +245,52 @@ export class Store {
   }
 
   #newState(symbol: string): SymbolState {
-    const state = new SymbolState(symbol, this.#journalSize, this.#counters);
+    const state = new SymbolState(symbol, this.#journalSize, this.#counters, this.#journalBytes.perSymbol);
     state.indicators = this.#deriver();
     return state;
+  }
+
+  /** Journals `entry` and keeps every journal within journal.maxBytes by dropping the oldest patches of all. */
+  #journal(state: SymbolState, entry: JournalEntry): void {
+    const journal = state.journal;
+    const before = journal.bytes;
+    const entriesBefore = journal.size;
+    journal.push(entry);
+    this.#heldBytes += journal.bytes - before;
+    this.#heldEntries += journal.size - entriesBefore;
+    if (journal.size > 0) this.#held.push({ state, gseq: entry.gseq });
+    this.#trimJournals();
+  }
+
+  /**
+   * `#held` lists each patch journaled, in commit order (so the first live one is the oldest
+   * of all); patches the journals dropped themselves are skipped when met, and the list is
+   * rebuilt when those outnumber the patches held.
+   */
+  #trimJournals(): void {
+    while (this.#heldBytes > this.#journalBytes.total && this.#heldStart < this.#held.length) {
+      const { state, gseq } = this.#held[this.#heldStart++] as { state: SymbolState; gseq: number };
+      if (state.journal.oldestGseq !== gseq) continue;
+      this.#heldBytes -= state.journal.dropOldest();
+      this.#heldEntries--;
+    }
+    if (this.#held.length - this.#heldStart > 2 * this.#heldEntries + 1024) this.#recountJournals();
+  }
+
+  /** Counts what the journals hold anew, and lists their patches oldest first. */
+  #recountJournals(): void {
+    const held: { state: SymbolState; gseq: number }[] = [];
+    let bytes = 0;
+    for (const state of this.#symbols.values()) {
+      bytes += state.journal.bytes;
+      for (const gseq of state.journal.gseqs()) held.push({ state, gseq });
+    }
+    held.sort((a, b) => a.gseq - b.gseq);
+    this.#held = held;
+    this.#heldStart = 0;
+    this.#heldEntries = held.length;
+    this.#heldBytes = bytes;
+    this.#trimJournals();
   }
 
   #deriver(): SymbolIndicators | null {

@@ -30,10 +30,12 @@ export class SymbolState {
     readonly symbol: string,
     private journalSize: number,
     private readonly counters: Pick<StoreCounters, 'snapshotHits' | 'snapshotMisses'> | null = null,
+    /** Bytes of patches the journal holds at most (journal.maxBytesPerSymbol). */
+    private journalMaxBytes = Number.POSITIVE_INFINITY,
   ) {
     this.symbolJson = JSON.stringify(symbol);
     this.document = composeDocument(symbol, [], undefined);
-    this.#journal = new Journal(journalSize, 0, 0);
+    this.#journal = new Journal(journalSize, 0, 0, journalMaxBytes);
   }
 
   get journal(): Journal {
@@ -59,7 +61,7 @@ export class SymbolState {
     this.updatedAt = Date.now();
     this.#documentJson = undefined;
     // The first version has no patch: the journal replays from it.
-    if (this.seq === 1) this.#journal = new Journal(this.journalSize, 1, gseq);
+    if (this.seq === 1) this.#journal = new Journal(this.journalSize, 1, gseq, this.journalMaxBytes);
   }
 
   /** Continues from a saved version (the persisted journal): its document, version and patches. */
@@ -92,9 +94,10 @@ export class SymbolState {
     return this.#documentJson;
   }
 
-  /** Keeps `capacity` patches from now on (the newest of those held stay). */
-  resizeJournal(capacity: number): void {
+  /** Keeps `capacity` patches and `maxBytes` of them from now on (the newest of those held stay). */
+  resizeJournal(capacity: number, maxBytes = this.journalMaxBytes): void {
     this.journalSize = capacity;
-    this.#journal = this.published ? this.#journal.resized(capacity) : new Journal(capacity, 0, 0);
+    this.journalMaxBytes = maxBytes;
+    this.#journal = this.published ? this.#journal.resized(capacity, maxBytes) : new Journal(capacity, 0, 0, maxBytes);
   }
 }

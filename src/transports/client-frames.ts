@@ -1,4 +1,5 @@
 import type { ResumePoint } from '../hub/hub.js';
+import { MAX_SYMBOL_LENGTH, symbolNameProblem } from '../client/symbol-name.js';
 import { ClientError } from '../ops/errors.js';
 
 /** A validated WebSocket message from a client (PROTOCOL.md §3). */
@@ -7,7 +8,7 @@ export type ClientFrame =
   | { op: 'unsubscribe'; symbols: string[] }
   | { op: 'ping'; id: string | number | null };
 
-export const MAX_SYMBOL_LENGTH = 128;
+export { MAX_SYMBOL_LENGTH };
 export const MAX_SYMBOLS_PER_FRAME = 10_000;
 
 /** Parses and validates a client frame; a ClientError says exactly what is wrong. */
@@ -65,10 +66,8 @@ function readSymbols(value: unknown): string[] | ClientError {
 /** Why `symbol` is not a valid symbol name, or null when it is. */
 export function symbolProblem(symbol: unknown): string | null {
   if (typeof symbol !== 'string') return 'symbols must be a non-empty array of strings';
-  if (symbol.length === 0 || symbol.length > MAX_SYMBOL_LENGTH) {
-    return `symbol ${JSON.stringify(symbol.slice(0, 40))} must have 1 to ${MAX_SYMBOL_LENGTH} characters`;
-  }
-  return null;
+  const problem = symbolNameProblem(symbol);
+  return problem === null ? null : `symbol ${JSON.stringify(symbol.slice(0, 40))}: ${problem}`;
 }
 
 function readResume(value: unknown): Map<string, ResumePoint> | ClientError {

@@ -3,7 +3,8 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
 import { ChunkedDecoder } from '../formats/chunked-decoder.js';
-import { FormatError, type FileFormat, type RandomAccessFile, type TailOpenOptions, type WholeDecoder } from '../formats/types.js';
+import { errorKind } from '../formats/record-guard.js';
+import { FormatError, type FileFormat, type RandomAccessFile, type TailOpenOptions, type WholeDecodeResult, type WholeDecoder } from '../formats/types.js';
 import type { TimeZone } from '../formats/zone.js';
 import type { Logger } from '../ops/logger.js';
 import type { WindowSizes } from '../state/contribution.js';
@@ -324,7 +325,15 @@ export class FileTail {
     const ingest = this.#ingest as FileIngest;
     ingest.begin(false, timing);
     this.#problems = 0;
-    const result = whole.decoder.decode(content, ingest, { mtimeMs: identity.mtimeMs });
+    let result: WholeDecodeResult;
+    try {
+      result = whole.decoder.decode(content, ingest, { mtimeMs: identity.mtimeMs });
+    } catch (error) {
+      // What the decoder could not isolate to one record: the file keeps its last good state.
+      ingest.abandon();
+      this.#reject(identity, 0, `content could not be decoded (${errorKind(error)}); keeping the last good state`);
+      return 'failed';
+    }
     if (!result.ok) {
       // A writer mid-rewrite changes the file between reads; one that left it broken does not.
       const same = whole.incomplete !== null && sameIdentity(whole.incomplete, identity);

@@ -148,7 +148,7 @@ describe('HTTP routes', () => {
     expect(status).toBe(200);
     expect(body.status).toBe('HEALTHY');
     expect(body.epoch).toBe(bridge.store.epoch);
-    expect(Object.keys(body.components).sort()).toEqual(['connections', 'eventLoop', 'hub', 'memory', `source:${files.dir}`, 'sources']);
+    expect(Object.keys(body.components).sort()).toEqual(['connections', 'data', 'eventLoop', 'hub', 'memory', `source:${files.dir}`, 'sources']);
     expect(body.components[`source:${files.dir}`]).toMatchObject({ status: 'HEALTHY', files: 3, breakers: { CLOSED: 3, HALF_OPEN: 0, OPEN: 0 }, errors: 0 });
   });
 

@@ -32,8 +32,8 @@ describe('ndjson: append-only JSON lines', () => {
     expect(sink.ticks).toHaveLength(2);
     expect(sink.problems.map((problem) => problem.offset)).toEqual(bad.map((line) => text.indexOf(`${line}\n`)));
     expect(sink.problems.map((problem) => problem.reason)).toEqual([
-      expect.stringMatching(/^invalid JSON/),
-      'expected a JSON object; line skipped',
+      expect.stringMatching(/^line is not JSON \(\d+ bytes\); line skipped$/),
+      'expected a JSON object, found an array; line skipped',
       expect.stringMatching(/^time must be epoch ms or a date and time/),
       expect.stringMatching(/record\.bid must be a number/),
       'symbol must be a string; line skipped',

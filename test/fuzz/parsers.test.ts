@@ -76,6 +76,69 @@ const SUBJECTS: Subject[] = [
   { name: 'ndjson', format: format('ndjson'), fileName: 'feed.ndjson', bytes: Buffer.from(['{"symbol":"BTCUSD","bid":91250.5,"ask":91251,"time":"2026-11-20T14:30:00.250Z","venue":"X"}', '{"symbol":"BTCUSD","last":91251,"volume":0.25,"time":1795185000480}', '{"bid":1,"time":"2026.11.20 14:30:01"}'].map((line) => `${line}\n`).join('')) },
 ];
 
+/**
+ * A sink whose delivery of record number `poisoned` (counted by RecordSink.at) throws, as a bug
+ * or a stack overflow would: it keeps how many deliveries every other record made.
+ */
+class PoisonedSink extends RecordingSink {
+  readonly counts = new Map<number, number>();
+  #record = -1;
+
+  constructor(readonly poisoned: number | null) {
+    super();
+  }
+
+  at(): void {
+    this.#record++;
+  }
+
+  override tick(...args: Parameters<RecordingSink['tick']>): void {
+    this.#deliver();
+    super.tick(...args);
+  }
+
+  override bar(...args: Parameters<RecordingSink['bar']>): void {
+    this.#deliver();
+    super.bar(...args);
+  }
+
+  override book(...args: Parameters<RecordingSink['book']>): void {
+    this.#deliver();
+    super.book(...args);
+  }
+
+  override fields(...args: Parameters<RecordingSink['fields']>): void {
+    this.#deliver();
+    super.fields(...args);
+  }
+
+  override document(...args: Parameters<RecordingSink['document']>): void {
+    this.#deliver();
+    super.document(...args);
+  }
+
+  #deliver(): void {
+    if (this.#record === this.poisoned) throw new RangeError('Maximum call stack size exceeded');
+    this.counts.set(this.#record, (this.counts.get(this.#record) ?? 0) + 1);
+  }
+}
+
+/** Deliveries per record of `bytes` read whole, the `poisoned` record's throwing. */
+async function deliveries(subject: Subject, bytes: Buffer, poisoned: number | null): Promise<Map<number, number> & { problems: string[] }> {
+  const options = { ...DEFAULT_FORMAT_OPTIONS, ...subject.options };
+  const context = { fileName: subject.fileName, symbol: subject.format.symbolFor(subject.fileName), options };
+  const sink = new PoisonedSink(poisoned);
+  if (subject.format.mode === 'whole') {
+    expect(subject.format.createDecoder(context).decode(bytes, sink, { mtimeMs: T0 }).ok).toBe(true);
+  } else {
+    const decoder = subject.format.createDecoder(context);
+    const start = await decoder.open(bufferFile(bytes), ALL_HISTORY);
+    if (start) new ChunkedDecoder(decoder, start.offset).feed(bytes.subarray(start.offset), sink);
+  }
+  const problems = sink.events.flatMap((event) => (event.kind === 'problem' ? [event.reason] : []));
+  return Object.assign(sink.counts, { problems });
+}
+
 type Outcome = { kind: 'events'; events: RecordedEvent[] } | { kind: 'rejected' } | { kind: 'not-ready' };
 
 /** Parses `bytes` as `subject`'s format, cut into reads at `splits`; checks what comes out. */
@@ -161,7 +224,19 @@ type Mutation =
   | { kind: 'repeat'; from: number; length: number; to: number }
   | { kind: 'delete'; from: number; length: number }
   | { kind: 'insert'; at: number; bytes: Uint8Array }
-  | { kind: 'line'; at: number; text: string };
+  | { kind: 'line'; at: number; text: string }
+  | { kind: 'poison'; at: number; text: string };
+
+/** Lines that have thrown out of decoders or broken what follows them: deep nesting, huge numbers, odd Unicode. */
+const POISON_LINES = [
+  `{"symbol":"X","bid":1,"time":1795185000000,"x":${'['.repeat(30_000)}${']'.repeat(30_000)}}`,
+  `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`,
+  `{"symbol":"X","bid":1e400,"time":1795185000000}`,
+  `{"symbol":"X","bid":${'9'.repeat(400)},"time":${'9'.repeat(30)}}`,
+  `2026.11.20\t14:00:00\t${'9'.repeat(400)}\t1e999\t\t\t6`,
+  `{"symbol":"\u202EX\ud800","bid":1,"time":1795185000000,"\u0000":"\ufeff"}`,
+  '\u202E\u200B\ufeff\ud800,\u0000;\t\u2028',
+];
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
@@ -170,6 +245,7 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ kind: fc.constant('delete' as const), from: fc.nat(), length: fc.integer({ min: 1, max: 80 }) }),
   fc.record({ kind: fc.constant('insert' as const), at: fc.nat(), bytes: fc.uint8Array({ minLength: 1, maxLength: 40 }) }),
   fc.record({ kind: fc.constant('line' as const), at: fc.nat(), text: fc.string({ maxLength: 60 }) }),
+  fc.record({ kind: fc.constant('poison' as const), at: fc.nat(), text: fc.constantFrom(...POISON_LINES) }),
 );
 
 function mutate(original: Buffer, mutations: readonly Mutation[]): Buffer {
@@ -200,7 +276,8 @@ function mutate(original: Buffer, mutations: readonly Mutation[]): Buffer {
         bytes = Buffer.concat([bytes.subarray(0, at), Buffer.from(m.bytes), bytes.subarray(at)]);
         break;
       }
-      case 'line': {
+      case 'line':
+      case 'poison': {
         // At a line start when there is one near, as a writer's stray line would be.
         const at = bytes.indexOf(0x0a, m.at % n);
         const cut = at < 0 ? bytes.length : at + 1;
@@ -253,6 +330,23 @@ describe('fuzzing every parser', () => {
             }
           }),
           { numRuns: 40 },
+        );
+      });
+
+      it('an exception on one record never loses the other records', async () => {
+        const clean = await deliveries(subject, subject.bytes, null);
+        const records = [...clean.keys()];
+        expect(records.length).toBeGreaterThan(0);
+        // A JSON file of one symbol is one record: what it throws is the file's (FileTail keeps its last good state).
+        if (records.length < 2) return;
+        await fc.assert(
+          fc.asyncProperty(fc.constantFrom(...records), async (poisoned) => {
+            const got = await deliveries(subject, subject.bytes, poisoned);
+            for (const [record, count] of clean) if (record !== poisoned) expect(got.get(record), `record ${record}`).toBe(count);
+            expect(got.has(poisoned)).toBe(false);
+            expect(got.problems.some((reason) => /could not be decoded \(RangeError/.test(reason))).toBe(true);
+          }),
+          { numRuns: Math.min(20, records.length) },
         );
       });
 

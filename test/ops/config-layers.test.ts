@@ -106,7 +106,7 @@ describe('configuration layers', () => {
       'auth.tokens.1: give exactly one of token (the secret) or sha256 (its hex SHA-256)',
       'auth.tokens.1.name: "a" is used by another token',
     ]);
-    expect(problemsOf(() => resolveConfig({ auth: { tokens: [{ name: 'short', token: 'abc' }] } }))[0]).toMatch(/^auth\.tokens\.0\.token: "abc" is not allowed/);
+    expect(problemsOf(() => resolveConfig({ auth: { tokens: [{ name: 'short', token: 'abc' }] } }))[0]).toMatch(/^auth\.tokens\.0\.token: "\[redacted\]" is not allowed/);
     expect(problemsOf(() => resolveConfig({ sources: [{ path: '/a' }, { path: '/b' }, { path: '/a', format: 'auto' }] }))).toEqual([
       'sources.2: the same folder and options as sources.0',
     ]);
