@@ -1,6 +1,7 @@
 import { basename, extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../state/document.js';
 import { badTime, DelimitedDecoder, fieldValue, inferTimeframe, normalizeName, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
 
 /**
@@ -102,10 +103,13 @@ class SierraTextDecoder extends DelimitedDecoder {
   #columns: Columns | null = null;
   #timeframe: Timeframe | null = null;
   #lastTime = Number.NaN;
+  /** Open, high, low and close are stored times 1 / this (native units); 1 for most files. */
+  readonly #multiplier: number;
 
   constructor(context: DecoderContext) {
     super(context);
     this.#times = new TimeReader(this.options);
+    this.#multiplier = multiplierFor(this.options, this.symbol);
   }
 
   protected isHeader(): boolean {
@@ -151,7 +155,8 @@ class SierraTextDecoder extends DelimitedDecoder {
     }
     const base = columns.base;
     const number = (index: number | undefined): number => (index === undefined || fields[index] === '' ? 0 : Number(fields[index]));
-    const bar: Bar = { t: time, o: number(base.open), h: number(base.high), l: number(base.low), c: number(base.close), v: number(base.volume) };
+    const price = (index: number | undefined): number => scalePrice(number(index), this.#multiplier);
+    const bar: Bar = { t: time, o: price(base.open), h: price(base.high), l: price(base.low), c: price(base.close), v: number(base.volume) };
     if (base.trades !== undefined) bar.n = number(base.trades);
     if (base.bidVolume !== undefined) bar.bv = number(base.bidVolume);
     if (base.askVolume !== undefined) bar.av = number(base.askVolume);

@@ -16,6 +16,9 @@ export interface TickRecord {
   last?: number | undefined;
   /** Trade size; meaningful only with `last`. */
   size?: number | undefined;
+  /** Of a trade's size, what traded at the bid and at the ask (`.scid` records); absent when the source does not say. */
+  bidVolume?: number | undefined;
+  askVolume?: number | undefined;
 }
 
 /** Where decoders put what they read. Implemented by the state layer. */
@@ -160,6 +163,10 @@ export interface FormatOptions {
   json: 'auto' | 'symbol' | 'map';
   /** Book levels published per side. */
   bookLevels: number;
+  /** Multiplies every price of Sierra files (`.scid`, `.depth`, text): 0.01 reads 642350 as 6423.50. */
+  priceMultiplier: number;
+  /** Per symbol as the file names it, or a `*`/`?` pattern: overrides `priceMultiplier`. */
+  priceMultipliers: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_FORMAT_OPTIONS: FormatOptions = Object.freeze({
@@ -172,6 +179,8 @@ export const DEFAULT_FORMAT_OPTIONS: FormatOptions = Object.freeze({
   timeframe: 'auto',
   json: 'auto',
   bookLevels: 10,
+  priceMultiplier: 1,
+  priceMultipliers: {},
 });
 
 export interface TailFormat extends FormatBase {

@@ -77,7 +77,7 @@ export class Contribution {
     }
     if (tick.last !== undefined) {
       this.#sawTrade = true;
-      for (const window of this.#built) window.addTrade(tick.time, tick.last, tick.size ?? 0, 1);
+      for (const window of this.#built) window.addTrade(tick.time, tick.last, tick.size ?? 0, 1, tick.bidVolume, tick.askVolume);
     } else if (this.barBasis === 'auto' && !this.#sawTrade && tick.bid !== undefined) {
       // MetaTrader's convention for instruments without trades: bid bars, tick count as volume.
       for (const window of this.#built) window.addTrade(tick.time, tick.bid, 1, undefined);
