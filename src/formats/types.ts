@@ -30,8 +30,10 @@ export interface RecordSink {
    * sub-minute length (a Sierra bar file's storage unit) that is merged into the bars held;
    * `replacesLast` says it is the last such bar this file reported, rewritten by its writer
    * (Sierra's forming bar), so it corrects that bar rather than adding to it twice.
+   * `lengthMs`, with `timeframe` null, is the bars' length when the file says it (a 10-minute
+   * chart): they are merged only into the windows that length divides, never a finer one.
    */
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast?: boolean): void;
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast?: boolean, lengthMs?: number): void;
   /** The order book as of `book.time` (a new object each time: the sink may keep it). */
   book(symbol: string, book: Book): void;
   /** Values with no home in the document's quote or bars, merged into `fields`. */
@@ -135,6 +137,8 @@ export interface DecoderContext {
   symbol: string;
   /** The source's reading options; the defaults when absent. */
   options?: FormatOptions;
+  /** Told what was assumed about the file where its content leaves doubt (the bars' timeframe). */
+  warn?: (message: string) => void;
 }
 
 export type Delimiter = '\t' | ',' | ';';

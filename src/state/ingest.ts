@@ -54,8 +54,8 @@ export class FileIngest implements RecordSink {
     this.#contribution(symbol).applyTick(tick);
   }
 
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
-    this.#contribution(symbol).applyBar(bar, timeframe, replacesLast);
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false, lengthMs?: number): void {
+    this.#contribution(symbol).applyBar(bar, timeframe, replacesLast, lengthMs);
   }
 
   book(symbol: string, book: Book): void {

@@ -57,6 +57,8 @@ const INCOMPLETE_REPORT_AFTER = 10;
  * from then on each locked read is a failure for the file's circuit breaker.
  */
 const LOCKED_REPORT_AFTER = 20;
+/** Warnings logged per file (what a decoder assumed about it), however often it is rewritten. */
+const WARNINGS_PER_FILE = 4;
 /** Problems logged per read; the rest are counted in one line. */
 const PROBLEMS_LOGGED_PER_READ = 10;
 
@@ -118,6 +120,8 @@ export class FileTail {
   /** Failed reads in a row (only the first of a run is logged as an error). */
   #failures = 0;
   readonly #problemsSeen: FileProblems = { count: 0, last: null };
+  /** Warnings logged for this file (a few per file: what was assumed about its content). */
+  readonly #warnings = new Set<string>();
 
   constructor(path: string, options: FileTailOptions) {
     this.path = path;
@@ -223,7 +227,7 @@ export class FileTail {
     }
     if (!tail) {
       const symbol = format.symbolFor(basename(this.path));
-      const decoder = format.createDecoder({ fileName: basename(this.path), symbol, options: this.#options.registry.options });
+      const decoder = format.createDecoder({ fileName: basename(this.path), symbol, options: this.#options.registry.options, warn: (message) => this.#warn(message) });
       const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
       if (!start) return 'retry';
       tail = this.#tail = {
@@ -311,6 +315,13 @@ export class FileTail {
     whole.incomplete = null;
     this.#reportSkippedProblems();
     return ingest.finish() > 0 ? 'changed' : 'unchanged';
+  }
+
+  /** A decoder's doubt about the file, logged once per file (not again on each rewrite). */
+  #warn(message: string): void {
+    if (this.#warnings.has(message) || this.#warnings.size >= WARNINGS_PER_FILE) return;
+    this.#warnings.add(message);
+    this.#logger.warn(message);
   }
 
   #failed(error: unknown): ReadOutcome {
