@@ -122,14 +122,16 @@ function fromRows(times: readonly number[], zone: TimeZone): RowEvidence | null 
       modeCount = count;
     }
   }
-  const firm = modeCount >= FIRM_GAPS;
+  const plenty = modeCount >= FIRM_GAPS;
+  // A few rows all the same gap apart are as clear as many.
+  const firm = plenty || (modeCount >= MIN_GAPS && modeCount === gaps.length);
   const most = `most of ${gaps.length} gaps between rows are ${formatGap(mode)} (${modeCount})`;
   if (modeCount > 0 && mode < MINUTE) return { timeframe: null, lengthMs: null, how: most, firm };
   if (modeCount >= MIN_GAPS && onGrid(gaps, mode)) {
     const timeframe = TIMEFRAMES.find((candidate) => TIMEFRAME_MS[candidate] === mode);
     if (timeframe) return { timeframe, lengthMs: null, how: most, firm };
     // Bars of a length between the kept timeframes (2 or 10 minutes): into the windows it divides.
-    if (firm && mode < TIMEFRAME_MS.D1) return { timeframe: null, lengthMs: mode, how: `${most}, a timeframe the document does not keep`, firm: false };
+    if (plenty && mode < TIMEFRAME_MS.D1) return { timeframe: null, lengthMs: mode, how: `${most}, a timeframe the document does not keep`, firm: false };
   }
   // Sparse (hours between bars): the largest timeframe every open time is on the grid of,
   // no longer than the shortest gap.

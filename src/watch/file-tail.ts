@@ -317,10 +317,14 @@ export class FileTail {
     return ingest.finish() > 0 ? 'changed' : 'unchanged';
   }
 
-  /** A decoder's doubt about the file, logged once per file (not again on each rewrite). */
+  /**
+   * A decoder's doubt about the file, logged once per file: the same doubt with other counts
+   * (the file grew, or was rewritten) is not told again.
+   */
   #warn(message: string): void {
-    if (this.#warnings.has(message) || this.#warnings.size >= WARNINGS_PER_FILE) return;
-    this.#warnings.add(message);
+    const key = message.replace(/\d+/g, '#');
+    if (this.#warnings.has(key) || this.#warnings.size >= WARNINGS_PER_FILE) return;
+    this.#warnings.add(key);
     this.#logger.warn(message);
   }
 
