@@ -19,7 +19,7 @@ const ColumnRefSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ 
 });
 
 /** A price multiplier: positive and finite, within bounds no instrument needs to leave. */
-const PriceMultiplierSchema = (description: string) => Type.Number({ exclusiveMinimum: 0, minimum: 1e-9, maximum: 1e9, description });
+const PriceMultiplierSchema = (description: string) => Type.Number({ minimum: 1e-9, maximum: 1e9, description });
 
 const SourceSchema = Type.Object(
   {
@@ -57,6 +57,7 @@ const SourceSchema = Type.Object(
         ),
         priceMultipliers: Type.Optional(
           Type.Record(Type.String({ minLength: 1, maxLength: 128 }), PriceMultiplierSchema('price multiplier of this symbol'), {
+            maxProperties: 10_000,
             description: 'symbol as the file names it, or a pattern with * and ? → price multiplier (over the source\'s priceMultiplier)',
           }),
         ),

@@ -10,6 +10,8 @@ describe('priceMultiplier', () => {
       expect(() => resolveConfig({ sources: [{ path: '.', symbols: { priceMultipliers: { ES: bad } } }] }), String(bad)).toThrow(ConfigError);
     }
     expect(() => resolveConfig({ sources: [{ path: '.', priceMultiplier: 0 }] })).toThrow(/sources\.0\.priceMultiplier: 0 is not allowed/);
+    const tooMany = Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`S${i}`, 1]));
+    expect(() => resolveConfig({ sources: [{ path: '.', symbols: { priceMultipliers: tooMany } }] })).toThrow(ConfigError);
     const config = resolveConfig({ sources: [{ path: '.', priceMultiplier: 0.01, symbols: { priceMultipliers: { 'CL*': 0.001, ESH26: 1 } } }] });
     const options = formatOptionsOf(config.sources[0]!, 10);
     expect(options.priceMultiplier).toBe(0.01);

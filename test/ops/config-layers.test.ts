@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TSchema } from '@sinclair/typebox';
@@ -118,8 +118,9 @@ describe('configuration layers', () => {
     expect(problemsOf(() => resolveConfig({ cache: { ttlMs: { bars: 0 } } }))[0]).toMatch(/^cache\.ttlMs\.bars: 0 is not allowed/);
   });
 
-  it('README documents every config key with its default', async () => {
-    const readme = await readFile(join(root, 'README.md'), 'utf8');
+  it('README (or a page of docs/) documents every config key with its default', async () => {
+    const docs = (await readdir(join(root, 'docs'))).filter((name) => name.endsWith('.md')).map((name) => join(root, 'docs', name));
+    const readme = (await Promise.all([join(root, 'README.md'), ...docs].map((path) => readFile(path, 'utf8')))).join('\n');
     const rows = new Set([...readme.matchAll(/^\| `([^`]+)` \|/gm)].map((match) => match[1]));
     const missing = schemaKeys(ConfigSchema).filter((key) => !rows.has(key));
     expect(missing).toEqual([]);
