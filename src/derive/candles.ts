@@ -36,8 +36,11 @@ export class CandleWindow {
     this.#clock = clock;
   }
 
-  /** Adds a trade (or a tick, for bid-based bars) of `volume` and `trades` count. */
-  addTrade(time: number, price: number, volume: number, trades: number | undefined): void {
+  /**
+   * Adds a trade (or a tick, for bid-based bars) of `volume` and `trades` count; `bidVolume`
+   * and `askVolume` (when the source gives them) are summed into the bar's `bv` and `av`.
+   */
+  addTrade(time: number, price: number, volume: number, trades: number | undefined, bidVolume?: number, askVolume?: number): void {
     const t = this.#clock.open(time);
     const index = this.#indexFor(this.bars, t);
     this.#lastMerge = null;
@@ -46,6 +49,8 @@ export class CandleWindow {
     if (index < 0) {
       const bar: Bar = { t, o: price, h: price, l: price, c: price, v: volume };
       if (trades !== undefined) bar.n = trades;
+      if (bidVolume !== undefined) bar.bv = bidVolume;
+      if (askVolume !== undefined) bar.av = askVolume;
       this.#insert(bars, ~index, bar);
       this.#setEdges(t, { first: time, last: time });
       return;
@@ -64,6 +69,8 @@ export class CandleWindow {
     }
     bar.v += volume;
     if (trades !== undefined) bar.n = (bar.n ?? 0) + trades;
+    if (bidVolume !== undefined) bar.bv = (bar.bv ?? 0) + bidVolume;
+    if (askVolume !== undefined) bar.av = (bar.av ?? 0) + askVolume;
   }
 
   /**

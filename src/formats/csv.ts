@@ -1,17 +1,17 @@
-import { basename, extname } from 'node:path';
+import { extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../state/document.js';
 import {
   badTime,
   columnIndex,
   DelimitedDecoder,
   fieldValue,
-  inferTimeframe,
   normalizeName,
   price,
   readLayout,
   TimeReader,
   type TextLayout,
 } from './delimited.js';
+import { symbolFromFileName } from './file-names.js';
 import {
   COLUMN_ROLES,
   FormatError,
@@ -50,10 +50,6 @@ const ROLE_NAMES: Record<ColumnRole, readonly string[]> = {
 
 type Roles = Partial<Record<ColumnRole, number>>;
 
-function stem(fileName: string): string {
-  return basename(fileName, extname(fileName));
-}
-
 export const csvFormat: TailFormat = {
   name: 'csv',
   mode: 'tail',
@@ -65,7 +61,7 @@ export const csvFormat: TailFormat = {
     if (layout === null) return false;
     return options.columns !== undefined || resolveRoles(layout, options).time !== undefined;
   },
-  symbolFor: stem,
+  symbolFor: symbolFromFileName,
   createDecoder: (context) => new CsvDecoder(context),
 };
 
@@ -114,6 +110,8 @@ class CsvDecoder extends DelimitedDecoder {
   #extra: { index: number; name: string }[] = [];
   #bars = false;
   #timeframe: Timeframe | null = null;
+  /** With `#timeframe` null, the bars' length when known (a 10-minute chart). */
+  #lengthMs: number | undefined;
   /** The last row's symbol and time: a bar row repeating them rewrites that bar. */
   #lastSymbol = '';
   #lastTime = Number.NaN;
@@ -136,11 +134,13 @@ class CsvDecoder extends DelimitedDecoder {
       .map((_, index) => ({ index, name: layout.header?.[index] || String(index + 1) }))
       .filter((column) => !mapped.has(column.index));
     this.#bars = ['open', 'high', 'low', 'close'].every((role) => roles[role as ColumnRole] !== undefined);
-    if (this.options.timeframe !== 'auto') this.#timeframe = this.options.timeframe;
   }
 
   protected override async prepare(file: RandomAccessFile): Promise<void> {
-    if (this.#bars && this.options.timeframe === 'auto') this.#timeframe = inferTimeframe(await this.probeTimes(file));
+    if (!this.#bars) return;
+    const decision = await this.timeframeOf(file);
+    this.#timeframe = decision.timeframe;
+    this.#lengthMs = decision.lengthMs ?? undefined;
   }
 
   protected override barTimeframe(): Timeframe | null {
@@ -180,7 +180,7 @@ class CsvDecoder extends DelimitedDecoder {
         return;
       }
       const repeated = this.#lastSymbol === symbol && this.#lastTime === time;
-      sink.bar(symbol, bar, this.#timeframe, this.#timeframe === null && repeated);
+      sink.bar(symbol, bar, this.#timeframe, this.#timeframe === null && repeated, this.#lengthMs);
     } else {
       const bid = price(at(fields, roles.bid));
       const ask = price(at(fields, roles.ask));

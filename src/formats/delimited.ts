@@ -1,9 +1,10 @@
 import { TIMEFRAME_MS } from '../derive/bar-clock.js';
 import { windowSize } from '../state/contribution.js';
-import { TIMEFRAMES, type Timeframe } from '../state/document.js';
+import type { Timeframe } from '../state/document.js';
 import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './datetime.js';
 import { decodeRecord } from './record-guard.js';
 import { firstLine, forEachLine, lineTailStart, sniffEncoding, type TextEncoding } from './text.js';
+import { decideTimeframe, type TimeframeDecision } from './timeframe-inference.js';
 import {
   DEFAULT_FORMAT_OPTIONS,
   FormatError,
@@ -166,28 +167,15 @@ export function badTime(text: string, options: FormatOptions): string {
   return `no valid date and time at the start of the line (${text.length} characters)${hint}; line skipped`;
 }
 
-/**
- * The timeframe of bars whose open times are `times`: the shortest gap between neighbours,
- * if it is one the document keeps; null for sub-minute or irregular bars (merged into M1).
- */
-export function inferTimeframe(times: readonly number[]): Timeframe | null {
-  let gap = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < times.length; i++) {
-    const step = (times[i] as number) - (times[i - 1] as number);
-    if (step > 0 && step < gap) gap = step;
-  }
-  return TIMEFRAMES.find((timeframe) => TIMEFRAME_MS[timeframe] === gap) ?? null;
-}
-
 /** History a file of bars of `timeframe` needs to fill its window (the configured history for null). */
 export function historyFor(options: TailOpenOptions, timeframe: Timeframe | null): number {
   if (timeframe === null) return options.historyMs;
   return Math.max(options.historyMs, windowSize(options.windows ?? {}, timeframe) * TIMEFRAME_MS[timeframe]);
 }
 
-/** Rows read from the start of the data to infer the timeframe. */
-const PROBE_ROWS = 50;
-const PROBE_BYTES = 16 * 1024;
+/** Rows read from the start of the data to infer the timeframe (enough for a few sessions of bars). */
+const PROBE_ROWS = 500;
+const PROBE_BYTES = 64 * 1024;
 
 /**
  * A tail decoder for a delimited text file: subclasses say whether a first line is a
@@ -198,11 +186,13 @@ export abstract class DelimitedDecoder implements TailDecoder {
   protected readonly fileName: string;
   protected readonly options: FormatOptions;
   protected layout: TextLayout | null = null;
+  readonly #warn: ((message: string) => void) | undefined;
 
   constructor(context: DecoderContext) {
     this.symbol = context.symbol;
     this.fileName = context.fileName;
     this.options = context.options ?? DEFAULT_FORMAT_OPTIONS;
+    this.#warn = context.warn;
   }
 
   /** Whether the first line is a header (asked when the source does not say). */
@@ -249,6 +239,19 @@ export abstract class DelimitedDecoder implements TailDecoder {
       },
       (lineOffset, length) => sink.problem(lineOffset, `line longer than the limit (${length} bytes without a line end); skipped`),
     );
+  }
+
+  /**
+   * The timeframe of the file's bars from the source's pin, the file name and the first rows
+   * (timeframe-inference.ts); a doubt is told to the context's `warn`. Throws FormatError for
+   * a name stating bars that fit no window.
+   */
+  protected async timeframeOf(file: RandomAccessFile): Promise<TimeframeDecision> {
+    const pinned = this.options.timeframe;
+    const times = pinned === 'auto' ? await this.probeTimes(file) : [];
+    const decision = decideTimeframe({ fileName: this.fileName, pinned, times, zone: this.options.timeZone });
+    if (decision.warning !== null) this.#warn?.(decision.warning);
+    return decision;
   }
 
   /** The times of the first rows of the file, for inferring the bar timeframe. */

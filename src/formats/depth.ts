@@ -1,6 +1,7 @@
 import { basename, extname } from 'node:path';
 import type { Book, BookLevel } from '../state/document.js';
 import { decodeRecord } from './record-guard.js';
+import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
 import { isLegacyScDateTime, readScDateTime, roundFloat32 } from './sierra-time.js';
 import {
@@ -114,6 +115,8 @@ class BookSide {
 class DepthDecoder implements TailDecoder {
   readonly #symbol: string;
   readonly #levels: number;
+  /** Prices are stored times 1 / this (native units); 1 for most files. */
+  readonly #multiplier: number;
   #bids = new BookSide(true);
   #asks = new BookSide(false);
   /** The published levels changed since the last batch ended. */
@@ -121,7 +124,9 @@ class DepthDecoder implements TailDecoder {
 
   constructor(context: DecoderContext) {
     this.#symbol = context.symbol;
-    this.#levels = (context.options ?? DEFAULT_FORMAT_OPTIONS).bookLevels;
+    const options = context.options ?? DEFAULT_FORMAT_OPTIONS;
+    this.#levels = options.bookLevels;
+    this.#multiplier = multiplierFor(options, context.symbol);
   }
 
   async open(file: RandomAccessFile, options: TailOpenOptions): Promise<TailStart | null> {
@@ -174,7 +179,7 @@ class DepthDecoder implements TailDecoder {
     if (command > DepthCommand.DELETE_ASK) return false;
     const price = view.getFloat32(o + 12, true);
     if (!Number.isFinite(price)) return false;
-    const key = roundFloat32(price);
+    const key = scalePrice(roundFloat32(price), this.#multiplier);
     const bid = command % 2 === 0;
     const side = bid ? this.#bids : this.#asks;
     const index =

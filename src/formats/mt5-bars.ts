@@ -1,7 +1,8 @@
-import { basename, extname } from 'node:path';
-import { isTimeframe, type Bar, type Timeframe } from '../state/document.js';
-import { DelimitedDecoder, inferTimeframe, TimeReader, type TextLayout } from './delimited.js';
-import { bracketedColumns, EXPORT_RANGE_SUFFIX, sniffBracketedHeader } from './mt5-ticks.js';
+import { extname } from 'node:path';
+import type { Bar, Timeframe } from '../state/document.js';
+import { DelimitedDecoder, TimeReader, type TextLayout } from './delimited.js';
+import { symbolFromFileName } from './file-names.js';
+import { bracketedColumns, sniffBracketedHeader } from './mt5-ticks.js';
 import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
 
 /**
@@ -11,13 +12,7 @@ import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSin
  * the bar of the named timeframe opening then, and replaces any bar held for that time.
  */
 
-/** `_M5_202401020000_202406282359`: the timeframe and range the terminal appends. */
-const BAR_EXPORT_SUFFIX = /_([A-Z]{1,2}\d{1,2})_\d{12}_\d{12}$/;
 const BAR_COLUMNS = ['DATE', 'TIME', 'OPEN', 'HIGH', 'LOW', 'CLOSE', 'TICKVOL', 'VOL', 'SPREAD'] as const;
-
-function stem(fileName: string): string {
-  return basename(fileName, extname(fileName));
-}
 
 export const mt5BarsFormat: TailFormat = {
   name: 'mt5-bars',
@@ -25,7 +20,7 @@ export const mt5BarsFormat: TailFormat = {
   barBasis: 'auto',
   matchesName: (fileName) => ['.csv', '.txt'].includes(extname(fileName).toLowerCase()),
   sniff: (head, options) => sniffBracketedHeader(head, options, isBarHeader),
-  symbolFor: (fileName) => stem(fileName).replace(BAR_EXPORT_SUFFIX, '').replace(EXPORT_RANGE_SUFFIX, ''),
+  symbolFor: symbolFromFileName,
   createDecoder: (context) => new Mt5BarDecoder(context),
 };
 
@@ -39,6 +34,8 @@ class Mt5BarDecoder extends DelimitedDecoder {
   #columns: Record<(typeof BAR_COLUMNS)[number], number> | null = null;
   /** The timeframe of the bars; null when unknown (merged into the windows as finer bars). */
   #timeframe: Timeframe | null = null;
+  /** With `#timeframe` null, the bars' length when known (an M10 export). */
+  #lengthMs: number | undefined;
   #lastTime = Number.NaN;
 
   constructor(context: DecoderContext) {
@@ -56,15 +53,12 @@ class Mt5BarDecoder extends DelimitedDecoder {
       throw new FormatError(`header of ${header.length} columns lacks <DATE>, <OPEN>, <HIGH>, <LOW> and <CLOSE>`, 0);
     }
     this.#columns = bracketedColumns(header, BAR_COLUMNS);
-    const named = BAR_EXPORT_SUFFIX.exec(stem(this.fileName))?.[1];
-    if (named !== undefined && !isTimeframe(named)) {
-      throw new FormatError(`timeframe ${named} is not one the document keeps (M1 M5 M15 M30 H1 H4 D1); file skipped`, 0);
-    }
-    this.#timeframe = named ?? (this.options.timeframe === 'auto' ? null : this.options.timeframe);
   }
 
   protected override async prepare(file: RandomAccessFile): Promise<void> {
-    if (this.#timeframe === null && this.options.timeframe === 'auto') this.#timeframe = inferTimeframe(await this.probeTimes(file));
+    const decision = await this.timeframeOf(file);
+    this.#timeframe = decision.timeframe;
+    this.#lengthMs = decision.lengthMs ?? undefined;
   }
 
   protected override barTimeframe(): Timeframe | null {
@@ -101,7 +95,7 @@ class Mt5BarDecoder extends DelimitedDecoder {
     }
     // Real volume for exchange instruments; the tick count otherwise (MetaTrader's convention).
     bar.v = realVolume > 0 ? realVolume : tickVolume;
-    sink.bar(this.symbol, bar, this.#timeframe, this.#timeframe === null && time === this.#lastTime);
+    sink.bar(this.symbol, bar, this.#timeframe, this.#timeframe === null && time === this.#lastTime, this.#lengthMs);
     if (columns.SPREAD >= 0) sink.fields(this.symbol, { spread });
     this.#lastTime = time;
   }

@@ -1,9 +1,11 @@
 import { basename, extname } from 'node:path';
 import type { Bar } from '../state/document.js';
 import { decodeRecord } from './record-guard.js';
+import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
 import { readScDateTime, roundFloat32 } from './sierra-time.js';
 import {
+  DEFAULT_FORMAT_OPTIONS,
   type DecoderContext,
   type RandomAccessFile,
   type RecordSink,
@@ -45,6 +47,8 @@ class TradeTick implements TickRecord {
   ask: number | undefined = 0;
   last = 0;
   size = 0;
+  bidVolume = 0;
+  askVolume = 0;
 }
 
 class QuoteTick implements TickRecord {
@@ -53,6 +57,8 @@ class QuoteTick implements TickRecord {
   ask = 0;
   last: undefined = undefined;
   size: undefined = undefined;
+  bidVolume: undefined = undefined;
+  askVolume: undefined = undefined;
 }
 
 class ScidDecoder implements TailDecoder {
@@ -66,8 +72,17 @@ class ScidDecoder implements TailDecoder {
   #formingOffset = -1;
   #forming: Buffer | null = null;
 
+  /** Prices are stored times 1 / this (native units); 1 for most files. */
+  readonly #multiplier: number;
+
   constructor(context: DecoderContext) {
     this.#symbol = context.symbol;
+    this.#multiplier = multiplierFor(context.options ?? DEFAULT_FORMAT_OPTIONS, context.symbol);
+  }
+
+  /** A stored float32 price as the document states it. */
+  #price(stored: number): number {
+    return scalePrice(roundFloat32(stored), this.#multiplier);
   }
 
   get revisit(): number {
@@ -132,17 +147,19 @@ class ScidDecoder implements TailDecoder {
       if (volume === 0 && openBits === 0 && high !== 0 && low !== 0) {
         const quote = this.#quote;
         quote.time = time;
-        quote.bid = roundFloat32(low);
-        quote.ask = roundFloat32(high);
+        quote.bid = this.#price(low);
+        quote.ask = this.#price(high);
         sink.tick(this.#symbol, quote);
         return false;
       }
       const trade = this.#trade;
       trade.time = time;
-      trade.bid = low === 0 ? undefined : roundFloat32(low);
-      trade.ask = high === 0 ? undefined : roundFloat32(high);
-      trade.last = roundFloat32(close);
+      trade.bid = low === 0 ? undefined : this.#price(low);
+      trade.ask = high === 0 ? undefined : this.#price(high);
+      trade.last = this.#price(close);
       trade.size = volume;
+      trade.bidVolume = countField(view, o + 32);
+      trade.askVolume = countField(view, o + 36);
       sink.tick(this.#symbol, trade);
       return false;
     }
@@ -153,10 +170,10 @@ class ScidDecoder implements TailDecoder {
     }
     const bar: Bar = {
       t: time,
-      o: roundFloat32(open),
-      h: roundFloat32(high),
-      l: roundFloat32(low),
-      c: roundFloat32(close),
+      o: this.#price(open),
+      h: this.#price(high),
+      l: this.#price(low),
+      c: this.#price(close),
       v: volume,
       n: trades,
       bv: countField(view, o + 32),

@@ -1,6 +1,8 @@
-import { basename, extname } from 'node:path';
+import { extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../state/document.js';
-import { badTime, DelimitedDecoder, fieldValue, inferTimeframe, normalizeName, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { badTime, DelimitedDecoder, fieldValue, normalizeName, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { symbolFromFileName } from './file-names.js';
+import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
 
 /**
@@ -37,15 +39,6 @@ const BASE_NAMES: Record<string, BaseColumn> = {
   hlavg: 'derived',
 };
 
-/** `-BarData`, `_BarData`, `-BarStudyData` and a `.scid`/`.dly`/`.DAILY` left in the name. */
-const NAME_SUFFIXES = [/[-_](BarData|BarStudyData)$/i, /\.(scid|dly|daily)$/i];
-
-function symbolFor(fileName: string): string {
-  let name = basename(fileName, extname(fileName));
-  for (const suffix of NAME_SUFFIXES) name = name.replace(suffix, '');
-  return name;
-}
-
 function isDaily(fileName: string): boolean {
   return extname(fileName).toLowerCase() === '.dly';
 }
@@ -60,7 +53,7 @@ export const sierraTextFormat: TailFormat = {
     if (layout === undefined) return undefined;
     return layout !== null && readColumns(layout.first) !== null;
   },
-  symbolFor,
+  symbolFor: symbolFromFileName,
   createDecoder: (context) => new SierraTextDecoder(context),
 };
 
@@ -101,11 +94,16 @@ class SierraTextDecoder extends DelimitedDecoder {
   #times: TimeReader;
   #columns: Columns | null = null;
   #timeframe: Timeframe | null = null;
+  /** With `#timeframe` null, the bars' length when known (a 10-minute chart). */
+  #lengthMs: number | undefined;
   #lastTime = Number.NaN;
+  /** Open, high, low and close are stored times 1 / this (native units); 1 for most files. */
+  readonly #multiplier: number;
 
   constructor(context: DecoderContext) {
     super(context);
     this.#times = new TimeReader(this.options);
+    this.#multiplier = multiplierFor(this.options, this.symbol);
   }
 
   protected isHeader(): boolean {
@@ -121,11 +119,13 @@ class SierraTextDecoder extends DelimitedDecoder {
     const unpaddedMillis = columns.base.time !== undefined && normalizeName(header[columns.base.close as number] as string) === 'close' && !isDaily(this.fileName);
     this.#times = new TimeReader(this.options, unpaddedMillis);
     if (isDaily(this.fileName)) this.#timeframe = 'D1';
-    else if (this.options.timeframe !== 'auto') this.#timeframe = this.options.timeframe;
   }
 
   protected override async prepare(file: RandomAccessFile): Promise<void> {
-    if (!isDaily(this.fileName) && this.options.timeframe === 'auto') this.#timeframe = inferTimeframe(await this.probeTimes(file));
+    if (isDaily(this.fileName)) return;
+    const decision = await this.timeframeOf(file);
+    this.#timeframe = decision.timeframe;
+    this.#lengthMs = decision.lengthMs ?? undefined;
   }
 
   protected override barTimeframe(): Timeframe | null {
@@ -151,7 +151,8 @@ class SierraTextDecoder extends DelimitedDecoder {
     }
     const base = columns.base;
     const number = (index: number | undefined): number => (index === undefined || fields[index] === '' ? 0 : Number(fields[index]));
-    const bar: Bar = { t: time, o: number(base.open), h: number(base.high), l: number(base.low), c: number(base.close), v: number(base.volume) };
+    const price = (index: number | undefined): number => scalePrice(number(index), this.#multiplier);
+    const bar: Bar = { t: time, o: price(base.open), h: price(base.high), l: price(base.low), c: price(base.close), v: number(base.volume) };
     if (base.trades !== undefined) bar.n = number(base.trades);
     if (base.bidVolume !== undefined) bar.bv = number(base.bidVolume);
     if (base.askVolume !== undefined) bar.av = number(base.askVolume);
@@ -159,12 +160,12 @@ class SierraTextDecoder extends DelimitedDecoder {
       sink.problem(offset, `a price or volume is not a number (line of ${text.length} characters); line skipped`);
       return;
     }
-    if (this.#timeframe === null && bar.n === 1 && bar.o === bar.c && bar.h > bar.l) {
+    if (this.#timeframe === null && this.#lengthMs === undefined && bar.n === 1 && bar.o === bar.c && bar.h > bar.l) {
       // A 1-tick chart's row is a trade, with Sierra's tick convention: High = ask, Low = bid.
       sink.tick(this.symbol, { time, bid: bar.l, ask: bar.h, last: bar.c, size: bar.v });
     } else {
       // A row repeating the last one's time is that bar again, rewritten (a forming bar written twice).
-      sink.bar(this.symbol, bar, this.#timeframe, this.#timeframe === null && time === this.#lastTime);
+      sink.bar(this.symbol, bar, this.#timeframe, this.#timeframe === null && time === this.#lastTime, this.#lengthMs);
     }
     this.#lastTime = time;
     const extra = this.#extraFields(fields);

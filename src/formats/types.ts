@@ -16,6 +16,9 @@ export interface TickRecord {
   last?: number | undefined;
   /** Trade size; meaningful only with `last`. */
   size?: number | undefined;
+  /** Of a trade's size, what traded at the bid and at the ask (`.scid` records); absent when the source does not say. */
+  bidVolume?: number | undefined;
+  askVolume?: number | undefined;
 }
 
 /** Where decoders put what they read. Implemented by the state layer. */
@@ -27,8 +30,10 @@ export interface RecordSink {
    * sub-minute length (a Sierra bar file's storage unit) that is merged into the bars held;
    * `replacesLast` says it is the last such bar this file reported, rewritten by its writer
    * (Sierra's forming bar), so it corrects that bar rather than adding to it twice.
+   * `lengthMs`, with `timeframe` null, is the bars' length when the file says it (a 10-minute
+   * chart): they are merged only into the windows that length divides, never a finer one.
    */
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast?: boolean): void;
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast?: boolean, lengthMs?: number): void;
   /** The order book as of `book.time` (a new object each time: the sink may keep it). */
   book(symbol: string, book: Book): void;
   /** Values with no home in the document's quote or bars, merged into `fields`. */
@@ -137,6 +142,8 @@ export interface DecoderContext {
   symbol: string;
   /** The source's reading options; the defaults when absent. */
   options?: FormatOptions;
+  /** Told what was assumed about the file where its content leaves doubt (the bars' timeframe). */
+  warn?: (message: string) => void;
 }
 
 export type Delimiter = '\t' | ',' | ';';
@@ -165,6 +172,10 @@ export interface FormatOptions {
   json: 'auto' | 'symbol' | 'map';
   /** Book levels published per side. */
   bookLevels: number;
+  /** Multiplies every price of Sierra files (`.scid`, `.depth`, text): 0.01 reads 642350 as 6423.50. */
+  priceMultiplier: number;
+  /** Per symbol as the file names it, or a `*`/`?` pattern: overrides `priceMultiplier`. */
+  priceMultipliers: Readonly<Record<string, number>>;
 }
 
 export const DEFAULT_FORMAT_OPTIONS: FormatOptions = Object.freeze({
@@ -177,6 +188,8 @@ export const DEFAULT_FORMAT_OPTIONS: FormatOptions = Object.freeze({
   timeframe: 'auto',
   json: 'auto',
   bookLevels: 10,
+  priceMultiplier: 1,
+  priceMultipliers: {},
 });
 
 export interface TailFormat extends FormatBase {

@@ -25,6 +25,9 @@ const ColumnRefSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ 
   description: '1-based column number or header name',
 });
 
+/** A price multiplier: positive and finite, within bounds no instrument needs to leave. */
+const PriceMultiplierSchema = (description: string) => Type.Number({ minimum: 1e-9, maximum: 1e9, description });
+
 const SourceSchema = Type.Object(
   {
     path: Type.String({ minLength: 1, description: 'folder to watch' }),
@@ -49,6 +52,7 @@ const SourceSchema = Type.Object(
       }),
     ),
     json: Choice(['auto', 'symbol', 'map'], 'a JSON file holds one symbol or a map of symbols'),
+    priceMultiplier: PriceMultiplierSchema('every price of .scid, .depth and Sierra text files is multiplied by this (native units: 0.01)'),
     symbols: Type.Object(
       {
         aliases: Type.Optional(
@@ -57,6 +61,12 @@ const SourceSchema = Type.Object(
         rename: Type.Optional(
           Type.Array(Type.Object({ pattern: Type.String({ minLength: 1 }), replace: Type.String() }, { additionalProperties: false }), {
             description: 'regular expression replacements applied in order',
+          }),
+        ),
+        priceMultipliers: Type.Optional(
+          Type.Record(Type.String({ minLength: 1, maxLength: 128 }), PriceMultiplierSchema('price multiplier of this symbol'), {
+            maxProperties: 10_000,
+            description: 'symbol as the file names it, or a pattern with * and ? → price multiplier (over the source\'s priceMultiplier)',
           }),
         ),
       },
@@ -346,6 +356,7 @@ export const DEFAULT_SOURCE: Omit<SourceConfig, 'path'> = {
   timeFormat: 'auto',
   timeframe: 'auto',
   json: 'auto',
+  priceMultiplier: 1,
   symbols: { aliases: {}, rename: [] },
 };
 

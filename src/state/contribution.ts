@@ -77,7 +77,7 @@ export class Contribution {
     }
     if (tick.last !== undefined) {
       this.#sawTrade = true;
-      for (const window of this.#built) window.addTrade(tick.time, tick.last, tick.size ?? 0, 1);
+      for (const window of this.#built) window.addTrade(tick.time, tick.last, tick.size ?? 0, 1, tick.bidVolume, tick.askVolume);
     } else if (this.barBasis === 'auto' && !this.#sawTrade && tick.bid !== undefined) {
       // MetaTrader's convention for instruments without trades: bid bars, tick count as volume.
       for (const window of this.#built) window.addTrade(tick.time, tick.bid, 1, undefined);
@@ -89,12 +89,15 @@ export class Contribution {
    * A bar record. With a timeframe it replaces that timeframe's bar of the same open time (a
    * window is kept for every timeframe a file states bars of) and is folded into the coarser
    * configured windows; `timeframe` null merges a finer bar into every configured window, and
-   * `replacesLast` corrects the last one merged (RecordSink.bar). Bars of trade-based sources
-   * also give the quote its last price.
+   * `replacesLast` corrects the last one merged (RecordSink.bar); with `lengthMs` only the
+   * windows that length divides take it. Bars of trade-based sources also give the quote its
+   * last price.
    */
-  applyBar(bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
+  applyBar(bar: Bar, timeframe: Timeframe | null, replacesLast = false, lengthMs?: number): void {
     if (timeframe === null) {
-      for (const window of this.#built) window.addBar(bar, replacesLast);
+      for (const window of this.#built) {
+        if (lengthMs === undefined || TIMEFRAME_MS[window.timeframe] % lengthMs === 0) window.addBar(bar, replacesLast);
+      }
     } else {
       const { window, rollups } = this.#series(timeframe);
       const replaced = window.barAt(bar.t);

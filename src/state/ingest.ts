@@ -100,8 +100,8 @@ export class FileIngest implements RecordSink {
     if (this.#timely(tick.time)) this.#contribution(symbol)?.applyTick(tick);
   }
 
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false): void {
-    if (this.#timely(bar.t)) this.#contribution(symbol)?.applyBar(bar, timeframe, replacesLast);
+  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false, lengthMs?: number): void {
+    if (this.#timely(bar.t)) this.#contribution(symbol)?.applyBar(bar, timeframe, replacesLast, lengthMs);
   }
 
   book(symbol: string, book: Book): void {

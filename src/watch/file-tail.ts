@@ -64,6 +64,8 @@ const INCOMPLETE_REPORT_AFTER = 10;
  * from then on each locked read is a failure for the file's circuit breaker.
  */
 const LOCKED_REPORT_AFTER = 20;
+/** Warnings logged per file (what a decoder assumed about it), however often it is rewritten. */
+const WARNINGS_PER_FILE = 4;
 /** Problems logged per read; the rest are counted in one line. */
 const PROBLEMS_LOGGED_PER_READ = 10;
 
@@ -127,6 +129,8 @@ export class FileTail {
   /** Why the file is not read (not a regular file, a link out of the folder), while it is not. */
   #refused: string | null = null;
   readonly #problemsSeen: FileProblems = { count: 0, last: null };
+  /** Warnings logged for this file (a few per file: what was assumed about its content). */
+  readonly #warnings = new Set<string>();
 
   constructor(path: string, options: FileTailOptions) {
     this.path = path;
@@ -252,7 +256,7 @@ export class FileTail {
     }
     if (!tail) {
       const symbol = format.symbolFor(basename(this.path));
-      const decoder = format.createDecoder({ fileName: basename(this.path), symbol, options: this.#options.registry.options });
+      const decoder = format.createDecoder({ fileName: basename(this.path), symbol, options: this.#options.registry.options, warn: (message) => this.#warn(message) });
       const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
       if (!start) return 'retry';
       tail = this.#tail = {
@@ -348,6 +352,17 @@ export class FileTail {
     whole.incomplete = null;
     this.#reportSkippedProblems();
     return ingest.finish() > 0 ? 'changed' : 'unchanged';
+  }
+
+  /**
+   * A decoder's doubt about the file, logged once per file: the same doubt with other counts
+   * (the file grew, or was rewritten) is not told again.
+   */
+  #warn(message: string): void {
+    const key = message.replace(/\d+/g, '#');
+    if (this.#warnings.has(key) || this.#warnings.size >= WARNINGS_PER_FILE) return;
+    this.#warnings.add(key);
+    this.#logger.warn(message);
   }
 
   #failed(error: unknown): ReadOutcome {

@@ -15,6 +15,8 @@ export function formatOptionsOf(source: SourceConfig, bookLevels: number): Forma
     timeframe: source.timeframe,
     json: source.json,
     bookLevels,
+    priceMultiplier: source.priceMultiplier,
+    priceMultipliers: source.symbols.priceMultipliers ?? {},
   };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDateTime } from '../../src/formats/datetime.js';
-import { columnIndex, inferTimeframe, readLayout, sniffDelimiter, splitFields, TimeReader } from '../../src/formats/delimited.js';
+import { columnIndex, readLayout, sniffDelimiter, splitFields, TimeReader } from '../../src/formats/delimited.js';
 import { DEFAULT_FORMAT_OPTIONS, type FormatOptions } from '../../src/formats/types.js';
 import { TimeZone } from '../../src/formats/zone.js';
 
@@ -76,16 +76,5 @@ describe('delimited: times', () => {
     expect(parseDateTime('2025.01.02')).toBe(Date.UTC(2025, 0, 2));
     expect(parseDateTime('2025.02.30 10:00')).toBeNaN();
     expect(parseDateTime('hello world')).toBeNaN();
-  });
-});
-
-describe('delimited: inferTimeframe', () => {
-  it('takes the shortest gap between rows when it is a timeframe the document keeps', () => {
-    const minute = 60_000;
-    expect(inferTimeframe([0, 5 * minute, 15 * minute, 20 * minute])).toBe('M5');
-    expect(inferTimeframe([0, 86_400_000, 3 * 86_400_000])).toBe('D1');
-    expect(inferTimeframe([0, 1000, 2000])).toBeNull();
-    expect(inferTimeframe([0, 2 * minute])).toBeNull();
-    expect(inferTimeframe([0])).toBeNull();
   });
 });

@@ -78,5 +78,7 @@ export function copyTick(tick: TickRecord): TickRecord {
   if (tick.ask !== undefined) copy.ask = tick.ask;
   if (tick.last !== undefined) copy.last = tick.last;
   if (tick.size !== undefined) copy.size = tick.size;
+  if (tick.bidVolume !== undefined) copy.bidVolume = tick.bidVolume;
+  if (tick.askVolume !== undefined) copy.askVolume = tick.askVolume;
   return copy;
 }

@@ -29,18 +29,18 @@ const noSink: RecordSink = {
   problem: () => undefined,
 };
 
-/** The ten tick records of test.scid as FORMATS.md §1 and §6 describe them (index 0-based). */
+/** The ten tick records of test.scid as FORMATS.md §1 and §6 describe them (index 0-based): trades at the bid have BidVolume 1, at the ask AskVolume 1. */
 const SAMPLE_TICKS = [
-  { time: 1677011839026, bid: 4048, ask: 4048.75, last: 4048, size: 1 },
-  { time: 1677011863699, bid: 4048, ask: 4048.25, last: 4048, size: 1 },
-  { time: 1677011870544, bid: 4047.5, ask: 4048.25, last: 4047.5, size: 1 },
-  { time: 1677011882105, bid: 4047.75, ask: 4048.25, last: 4047.75, size: 1 },
-  { time: 1677011882105.001, bid: 4047.75, ask: 4048.25, last: 4047.75, size: 1 },
-  { time: 1677011892208, bid: 4048, ask: 4048.5, last: 4048, size: 1 },
-  { time: 1677011950708, bid: 4046.5, ask: 4047, last: 4047, size: 1 },
-  { time: 1677012028608, bid: 4047.5, ask: 4048, last: 4048, size: 1 },
-  { time: 1677012052682, bid: 4048.5, ask: 4049, last: 4048.5, size: 1 },
-  { time: 1677012052682.001, bid: 4048.5, ask: 4049, last: 4048.25, size: 1 },
+  { time: 1677011839026, bid: 4048, ask: 4048.75, last: 4048, size: 1, bidVolume: 1, askVolume: 0 },
+  { time: 1677011863699, bid: 4048, ask: 4048.25, last: 4048, size: 1, bidVolume: 1, askVolume: 0 },
+  { time: 1677011870544, bid: 4047.5, ask: 4048.25, last: 4047.5, size: 1, bidVolume: 1, askVolume: 0 },
+  { time: 1677011882105, bid: 4047.75, ask: 4048.25, last: 4047.75, size: 1, bidVolume: 1, askVolume: 0 },
+  { time: 1677011882105.001, bid: 4047.75, ask: 4048.25, last: 4047.75, size: 1, bidVolume: 1, askVolume: 0 },
+  { time: 1677011892208, bid: 4048, ask: 4048.5, last: 4048, size: 1, bidVolume: 1, askVolume: 0 },
+  { time: 1677011950708, bid: 4046.5, ask: 4047, last: 4047, size: 1, bidVolume: 0, askVolume: 1 },
+  { time: 1677012028608, bid: 4047.5, ask: 4048, last: 4048, size: 1, bidVolume: 0, askVolume: 1 },
+  { time: 1677012052682, bid: 4048.5, ask: 4049, last: 4048.5, size: 1, bidVolume: 1, askVolume: 0 },
+  { time: 1677012052682.001, bid: 4048.5, ask: 4049, last: 4048.25, size: 1, bidVolume: 1, askVolume: 0 },
 ];
 
 describe(`scid: the real sample test.scid${SAMPLE_SKIP_NOTE}`, () => {
@@ -86,7 +86,7 @@ describe(`scid: the real sample test.scid${SAMPLE_SKIP_NOTE}`, () => {
     expect(sample.readUInt32LE(56 + 3 * 40 + 8)).toBe(FIRST_SUB_TRADE_BITS);
     expect(sample.readUInt32LE(56 + 4 * 40 + 8)).toBe(LAST_SUB_TRADE_BITS);
     const { sink } = await decodeAll(scidDecoder(), sample);
-    expect(sink.ticks[3]).toStrictEqual({ time: 1677011882105, bid: 4047.75, ask: 4048.25, last: 4047.75, size: 1 });
+    expect(sink.ticks[3]).toStrictEqual({ time: 1677011882105, bid: 4047.75, ask: 4048.25, last: 4047.75, size: 1, bidVolume: 1, askVolume: 0 });
     expect(sink.ticks[4]).toMatchObject({ bid: 4047.75, ask: 4048.25, last: 4047.75, size: 1 });
   });
 
@@ -195,7 +195,7 @@ describe('scid: record decoding', () => {
 
   it('reads a single trade with bid in Low, ask in High and the trade in Close', () => {
     const sink = decodeRecords([trade(T, 6012.25, 6012.5, 6012.5, 3)]);
-    expect(sink.ticks).toStrictEqual([{ time: T, bid: 6012.25, ask: 6012.5, last: 6012.5, size: 3 }]);
+    expect(sink.ticks).toStrictEqual([{ time: T, bid: 6012.25, ask: 6012.5, last: 6012.5, size: 3, bidVolume: 0, askVolume: 3 }]);
   });
 
   it('decodes a legacy double-days DateTime to the same times within 1 ms', () => {
@@ -248,7 +248,7 @@ describe('scid: record decoding', () => {
       { time: T + 5, open: 0, high: 6012.75, low: 6012.5, close: 0, trades: 1, volume: 0, bidVolume: 0, askVolume: 0 },
     ]);
     expect(sink.ticks).toStrictEqual([
-      { time: T, bid: 6012.25, ask: 6012.5, last: 6012.5, size: 4 },
+      { time: T, bid: 6012.25, ask: 6012.5, last: 6012.5, size: 4, bidVolume: 0, askVolume: 4 },
       { time: T + 5, bid: 6012.5, ask: 6012.75 },
     ]);
   });
@@ -291,7 +291,7 @@ describe('scid: record decoding', () => {
       trade(T, 1.10432, 1.10445, 1.10432),
       { time: T + 1, open: 1.10433, high: 1.10452, low: 1.10401, close: 1.10447, trades: 9, volume: 9, bidVolume: 4, askVolume: 5 },
     ]);
-    expect(sink.ticks).toStrictEqual([{ time: T, bid: 1.10432, ask: 1.10445, last: 1.10432, size: 2 }]);
+    expect(sink.ticks).toStrictEqual([{ time: T, bid: 1.10432, ask: 1.10445, last: 1.10432, size: 2, bidVolume: 2, askVolume: 0 }]);
     expect(sink.bars[0]).toMatchObject({ o: 1.10433, h: 1.10452, l: 1.10401, c: 1.10447 });
   });
 
