@@ -6,7 +6,7 @@
             print(update.symbol, update.seq, update.document.get("quote"))
 """
 
-from .client import Client, Subscription, connect
+from .client import Client, Subscription, UpdateStream, connect
 from .events import (
     CloseEvent,
     ErrorEvent,
@@ -29,5 +29,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Bar", "Book", "Client", "CloseEvent", "Document", "ErrorEvent", "GapEvent", "OpenEvent", "PatchEvent",
     "Quote", "ReconnectingEvent", "ResyncEvent", "ResyncReason", "SnapshotEvent", "StateEvent", "Subscription",
-    "SyncClient", "TransportKind", "Update", "Version", "bars_frame", "connect",
+    "SyncClient", "TransportKind", "Update", "UpdateStream", "Version", "bars_frame", "connect",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, AsyncIterator, Callable, Dict, Iterable, List, Optional, Sequence, Set, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Set, Union
 
 import httpx
 
@@ -48,6 +48,28 @@ class Subscription:
 
     def close(self) -> None:
         self._client._end(self)
+
+
+class UpdateStream:
+    """`async for update in client.updates():`; `close()` stops it (and frees its buffer)."""
+
+    def __init__(self, buffer: UpdateBuffer, release: Callable[[], None]) -> None:
+        self.buffer = buffer
+        self._release = release
+
+    def __aiter__(self) -> "UpdateStream":
+        return self
+
+    async def __anext__(self) -> Update:
+        update = await self.buffer.get()
+        if update is None:
+            self._release()
+            raise StopAsyncIteration
+        return update
+
+    def close(self) -> None:
+        self.buffer.close()
+        self._release()
 
 
 class Client:
@@ -108,7 +130,7 @@ class Client:
         self._transport: Optional[Transport] = None
         self._level = 0
         self._failures = 0
-        self._why = "the first of the transports"
+        self._why = "first choice"
         self._epoch: Optional[str] = None
         self._task: Optional["asyncio.Task[None]"] = None
         self._probe: Optional["asyncio.Task[None]"] = None
@@ -214,10 +236,11 @@ class Client:
         held = self._mirror.get(symbol)
         return Version(held.epoch, held.seq) if held else None
 
-    async def updates(self, symbols: Optional[Iterable[str]] = None, max_queue: Optional[int] = None) -> AsyncIterator[Update]:
+    def updates(self, symbols: Optional[Iterable[str]] = None, max_queue: Optional[int] = None) -> "UpdateStream":
         """Every new version of the subscribed documents (of `symbols` only, when given), starting
-        with those already held; ends when the client closes. A reader that falls behind by
-        `max_queue` updates gets one coalesced update per symbol instead (see UpdateBuffer)."""
+        with those already held; ends when the client closes. The buffer starts at this call (not
+        at the first read). A reader that falls behind by `max_queue` updates gets one coalesced
+        update per symbol instead (see UpdateBuffer)."""
         only = None if symbols is None else set(_symbol_list(symbols))
         buffer = UpdateBuffer(max_queue or self.max_queue, only)
         for symbol in self._mirror.symbols():
@@ -227,14 +250,7 @@ class Client:
         if self._state == "closed":
             buffer.close()
         self._buffers.add(buffer)
-        try:
-            while True:
-                update = await buffer.get()
-                if update is None:
-                    return
-                yield update
-        finally:
-            self._buffers.discard(buffer)
+        return UpdateStream(buffer, lambda: self._buffers.discard(buffer))
 
     async def wait_for(self, symbol: str, predicate: Optional[Callable[[Document], bool]] = None, timeout: Optional[float] = None) -> Document:
         """Waits until the held document of `symbol` exists (and satisfies `predicate`)."""

@@ -85,8 +85,9 @@ class SyncClient:
         only = None if symbols is None else list(symbols)
 
         async def pump() -> None:
+            stream = self._client.updates(only, max_queue)
             try:
-                async for update in self._client.updates(only, max_queue):
+                async for update in stream:
                     # One update at a time crosses threads, so the client's buffer is the only backlog.
                     while True:
                         try:
@@ -95,7 +96,11 @@ class SyncClient:
                         except queue.Full:
                             await asyncio.sleep(0.01)
             finally:
-                handoff.put(_END)
+                stream.close()
+                try:
+                    handoff.put_nowait(_END)
+                except queue.Full:
+                    pass  # the reader is gone (the generator was closed)
 
         future = asyncio.run_coroutine_threadsafe(pump(), self._loop)
         try:

@@ -1,0 +1,161 @@
+"""The client against the real bridge: convergence, resume, restarts, fallback, slow readers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, List
+
+import pytest
+
+import tapebridge
+from conftest import FAST_CLIENT, Recorder, converged, eventually, wait_seq
+
+
+@pytest.mark.parametrize("kind", ["ws", "sse", "poll"])
+async def test_converges_with_the_http_snapshot_after_bursts(kind: str, files: Any, make_bridge: Any) -> None:
+    files.quote("XAUUSD", 2650.0)
+    files.quote("EURUSD", 1.08)
+    bridge = make_bridge().start()
+    async with tapebridge.connect(bridge.url, transports=[kind], **FAST_CLIENT) as client:
+        recorder = Recorder(client)
+        stream = client.updates()
+        client.subscribe(["XAUUSD", "EURUSD"])
+        await converged(client, bridge, ["XAUUSD", "EURUSD"])
+        for burst in range(3):
+            for i in range(15):
+                files.quote("XAUUSD", 2650 + burst + i / 100)
+                files.quote("EURUSD", 1.08 + i / 10000)
+                await asyncio.sleep(0.005)
+            await converged(client, bridge, ["XAUUSD", "EURUSD"])
+        assert [event.reason for event in recorder.of("reconnecting")] == [], [l for l in bridge.lines if l.get("level", 0) >= 40 or "lose" in str(l)]
+        assert client.transport == kind
+        assert recorder.of("open")[0].transport == kind
+        assert recorder.of("gap") == [] and recorder.of("resync") == [] and recorder.of("error") == []
+        assert len(recorder.of("patch")) >= 3
+        # The update stream saw every version in order: a snapshot, then patches one seq apart.
+        seen: dict[str, List[int]] = {}
+        while len(stream.buffer):
+            update = await stream.__anext__()
+            assert update.kind == ("snapshot" if update.symbol not in seen else "patch")
+            seen.setdefault(update.symbol, []).append(update.seq)
+        for symbol, seqs in seen.items():
+            assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), symbol
+            assert seqs[-1] == client.version(symbol).seq
+
+
+@pytest.mark.parametrize("kind", ["ws", "sse"])
+async def test_resumes_after_a_dropped_connection_with_exactly_the_missed_patches(kind: str, files: Any, make_bridge: Any, proxies: Any) -> None:
+    files.quote("XAUUSD", 2650.0)
+    bridge = make_bridge().start()
+    proxy = await proxies(bridge)
+    async with tapebridge.connect(proxy.url, transports=[kind], **FAST_CLIENT) as client:
+        recorder = Recorder(client)
+        client.subscribe("XAUUSD")
+        await converged(client, bridge, ["XAUUSD"])
+        held = client.version("XAUUSD").seq
+        proxy.paused = True
+        proxy.cut()
+        await eventually("the client to see the cut", lambda: client.state == "reconnecting")
+        for i in range(5):
+            files.quote("XAUUSD", 2651 + i)
+            await wait_seq(bridge, "XAUUSD", held + i + 1)
+        patches_before = len(recorder.of("patch"))
+        proxy.paused = False
+        await converged(client, bridge, ["XAUUSD"])
+        missed = [event.seq for event in recorder.of("patch")[patches_before:]]
+        assert missed == list(range(held + 1, (await bridge.asnapshot("XAUUSD"))["seq"] + 1))
+        assert len(recorder.of("snapshot")) == 1
+        assert recorder.of("resync") == [] and recorder.of("gap") == []
+        assert [event.transport for event in recorder.of("open")] == [kind, kind]
+
+
+async def test_resumes_across_a_restart_that_keeps_the_state(files: Any, make_bridge: Any) -> None:
+    files.quote("XAUUSD", 2650.0)
+    bridge = make_bridge(persist=True).start()
+    epoch = bridge.epoch
+    async with tapebridge.connect(bridge.url, **FAST_CLIENT) as client:
+        recorder = Recorder(client)
+        client.subscribe("XAUUSD")
+        await converged(client, bridge, ["XAUUSD"])
+        bridge.stop()
+        await eventually("the client to see the bridge go", lambda: client.state == "reconnecting")
+        files.quote("XAUUSD", 2655.5)
+        bridge.start()
+        assert bridge.epoch == epoch
+        await converged(client, bridge, ["XAUUSD"])
+        assert client.get("XAUUSD")["quote"]["bid"] == 2655.5
+        assert client.epoch == epoch
+        assert [event.reason for event in recorder.of("resync")] in ([], ["snapshot"])
+        assert len(recorder.of("open")) == 2
+
+
+async def test_takes_a_snapshot_of_the_new_epoch_after_a_restart_without_state(files: Any, make_bridge: Any) -> None:
+    files.quote("XAUUSD", 2650.0)
+    bridge = make_bridge().start()
+    first = bridge.epoch
+    async with tapebridge.connect(bridge.url, **FAST_CLIENT) as client:
+        recorder = Recorder(client)
+        client.subscribe("XAUUSD")
+        await converged(client, bridge, ["XAUUSD"])
+        bridge.stop()
+        await eventually("the client to see the bridge go", lambda: client.state == "reconnecting")
+        files.quote("XAUUSD", 2644.25)
+        bridge.start()
+        assert bridge.epoch != first
+        await converged(client, bridge, ["XAUUSD"])
+        resync = recorder.of("resync")
+        assert [(event.reason, event.previous.epoch, event.current.epoch) for event in resync] == [("epoch", first, bridge.epoch)]
+        assert client.get("XAUUSD")["quote"]["bid"] == 2644.25
+
+
+async def test_falls_back_to_sse_then_polling_when_the_way_is_blocked(files: Any, make_bridge: Any, proxies: Any) -> None:
+    files.quote("XAUUSD", 2650.0)
+    bridge = make_bridge().start()
+    proxy = await proxies(bridge)
+    proxy.refuse_ws = True
+    async with tapebridge.connect(proxy.url, **FAST_CLIENT) as client:
+        recorder = Recorder(client)
+        client.subscribe("XAUUSD")
+        await eventually("SSE", lambda: client.transport == "sse")
+        files.quote("XAUUSD", 2651.0)
+        await converged(client, bridge, ["XAUUSD"])
+        open_event = recorder.of("open")[0]
+        assert open_event.transport == "sse"
+        assert open_event.reason.startswith("ws failed 2 times in a row (") and "403" in open_event.reason
+        assert [event.transport for event in recorder.of("reconnecting")][:2] == ["ws", "sse"]
+        # With SSE refused too, long polling; once WebSocket works again, back to it, no snapshot needed.
+        proxy.refuse_sse = True
+        proxy.cut()
+        await eventually("long polling", lambda: client.transport == "poll")
+        files.quote("XAUUSD", 2652.0)
+        await converged(client, bridge, ["XAUUSD"])
+        proxy.refuse_ws = False
+        await eventually("back on WebSocket", lambda: client.transport == "ws")
+        files.quote("XAUUSD", 2653.0)
+        await converged(client, bridge, ["XAUUSD"])
+        assert recorder.of("open")[-1].reason == "WebSocket works again"
+        assert recorder.of("resync") == [] and recorder.of("gap") == []
+
+
+async def test_a_slow_reader_gets_coalesced_updates_within_its_bound(files: Any, make_bridge: Any) -> None:
+    files.quote("XAUUSD", 2650.0)
+    files.quote("EURUSD", 1.08)
+    bridge = make_bridge().start()
+    async with tapebridge.connect(bridge.url, **FAST_CLIENT) as client:
+        client.subscribe(["XAUUSD", "EURUSD"])
+        await converged(client, bridge, ["XAUUSD", "EURUSD"])
+        stream = client.updates(max_queue=4)  # nobody reads it while the burst comes
+        for i in range(12):
+            files.quote("XAUUSD", 2660 + i)
+            await wait_seq(bridge, "XAUUSD", (await bridge.asnapshot("XAUUSD"))["seq"])
+            files.quote("EURUSD", 1.09 + i / 1000)
+        await converged(client, bridge, ["XAUUSD", "EURUSD"])
+        assert len(stream.buffer) <= 4
+        latest = {}
+        while len(stream.buffer):
+            update = await stream.__anext__()
+            latest[update.symbol] = update
+        assert {symbol: update.document for symbol, update in latest.items()} == {s: client.get(s) for s in ("XAUUSD", "EURUSD")}
+        assert latest["XAUUSD"].kind == "coalesced" and latest["XAUUSD"].skipped > 0 and latest["XAUUSD"].ops is None
+        assert stream.buffer.skipped_total > 0
+        stream.close()
