@@ -126,23 +126,40 @@ def files(tmp_path: Path) -> Files:
     return Files(tmp_path)
 
 
+def bridge_config(folder: Path, name: str, state: Optional[Path] = None) -> Path:
+    config: Dict[str, Any] = {"stream": {"heartbeatMs": 1000}, "log": {"level": "info"}}
+    if state is not None:
+        config["journal"] = {"persistDir": str(state)}
+    path = folder / name
+    path.write_text(json.dumps(config))
+    return path
+
+
 @pytest.fixture
 def make_bridge(tmp_path: Path, files: Files) -> Any:
+    """Bridges of this test's own (for the tests that stop and restart them)."""
     bridges: List[Bridge] = []
 
     def make(persist: bool = False) -> Bridge:
-        config: Dict[str, Any] = {"stream": {"heartbeatMs": 1000}, "log": {"level": "info"}}
-        if persist:
-            config["journal"] = {"persistDir": str(tmp_path / "state")}
-        path = tmp_path / f"config{len(bridges)}.json"
-        path.write_text(json.dumps(config))
-        bridge = Bridge(files.dir, path)
+        bridge = Bridge(files.dir, bridge_config(tmp_path, f"config{len(bridges)}.json", tmp_path / "state" if persist else None))
         bridges.append(bridge)
         return bridge
 
     yield make
     for bridge in bridges:
         bridge.stop()
+
+
+@pytest.fixture(scope="session")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One bridge for the tests that never stop it (starting one costs seconds): each of them
+    uses symbols of its own."""
+    root = tmp_path_factory.mktemp("shared")
+    files = Files(root)
+    files.quote("SEED", 1.0)
+    bridge = Bridge(files.dir, bridge_config(root, "config.json")).start()
+    yield bridge, files
+    bridge.stop()
 
 
 async def eventually(what: str, condition: Callable[[], Any], timeout: float = 15.0) -> Any:
@@ -275,6 +292,9 @@ async def proxies() -> Any:
 
 async def wait_seq(bridge: Bridge, symbol: str, seq: int) -> None:
     async def reached() -> bool:
-        return (await bridge.asnapshot(symbol))["seq"] >= seq
+        try:
+            return (await bridge.asnapshot(symbol))["seq"] >= seq
+        except httpx.HTTPStatusError:
+            return False  # not there yet
     await eventually(f"{symbol} at seq {seq} on the bridge", reached)
 

@@ -12,21 +12,23 @@ from conftest import FAST_CLIENT, Recorder, converged, eventually, wait_seq
 
 
 @pytest.mark.parametrize("kind", ["ws", "sse", "poll"])
-async def test_converges_with_the_http_snapshot_after_bursts(kind: str, files: Any, make_bridge: Any) -> None:
-    files.quote("XAUUSD", 2650.0)
-    files.quote("EURUSD", 1.08)
-    bridge = make_bridge().start()
+async def test_converges_with_the_http_snapshot_after_bursts(kind: str, shared: Any) -> None:
+    bridge, files = shared
+    gold, euro = f"XAU_{kind}", f"EUR_{kind}"
+    files.quote(gold, 2650.0)
+    files.quote(euro, 1.08)
+    await wait_seq(bridge, euro, 1)
     async with tapebridge.connect(bridge.url, transports=[kind], **FAST_CLIENT) as client:
         recorder = Recorder(client)
         stream = client.updates()
-        client.subscribe(["XAUUSD", "EURUSD"])
-        await converged(client, bridge, ["XAUUSD", "EURUSD"])
+        client.subscribe([gold, euro])
+        await converged(client, bridge, [gold, euro])
         for burst in range(3):
             for i in range(15):
-                files.quote("XAUUSD", 2650 + burst + i / 100)
-                files.quote("EURUSD", 1.08 + i / 10000)
+                files.quote(gold, 2650 + burst + i / 100)
+                files.quote(euro, 1.08 + i / 10000)
                 await asyncio.sleep(0.005)
-            await converged(client, bridge, ["XAUUSD", "EURUSD"])
+            await converged(client, bridge, [gold, euro])
         assert [event.reason for event in recorder.of("reconnecting")] == [], [l for l in bridge.lines if l.get("level", 0) >= 40 or "lose" in str(l)]
         assert client.transport == kind
         assert recorder.of("open")[0].transport == kind
@@ -44,26 +46,28 @@ async def test_converges_with_the_http_snapshot_after_bursts(kind: str, files: A
 
 
 @pytest.mark.parametrize("kind", ["ws", "sse"])
-async def test_resumes_after_a_dropped_connection_with_exactly_the_missed_patches(kind: str, files: Any, make_bridge: Any, proxies: Any) -> None:
-    files.quote("XAUUSD", 2650.0)
-    bridge = make_bridge().start()
+async def test_resumes_after_a_dropped_connection_with_exactly_the_missed_patches(kind: str, shared: Any, proxies: Any) -> None:
+    bridge, files = shared
+    gold = f"XAU_resume_{kind}"
+    files.quote(gold, 2650.0)
+    await wait_seq(bridge, gold, 1)
     proxy = await proxies(bridge)
     async with tapebridge.connect(proxy.url, transports=[kind], **FAST_CLIENT) as client:
         recorder = Recorder(client)
-        client.subscribe("XAUUSD")
-        await converged(client, bridge, ["XAUUSD"])
-        held = client.version("XAUUSD").seq
+        client.subscribe(gold)
+        await converged(client, bridge, [gold])
+        held = client.version(gold).seq
         proxy.paused = True
         proxy.cut()
         await eventually("the client to see the cut", lambda: client.state == "reconnecting")
         for i in range(5):
-            files.quote("XAUUSD", 2651 + i)
-            await wait_seq(bridge, "XAUUSD", held + i + 1)
+            files.quote(gold, 2651 + i)
+            await wait_seq(bridge, gold, held + i + 1)
         patches_before = len(recorder.of("patch"))
         proxy.paused = False
-        await converged(client, bridge, ["XAUUSD"])
+        await converged(client, bridge, [gold])
         missed = [event.seq for event in recorder.of("patch")[patches_before:]]
-        assert missed == list(range(held + 1, (await bridge.asnapshot("XAUUSD"))["seq"] + 1))
+        assert missed == list(range(held + 1, (await bridge.asnapshot(gold))["seq"] + 1))
         assert len(recorder.of("snapshot")) == 1
         assert recorder.of("resync") == [] and recorder.of("gap") == []
         assert [event.transport for event in recorder.of("open")] == [kind, kind]
@@ -108,17 +112,19 @@ async def test_takes_a_snapshot_of_the_new_epoch_after_a_restart_without_state(f
         assert client.get("XAUUSD")["quote"]["bid"] == 2644.25
 
 
-async def test_falls_back_to_sse_then_polling_when_the_way_is_blocked(files: Any, make_bridge: Any, proxies: Any) -> None:
-    files.quote("XAUUSD", 2650.0)
-    bridge = make_bridge().start()
+async def test_falls_back_to_sse_then_polling_when_the_way_is_blocked(shared: Any, proxies: Any) -> None:
+    bridge, files = shared
+    gold = "XAU_fallback"
+    files.quote(gold, 2650.0)
+    await wait_seq(bridge, gold, 1)
     proxy = await proxies(bridge)
     proxy.refuse_ws = True
     async with tapebridge.connect(proxy.url, **FAST_CLIENT) as client:
         recorder = Recorder(client)
-        client.subscribe("XAUUSD")
+        client.subscribe(gold)
         await eventually("SSE", lambda: client.transport == "sse")
-        files.quote("XAUUSD", 2651.0)
-        await converged(client, bridge, ["XAUUSD"])
+        files.quote(gold, 2651.0)
+        await converged(client, bridge, [gold])
         open_event = recorder.of("open")[0]
         assert open_event.transport == "sse"
         assert open_event.reason.startswith("ws failed 2 times in a row (") and "403" in open_event.reason
@@ -127,35 +133,38 @@ async def test_falls_back_to_sse_then_polling_when_the_way_is_blocked(files: Any
         proxy.refuse_sse = True
         proxy.cut()
         await eventually("long polling", lambda: client.transport == "poll")
-        files.quote("XAUUSD", 2652.0)
-        await converged(client, bridge, ["XAUUSD"])
+        files.quote(gold, 2652.0)
+        await converged(client, bridge, [gold])
         proxy.refuse_ws = False
         await eventually("back on WebSocket", lambda: client.transport == "ws")
-        files.quote("XAUUSD", 2653.0)
-        await converged(client, bridge, ["XAUUSD"])
+        files.quote(gold, 2653.0)
+        await converged(client, bridge, [gold])
         assert recorder.of("open")[-1].reason == "WebSocket works again"
         assert recorder.of("resync") == [] and recorder.of("gap") == []
 
 
-async def test_a_slow_reader_gets_coalesced_updates_within_its_bound(files: Any, make_bridge: Any) -> None:
-    files.quote("XAUUSD", 2650.0)
-    files.quote("EURUSD", 1.08)
-    bridge = make_bridge().start()
+async def test_a_slow_reader_gets_coalesced_updates_within_its_bound(shared: Any) -> None:
+    bridge, files = shared
+    gold, euro = "XAU_slow", "EUR_slow"
+    files.quote(gold, 2650.0)
+    files.quote(euro, 1.08)
+    await wait_seq(bridge, euro, 1)
     async with tapebridge.connect(bridge.url, **FAST_CLIENT) as client:
-        client.subscribe(["XAUUSD", "EURUSD"])
-        await converged(client, bridge, ["XAUUSD", "EURUSD"])
+        client.subscribe([gold, euro])
+        await converged(client, bridge, [gold, euro])
         stream = client.updates(max_queue=4)  # nobody reads it while the burst comes
-        for i in range(12):
-            files.quote("XAUUSD", 2660 + i)
-            await wait_seq(bridge, "XAUUSD", (await bridge.asnapshot("XAUUSD"))["seq"])
-            files.quote("EURUSD", 1.09 + i / 1000)
-        await converged(client, bridge, ["XAUUSD", "EURUSD"])
+        start = client.version(gold).seq
+        for i in range(8):
+            files.quote(gold, 2660 + i)
+            files.quote(euro, 1.09 + i / 1000)
+            await wait_seq(bridge, gold, start + i + 1)
+        await converged(client, bridge, [gold, euro])
         assert len(stream.buffer) <= 4
         latest = {}
         while len(stream.buffer):
             update = await stream.__anext__()
             latest[update.symbol] = update
-        assert {symbol: update.document for symbol, update in latest.items()} == {s: client.get(s) for s in ("XAUUSD", "EURUSD")}
-        assert latest["XAUUSD"].kind == "coalesced" and latest["XAUUSD"].skipped > 0 and latest["XAUUSD"].ops is None
+        assert {symbol: update.document for symbol, update in latest.items()} == {s: client.get(s) for s in (gold, euro)}
+        assert latest[gold].kind == "coalesced" and latest[gold].skipped > 0 and latest[gold].ops is None
         assert stream.buffer.skipped_total > 0
         stream.close()
