@@ -13,10 +13,13 @@ from .client import connect
 from .events import OpenEvent, ReconnectingEvent, ResyncEvent
 
 
+PRICES = ("bid", "ask", "last", "lastSize")
+
+
 def quote_line(symbol: str, quote: Dict[str, Any]) -> str:
     time = quote.get("time")
     stamp = datetime.fromtimestamp(time / 1000, timezone.utc).strftime("%H:%M:%S.%f")[:-3] if isinstance(time, (int, float)) else "-"
-    fields = " ".join(f"{key}={quote[key]}" for key in ("bid", "ask", "last", "lastSize") if key in quote)
+    fields = " ".join(f"{key}={quote[key]}" for key in PRICES if key in quote)
     return f"{stamp} {symbol} {fields}"
 
 
@@ -29,9 +32,11 @@ async def follow(url: str, symbols: List[str], token: Optional[str], transports:
         last: Dict[str, Any] = {}
         async for update in client.updates():
             quote = update.document.get("quote")
-            if quote is None or last.get(update.symbol) == quote:
+            # A change of the prices, not merely of the quote's time.
+            prices = None if quote is None else tuple(quote.get(key) for key in PRICES)
+            if quote is None or last.get(update.symbol) == prices:
                 continue
-            last[update.symbol] = quote
+            last[update.symbol] = prices
             print(quote_line(update.symbol, dict(quote)), flush=True)
 
 
