@@ -14,7 +14,7 @@ let loading: Promise<WebSocketChoice | string> | undefined;
 /**
  * Loads the `ws` package on first need (Node 20 has no global WebSocket; `ws` is an optional
  * peer dependency, so a browser bundle never pulls it in). Resolves with the class, or with
- * the reason it is not there. Memoised: the import is tried once per process.
+ * the reason it is not there. Memoised: the import is tried once.
  */
 export function loadWs(): Promise<WebSocketChoice | string> {
   loading ??= import('ws').then(

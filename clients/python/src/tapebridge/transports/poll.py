@@ -122,6 +122,10 @@ class PollTransport:
                     await asyncio.sleep(pause)
         except PollFailure as failure:
             self._fail(str(failure))
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 (a loop that dies must end the transport, not vanish)
+            self._fail(f"polling {symbol} failed: {describe(error)}")
 
     def _query(self) -> str:
         parts = self._host.parts()
