@@ -7,6 +7,7 @@ import { PollTransport } from './transports/poll.js';
 import { SseTransport } from './transports/sse.js';
 import { authorization, endpointOf, type Endpoint, type Transport, type TransportContext, type TransportEvents } from './transports/transport.js';
 import { WebSocketTransport } from './transports/ws.js';
+import { loadWs, type WebSocketChoice } from './websocket.js';
 import type { ClientState, DataMessage, InstrumentDocument, JsonPatchOperation, PatchMessage, SnapshotMessage, TransportKind, Version } from './types.js';
 
 /** What changed, handed to a subscription's callback with the new document. */
@@ -63,6 +64,11 @@ export class TapeClient {
   #failures = 0;
   #epoch: string | undefined;
   #sseCursor: string | null = null;
+  /** The transports in order of preference: `options.transports`, without `ws` once it proved unavailable. */
+  #transports: readonly TransportKind[];
+  #webSocket: WebSocketChoice | undefined;
+  /** Why the transport on the current level is the one tried (the `open` event says it). */
+  #why: string;
   #closing: Promise<void> | undefined;
 
   constructor(url: string, options: ClientOptions = {}) {
@@ -71,10 +77,15 @@ export class TapeClient {
     this.url = this.#endpoint.http;
     this.#backoff = new Backoff(this.#options.backoff);
     this.#probeBackoff = new Backoff(this.#options.backoff);
+    this.#transports = this.#options.transports;
+    const { WebSocket, webSocketHeaders, webSocketSource } = this.#options;
+    if (WebSocket) this.#webSocket = { WebSocket, headers: webSocketHeaders, source: webSocketSource ?? 'options.WebSocket' };
+    this.#why = this.#transports[0] === 'ws' ? '' : 'first in options.transports';
     const client = this;
     this.#context = {
       options: this.#options,
       endpoint: this.#endpoint,
+      webSocket: () => this.#webSocket,
       wanted: () => [...this.#wanted.keys()],
       held: () => [...this.#mirror.symbols()],
       resumeFrom: (symbol) => (this.#resyncing.get(symbol) === 'patch-failed' ? undefined : versionOf(this.#mirror.get(symbol))),
@@ -186,10 +197,38 @@ export class TapeClient {
   #connect(): void {
     this.#retryTimer = undefined;
     if (this.#state === 'closed') return;
+    const kind = this.#transports[this.#level] as TransportKind;
+    if (kind === 'ws' && !this.#webSocket) {
+      this.#loadWebSocket();
+      return;
+    }
     const generation = ++this.#generations;
     this.#generation = generation;
-    this.#transport = this.#create(this.#options.transports[this.#level] as TransportKind, generation);
+    this.#transport = this.#create(kind, generation);
     this.#transport.start();
+  }
+
+  /** Loads `ws` (no WebSocket was given and there is no global one), then connects; without it, goes on without WebSocket. */
+  #loadWebSocket(): void {
+    const generation = ++this.#generations;
+    this.#generation = generation;
+    void loadWs().then((loaded) => {
+      if (generation !== this.#generation || this.#state === 'closed') return;
+      if (typeof loaded !== 'string') {
+        this.#webSocket = loaded;
+        this.#connect();
+        return;
+      }
+      this.#transports = this.#transports.filter((kind) => kind !== 'ws');
+      this.#level = 0;
+      this.#why = loaded;
+      if (this.#transports.length > 0) {
+        this.#connect();
+        return;
+      }
+      this.#events.emit('error', { code: 'NO_WEBSOCKET', message: `options.transports holds only "ws", and ${loaded}: pass options.WebSocket` });
+      void this.close();
+    });
   }
 
   #create(kind: TransportKind, generation: number): Transport {
@@ -215,6 +254,7 @@ export class TapeClient {
       this.#generation = generation;
       this.#probe = undefined;
       this.#level = 0;
+      this.#why = 'back on the preferred transport';
       this.#probeBackoff.reset();
       void fallback?.close();
     } else if (generation !== this.#generation) {
@@ -224,7 +264,10 @@ export class TapeClient {
     this.#backoff.reset();
     if (epoch !== undefined) this.#epoch = epoch;
     this.#setState('open');
-    this.#events.emit('open', { transport: (this.#transport as Transport).kind, epoch });
+    const transport = (this.#transport as Transport).kind;
+    const reason = transport === 'ws' && this.#webSocket ? `WebSocket from ${this.#webSocket.source}` : this.#why;
+    this.#options.logger?.debug(`tapebridge client: open over ${transport} (${reason})`);
+    this.#events.emit('open', { transport, epoch, reason });
     this.#scheduleProbe();
   }
 
@@ -238,7 +281,7 @@ export class TapeClient {
     this.#transport = undefined;
     this.#cancelProbe();
     this.#setState('reconnecting');
-    if (opened || ++this.#failures < this.#options.fallbackAfter || this.#options.transports.length === 1) {
+    if (opened || ++this.#failures < this.#options.fallbackAfter || this.#transports.length === 1) {
       this.#retry(reason);
       return;
     }
@@ -248,7 +291,11 @@ export class TapeClient {
     // resume what another transport delivered), and the next one would fail as well.
     void this.#bridgeAnswers().then((answers) => {
       if (generation !== this.#generation || this.#state === 'closed') return;
-      if (answers) this.#level = (this.#level + 1) % this.#options.transports.length;
+      if (answers) {
+        const failed = this.#transports[this.#level] as TransportKind;
+        this.#level = (this.#level + 1) % this.#transports.length;
+        this.#why = `${failed} failed ${this.#options.fallbackAfter} times in a row (${reason}) while the bridge answers HTTP`;
+      }
       this.#retry(reason);
     });
   }
@@ -258,7 +305,7 @@ export class TapeClient {
     this.#events.emit('reconnecting', {
       attempt: this.#backoff.attempt,
       delayMs,
-      transport: this.#options.transports[this.#level] as TransportKind,
+      transport: this.#transports[this.#level] as TransportKind,
       reason,
     });
     this.#retryTimer = setTimeout(() => this.#connect(), delayMs);
@@ -285,7 +332,7 @@ export class TapeClient {
       this.#probeTimer = undefined;
       if (this.#level === 0 || this.#state !== 'open') return;
       const generation = ++this.#generations;
-      this.#probe = { generation, transport: this.#create(this.#options.transports[0] as TransportKind, generation) };
+      this.#probe = { generation, transport: this.#create(this.#transports[0] as TransportKind, generation) };
       this.#probe.transport.start();
     }, this.#probeBackoff.next());
   }

@@ -19,7 +19,13 @@ export interface ClientEventMap {
   /** Every change of `client.state`. */
   state: { previous: ClientState; current: ClientState };
   /** A transport connected; subscriptions are (re)sent and resumed from each held (epoch, seq). */
-  open: { transport: TransportKind; /** From the WebSocket hello; other transports learn it from the first message. */ epoch: string | undefined };
+  open: {
+    transport: TransportKind;
+    /** From the WebSocket hello; other transports learn it from the first message. */
+    epoch: string | undefined;
+    /** Why this transport: where the WebSocket class came from, or why the ones before it were not used. */
+    reason: string;
+  };
   /** A symbol's document arrived whole. */
   snapshot: { symbol: string; epoch: string; seq: number; document: InstrumentDocument };
   /** A patch was applied; `document` is the new version (the previous object is left unchanged). */

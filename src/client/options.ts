@@ -21,7 +21,11 @@ export type WebSocketConstructor = new (url: string, protocols?: string | string
 export type FetchFunction = (input: string, init?: RequestInit) => Promise<Response>;
 
 export interface ClientOptions {
-  /** WebSocket implementation; defaults to the global one (browsers, Node 22+). Without either, the client starts on SSE. */
+  /**
+   * WebSocket implementation; defaults to the global one (browsers, Node 22+). Without either,
+   * the client loads the `ws` package when it first connects (an optional peer dependency),
+   * and starts on SSE only when that is not installed.
+   */
   WebSocket?: WebSocketConstructor;
   /** fetch implementation (SSE and long polling); defaults to the global one. */
   fetch?: FetchFunction;
@@ -42,6 +46,8 @@ export interface ClientOptions {
   livenessTimeoutMs?: number;
   /** Reconnection delays: full jitter under min(maxMs, baseMs * 2^attempt). Defaults 500 ms and 30000 ms. */
   backoff?: { baseMs?: number; maxMs?: number };
+  /** Where the client says which transport it chose and why (one `debug` line per connection opened). */
+  logger?: { debug(message: string): void };
   /** HTTP long polling, the last resort. */
   poll?: {
     /** `waitMs` of each long poll; at most the bridge's `http.maxWaitMs`. Default 20000 ms. */
@@ -57,6 +63,9 @@ export interface ResolvedOptions {
   readonly WebSocket: WebSocketConstructor | undefined;
   /** The WebSocket class came from the options: it takes `{ headers }`. */
   readonly webSocketHeaders: boolean;
+  /** Where the WebSocket class came from (undefined: none yet, `ws` is loaded on first need). */
+  readonly webSocketSource: string | undefined;
+  readonly logger: { debug(message: string): void } | undefined;
   readonly fetch: FetchFunction;
   readonly token: (() => string | Promise<string>) | undefined;
   readonly transports: readonly TransportKind[];
@@ -87,6 +96,7 @@ const KNOWN_KEYS = new Set([
   'pingIntervalMs',
   'livenessTimeoutMs',
   'backoff',
+  'logger',
   'poll',
 ]);
 
@@ -105,18 +115,19 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
   if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
     throw new TypeError('options.token must be a string or a function returning one');
   }
-  let transports = options.transports ?? TRANSPORT_KINDS;
+  const transports = options.transports ?? TRANSPORT_KINDS;
   if (!Array.isArray(transports) || transports.length === 0 || transports.some((kind) => !TRANSPORT_KINDS.includes(kind))) {
     throw new TypeError(`options.transports must be a non-empty list of ${TRANSPORT_KINDS.join(', ')}`);
   }
   if (new Set(transports).size !== transports.length) throw new TypeError('options.transports must not repeat a transport');
-  // Without a WebSocket class the WebSocket transport cannot run at all.
-  if (!WebSocket) transports = transports.filter((kind) => kind !== 'ws');
-  if (transports.length === 0) throw new TypeError('options.transports holds only "ws", and there is no WebSocket: pass options.WebSocket (for example ws)');
+  const { logger } = options;
+  if (logger !== undefined && typeof logger?.debug !== 'function') throw new TypeError('options.logger must have a debug(message) method');
 
   const resolved: ResolvedOptions = {
     WebSocket,
     webSocketHeaders: options.WebSocket !== undefined,
+    webSocketSource: options.WebSocket !== undefined ? 'options.WebSocket' : WebSocket !== undefined ? 'the global WebSocket' : undefined,
+    logger,
     fetch: fetchFunction,
     token: token === undefined ? undefined : typeof token === 'string' ? () => token : token,
     transports: Object.freeze([...transports]),

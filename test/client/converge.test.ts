@@ -35,7 +35,13 @@ describe('the client SDK keeps the bridge\'s documents', () => {
       }
       await expectConverged(client, bridge, TerminalFiles.symbols, kind);
       expect(recorder.violations).toEqual([]);
-      expect(recorder.of('open')).toEqual([{ transport: kind, epoch: kind === 'sse' ? undefined : bridge.store.epoch }]);
+      expect(recorder.of('open')).toEqual([
+        {
+          transport: kind,
+          epoch: kind === 'sse' ? undefined : bridge.store.epoch,
+          reason: kind === 'ws' ? 'WebSocket from options.WebSocket' : 'first in options.transports',
+        },
+      ]);
       expect(recorder.of('snapshot')).toHaveLength(3);
       expect(recorder.of('resync')).toEqual([]);
       expect(client.transport).toBe(kind);

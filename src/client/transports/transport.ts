@@ -1,5 +1,6 @@
 import type { ResolvedOptions } from '../options.js';
 import type { BridgeNotice, DataMessage, TransportKind, Version } from '../types.js';
+import type { WebSocketChoice } from '../websocket.js';
 
 /** The bridge's base URLs, without a trailing slash. */
 export interface Endpoint {
@@ -27,6 +28,8 @@ export function endpointOf(url: string): Endpoint {
 export interface TransportContext {
   readonly options: ResolvedOptions;
   readonly endpoint: Endpoint;
+  /** The WebSocket class to use (given, global or loaded `ws`); undefined when there is none. */
+  webSocket(): WebSocketChoice | undefined;
   /** The symbols (and `*`) wanted now. */
   wanted(): string[];
   /** Every symbol whose document is held. */

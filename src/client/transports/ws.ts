@@ -87,17 +87,18 @@ export class WebSocketTransport implements Transport {
       return;
     }
     if (this.#done) return;
-    if (!options.WebSocket) {
+    const choice = this.#context.webSocket();
+    if (!choice) {
       this.#end('no WebSocket class');
       return;
     }
     let url = `${endpoint.ws}/v1/ws`;
     const token = headers.authorization?.slice('Bearer '.length);
     // A browser's WebSocket cannot send headers; the bridge also takes the token as ?token=.
-    if (token && !options.webSocketHeaders) url += `?token=${encodeURIComponent(token)}`;
+    if (token && !choice.headers) url += `?token=${encodeURIComponent(token)}`;
     let socket: WebSocketLike;
     try {
-      socket = token && options.webSocketHeaders ? new options.WebSocket(url, undefined, { headers }) : new options.WebSocket(url);
+      socket = token && choice.headers ? new choice.WebSocket(url, undefined, { headers }) : new choice.WebSocket(url);
     } catch (error) {
       this.#end(`cannot open ${url}: ${(error as Error).message}`);
       return;

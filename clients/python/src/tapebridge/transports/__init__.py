@@ -1,0 +1,1 @@
+"""The three ways to the bridge: WebSocket, Server-Sent Events, HTTP long polling."""
