@@ -119,9 +119,20 @@ function defaultOf(row: Row): string {
   else if (first === 'sources' && rest.length === 1) value = valueAt(DEFAULT_SOURCE, rest.join(''));
   if (value !== undefined) {
     const text = code(value);
-    return typeof value === 'number' && value >= 1024 && value % 1024 === 0 ? `${text} (${binary(value)})` : text;
+    if (typeof value !== 'number') return text;
+    const unit = typeOf(row.schema, row.key);
+    if (unit.endsWith('(bytes)') && value >= 1024 && value % 1024 === 0) return `${text} (${binary(value)})`;
+    if (unit.endsWith('(ms)') && value >= 60_000) return `${text} (${duration(value)})`;
+    return text;
   }
   return row.required ? '(required)' : '(none)';
+}
+
+function duration(ms: number): string {
+  for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+    if (ms % size === 0) return `${ms / size} ${unit}`;
+  }
+  return `${ms} ms`;
 }
 
 function binary(bytes: number): string {

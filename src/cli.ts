@@ -31,7 +31,7 @@ Options:
       --insecure-no-auth  allow a non-loopback --host without tokens (auth.insecureNoAuth)
   -h, --help            this text
 
-Every config key can also be set as TAPEBRIDGE_<KEY>__<KEY> (README: Configuration).
+Every config key can also be set as TAPEBRIDGE_<KEY>__<KEY> (docs/configuration.md).
 
 Routes: / (dashboard), /v1/ws (WebSocket), /v1/sse, /v1/symbols, /v1/symbols/:symbol,
         /v1/symbols/:symbol/patches, /v1/dashboard/sse, /v1/stats, /v1/config, /health, /metrics

@@ -155,7 +155,7 @@ export const COLUMN_ROLES = ['symbol', 'time', 'date', 'bid', 'ask', 'last', 'vo
 export type ColumnRole = (typeof COLUMN_ROLES)[number];
 export type ColumnMapping = Partial<Record<ColumnRole, ColumnRef>>;
 
-/** Per-source reading options (README: Configuration). `auto` sniffs per file. */
+/** Per-source reading options (docs/configuration.md). `auto` sniffs per file. */
 export interface FormatOptions {
   encoding: TextEncoding | 'auto';
   delimiter: Delimiter | 'auto';
