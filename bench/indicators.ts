@@ -28,9 +28,9 @@ import { IndicatorPlan, SymbolIndicators } from '../src/derive/indicators/derive
 import { priceDecimalsOf, roundValue } from '../src/derive/indicators/rounding.js';
 import { ChunkedDecoder } from '../src/formats/chunked-decoder.js';
 import { SCID_HEADER_SIZE, scidFormat } from '../src/formats/scid.js';
-import { DEFAULT_CONFIG } from '../src/ops/config.js';
+import { DEFAULT_CONFIG } from '../src/app/config.js';
 import { Contribution, type WindowSizes } from '../src/state/contribution.js';
-import type { BarWindows, Timeframe } from '../src/state/document.js';
+import type { BarWindows, Timeframe } from '../src/model/document.js';
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
 import { RandomMarket, type MarketTick } from '../src/sim/random.js';

@@ -19,7 +19,7 @@ import { SCID_HEADER_SIZE, SCID_RECORD_SIZE, scidFormat } from '../src/formats/s
 import type { RecordSink, TickRecord } from '../src/formats/types.js';
 import { RandomMarket, seededRandom } from '../src/sim/random.js';
 import { encodeScidRecords, scidHeader, scidTickRecord, type ScidRecord } from '../src/sim/scid-writer.js';
-import type { Bar } from '../src/state/document.js';
+import type { Bar } from '../src/model/document.js';
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
 import { ensureBuilt, startBridgeProcess } from './lib/processes.js';

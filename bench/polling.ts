@@ -15,7 +15,7 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RandomMarket } from '../src/sim/random.js';
-import type { Bar } from '../src/state/document.js';
+import type { Bar } from '../src/model/document.js';
 import { ClientPool } from './lib/clients.js';
 import { cpuSeconds, forkTs, startBridgeProcess, stopChild } from './lib/processes.js';
 import { load, median, round, scenarioArgs, sleep, writeResult } from './lib/report.js';

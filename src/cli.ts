@@ -3,14 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startBridge, type Bridge } from './bridge.js';
-import { ConfigError, resolveConfig, type Config, type ConfigLayer } from './ops/config.js';
-import { ConfigLoader } from './ops/config-loader.js';
-import { createLogger, type Logger } from './ops/logger.js';
-import { UnexpectedErrors } from './ops/unexpected.js';
+import { startBridge, type Bridge } from './app/bridge.js';
+import { ConfigError, resolveConfig, type Config, type ConfigLayer } from './app/config.js';
+import { ConfigLoader } from './app/config-loader.js';
+import { createLogger, type Logger } from './core/logger.js';
+import { UnexpectedErrors } from './app/unexpected.js';
 import { ExposureError } from './transports/host-check.js';
 import { startSimulator, type Simulator } from './sim/simulator.js';
-import { VERSION } from './version.js';
+import { VERSION } from './model/version.js';
 
 const USAGE = `tapebridge ${VERSION}: export files of trading terminals as live JSON Patch streams
 
@@ -94,7 +94,7 @@ async function main(argv: string[]): Promise<number> {
 
   const logger = createLogger(config.log.level);
   // From here on an error nothing handled is logged, counted and shown in /health; the
-  // process keeps serving (ops/unexpected.ts says why).
+  // process keeps serving (app/unexpected.ts says why).
   const unexpected = new UnexpectedErrors();
   unexpected.install();
   let simulator: Simulator | null = null;

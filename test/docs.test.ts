@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { benchmarksPage, readResults } from '../scripts/bench-docs.js';
 import { configKeys, withConfigTable } from '../scripts/config-docs.js';
-import { resolveConfig, type ConfigLayer } from '../src/ops/config.js';
+import { resolveConfig, type ConfigLayer } from '../src/app/config.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFile(join(root, path), 'utf8');

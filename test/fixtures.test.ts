@@ -3,10 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import type { InstrumentDocument } from '../src/state/document.js';
+import type { InstrumentDocument } from '../src/model/document.js';
 import { DepthWriter, snapshotBatch } from '../src/sim/depth-writer.js';
 import { tempDir } from './helpers/temp.js';
-import { readConfigFile, resolveConfig } from '../src/ops/config.js';
+import { readConfigFile, resolveConfig } from '../src/app/config.js';
 import { startTestBridge } from './helpers/bridge.js';
 import { getJson } from './helpers/clients.js';
 

@@ -17,9 +17,9 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { startBridge } from '../../src/bridge.js';
-import { resolveConfig } from '../../src/ops/config.js';
-import { createLogger } from '../../src/ops/logger.js';
+import { startBridge } from '../../src/app/bridge.js';
+import { resolveConfig } from '../../src/app/config.js';
+import { createLogger } from '../../src/core/logger.js';
 import { Store } from '../../src/state/store.js';
 import { TickDriver } from './market.js';
 

@@ -1,4 +1,4 @@
-import type { InstrumentDocument } from '../state/document.js';
+import type { InstrumentDocument } from '../model/document.js';
 
 export type { InstrumentDocument };
 

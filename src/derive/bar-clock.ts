@@ -1,5 +1,5 @@
-import { TimeZone } from '../formats/zone.js';
-import type { Timeframe } from '../state/document.js';
+import { TimeZone } from '../model/zone.js';
+import type { Timeframe } from '../model/document.js';
 
 export const TIMEFRAME_MS: Readonly<Record<Timeframe, number>> = {
   M1: 60_000,

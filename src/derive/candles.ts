@@ -1,4 +1,4 @@
-import type { Bar, Timeframe } from '../state/document.js';
+import type { Bar, Timeframe } from '../model/document.js';
 import { barClock, type BarClock } from './bar-clock.js';
 
 /** When the first and the last trade (or finer bar) of a bar happened. */

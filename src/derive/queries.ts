@@ -1,5 +1,5 @@
-import type { TimeZone } from '../formats/zone.js';
-import { TIMEFRAMES, type Bar, type InstrumentDocument, type Timeframe } from '../state/document.js';
+import type { TimeZone } from '../model/zone.js';
+import { TIMEFRAMES, type Bar, type InstrumentDocument, type Timeframe } from '../model/document.js';
 import { barClock, TIMEFRAME_MS } from './bar-clock.js';
 import { CandleWindow } from './candles.js';
 import { seriesOf, warmupOf, type IndicatorSpec } from './indicators/catalog.js';

@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import type { Bar, JsonObject, Timeframe } from '../state/document.js';
+import type { Bar, JsonObject, Timeframe } from '../model/document.js';
 import {
   badTime,
   columnIndex,

@@ -1,6 +1,6 @@
 import { TIMEFRAME_MS } from '../derive/bar-clock.js';
 import { windowSize } from '../state/contribution.js';
-import type { Timeframe } from '../state/document.js';
+import type { Timeframe } from '../model/document.js';
 import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './datetime.js';
 import { decodeRecord } from './record-guard.js';
 import { firstLine, forEachLine, lineTailStart, sniffEncoding, type TextEncoding } from './text.js';

@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import type { Book, BookLevel } from '../state/document.js';
+import type { Book, BookLevel } from '../model/document.js';
 import { decodeRecord } from './record-guard.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';

@@ -10,7 +10,7 @@ import {
   type PartialDocument,
   type Quote,
   type Timeframe,
-} from '../state/document.js';
+} from '../model/document.js';
 import { TimeReader } from './delimited.js';
 import { decodeRecord } from './record-guard.js';
 import { decodeText, sniffEncoding } from './text.js';

@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import type { Bar, Timeframe } from '../state/document.js';
+import type { Bar, Timeframe } from '../model/document.js';
 import { DelimitedDecoder, TimeReader, type TextLayout } from './delimited.js';
 import { symbolFromFileName } from './file-names.js';
 import { bracketedColumns, sniffBracketedHeader } from './mt5-ticks.js';

@@ -1,5 +1,5 @@
 import { basename, extname } from 'node:path';
-import type { JsonObject } from '../state/document.js';
+import type { JsonObject } from '../model/document.js';
 import { flatRecord } from './json-snapshot.js';
 import { TimeReader } from './delimited.js';
 import { decodeRecord } from './record-guard.js';

@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import type { Bar, JsonObject, Timeframe } from '../state/document.js';
+import type { Bar, JsonObject, Timeframe } from '../model/document.js';
 import { badTime, DelimitedDecoder, fieldValue, normalizeName, readLayout, TimeReader, type TextLayout } from './delimited.js';
 import { symbolFromFileName } from './file-names.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';

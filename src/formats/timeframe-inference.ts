@@ -1,8 +1,8 @@
 import { TIMEFRAME_MS } from '../derive/bar-clock.js';
-import { TIMEFRAMES, type Timeframe } from '../state/document.js';
+import { TIMEFRAMES, type Timeframe } from '../model/document.js';
 import { parseFileName, type NameTimeframe } from './file-names.js';
 import { FormatError } from './types.js';
-import type { TimeZone } from './zone.js';
+import type { TimeZone } from '../model/zone.js';
 
 /**
  * The timeframe of the bars a text export holds (docs/formats-real-exports.md), from every

@@ -1,7 +1,7 @@
-import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../state/document.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../model/document.js';
 import type { WindowSizes } from '../state/contribution.js';
 import type { TextEncoding } from './text.js';
-import { TimeZone } from './zone.js';
+import { TimeZone } from '../model/zone.js';
 
 /**
  * One tick as a decoder reports it. Decoders reuse one object across calls on hot paths:

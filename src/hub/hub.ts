@@ -1,10 +1,10 @@
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../ops/logger.js';
-import type { HubCounters } from '../ops/metrics.js';
+import type { Logger } from '../core/logger.js';
+import type { HubCounters } from '../app/metrics.js';
 import type { JournalEntry } from '../state/journal.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
-import { formatSseId, snapshotMessage, sseFrame, wsTextFrame, type SseCursor } from './frames.js';
+import { formatSseId, snapshotMessage, sseFrame, wsTextFrame, type SseCursor } from '../transports/frames.js';
 import { Subscriber, type Outlet, type SymbolFilter } from './subscriber.js';
 
 export interface HubOptions {

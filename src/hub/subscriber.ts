@@ -1,4 +1,4 @@
-import type { ErrorCode } from '../ops/errors.js';
+import type { ErrorCode } from '../model/errors.js';
 
 export type TransportKind = 'ws' | 'sse';
 

@@ -1,8 +1,8 @@
 import { barClock, TIMEFRAME_MS } from '../derive/bar-clock.js';
 import { CandleWindow } from '../derive/candles.js';
 import type { BarBasis, TickRecord } from '../formats/types.js';
-import { TimeZone } from '../formats/zone.js';
-import { TIMEFRAMES, type Bar, type BarWindows, type Book, type JsonObject, type PartialDocument, type Quote, type Timeframe } from './document.js';
+import { TimeZone } from '../model/zone.js';
+import { TIMEFRAMES, type Bar, type BarWindows, type Book, type JsonObject, type PartialDocument, type Quote, type Timeframe } from '../model/document.js';
 
 /** Bar windows to keep per timeframe (timeframe → number of bars; 0 keeps none). */
 export type WindowSizes = Partial<Record<Timeframe, number>>;

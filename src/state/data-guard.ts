@@ -1,5 +1,5 @@
-import type { ComponentHealth } from '../ops/health.js';
-import { Tally } from '../ops/metrics.js';
+import type { ComponentHealth } from '../core/health.js';
+import { Tally } from '../app/metrics.js';
 
 /** What one file's content may do to the state (config `document.*`, `watch.maxFutureMs`, `watch.maxPastMs`). */
 export interface DataLimits {

@@ -1,7 +1,7 @@
 import type { BarBasis, RecordSink, TickRecord } from '../formats/types.js';
-import type { TimeZone } from '../formats/zone.js';
+import type { TimeZone } from '../model/zone.js';
 import { Contribution, type WindowSizes } from './contribution.js';
-import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from './document.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../model/document.js';
 import type { CommitTiming, Store } from './store.js';
 import { symbolNameProblem } from '../client/symbol-name.js';
 

@@ -1,8 +1,8 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '../ops/logger.js';
+import type { Logger } from '../core/logger.js';
 import type { PatchOperation } from './delta.js';
-import type { InstrumentDocument } from './document.js';
+import type { InstrumentDocument } from '../model/document.js';
 import type { Store } from './store.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { SymbolIndicators } from '../derive/indicators/deriver.js';
-import type { StoreCounters } from '../ops/metrics.js';
+import type { StoreCounters } from '../app/metrics.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
-import { TIMEFRAMES, type InstrumentDocument, type Timeframe } from './document.js';
+import { TIMEFRAMES, type InstrumentDocument, type Timeframe } from '../model/document.js';
 import { Journal } from './journal.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { ResumePoint } from '../hub/hub.js';
 import { MAX_SYMBOL_LENGTH, symbolNameProblem } from '../client/symbol-name.js';
-import { ClientError } from '../ops/errors.js';
+import { ClientError } from '../model/errors.js';
 
 /** A validated WebSocket message from a client (PROTOCOL.md §3). */
 export type ClientFrame =

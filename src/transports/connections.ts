@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody } from '../ops/errors.js';
-import type { Logger } from '../ops/logger.js';
-import type { Tally } from '../ops/metrics.js';
+import { errorBody } from '../model/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Tally } from '../app/metrics.js';
 
 /** Fewest connections the descriptor budget leaves, however low the limit. */
 const MIN_CONNECTIONS = 16;

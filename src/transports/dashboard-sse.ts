@@ -1,9 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { summaryRow, UpdateRates } from '../derive/summary.js';
-import { ANONYMOUS, type AuthGate, type Principal } from '../ops/auth.js';
-import { errorBody, errorFrame, type ClientError } from '../ops/errors.js';
-import { healthBrief, healthDetail, type HealthReport, type HealthRegistry } from '../ops/health.js';
+import { summaryRow, UpdateRates } from './dashboard-summary.js';
+import { ANONYMOUS, type AuthGate, type Principal } from './auth.js';
+import { errorBody, errorFrame, type ClientError } from '../model/errors.js';
+import { healthBrief, healthDetail, type HealthReport, type HealthRegistry } from '../core/health.js';
 import type { Store } from '../state/store.js';
 import { healthFor } from './http.js';
 import { openEventStream } from './sse.js';

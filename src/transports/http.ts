@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.js';
-import { ANONYMOUS, maySee, presentedToken, type AuthGate, type Principal } from '../ops/auth.js';
-import { errorBody, type ErrorCode, ERROR_CODES } from '../ops/errors.js';
-import { healthBrief, healthDetail, type HealthRegistry } from '../ops/health.js';
-import type { StatsRegistry } from '../ops/stats.js';
+import { ANONYMOUS, maySee, presentedToken, type AuthGate, type Principal } from './auth.js';
+import { errorBody, type ErrorCode, ERROR_CODES } from '../model/errors.js';
+import { healthBrief, healthDetail, type HealthRegistry } from '../core/health.js';
+import type { StatsRegistry } from '../app/stats.js';
 import type { Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
-import { VERSION } from '../version.js';
+import { VERSION } from '../model/version.js';
 import { MAX_SYMBOL_LENGTH } from './client-frames.js';
 
 export interface HttpOptions {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, preValidationHookHandler } from 'fastify';
-import { ClientError } from '../ops/errors.js';
+import { ClientError } from '../model/errors.js';
 
 /** Decimal digits, an optional sign, nothing else: no `Infinity`, `NaN`, `0x10`, `1e3` or blanks. */
 const DECIMAL_INTEGER = /^-?\d{1,16}$/;

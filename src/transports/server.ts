@@ -1,6 +1,6 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
-import { ClientError } from '../ops/errors.js';
-import type { Logger } from '../ops/logger.js';
+import { ClientError } from '../model/errors.js';
+import type { Logger } from '../core/logger.js';
 import { sendError } from './http.js';
 import { checkQueryNumbers } from './query-numbers.js';
 

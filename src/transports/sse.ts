@@ -1,12 +1,12 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { parseSseCursor } from '../hub/frames.js';
+import { parseSseCursor } from './frames.js';
 import type { Hub } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
-import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from '../ops/auth.js';
-import { ClientError, errorBody, type ErrorCode } from '../ops/errors.js';
-import type { Logger } from '../ops/logger.js';
-import type { Refusal, Tally } from '../ops/metrics.js';
+import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from './auth.js';
+import { ClientError, errorBody, type ErrorCode } from '../model/errors.js';
+import type { Logger } from '../core/logger.js';
+import type { Refusal, Tally } from '../app/metrics.js';
 import type { Store } from '../state/store.js';
 import { symbolProblem } from './client-frames.js';
 import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';

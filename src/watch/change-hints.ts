@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from '../ops/logger.js';
+import type { Logger } from '../core/logger.js';
 
 /**
  * Change hints straight from the operating system (inotify, ReadDirectoryChangesW,

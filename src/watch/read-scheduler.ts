@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../ops/circuit-breaker.js';
-import { DEFAULT_CONFIG } from '../ops/config.js';
+import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../core/circuit-breaker.js';
+import { DEFAULT_CONFIG } from '../app/config.js';
 import type { ReadOutcome } from './file-tail.js';
 
 export interface ReadSchedulerOptions {

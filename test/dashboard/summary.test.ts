@@ -1,7 +1,7 @@
 import { createParser } from 'eventsource-parser';
 import { describe, expect, it } from 'vitest';
-import { summaryRow, UpdateRates } from '../../src/derive/summary.js';
-import type { Bar, InstrumentDocument } from '../../src/state/document.js';
+import { summaryRow, UpdateRates } from '../../src/transports/dashboard-summary.js';
+import type { Bar, InstrumentDocument } from '../../src/model/document.js';
 import { SymbolState } from '../../src/state/symbol-state.js';
 import { startTestBridge } from '../helpers/bridge.js';
 import { getJson } from '../helpers/clients.js';

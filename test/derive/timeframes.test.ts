@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { barClock, TIMEFRAME_MS } from '../../src/derive/bar-clock.js';
 import { CandleWindow } from '../../src/derive/candles.js';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 import { Contribution, type WindowSizes } from '../../src/state/contribution.js';
-import type { Bar, Timeframe } from '../../src/state/document.js';
+import type { Bar, Timeframe } from '../../src/model/document.js';
 
 /** Bars of every timeframe: UTC boundaries, D1 in a session zone, from ticks or from finer bars. */
 

@@ -1,8 +1,8 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { ConfigLayer } from '../../src/ops/config.js';
-import type { InstrumentDocument } from '../../src/state/document.js';
+import type { ConfigLayer } from '../../src/app/config.js';
+import type { InstrumentDocument } from '../../src/model/document.js';
 import { DepthWriter, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { Mt5BarWriter, Mt5TickWriter } from '../../src/sim/mt5-writer.js';

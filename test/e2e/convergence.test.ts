@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Bridge } from '../../src/bridge.js';
+import type { Bridge } from '../../src/app/bridge.js';
 import { startTestBridge } from '../helpers/bridge.js';
 import { DocumentMirror, getJson, SseClient, WsClient } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';

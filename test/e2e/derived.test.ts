@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { barClock } from '../../src/derive/bar-clock.js';
 import { seriesOf, specOf } from '../../src/derive/indicators/catalog.js';
-import type { Bar, InstrumentDocument } from '../../src/state/document.js';
+import type { Bar, InstrumentDocument } from '../../src/model/document.js';
 import { Mt5BarWriter } from '../../src/sim/mt5-writer.js';
 import type { MarketTick } from '../../src/sim/random.js';
 import { ScidWriter, scidTickRecord } from '../../src/sim/scid-writer.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { startBridge } from '../../src/bridge.js';
-import { resolveConfig } from '../../src/ops/config.js';
+import { startBridge } from '../../src/app/bridge.js';
+import { resolveConfig } from '../../src/app/config.js';
 import { LogCapture } from '../helpers/bridge.js';
 import { getJson, SseClient, WsClient } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';

@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { resolveConfig } from '../../src/ops/config.js';
-import { ConfigLoader } from '../../src/ops/config-loader.js';
+import { resolveConfig } from '../../src/app/config.js';
+import { ConfigLoader } from '../../src/app/config-loader.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { LogCapture, startConfiguredBridge, startTestBridge } from '../helpers/bridge.js';
 import { getJson, WsClient } from '../helpers/clients.js';

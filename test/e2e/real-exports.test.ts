@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Bar, InstrumentDocument } from '../../src/state/document.js';
+import type { Bar, InstrumentDocument } from '../../src/model/document.js';
 import { DepthWriter, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { ScidWriter, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
 import { SierraTextWriter, type SierraBar } from '../../src/sim/sierra-text-writer.js';

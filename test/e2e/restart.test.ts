@@ -1,7 +1,7 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Bridge } from '../../src/bridge.js';
+import type { Bridge } from '../../src/app/bridge.js';
 import { DepthCommand } from '../../src/formats/depth.js';
 import { DepthWriter, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { scidTickRecord } from '../../src/sim/scid-writer.js';

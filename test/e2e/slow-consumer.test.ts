@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Bridge } from '../../src/bridge.js';
+import type { Bridge } from '../../src/app/bridge.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { startTestBridge } from '../helpers/bridge.js';
 import { getJson, SseClient, WsClient } from '../helpers/clients.js';

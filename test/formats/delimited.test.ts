@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseDateTime } from '../../src/formats/datetime.js';
 import { columnIndex, readLayout, sniffDelimiter, splitFields, TimeReader } from '../../src/formats/delimited.js';
 import { DEFAULT_FORMAT_OPTIONS, type FormatOptions } from '../../src/formats/types.js';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 
 const options = (overrides: Partial<FormatOptions> = {}): FormatOptions => ({ ...DEFAULT_FORMAT_OPTIONS, ...overrides });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { jsonSnapshotFormat, toPartialDocument } from '../../src/formats/json-snapshot.js';
 import { DEFAULT_FORMAT_OPTIONS, type FormatOptions, type WholeDecodeResult } from '../../src/formats/types.js';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 import { RecordingSink } from './recording-sink.js';
 
 const MTIME = 1_763_648_000_000;

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mt5BarsFormat } from '../../src/formats/mt5-bars.js';
 import { DEFAULT_FORMAT_OPTIONS, FormatError } from '../../src/formats/types.js';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 import { mt5BarHeader, mt5BarRow, type Mt5Bar, type Mt5Encoding } from '../../src/sim/mt5-writer.js';
 import { ALL_HISTORY, bufferFile, decodeAll, decoderFor, feedInRuns } from './fixtures.js';
 

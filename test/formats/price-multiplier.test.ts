@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { multiplierFor, scalePrice } from '../../src/formats/price-multiplier.js';
-import { ConfigError, resolveConfig } from '../../src/ops/config.js';
-import { formatOptionsOf } from '../../src/watch/source-options.js';
+import { ConfigError, resolveConfig } from '../../src/app/config.js';
+import { formatOptionsOf } from '../../src/app/source-options.js';
 
 describe('priceMultiplier', () => {
   it('is validated as a positive finite number, per source and per symbol', () => {

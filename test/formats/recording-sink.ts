@@ -1,5 +1,5 @@
 import type { RecordSink, TickRecord } from '../../src/formats/types.js';
-import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../../src/state/document.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../../src/model/document.js';
 
 /** Everything a decoder reported, in order. */
 export type RecordedEvent =

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { csvFormat } from '../../src/formats/csv.js';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import { sierraTextFormat } from '../../src/formats/sierra-text.js';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 import { ALL_HISTORY, decodeAll, decoderFor, feedInRuns, HAS_SAMPLES, samplePath, SAMPLES_SKIP_NOTE } from './fixtures.js';
 
 /**

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { sierraTextFormat } from '../../src/formats/sierra-text.js';
 import { DEFAULT_FORMAT_OPTIONS, FormatError } from '../../src/formats/types.js';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 import { sierraTextFile, sierraTextHeader, type SierraBar, type SierraTextVariant } from '../../src/sim/sierra-text-writer.js';
 import { ALL_HISTORY, bufferFile, decodeAll, decoderFor, feedInRuns } from './fixtures.js';
 

@@ -3,7 +3,7 @@ import { csvFormat } from '../../src/formats/csv.js';
 import { parseFileName } from '../../src/formats/file-names.js';
 import { mt5BarsFormat } from '../../src/formats/mt5-bars.js';
 import { sierraTextFormat } from '../../src/formats/sierra-text.js';
-import { symbolMapperOf } from '../../src/watch/source-options.js';
+import { symbolMapperOf } from '../../src/app/source-options.js';
 
 const MIN = 60_000;
 

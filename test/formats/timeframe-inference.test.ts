@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FormatError } from '../../src/formats/types.js';
 import { decideTimeframe, type TimeframeEvidence } from '../../src/formats/timeframe-inference.js';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 import { Contribution } from '../../src/state/contribution.js';
 
 const MIN = 60_000;

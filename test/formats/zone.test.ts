@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
-import { TimeZone } from '../../src/formats/zone.js';
+import { TimeZone } from '../../src/model/zone.js';
 
 /** The wall time of an instant in `zone`, by luxon (an independent implementation), as UTC ms. */
 function wallOf(utcMs: number, zone: string): number {

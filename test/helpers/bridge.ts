@@ -1,8 +1,8 @@
 import { pino } from 'pino';
 import { afterEach } from 'vitest';
-import { startBridge, type Bridge, type BridgeOptions } from '../../src/bridge.js';
-import { resolveConfig, type Config, type ConfigLayer } from '../../src/ops/config.js';
-import type { Logger } from '../../src/ops/logger.js';
+import { startBridge, type Bridge, type BridgeOptions } from '../../src/app/bridge.js';
+import { resolveConfig, type Config, type ConfigLayer } from '../../src/app/config.js';
+import type { Logger } from '../../src/core/logger.js';
 
 const running: Bridge[] = [];
 

@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
 import WebSocket from 'ws';
-import type { Bridge } from '../../src/bridge.js';
+import type { Bridge } from '../../src/app/bridge.js';
 import { CLIENT_EVENTS, connect, type ClientEventMap, type ClientEventName, type ClientOptions, type TapeClient } from '../../src/client/index.js';
 import { waitFor } from './wait.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CircuitBreaker, type BreakerTransition } from '../../src/ops/circuit-breaker.js';
+import { CircuitBreaker, type BreakerTransition } from '../../src/core/circuit-breaker.js';
 
 const options = { failureThreshold: 5, coolDownMs: 60_000, retryBaseMs: 1000, retryMaxMs: 4000 };
 

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TSchema } from '@sinclair/typebox';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, ConfigSchema, DEFAULT_CONFIG, resolveConfig } from '../../src/ops/config.js';
-import { ConfigLoader, envLayer } from '../../src/ops/config-loader.js';
+import { ConfigError, ConfigSchema, DEFAULT_CONFIG, resolveConfig } from '../../src/app/config.js';
+import { ConfigLoader, envLayer } from '../../src/app/config-loader.js';
 import { tempDir } from '../helpers/temp.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Tally } from '../../src/ops/metrics.js';
-import { Notifier, type HealthNotification, type NotifyOptions } from '../../src/ops/notifier.js';
+import { Tally } from '../../src/app/metrics.js';
+import { Notifier, type HealthNotification, type NotifyOptions } from '../../src/app/notifier.js';
 import { LogCapture } from '../helpers/bridge.js';
 import { waitFor } from '../helpers/wait.js';
 import { WebhookReceiver } from '../helpers/webhook.js';

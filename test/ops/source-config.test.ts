@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_SOURCE, resolveConfig } from '../../src/ops/config.js';
-import { formatOptionsOf, symbolMapperOf } from '../../src/watch/source-options.js';
+import { ConfigError, DEFAULT_SOURCE, resolveConfig } from '../../src/app/config.js';
+import { formatOptionsOf, symbolMapperOf } from '../../src/app/source-options.js';
 
 /** The per-source reading options (docs/configuration.md) and how bad values are refused. */
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_CONFIG } from '../../src/ops/config.js';
+import { DEFAULT_CONFIG } from '../../src/app/config.js';
 import { ReadScheduler } from '../../src/watch/read-scheduler.js';
 import { waitFor } from '../helpers/wait.js';
 

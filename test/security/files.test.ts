@@ -4,9 +4,9 @@ import { mkdir, open, rename, rm, symlink, writeFile, type FileHandle } from 'no
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
-import { DEFAULT_CONFIG, type Config } from '../../src/ops/config.js';
+import { DEFAULT_CONFIG, type Config } from '../../src/app/config.js';
 import { Store } from '../../src/state/store.js';
-import { sourceHealth } from '../../src/watch/source-set.js';
+import { sourceHealth } from '../../src/app/sources.js';
 import { SourceWatcher } from '../../src/watch/source-watcher.js';
 import { LogCapture } from '../helpers/bridge.js';
 import { tempDir } from '../helpers/temp.js';

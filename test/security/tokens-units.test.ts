@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bothAllow, SymbolPatterns, symbolList } from '../../src/ops/auth.js';
-import { healthBrief, servedReason } from '../../src/ops/health.js';
+import { bothAllow, SymbolPatterns, symbolList } from '../../src/transports/auth.js';
+import { healthBrief, servedReason } from '../../src/core/health.js';
 
 describe('what is served of a failure reason', () => {
   it('keeps the bridge words, never quoted runs, bytes beyond printable ASCII, OS messages or more than 160 characters', () => {

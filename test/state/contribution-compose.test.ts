@@ -3,7 +3,7 @@ import type { TickRecord } from '../../src/formats/types.js';
 import { composeDocument } from '../../src/state/compose.js';
 import { diff } from '../../src/state/delta.js';
 import { Contribution, type SealedContribution } from '../../src/state/contribution.js';
-import type { Bar, Book, JsonObject, Quote } from '../../src/state/document.js';
+import type { Bar, Book, JsonObject, Quote } from '../../src/model/document.js';
 
 const MIN = 60_000;
 const T0 = 1_763_640_000_000;

@@ -1,7 +1,7 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { diff, type PatchOperation } from '../../src/state/delta.js';
-import type { Bar, BookLevel, InstrumentDocument } from '../../src/state/document.js';
+import type { Bar, BookLevel, InstrumentDocument } from '../../src/model/document.js';
 
 /** Applies `ops` to a deep clone of `doc` the way a strict client would (validating each op). */
 function apply(doc: unknown, ops: PatchOperation[]): unknown {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Writable, type Duplex } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { wsTextFrame } from '../../src/hub/frames.js';
+import { wsTextFrame } from '../../src/transports/frames.js';
 import { JOIN_LIMIT, JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from '../../src/transports/write-batch.js';
 import { waitFor } from '../helpers/wait.js';
 

@@ -1,7 +1,7 @@
 import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_CONFIG } from '../../src/ops/config.js';
+import { DEFAULT_CONFIG } from '../../src/app/config.js';
 import { ChangeHints } from '../../src/watch/change-hints.js';
 import type { ReadOutcome } from '../../src/watch/file-tail.js';
 import { ReadScheduler } from '../../src/watch/read-scheduler.js';

@@ -2,7 +2,7 @@ import { appendFile, mkdir, open, rename, rm, truncate, writeFile } from 'node:f
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
-import type { Quote } from '../../src/state/document.js';
+import type { Quote } from '../../src/model/document.js';
 import { Store } from '../../src/state/store.js';
 import { Mt5TickWriter } from '../../src/sim/mt5-writer.js';
 import type { MarketTick } from '../../src/sim/random.js';

@@ -2,7 +2,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
-import { DEFAULT_CONFIG } from '../../src/ops/config.js';
+import { DEFAULT_CONFIG } from '../../src/app/config.js';
 import { Store } from '../../src/state/store.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { ScidWriter, scidTickRecord } from '../../src/sim/scid-writer.js';

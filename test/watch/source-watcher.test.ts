@@ -2,7 +2,7 @@ import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
-import { DEFAULT_CONFIG, type Config } from '../../src/ops/config.js';
+import { DEFAULT_CONFIG, type Config } from '../../src/app/config.js';
 import { Store } from '../../src/state/store.js';
 import { DepthWriter, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';

@@ -1,4 +1,4 @@
-import type { Bar } from '../../state/document.js';
+import type { Bar } from '../../model/document.js';
 import type { IndicatorState, Series } from './types.js';
 
 /** True range: the bar's range, widened to the previous close (the first bar: its range). */

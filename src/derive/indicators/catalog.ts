@@ -1,4 +1,4 @@
-import type { Bar } from '../../state/document.js';
+import type { Bar } from '../../model/document.js';
 import type { BarClock } from '../bar-clock.js';
 import { AtrState, atrSeries } from './atr.js';
 import { BollingerState, bollingerSeries } from './bollinger.js';

@@ -1,5 +1,5 @@
-import { TimeZone } from '../../formats/zone.js';
-import { TIMEFRAMES, type Bar, type BarWindows, type Timeframe } from '../../state/document.js';
+import { TimeZone } from '../../model/zone.js';
+import { TIMEFRAMES, type Bar, type BarWindows, type Timeframe } from '../../model/document.js';
 import { barClock, type BarClock } from '../bar-clock.js';
 import { createState, parseIndicatorKey, type IndicatorSpec } from './catalog.js';
 import { barDecimals, roundValue } from './rounding.js';

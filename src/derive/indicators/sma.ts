@@ -1,4 +1,4 @@
-import type { Bar } from '../../state/document.js';
+import type { Bar } from '../../model/document.js';
 import { RollingWindow } from './rolling.js';
 import type { IndicatorState, Series } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { Bar } from '../../state/document.js';
+import type { Bar } from '../../model/document.js';
 
 export interface MacdValue {
   macd: number;

@@ -1,4 +1,4 @@
-import type { Bar } from '../../state/document.js';
+import type { Bar } from '../../model/document.js';
 import type { BarClock } from '../bar-clock.js';
 import type { IndicatorState, Series } from './types.js';
 

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
 import type { SymbolFilter } from '../hub/subscriber.js';
-import { ConfigError, jsonErrorPlace, redactedValue, TokenSchema, type Config, type TokenConfig } from './config.js';
+import { ConfigError, jsonErrorPlace, redactedValue, TokenSchema, type Config, type TokenConfig } from '../app/config.js';
 
 /** Who a request or connection acts for. */
 export interface Principal {

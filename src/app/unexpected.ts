@@ -1,6 +1,6 @@
 import { Counter, type Registry } from 'prom-client';
-import type { ComponentHealth } from './health.js';
-import type { Logger } from './logger.js';
+import type { ComponentHealth } from '../core/health.js';
+import type { Logger } from '../core/logger.js';
 
 /** How much of an unexpected error's message /health repeats. */
 const MESSAGE_CHARS = 200;

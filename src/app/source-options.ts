@@ -1,6 +1,6 @@
 import { DEFAULT_FORMAT_OPTIONS, type FormatOptions } from '../formats/types.js';
-import { TimeZone } from '../formats/zone.js';
-import type { SourceConfig } from '../ops/config.js';
+import { TimeZone } from '../model/zone.js';
+import type { SourceConfig } from './config.js';
 
 /** The reading options of a configured source (validated by resolveConfig). */
 export function formatOptionsOf(source: SourceConfig, bookLevels: number): FormatOptions {

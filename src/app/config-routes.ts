@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { ConfigError } from '../ops/config.js';
-import { ClientError } from '../ops/errors.js';
-import { redact, RESTART_KEYS, type ConfigChange, type LiveConfig } from '../ops/live-config.js';
+import { ConfigError } from './config.js';
+import { ClientError } from '../model/errors.js';
+import { redact, RESTART_KEYS, type ConfigChange, type LiveConfig } from './live-config.js';
 
 /**
  * `GET /v1/config` (secrets redacted), `PATCH /v1/config` (a partial config, merged: objects

@@ -4,9 +4,9 @@ import { Value } from '@sinclair/typebox/value';
 import { INDICATOR_KEY_PATTERN } from '../derive/indicators/catalog.js';
 import { FORMAT_NAMES } from '../formats/registry.js';
 import { COLUMN_ROLES } from '../formats/types.js';
-import { TimeZone } from '../formats/zone.js';
-import { TIMEFRAMES } from '../state/document.js';
-import { LOG_LEVELS } from './logger.js';
+import { TimeZone } from '../model/zone.js';
+import { TIMEFRAMES } from '../model/document.js';
+import { LOG_LEVELS } from '../core/logger.js';
 
 /** Node's timers take at most 2^31-1 ms: a longer delay fires after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;

@@ -1,8 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
-import { stableJson, type Config, type SourceConfig } from '../ops/config.js';
-import { servedReason, type ComponentHealth, type HealthStatus } from '../ops/health.js';
-import type { Logger } from '../ops/logger.js';
-import type { SourceStatus, SourceWatcher } from './source-watcher.js';
+import { stableJson, type Config, type SourceConfig } from './config.js';
+import { servedReason, type ComponentHealth, type HealthStatus } from '../core/health.js';
+import type { Logger } from '../core/logger.js';
+import type { SourceStatus, SourceWatcher } from '../watch/source-watcher.js';
 
 export type CreateWatcher = (source: SourceConfig, config: Config) => SourceWatcher;
 

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ReadOutcome } from '../watch/file-tail.js';
-import { BREAKER_STATES, type BreakerState } from './circuit-breaker.js';
-import type { HealthStatus } from './health.js';
+import { BREAKER_STATES, type BreakerState } from '../core/circuit-breaker.js';
+import type { HealthStatus } from '../core/health.js';
 
 /**
  * A count kept as a plain number by the component that counts: hot paths add to it with

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { BreakerState } from './circuit-breaker.js';
-import type { ComponentHealth, HealthStatus } from './health.js';
-import type { Logger } from './logger.js';
+import type { BreakerState } from '../core/circuit-breaker.js';
+import type { ComponentHealth, HealthStatus } from '../core/health.js';
+import type { Logger } from '../core/logger.js';
 import type { Tally } from './metrics.js';
 
 export interface NotifyOptions {

@@ -1,8 +1,8 @@
 import type { DerivedCache } from '../derive/cache.js';
 import type { Hub } from '../hub/hub.js';
 import type { Store } from '../state/store.js';
-import { servedStatus, type SourceSet } from '../watch/source-set.js';
-import type { EventLoopMonitor } from './health.js';
+import { servedStatus, type SourceSet } from './sources.js';
+import type { EventLoopMonitor } from '../core/health.js';
 import type { BridgeMetrics, Tally } from './metrics.js';
 import type { Notifier } from './notifier.js';
 

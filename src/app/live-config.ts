@@ -1,6 +1,6 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, isObject, mergeDeep, resolveConfig, valueAt, type Config, type ConfigLayer } from './config.js';
-import type { Logger } from './logger.js';
+import type { Logger } from '../core/logger.js';
 import type { Tally } from './metrics.js';
 
 /** Keys read only at start: a change through PATCH is refused, one in a file waits for a restart. */
