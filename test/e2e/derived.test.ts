@@ -139,6 +139,8 @@ describe('derived data for every consumer', () => {
       c: m15[3]?.c,
       v: m15[2]!.v + m15[3]!.v,
       n: m15[2]!.n! + m15[3]!.n!,
+      bv: m15[2]!.bv! + m15[3]!.bv!,
+      av: m15[2]!.av! + m15[3]!.av!,
     });
 
     // The published indicators as published, any other computed over the window.
