@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait.js';
  * next to a healthy file, with another source beside it; the test finds the warning the row
  * promises (file, offset, reason), checks that the symbol keeps its last good state where it
  * had one, and that the healthy files' symbols still update. (Locked files: test/watch/locked.test.ts; JSON snapshots
- * half-written or invalid: test/watch/file-tail.test.ts; config: test/ops/config.test.ts.)
+ * half-written or invalid: test/watch/file-tail.test.ts; config: test/app/config-layers.test.ts.)
  */
 
 const T0 = Date.UTC(2026, 10, 20, 14);
