@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -73,7 +74,9 @@ describe('benchmarks (quick mode)', () => {
       const result = JSON.parse(await readFile(join(out, `${name}.quick.json`), 'utf8')) as Result;
       expect(result).toMatchObject({ scenario: name, mode: 'quick' });
       expect(Number.isNaN(Date.parse(result.date))).toBe(false);
-      expect(result.machine.nproc).toBeGreaterThan(0);
+      expect(Number.isInteger(result.machine.nproc)).toBe(true);
+      expect(result.machine.nproc).toBeGreaterThanOrEqual(1);
+      expect(result.machine.nproc).toBeLessThanOrEqual(cpus().length);
       expect(result.machine.node).toBe(process.version);
       expect(result.load.before).toHaveLength(3);
       expect(result.targets.length).toBeGreaterThan(0);
