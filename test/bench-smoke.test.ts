@@ -89,6 +89,11 @@ describe('benchmarks (quick mode)', () => {
     // The latency scenario matched writes to receipts: none were lost.
     const latency = JSON.parse(await readFile(join(out, 'latency.quick.json'), 'utf8')) as Result;
     expect(at(latency, 'figures.samples')).toBe(at(latency, 'figures.expected'));
+    expect(at(latency, 'figures.latencyMs.p50') as number).toBeLessThanOrEqual(at(latency, 'figures.latencyMs.p99') as number);
+    // Memory in MB of real processes: a bare Node below an empty bridge, the heap inside the RSS.
+    const memory = JSON.parse(await readFile(join(out, 'memory.quick.json'), 'utf8')) as Result;
+    expect(at(memory, 'baseline.bareNodeRssMb') as number).toBeLessThan(at(memory, 'baseline.emptyBridge.rssMb') as number);
+    expect(at(memory, 'figures.withClients.heapUsedMb') as number).toBeLessThan(at(memory, 'figures.withClients.rssMb') as number);
     // The bridge read each change once, with data.
     const polling = JSON.parse(await readFile(join(out, 'polling.quick.json'), 'utf8')) as Result;
     expect(at(polling, 'figures.readsWithDataPerChange')).toBe(1);
