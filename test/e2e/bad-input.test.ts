@@ -32,7 +32,7 @@ interface BadCase {
   /** The warning the row promises. */
   warning: { file: string; msg: RegExp; offset?: number };
   /** What the affected symbol holds afterwards (its last good state, or the good records around a bad one). */
-  kept?: { symbol: string; check(document: InstrumentDocument): void };
+  kept?: { symbol: string; check: (document: InstrumentDocument) => void };
   /** Options of the folder's source; one that reads every file one way has no healthy file beside the bad one. */
   config?: ConfigLayer;
   /** Options of the bridge. */
