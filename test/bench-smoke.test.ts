@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -73,7 +74,9 @@ describe('benchmarks (quick mode)', () => {
       const result = JSON.parse(await readFile(join(out, `${name}.quick.json`), 'utf8')) as Result;
       expect(result).toMatchObject({ scenario: name, mode: 'quick' });
       expect(Number.isNaN(Date.parse(result.date))).toBe(false);
-      expect(result.machine.nproc).toBeGreaterThan(0);
+      expect(Number.isInteger(result.machine.nproc)).toBe(true);
+      expect(result.machine.nproc).toBeGreaterThanOrEqual(1);
+      expect(result.machine.nproc).toBeLessThanOrEqual(cpus().length);
       expect(result.machine.node).toBe(process.version);
       expect(result.load.before).toHaveLength(3);
       expect(result.targets.length).toBeGreaterThan(0);
@@ -86,6 +89,11 @@ describe('benchmarks (quick mode)', () => {
     // The latency scenario matched writes to receipts: none were lost.
     const latency = JSON.parse(await readFile(join(out, 'latency.quick.json'), 'utf8')) as Result;
     expect(at(latency, 'figures.samples')).toBe(at(latency, 'figures.expected'));
+    expect(at(latency, 'figures.latencyMs.p50') as number).toBeLessThanOrEqual(at(latency, 'figures.latencyMs.p99') as number);
+    // Memory in MB of real processes: a bare Node below an empty bridge, the heap inside the RSS.
+    const memory = JSON.parse(await readFile(join(out, 'memory.quick.json'), 'utf8')) as Result;
+    expect(at(memory, 'baseline.bareNodeRssMb') as number).toBeLessThan(at(memory, 'baseline.emptyBridge.rssMb') as number);
+    expect(at(memory, 'figures.withClients.heapUsedMb') as number).toBeLessThan(at(memory, 'figures.withClients.rssMb') as number);
     // The bridge read each change once, with data.
     const polling = JSON.parse(await readFile(join(out, 'polling.quick.json'), 'utf8')) as Result;
     expect(at(polling, 'figures.readsWithDataPerChange')).toBe(1);

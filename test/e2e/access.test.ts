@@ -142,7 +142,7 @@ describe('bearer tokens', () => {
     expect((await getJson(`${bridge.url}/v1/symbols`, bearer(DESK))).status).toBe(401);
     await writeFile(tokensFile, '[{"name": "broken"}]');
     const refused = await waitFor('the refusal', () => logs.find((line) => line.msg === 'tokens file change refused; the tokens in force stay'));
-    expect(String((refused.err as { message: string }).message)).toMatch(/tokens\.json\[0\]: give sha256/);
+    expect((refused.err as { message: string }).message).toMatch(/tokens\.json\[0\]: give sha256/);
     expect((await getJson(`${bridge.url}/v1/symbols`, bearer(NEW))).status).toBe(200);
   });
 

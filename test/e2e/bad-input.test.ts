@@ -17,7 +17,7 @@ import { waitFor } from '../helpers/wait.js';
  * next to a healthy file, with another source beside it; the test finds the warning the row
  * promises (file, offset, reason), checks that the symbol keeps its last good state where it
  * had one, and that the healthy files' symbols still update. (Locked files: test/watch/locked.test.ts; JSON snapshots
- * half-written or invalid: test/watch/file-tail.test.ts; config: test/ops/config.test.ts.)
+ * half-written or invalid: test/watch/file-tail.test.ts; config: test/app/config-layers.test.ts.)
  */
 
 const T0 = Date.UTC(2026, 10, 20, 14);
@@ -32,7 +32,7 @@ interface BadCase {
   /** The warning the row promises. */
   warning: { file: string; msg: RegExp; offset?: number };
   /** What the affected symbol holds afterwards (its last good state, or the good records around a bad one). */
-  kept?: { symbol: string; check(document: InstrumentDocument): void };
+  kept?: { symbol: string; check: (document: InstrumentDocument) => void };
   /** Options of the folder's source; one that reads every file one way has no healthy file beside the bad one. */
   config?: ConfigLayer;
   /** Options of the bridge. */

@@ -45,7 +45,8 @@ describe('limits', () => {
     await first.close();
     await waitFor('the slot to free', () => bridge.hub.connections === 1);
     const third = await WsClient.connect(bridge.url);
-    expect(third.hello).toBeDefined();
+    expect(third.hello).toMatchObject({ type: 'hello', epoch: bridge.store.epoch });
+    expect(bridge.hub.connections).toBe(2);
     second.close();
     await third.close();
   });
@@ -120,8 +121,8 @@ describe('limits', () => {
     expect(await statusOf(`${bridge.url}/v1/symbols`, { host: 'rebound.example', origin: 'http://rebound.example' })).toBe(403);
 
     await expect(WsClient.connect(bridge.url, '/v1/ws', { origin: 'http://evil.example' })).rejects.toThrow(/403/);
-    expect((await WsClient.connect(bridge.url, '/v1/ws', { origin: allowed })).hello).toBeDefined();
+    expect((await WsClient.connect(bridge.url, '/v1/ws', { origin: allowed })).hello).toMatchObject({ type: 'hello', epoch: bridge.store.epoch });
     // Clients that are not browsers send no Origin and are not concerned.
-    expect((await WsClient.connect(bridge.url)).hello).toBeDefined();
+    expect((await WsClient.connect(bridge.url)).hello).toMatchObject({ type: 'hello', epoch: bridge.store.epoch });
   });
 });

@@ -1,4 +1,5 @@
 import { appendFile } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { startTestBridge } from '../helpers/bridge.js';
 import { getJson, SseClient, WsClient } from '../helpers/clients.js';
@@ -32,6 +33,9 @@ function series(text: string, name: string, labels = ''): number | undefined {
 
 describe('metrics and stats', () => {
   it('count the pipeline from file events to deliveries, with write-to-send latency, in Prometheus text and in JSON', async () => {
+    // No latency can be longer than the test has run; file times come from the kernel's coarse
+    // clock, which may be a tick behind Date.now(), hence the margin.
+    const started = Date.now() - 100;
     const dir = await tempDir();
     const files = new TerminalFiles(dir);
     await files.create();
@@ -75,17 +79,24 @@ describe('metrics and stats', () => {
     expect(series(text, 'tapebridge_breakers', `${source},state="OPEN"`)).toBe(0);
     expect(series(text, 'tapebridge_health_status')).toBe(0);
     expect(series(text, 'tapebridge_symbols')).toBe(3);
-    expect(series(text, 'tapebridge_nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
-    expect(series(text, 'tapebridge_process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(series(text, 'tapebridge_nodejs_eventloop_lag_p99_seconds')).toBeLessThanOrEqual((Date.now() - started) / 1000);
+    // In bytes: a Node process with a server holds more than 16 MiB and less than the machine.
+    expect(series(text, 'tapebridge_process_resident_memory_bytes')).toBeGreaterThan(16 << 20);
+    expect(series(text, 'tapebridge_process_resident_memory_bytes')).toBeLessThan(totalmem());
 
     const { body: stats } = await getJson<Stats>(`${bridge.url}/v1/stats`);
     expect(stats.hub.clients).toEqual({ ws: 1, sse: 1 });
     expect(stats.hub.deliveries.ws).toBe(series(text, 'tapebridge_deliveries_total', 'transport="ws"'));
-    for (const latency of [stats.latency.writeToSendMs, stats.latency.readToSendMs]) {
-      expect(latency?.count).toBeGreaterThan(0);
+    const elapsedMs = Date.now() - started;
+    for (const [latency, histogram] of [
+      [stats.latency.writeToSendMs, 'tapebridge_write_to_send_seconds_count'],
+      [stats.latency.readToSendMs, 'tapebridge_read_to_send_seconds_count'],
+    ] as const) {
+      // Fewer samples than the window holds: the JSON summary counts what the histogram counts.
+      expect(latency?.count).toBe(series(text, histogram));
       const { p50, p95, p99, max } = latency as LatencySummary;
-      expect(p50).toBeGreaterThanOrEqual(0);
       expect([p50 <= p95, p95 <= p99, p99 <= max]).toEqual([true, true, true]);
+      expect(max).toBeLessThanOrEqual(elapsedMs);
     }
     expect(stats.sources.folders[0]).toMatchObject({ path: dir, breakers: { CLOSED: 3, OPEN: 0, HALF_OPEN: 0 } });
     expect(stats.sources.folders[0]?.files).toHaveLength(3);
@@ -93,8 +104,10 @@ describe('metrics and stats', () => {
     expect(stats.state.patches).toBe(series(text, 'tapebridge_patches_total'));
     expect(stats.state.journal.entries).toBe(series(text, 'tapebridge_journal_entries'));
     expect(stats.state.snapshotCache.hitRate).toBeGreaterThan(0);
-    expect(stats.memory.rssBytes).toBeGreaterThan(0);
-    expect(stats.eventLoop.p99Ms).toBeGreaterThanOrEqual(0);
+    expect(stats.memory.rssBytes).toBeGreaterThan(16 << 20);
+    expect(stats.memory.rssBytes).toBeLessThan(totalmem());
+    expect(stats.eventLoop.p99Ms).toBeLessThanOrEqual(stats.eventLoop.maxMs);
+    expect(stats.eventLoop.maxMs).toBeLessThanOrEqual(Date.now() - started);
     sse.close();
     await ws.close();
   });

@@ -156,7 +156,10 @@ function get(path: string, headers: Record<string, string> = {}): Promise<{ stat
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
       response.on('end', () => {
-        if (status < 400) return resolve({ status });
+        if (status < 400) {
+          resolve({ status });
+          return;
+        }
         try {
           resolve({ status, code: (JSON.parse(body) as { error: { code: string } }).error.code });
         } catch {

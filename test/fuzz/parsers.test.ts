@@ -344,7 +344,7 @@ describe('fuzzing every parser', () => {
             const got = await deliveries(subject, subject.bytes, poisoned);
             for (const [record, count] of clean) if (record !== poisoned) expect(got.get(record), `record ${record}`).toBe(count);
             expect(got.has(poisoned)).toBe(false);
-            expect(got.problems.some((reason) => /could not be decoded \(RangeError/.test(reason))).toBe(true);
+            expect(got.problems.some((reason) => reason.includes('could not be decoded (RangeError'))).toBe(true);
           }),
           { numRuns: Math.min(20, records.length) },
         );

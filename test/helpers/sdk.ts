@@ -52,7 +52,7 @@ export class ClientRecorder {
   }
 
   #record<K extends ClientEventName>(name: K, event: ClientEventMap[K]): void {
-    this.events.push({ name, event } as RecordedEvent);
+    this.events.push({ name, event });
     if (name === 'snapshot') {
       const { symbol, epoch, seq } = event as ClientEventMap['snapshot'];
       this.#seen.set(symbol, { epoch, seq });

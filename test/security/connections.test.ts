@@ -53,7 +53,7 @@ describe('connections reset by the client (RST) while the bridge answers', () =>
       getRequest('/v1/dashboard/sse'),
       getRequest('/v1/symbols/ESZ25_FUT_CME'),
       getRequest(`/v1/symbols/ESZ25_FUT_CME/patches?epoch=${epoch}&since=999999&waitMs=0`),
-      getRequest(`/v1/symbols/EURUSD/patches?epoch=${epoch}&since=${0}&waitMs=5000`),
+      getRequest(`/v1/symbols/EURUSD/patches?epoch=${epoch}&since=0&waitMs=5000`),
       getRequest('/v1/symbols/ESZ25_FUT_CME/bars?tf=M1'),
       getRequest('/health'),
       getRequest('/metrics'),
@@ -98,7 +98,7 @@ describe('connections reset by the client (RST) while the bridge answers', () =>
     const health = (await (await fetch(`${bridge.url}/health`)).json()) as { status: string; components: Record<string, Record<string, unknown>> };
     expect(health.status).toBe('DEGRADED');
     expect(health.components.process).toMatchObject({ status: 'DEGRADED', unexpectedErrors: 2 });
-    expect(String((health.components.process?.lastUnexpectedError as { message: string }).message)).toMatch(/^Error: injected (fault|rejection)$/);
+    expect((health.components.process?.lastUnexpectedError as { message: string }).message).toMatch(/^Error: injected (fault|rejection)$/);
     expect(await (await fetch(`${bridge.url}/metrics`)).text()).toMatch(/^tapebridge_unexpected_errors_total 2$/m);
     expect((await fetch(`${bridge.url}/v1/symbols/ESZ25_FUT_CME`)).status).toBe(200);
     expect(bridge.exit).toBeNull();

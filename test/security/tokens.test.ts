@@ -15,7 +15,12 @@ const bearer = (token: string): Record<string, string> => ({ authorization: `Bea
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 const WAIT = 15_000;
 
-type Token = { name: string; token: string; symbols?: string[]; admin?: boolean };
+interface Token {
+  name: string;
+  token: string;
+  symbols?: string[];
+  admin?: boolean;
+}
 const ops: Token = { name: 'ops', token: OPS, admin: true };
 const fx: Token = { name: 'fx', token: FX, symbols: ['EUR*', 'XAU*'] };
 

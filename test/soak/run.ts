@@ -233,7 +233,8 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     const versions = await quietVersions(bridge.url);
     if (!versions) {
       divergences.push({ checkpoint: label, what: 'bridge', symbol: '*', detail: 'the bridge did not become quiet within 30 s' });
-      return resume();
+      resume();
+      return;
     }
     const missing = allSymbols.filter((symbol) => !versions.has(symbol));
     const extra = [...versions.keys()].filter((symbol) => !allSymbols.includes(symbol));

@@ -181,8 +181,8 @@ function mutate(value: Json, choices: readonly number[], pool: readonly Json[], 
 }
 
 /** A shallow copy that keeps an own `__proto__` key as a key. */
-function normaliseShallow(node: { [key: string]: Json }): { [key: string]: Json } {
-  const copy: { [key: string]: Json } = {};
+function normaliseShallow(node: Record<string, Json>): Record<string, Json> {
+  const copy: Record<string, Json> = {};
   for (const key of Object.keys(node)) defineOwn(copy, key, node[key]);
   return copy;
 }

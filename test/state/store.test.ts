@@ -302,8 +302,13 @@ describe('Store', () => {
         ticks: () => store.setContribution('EURUSD', '/mt5/EURUSD_202611200000_202611202359.csv', ticksOf),
         bars: () => store.setContribution('EURUSD', '/mt5/EURUSD_M1_202611200000_202611202359.csv', barsOf),
       };
-      if (order === 'first') (add.ticks(), add.bars());
-      else (add.bars(), add.ticks());
+      if (order === 'first') {
+        add.ticks();
+        add.bars();
+      } else {
+        add.bars();
+        add.ticks();
+      }
       // Both give an M1 window whose last bar opens at the same minute, and quotes of the same time.
       ticksOf.applyTick({ time: T0 + 5_000, bid: 1.1, ask: 1.2 });
       ticksOf.applyTick({ time: T0 + 65_000, bid: 1.15, ask: 1.25 });

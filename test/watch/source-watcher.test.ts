@@ -133,11 +133,14 @@ describe('SourceWatcher', () => {
     const dir = join(parent, 'later');
     const { store, watcher } = await watchFolder(dir, { safetyPollMs: 50 });
     expect(watcher.status()).toMatchObject({ path: dir, exists: false, files: [] });
+    const beforeData = Date.now();
     await mkdir(dir);
     await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 1, ask: 2 }, 'rewrite');
     await waitFor('the file in the new folder', () => store.get('XAUUSD'), 3000);
     expect(watcher.status()).toMatchObject({ exists: true, files: [{ format: 'json', problems: { count: 0 } }], breakers: { CLOSED: 1, HALF_OPEN: 0, OPEN: 0 }, failing: [] });
-    expect(watcher.status().lastDataAt).toBeGreaterThan(0);
+    // The read that found the data, not the folder's creation or the watcher's start.
+    expect(watcher.status().lastDataAt).toBeGreaterThanOrEqual(beforeData);
+    expect(watcher.status().lastDataAt).toBeLessThanOrEqual(Date.now());
   });
 
   it('reads a file replaced by rename, and keeps no tail for the temporary file no format reads', async () => {
@@ -157,8 +160,11 @@ describe('SourceWatcher', () => {
     await writeFile(join(dir, 'A.json'), '{"bid": 1}');
     const { watcher } = await watchFolder(dir);
     await writeFile(join(dir, 'A.json'), '{"bid": 2}');
-    await watcher.close();
-    await watcher.close();
+    // Memoised: a second close is the same close, and both settle with nothing left open.
+    const closing = watcher.close();
+    expect(watcher.close()).toBe(closing);
+    await closing;
+    expect(watcher.files()).toEqual([]);
   });
 });
 

@@ -286,7 +286,7 @@ describe('writers: Sierra rewrites the forming bar record in place', () => {
       await handle.write(record(close, volume), 0, 40, 56 + 2 * 40);
       await handle.close();
       expect(await files.tail.read()).toBe('changed');
-      await expect.soft(files.documents()).toEqual(await files.fresh());
+      expect.soft(files.documents()).toEqual(await files.fresh());
     }
     const bars = files.store.get('NQZ25_FUT_CME')?.document.bars.M1;
     expect(bars).toHaveLength(1);

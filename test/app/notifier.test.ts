@@ -31,7 +31,7 @@ describe('Notifier', () => {
     n.notify('warn', 'health HEALTHY -> DEGRADED', change('DEGRADED'));
     await waitFor('the webhook', () => counters.sent.value === 1);
     expect(hook.requests[0]?.body).toMatchObject({ type: 'health', from: 'HEALTHY', to: 'DEGRADED', bridge: { name: 'tapebridge', epoch: 'e1' } });
-    expect(String((hook.requests[0]?.body as { time: string }).time)).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect((hook.requests[0]?.body as { time: string }).time).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(hook.requests[0]?.headers.authorization).toBe('Bearer hook-secret');
     expect(hook.requests[0]?.headers['content-type']).toBe('application/json');
     expect(logs.find((line) => line.msg === 'health HEALTHY -> DEGRADED')).toMatchObject({ level: 40, notification: { to: 'DEGRADED' } });
