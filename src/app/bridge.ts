@@ -15,7 +15,8 @@ import { EventLoopMonitor, HealthMonitor, HealthRegistry, memoryHealth, type Hea
 import { LiveConfig } from './live-config.js';
 import { BridgeMetrics } from './metrics.js';
 import { Notifier, type NotifyLevel } from './notifier.js';
-import { bridgeStats, StatsRegistry } from './stats.js';
+import { bridgeStats } from './stats.js';
+import { StatsRegistry } from '../core/stats.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { ClientError } from '../model/errors.js';
 import type { UnexpectedErrors } from './unexpected.js';

@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { ConfigError, isObject, mergeDeep, resolveConfig, valueAt, type Config, type ConfigLayer } from './config.js';
 import type { Logger } from '../core/logger.js';
-import type { Tally } from './metrics.js';
+import type { Tally } from '../core/tally.js';
 
 /** Keys read only at start: a change through PATCH is refused, one in a file waits for a restart. */
 export const RESTART_KEYS: readonly string[] = ['host', 'port', 'stream.maxFrameBytes', 'http.maxWaitMs'];

@@ -1,116 +1,13 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ReadOutcome } from '../watch/file-tail.js';
 import { BREAKER_STATES, type BreakerState } from '../core/circuit-breaker.js';
 import type { HealthStatus } from '../core/health.js';
-
-/**
- * A count kept as a plain number by the component that counts: hot paths add to it with
- * no allocation and no label lookup, and Prometheus reads it when it scrapes.
- */
-export class Tally {
-  value = 0;
-
-  add(amount = 1): void {
-    this.value += amount;
-  }
-}
-
-const READ_OUTCOMES: readonly ReadOutcome[] = ['changed', 'unchanged', 'retry', 'failed', 'gone'];
-const FILE_EVENTS = ['add', 'change', 'unlink'] as const;
-export type FileEvent = (typeof FILE_EVENTS)[number];
-
-/** What one watched folder counts. */
-export class SourceCounters {
-  readonly events = tallies(FILE_EVENTS);
-  readonly reads = tallies(READ_OUTCOMES);
-  readonly bytes = new Tally();
-  /** Records or lines that did not decode, and files that could not be read as their format. */
-  readonly problems = new Tally();
-}
-
-/** Counts the store keeps (state/). */
-export interface StoreCounters {
-  patches: Tally;
-  patchBytes: Tally;
-  /** A snapshot served from the document's JSON of that version, already serialised. */
-  snapshotHits: Tally;
-  /** A snapshot that had to serialise the document (once per version). */
-  snapshotMisses: Tally;
-}
-
-/** What the on-demand cache answers (derive/cache.ts). */
-export const CACHE_KINDS = ['bars', 'indicators'] as const;
-export type CacheKind = (typeof CACHE_KINDS)[number];
-
-/** What the on-demand cache counts, per kind of answer. */
-export interface CacheCounters {
-  /** Answers served without computing (from the cache, or from a computation already under way: `coalesced` counts those). */
-  hits: Record<CacheKind, Tally>;
-  /** Answers computed. */
-  misses: Record<CacheKind, Tally>;
-  coalesced: Record<CacheKind, Tally>;
-  /** Entries dropped to stay within cache.maxBytes. */
-  evictions: Tally;
-  /** Entries dropped when their time to live ran out. */
-  expirations: Tally;
-}
-
-export function cacheCounters(): CacheCounters {
-  return { hits: tallies(CACHE_KINDS), misses: tallies(CACHE_KINDS), coalesced: tallies(CACHE_KINDS), evictions: new Tally(), expirations: new Tally() };
-}
-
-const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-const LATENCY_WINDOW = 4096;
-
-export interface LatencySummary {
-  /** Samples in the window the percentiles are taken from (the last 4096). */
-  count: number;
-  p50: number;
-  p95: number;
-  p99: number;
-  max: number;
-}
-
-/** A latency in milliseconds: a Prometheus histogram, and the recent samples for percentiles. */
-export class LatencyRecorder {
-  readonly #histogram: Histogram;
-  readonly #window = new Float64Array(LATENCY_WINDOW);
-  #recorded = 0;
-
-  constructor(histogram: Histogram) {
-    this.#histogram = histogram;
-  }
-
-  record(ms: number): void {
-    const value = ms > 0 ? ms : 0;
-    this.#window[this.#recorded % LATENCY_WINDOW] = value;
-    this.#recorded++;
-    this.#histogram.observe(value / 1000);
-  }
-
-  /** Nearest-rank percentiles of the last samples, in ms; null before the first. */
-  summary(): LatencySummary | null {
-    const count = Math.min(this.#recorded, LATENCY_WINDOW);
-    if (count === 0) return null;
-    const sorted = this.#window.slice(0, count).sort();
-    const rank = (q: number): number => round3(sorted[Math.min(count - 1, Math.ceil(q * count) - 1)] as number);
-    return { count, p50: rank(0.5), p95: rank(0.95), p99: rank(0.99), max: round3(sorted[count - 1] as number) };
-  }
-}
-
-/** What the hub counts (hub/). */
-export interface HubCounters {
-  deliveries: { ws: Tally; sse: Tally };
-  slowConsumers: { paused: Tally; resnapshot: Tally; closed: Tally };
-  /** From the file's modification time to the hub handing the message to the transports. */
-  writeToSend: LatencyRecorder;
-  /** From the start of the read that found the change to the same hand-off. */
-  readToSend: LatencyRecorder;
-}
-
-/** Requests and connections refused, by reason. */
-export const REFUSALS = ['unauthorized', 'forbidden', 'origin', 'host', 'connections', 'subscriptions', 'messageRate', 'rateClosed', 'httpRate'] as const;
-export type Refusal = (typeof REFUSALS)[number];
+import { LatencyRecorder } from '../core/latency.js';
+import { Tally, tallies } from '../core/tally.js';
+import { CACHE_KINDS, cacheCounters, type CacheCounters } from '../derive/cache-counters.js';
+import type { HubCounters } from '../hub/counters.js';
+import type { StoreCounters } from '../state/counters.js';
+import { REFUSALS, type Refusal } from '../transports/refusals.js';
+import { FILE_EVENTS, READ_OUTCOMES, SourceCounters } from '../watch/counters.js';
 
 /** Figures read when Prometheus scrapes, from the components that hold them. */
 export interface MetricsProbes {
@@ -125,6 +22,8 @@ export interface MetricsProbes {
   /** Symbols held against their caps, and what files' content had refused (state/data-guard.ts). */
   data(): { symbols: number; limits: { maxSymbols: number; maxSymbolsPerFile: number }; journalMaxBytes: number; refused: Record<string, Tally> };
 }
+
+const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 const HEALTH_VALUE: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2 };
 
@@ -270,10 +169,3 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
   });
 }
 
-function tallies<K extends string>(keys: readonly K[]): Record<K, Tally> {
-  return Object.fromEntries(keys.map((key) => [key, new Tally()])) as Record<K, Tally>;
-}
-
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { BreakerState } from '../core/circuit-breaker.js';
 import type { ComponentHealth, HealthStatus } from '../core/health.js';
 import type { Logger } from '../core/logger.js';
-import type { Tally } from './metrics.js';
+import type { Tally } from '../core/tally.js';
 
 export interface NotifyOptions {
   /** Where notifications are POSTed as JSON; null: log lines only. */

@@ -3,29 +3,10 @@ import type { Hub } from '../hub/hub.js';
 import type { Store } from '../state/store.js';
 import { servedStatus, type SourceSet } from './sources.js';
 import type { EventLoopMonitor } from '../core/health.js';
-import type { BridgeMetrics, Tally } from './metrics.js';
+import type { BridgeMetrics } from './metrics.js';
+import type { Tally } from '../core/tally.js';
 import type { Notifier } from './notifier.js';
-
-/**
- * `GET /v1/stats`: each component reports a named section of figures in JSON (the same
- * figures /metrics exposes to Prometheus, for people and scripts).
- */
-export type StatsSection = () => Record<string, unknown>;
-
-export class StatsRegistry {
-  readonly #sections = new Map<string, StatsSection>();
-
-  register(name: string, section: StatsSection): void {
-    if (this.#sections.has(name)) throw new Error(`stats section ${name} is registered twice`);
-    this.#sections.set(name, section);
-  }
-
-  report(): Record<string, Record<string, unknown>> {
-    const report: Record<string, Record<string, unknown>> = {};
-    for (const [name, section] of this.#sections) report[name] = section();
-    return report;
-  }
-}
+import type { StatsRegistry } from '../core/stats.js';
 
 /** The parts whose figures /v1/stats reports (the same figures /metrics exposes). */
 export interface StatsParts {

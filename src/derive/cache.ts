@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
-import { CACHE_KINDS, cacheCounters, type CacheCounters, type CacheKind, type Tally } from '../app/metrics.js';
+import { CACHE_KINDS, cacheCounters, type CacheCounters, type CacheKind } from './cache-counters.js';
+import type { Tally } from '../core/tally.js';
 
 export interface DerivedCacheOptions {
   /** Bytes of answers (and their keys) held at most; the least recently used go first. */

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../core/logger.js';
-import type { HubCounters } from '../app/metrics.js';
+import type { HubCounters } from './counters.js';
 import type { JournalEntry } from '../state/journal.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';

@@ -1,5 +1,5 @@
 import type { ComponentHealth } from '../core/health.js';
-import { Tally } from '../app/metrics.js';
+import { Tally } from '../core/tally.js';
 
 /** What one file's content may do to the state (config `document.*`, `watch.maxFutureMs`, `watch.maxPastMs`). */
 export interface DataLimits {

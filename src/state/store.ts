@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { IndicatorPlan, SymbolIndicators } from '../derive/indicators/deriver.js';
-import type { StoreCounters } from '../app/metrics.js';
+import type { StoreCounters } from './counters.js';
 import { composeDocument } from './compose.js';
 import type { Contribution, SealedContribution } from './contribution.js';
 import { diff, type PatchOperation } from './delta.js';

@@ -1,5 +1,5 @@
 import type { SymbolIndicators } from '../derive/indicators/deriver.js';
-import type { StoreCounters } from '../app/metrics.js';
+import type { StoreCounters } from './counters.js';
 import { composeDocument } from './compose.js';
 import type { Contribution } from './contribution.js';
 import { TIMEFRAMES, type InstrumentDocument, type Timeframe } from '../model/document.js';

@@ -4,7 +4,7 @@ import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { errorBody } from '../model/errors.js';
 import type { Logger } from '../core/logger.js';
-import type { Tally } from '../app/metrics.js';
+import type { Tally } from '../core/tally.js';
 
 /** Fewest connections the descriptor budget leaves, however low the limit. */
 const MIN_CONNECTIONS = 16;

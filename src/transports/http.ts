@@ -4,7 +4,7 @@ import type { Hub } from '../hub/hub.js';
 import { ANONYMOUS, maySee, presentedToken, type AuthGate, type Principal } from './auth.js';
 import { errorBody, type ErrorCode, ERROR_CODES } from '../model/errors.js';
 import { healthBrief, healthDetail, type HealthRegistry } from '../core/health.js';
-import type { StatsRegistry } from '../app/stats.js';
+import type { StatsRegistry } from '../core/stats.js';
 import type { Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
 import { VERSION } from '../model/version.js';

@@ -7,7 +7,7 @@ import type { FormatRegistry } from '../formats/registry.js';
 import { BREAKER_STATES, type BreakerOptions, type BreakerState, type BreakerTransition } from '../core/circuit-breaker.js';
 import { DEFAULT_CONFIG } from '../app/config.js';
 import type { Logger } from '../core/logger.js';
-import type { FileEvent, SourceCounters } from '../app/metrics.js';
+import type { FileEvent, SourceCounters } from './counters.js';
 import { ChangeHints } from './change-hints.js';
 import { FileGate } from './file-gate.js';
 import { FileTail, type FileProblems, type FileTailOptions, type ReadOutcome } from './file-tail.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig, type Config } from '../../src/app/config.js';
 import { changedKeys, LiveConfig, redact, REDACTED } from '../../src/app/live-config.js';
-import { Tally } from '../../src/app/metrics.js';
+import { Tally } from '../../src/core/tally.js';
 import { LogCapture } from '../helpers/bridge.js';
 
 /** A component that records what it was moved to, and can be told to fail. */

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { Tally } from '../../src/app/metrics.js';
+import { Tally } from '../../src/core/tally.js';
 import { Notifier, type HealthNotification, type NotifyOptions } from '../../src/app/notifier.js';
 import { LogCapture } from '../helpers/bridge.js';
 import { waitFor } from '../helpers/wait.js';
