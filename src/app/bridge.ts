@@ -7,7 +7,8 @@ import { IndicatorPlan } from '../derive/indicators/deriver.js';
 import { FormatRegistry } from '../formats/registry.js';
 import { TimeZone } from '../model/zone.js';
 import { Hub } from '../hub/hub.js';
-import { AuthGate, TokenTable } from '../transports/auth.js';
+import { AuthGate } from '../transports/auth.js';
+import { loadTokens } from './tokens.js';
 import type { Config, ConfigLayer, SourceConfig } from './config.js';
 import type { ConfigLoader } from './config-loader.js';
 import { FileWatcher } from '../core/file-watcher.js';
@@ -76,7 +77,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     logger.error({ event: 'insecure_no_auth', host: config.host }, 'listening beyond loopback WITHOUT TOKENS (--insecure-no-auth): anyone who reaches this address can read every symbol and change the config');
   }
   // The tokens file is read before anything opens: a bad one stops the start.
-  const auth = new AuthGate(await TokenTable.load(config.auth), config.auth);
+  const auth = new AuthGate(await loadTokens(config.auth), config.auth);
   const metrics = new BridgeMetrics();
   const saved = config.journal.persistDir === null ? null : await loadState(resolve(config.journal.persistDir), logger);
   const epoch = saved?.epoch ?? options.epoch;
@@ -227,7 +228,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
 
   const reloadTokens = async (): Promise<void> => {
     try {
-      auth.apply(await TokenTable.load(live.current.auth), live.current.auth);
+      auth.apply(await loadTokens(live.current.auth), live.current.auth);
       logger.info('tokens file reloaded');
     } catch (error) {
       logger.error({ err: error }, 'tokens file change refused; the tokens in force stay');
@@ -238,7 +239,7 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     name: 'auth',
     apply: async (next, previous) => {
       if (isDeepStrictEqual(next.auth, previous.auth)) return;
-      auth.apply(await TokenTable.load(next.auth), next.auth);
+      auth.apply(await loadTokens(next.auth), next.auth);
       tokenWatcher.watchOnly(tokenFiles(next));
     },
   });

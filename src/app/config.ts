@@ -6,7 +6,9 @@ import { FORMAT_NAMES } from '../formats/registry.js';
 import { COLUMN_ROLES } from '../formats/types.js';
 import { TimeZone } from '../model/zone.js';
 import { TIMEFRAMES } from '../model/document.js';
+import { DEFAULT_BREAKER } from '../core/circuit-breaker.js';
 import { LOG_LEVELS } from '../core/logger.js';
+import { READ_DEFAULTS } from '../watch/read-scheduler.js';
 
 /** Node's timers take at most 2^31-1 ms: a longer delay fires after 1 ms. */
 export const MAX_TIMER_MS = 2_147_483_647;
@@ -284,8 +286,7 @@ export const DEFAULT_CONFIG: Config = {
     maxWaitMs: 25,
     trailingMs: 30,
     safetyPollMs: 1000,
-    safetyPollFiles: 200,
-    readTimeoutMs: 5000,
+    ...READ_DEFAULTS,
     retryBaseMs: 5,
     retryMaxMs: 1000,
     chunkBytes: 1024 * 1024,
@@ -335,7 +336,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   log: { level: 'info' },
   dashboard: { intervalMs: 1000, staleAfterMs: 15_000 },
-  breaker: { failureThreshold: 5, coolDownMs: 60_000, retryBaseMs: 1000, retryMaxMs: 4000 },
+  breaker: { ...DEFAULT_BREAKER },
   health: { intervalMs: 5000, eventLoopDegradedMs: 200, eventLoopUnhealthyMs: 1000, maxRssBytes: 1024 * 1024 * 1024 },
   notify: { webhookUrl: null, webhookHeaders: {}, timeoutMs: 5000, retries: 3, retryBaseMs: 1000, queueSize: 100 },
   auth: { tokens: [], tokensFile: null, openHealth: true, insecureNoAuth: false },

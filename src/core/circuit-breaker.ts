@@ -13,6 +13,9 @@ export interface BreakerOptions {
   retryMaxMs: number;
 }
 
+/** The breaker of a file when nothing else is configured (`breaker` in the config). */
+export const DEFAULT_BREAKER: Readonly<BreakerOptions> = { failureThreshold: 5, coolDownMs: 60_000, retryBaseMs: 1000, retryMaxMs: 4000 };
+
 export interface BreakerTransition {
   from: BreakerState;
   to: BreakerState;

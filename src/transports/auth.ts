@@ -1,8 +1,20 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { Value } from '@sinclair/typebox/value';
 import type { SymbolFilter } from '../hub/subscriber.js';
-import { ConfigError, jsonErrorPlace, redactedValue, TokenSchema, type Config, type TokenConfig } from '../app/config.js';
+
+/** A token as configured (validated where the config is read): its secret or the secret's hash. */
+export interface TokenSpec {
+  readonly name: string;
+  readonly token?: string;
+  /** Hex SHA-256 of the secret. */
+  readonly sha256?: string;
+  readonly symbols?: readonly string[];
+  readonly admin?: boolean;
+}
+
+export interface AuthOptions {
+  /** /health answers without a token (status and counts only). */
+  readonly openHealth: boolean;
+}
 
 /** Who a request or connection acts for. */
 export interface Principal {
@@ -65,13 +77,8 @@ const secretOf = new WeakMap<Principal, string>();
 export class TokenTable {
   private constructor(readonly entries: readonly TokenEntry[]) {}
 
-  /** Builds the table of `auth`, reading its tokens file; throws ConfigError naming what is wrong. */
-  static async load(auth: Config['auth']): Promise<TokenTable> {
-    const tokens: TokenConfig[] = [...auth.tokens];
-    if (auth.tokensFile !== null) tokens.push(...(await readTokensFile(auth.tokensFile)));
-    const names = tokens.map((token) => token.name);
-    const twice = names.find((name, index) => names.indexOf(name) !== index);
-    if (twice !== undefined) throw new ConfigError([`auth: the token name ${JSON.stringify(twice)} is used twice (config and tokens file together)`]);
+  /** The table of these tokens (their names are unique: the config loader checks). */
+  static of(tokens: readonly TokenSpec[]): TokenTable {
     return new TokenTable(
       tokens.map((token) => {
         const hash = token.token !== undefined ? sha256(token.token) : Buffer.from(token.sha256 as string, 'hex');
@@ -105,7 +112,7 @@ export class AuthGate {
   #openHealth: boolean;
   readonly #listeners = new Set<TokenChangeListener>();
 
-  constructor(table: TokenTable, auth: Config['auth']) {
+  constructor(table: TokenTable, auth: AuthOptions) {
     this.#table = table;
     this.#openHealth = auth.openHealth;
   }
@@ -120,7 +127,7 @@ export class AuthGate {
   }
 
   /** Puts new tokens in force; every open stream is then checked again (`onChange`). */
-  apply(table: TokenTable, auth: Config['auth']): void {
+  apply(table: TokenTable, auth: AuthOptions): void {
     this.#table = table;
     this.#openHealth = auth.openHealth;
     for (const listener of this.#listeners) listener();
@@ -197,32 +204,6 @@ export function symbolList(symbols: readonly string[], limit = 50): string {
 /** Whether `principal` may see `symbol`. */
 export function maySee(principal: Principal, symbol: string): boolean {
   return principal.symbols === null || principal.symbols.allows(symbol);
-}
-
-/**
- * A JSON array of tokens given by their hashes (`{"name", "sha256", "symbols"?, "admin"?}`),
- * so that the secrets themselves are stored nowhere on the bridge's machine.
- */
-async function readTokensFile(path: string): Promise<TokenConfig[]> {
-  let value: unknown;
-  try {
-    value = JSON.parse(await readFile(path, 'utf8'));
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    // The parser's message quotes the text around the fault: a secret, in a tokens file.
-    throw new ConfigError([`auth.tokensFile: cannot read ${path} as JSON: ${code ?? `not valid JSON${jsonErrorPlace(error)}`}`]);
-  }
-  if (!Array.isArray(value)) throw new ConfigError([`auth.tokensFile: ${path} must hold a JSON array of tokens`]);
-  const problems: string[] = [];
-  value.forEach((entry: unknown, index) => {
-    for (const error of Value.Errors(TokenSchema, entry)) {
-      problems.push(`${path}[${index}]${error.path.replace(/\//g, '.')}: ${JSON.stringify(redactedValue(`/tokens/${index}${error.path}`, error.value))} is not allowed (${error.message})`);
-    }
-    const token = entry as Partial<TokenConfig>;
-    if (token.sha256 === undefined || token.token !== undefined) problems.push(`${path}[${index}]: give sha256 (the hex SHA-256 of the token), not the token`);
-  });
-  if (problems.length > 0) throw new ConfigError(problems);
-  return value as TokenConfig[];
 }
 
 function sha256(text: string): Buffer {

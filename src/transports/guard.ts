@@ -3,7 +3,6 @@ import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { maySee, presentedToken, type AuthGate, type Principal } from './auth.js';
-import type { Config } from '../app/config.js';
 import { ClientError } from '../model/errors.js';
 import type { Refusal } from './refusals.js';
 import type { Tally } from '../core/tally.js';
@@ -26,12 +25,21 @@ const SYMBOL_ROUTES = new Set(['/v1/symbols/:symbol', '/v1/symbols/:symbol/patch
 /** Where `?token=` is accepted: a browser's EventSource cannot set headers. */
 const QUERY_TOKEN_ROUTES = new Set([SSE_PATH, DASHBOARD_SSE_PATH]);
 
+/** What the guard reads of the running config (the `http` section). */
+export interface GuardConfig {
+  readonly http: {
+    readonly allowedHosts: readonly string[];
+    readonly origins: readonly string[];
+    readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  };
+}
+
 export interface GuardParts {
   auth: AuthGate;
   /** The address the server is bound to (config.host, read at start): the Host check. */
   host: string;
   /** The running config (origins and rate limits change live). */
-  config: () => Config;
+  config: () => GuardConfig;
   refusals: Record<Refusal, Tally>;
 }
 
@@ -92,7 +100,7 @@ function rateKey(request: FastifyRequest, auth: AuthGate): string {
   return `address ${request.ip}`;
 }
 
-function check(request: FastifyRequest, auth: AuthGate, config: Config, refusals: GuardParts['refusals']): ClientError | null {
+function check(request: FastifyRequest, auth: AuthGate, config: GuardConfig, refusals: GuardParts['refusals']): ClientError | null {
   if (request.method === 'OPTIONS') return null;
   const origin = request.headers.origin;
   if (origin !== undefined && !sameOrigin(origin, request.headers.host) && !originAllowed(origin, config.http.origins)) {

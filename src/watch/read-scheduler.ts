@@ -1,7 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../core/circuit-breaker.js';
-import { DEFAULT_CONFIG } from '../app/config.js';
 import type { ReadOutcome } from './file-tail.js';
+
+/** What the scheduler assumes when its options leave these out (`watch.*` in the config). */
+export const READ_DEFAULTS = { safetyPollFiles: 200, readTimeoutMs: 5000 } as const;
 
 export interface ReadSchedulerOptions {
   /** Quiet time after the last change event before reading (trailing debounce). */
@@ -126,7 +128,7 @@ export class ReadScheduler {
   }
 
   get #readTimeoutMs(): number {
-    return this.#options.readTimeoutMs ?? DEFAULT_CONFIG.watch.readTimeoutMs;
+    return this.#options.readTimeoutMs ?? READ_DEFAULTS.readTimeoutMs;
   }
 
   /**
@@ -274,7 +276,7 @@ export class ReadScheduler {
 
   /** Reads up to safetyPollFiles idle files, going on where the last poll stopped. */
   #safetyPoll(): void {
-    const budget = this.#options.safetyPollFiles ?? DEFAULT_CONFIG.watch.safetyPollFiles;
+    const budget = this.#options.safetyPollFiles ?? READ_DEFAULTS.safetyPollFiles;
     let read = 0;
     for (let looked = 0, total = this.#files.size; looked < total && read < budget; looked++) {
       this.#pollCursor ??= this.#files.entries();

@@ -4,14 +4,13 @@ import { performance } from 'node:perf_hooks';
 import { watch, type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { FormatRegistry } from '../formats/registry.js';
-import { BREAKER_STATES, type BreakerOptions, type BreakerState, type BreakerTransition } from '../core/circuit-breaker.js';
-import { DEFAULT_CONFIG } from '../app/config.js';
+import { BREAKER_STATES, DEFAULT_BREAKER, type BreakerOptions, type BreakerState, type BreakerTransition } from '../core/circuit-breaker.js';
 import type { Logger } from '../core/logger.js';
 import type { FileEvent, SourceCounters } from './counters.js';
 import { ChangeHints } from './change-hints.js';
 import { FileGate } from './file-gate.js';
 import { FileTail, type FileProblems, type FileTailOptions, type ReadOutcome } from './file-tail.js';
-import { ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
+import { READ_DEFAULTS, ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
 
 /** The circuit breaker of a file in a watched folder changed state. */
 export interface FileBreakerEvent extends BreakerTransition {
@@ -59,7 +58,7 @@ export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' |
   pollIntervalMs: number;
   /** Sub-folder levels watched below `path`. */
   depth: number;
-  /** When a failing file is tried again (default: DEFAULT_CONFIG.breaker). */
+  /** When a failing file is tried again (default: DEFAULT_BREAKER). */
   breaker?: BreakerOptions;
   /** Told when a file's breaker changes state. */
   onBreaker?: (event: FileBreakerEvent) => void;
@@ -132,7 +131,7 @@ export class SourceWatcher {
     this.#scheduler = new ReadScheduler(
       options.schedule,
       (path) => this.#readFile(path),
-      options.breaker ?? DEFAULT_CONFIG.breaker,
+      options.breaker ?? DEFAULT_BREAKER,
       (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
       (file, stalled, forMs) => this.#onStall(file, stalled, forMs),
     );
@@ -233,7 +232,7 @@ export class SourceWatcher {
   }
 
   get #readTimeoutMs(): number {
-    return this.#options.schedule.readTimeoutMs ?? DEFAULT_CONFIG.watch.readTimeoutMs;
+    return this.#options.schedule.readTimeoutMs ?? READ_DEFAULTS.readTimeoutMs;
   }
 
   #onStall(file: string, stalled: boolean, forMs: number): void {
