@@ -29,8 +29,8 @@ import { priceDecimalsOf, roundValue } from '../src/derive/indicators/rounding.j
 import { ChunkedDecoder } from '../src/formats/chunked-decoder.js';
 import { SCID_HEADER_SIZE, scidFormat } from '../src/formats/scid.js';
 import { DEFAULT_CONFIG } from '../src/app/config.js';
-import { Contribution, type WindowSizes } from '../src/state/contribution.js';
-import type { BarWindows, Timeframe } from '../src/model/document.js';
+import { Contribution } from '../src/state/contribution.js';
+import type { BarWindows, Timeframe, WindowSizes } from '../src/model/document.js';
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
 import { RandomMarket, type MarketTick } from '../src/sim/random.js';

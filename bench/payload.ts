@@ -10,12 +10,10 @@
  *   npx tsx bench/payload.ts [--quick] [--ticks 20000]
  */
 import jsonpatch from 'fast-json-patch';
-import { TIMEFRAME_MS } from '../src/derive/bar-clock.js';
 import { IndicatorPlan } from '../src/derive/indicators/deriver.js';
 import { DEFAULT_CONFIG } from '../src/app/config.js';
 import { RandomMarket, seededRandom, type MarketTick } from '../src/sim/random.js';
-import type { WindowSizes } from '../src/state/contribution.js';
-import type { Book, BookLevel, InstrumentDocument, Timeframe } from '../src/model/document.js';
+import { type Book, type BookLevel, type InstrumentDocument, type Timeframe, TIMEFRAME_MS, type WindowSizes } from '../src/model/document.js';
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
 import { load, median, percentile, round, scenarioArgs, writeResult, type TargetCheck } from './lib/report.js';

@@ -1,7 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { TIMEFRAME_MS } from '../derive/bar-clock.js';
 import { DerivedCache } from '../derive/cache.js';
 import { IndicatorPlan } from '../derive/indicators/deriver.js';
 import { FormatRegistry } from '../formats/registry.js';
@@ -21,7 +20,7 @@ import { StatsRegistry } from '../core/stats.js';
 import { createLogger, type Logger } from '../core/logger.js';
 import { ClientError } from '../model/errors.js';
 import type { UnexpectedErrors } from './unexpected.js';
-import type { Timeframe } from '../model/document.js';
+import { type Timeframe, TIMEFRAME_MS } from '../model/document.js';
 import { loadState, saveState } from '../state/persist.js';
 import type { DataLimits } from '../state/data-guard.js';
 import { Store } from '../state/store.js';

@@ -1,6 +1,6 @@
 import { Backoff } from './backoff.js';
 import { callSafely, ClientEvents, type ClientEventName, type ClientListener, type ResyncReason } from './events.js';
-import { symbolNameProblem } from './symbol-name.js';
+import { symbolNameProblem } from '../model/symbol-name.js';
 import { DocumentMirror, type HeldDocument } from './mirror.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { PollTransport } from './transports/poll.js';

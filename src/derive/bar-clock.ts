@@ -1,15 +1,6 @@
 import { TimeZone } from '../model/zone.js';
-import type { Timeframe } from '../model/document.js';
+import { TIMEFRAME_MS, type Timeframe } from '../model/document.js';
 
-export const TIMEFRAME_MS: Readonly<Record<Timeframe, number>> = {
-  M1: 60_000,
-  M5: 300_000,
-  M15: 900_000,
-  M30: 1_800_000,
-  H1: 3_600_000,
-  H4: 14_400_000,
-  D1: 86_400_000,
-};
 
 const DAY_MS = TIMEFRAME_MS.D1;
 

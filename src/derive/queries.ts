@@ -1,11 +1,10 @@
 import type { TimeZone } from '../model/zone.js';
-import { TIMEFRAMES, type Bar, type InstrumentDocument, type Timeframe } from '../model/document.js';
-import { barClock, TIMEFRAME_MS } from './bar-clock.js';
+import { TIMEFRAMES, type Bar, type InstrumentDocument, type Timeframe, TIMEFRAME_MS, type IndicatorValue } from '../model/document.js';
+import { barClock } from './bar-clock.js';
 import { CandleWindow } from './candles.js';
 import { seriesOf, warmupOf, type IndicatorSpec } from './indicators/catalog.js';
 import type { IndicatorPlan } from './indicators/deriver.js';
 import { priceDecimalsOf, roundValue } from './indicators/rounding.js';
-import type { IndicatorValue } from './indicators/types.js';
 
 /** Where the bars of a timeframe come from: the document's window of it, or of a finer one. */
 export interface WindowSource {

@@ -1,28 +1,8 @@
 import { extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../model/document.js';
-import {
-  badTime,
-  columnIndex,
-  DelimitedDecoder,
-  fieldValue,
-  normalizeName,
-  price,
-  readLayout,
-  TimeReader,
-  type TextLayout,
-} from './delimited.js';
+import { badTime, columnIndex, DelimitedDecoder, fieldValue, normalizeName, price, readLayout, TimeReader, type TextLayout } from './delimited.js';
 import { symbolFromFileName } from './file-names.js';
-import {
-  COLUMN_ROLES,
-  FormatError,
-  type ColumnRole,
-  type DecoderContext,
-  type FormatOptions,
-  type RandomAccessFile,
-  type RecordSink,
-  type TailFormat,
-  type TickRecord,
-} from './types.js';
+import { COLUMN_ROLES, FormatError, type ColumnRole, type DecoderContext, type FormatOptions, type RandomAccessFile, type RecordSink, type TailFormat, type TickRecord } from './types.js';
 
 /**
  * Generic delimited text: what MQL5 programs write with FileWrite (FORMATS.md §4.2-4.3:

@@ -1,23 +1,9 @@
-import { TIMEFRAME_MS } from '../derive/bar-clock.js';
-import { windowSize } from '../state/contribution.js';
-import type { Timeframe } from '../model/document.js';
+import { type Timeframe, TIMEFRAME_MS, windowSize } from '../model/document.js';
 import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './datetime.js';
 import { decodeRecord } from './record-guard.js';
-import { firstLine, forEachLine, lineTailStart, sniffEncoding, type TextEncoding } from './text.js';
+import { firstLine, forEachLine, lineTailStart, sniffEncoding } from './text.js';
 import { decideTimeframe, type TimeframeDecision } from './timeframe-inference.js';
-import {
-  DEFAULT_FORMAT_OPTIONS,
-  FormatError,
-  type ColumnRef,
-  type DecoderContext,
-  type Delimiter,
-  type FormatOptions,
-  type RandomAccessFile,
-  type RecordSink,
-  type TailDecoder,
-  type TailOpenOptions,
-  type TailStart,
-} from './types.js';
+import { DEFAULT_FORMAT_OPTIONS, FormatError, type ColumnRef, type DecoderContext, type Delimiter, type FormatOptions, type RandomAccessFile, type RecordSink, type TailDecoder, type TailOpenOptions, type TailStart, type TextEncoding } from './types.js';
 
 /**
  * The delimited-text layer shared by every line-based format (Sierra Chart text exports,

@@ -4,16 +4,7 @@ import { decodeRecord } from './record-guard.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
 import { isLegacyScDateTime, readScDateTime, roundFloat32 } from './sierra-time.js';
-import {
-  DEFAULT_FORMAT_OPTIONS,
-  type DecoderContext,
-  type RandomAccessFile,
-  type RecordSink,
-  type TailDecoder,
-  type TailFormat,
-  type TailOpenOptions,
-  type TailStart,
-} from './types.js';
+import { DEFAULT_FORMAT_OPTIONS, type DecoderContext, type RandomAccessFile, type RecordSink, type TailDecoder, type TailFormat, type TailOpenOptions, type TailStart } from './types.js';
 
 /**
  * Sierra Chart market depth data file (FORMATS.md §2): `SYMBOL.YYYY-MM-DD.depth`, one per

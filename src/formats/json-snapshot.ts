@@ -1,28 +1,9 @@
 import { basename, extname } from 'node:path';
-import {
-  isTimeframe,
-  type Bar,
-  type BarWindows,
-  type Book,
-  type BookLevel,
-  type JsonObject,
-  type JsonValue,
-  type PartialDocument,
-  type Quote,
-  type Timeframe,
-} from '../model/document.js';
+import { isTimeframe, type Bar, type BarWindows, type Book, type BookLevel, type JsonObject, type JsonValue, type PartialDocument, type Quote, type Timeframe } from '../model/document.js';
 import { TimeReader } from './delimited.js';
 import { decodeRecord } from './record-guard.js';
 import { decodeText, sniffEncoding } from './text.js';
-import {
-  DEFAULT_FORMAT_OPTIONS,
-  type DecoderContext,
-  type FormatOptions,
-  type RecordSink,
-  type WholeDecoder,
-  type WholeDecodeResult,
-  type WholeFormat,
-} from './types.js';
+import { DEFAULT_FORMAT_OPTIONS, type DecoderContext, type FormatOptions, type RecordSink, type WholeDecoder, type WholeDecodeResult, type WholeFormat } from './types.js';
 
 /**
  * A JSON file rewritten whole or replaced by rename (PROTOCOL.md §6): one symbol's partial

@@ -4,17 +4,7 @@ import { decodeRecord } from './record-guard.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
 import { readScDateTime, roundFloat32 } from './sierra-time.js';
-import {
-  DEFAULT_FORMAT_OPTIONS,
-  type DecoderContext,
-  type RandomAccessFile,
-  type RecordSink,
-  type TailDecoder,
-  type TailFormat,
-  type TailOpenOptions,
-  type TailStart,
-  type TickRecord,
-} from './types.js';
+import { DEFAULT_FORMAT_OPTIONS, type DecoderContext, type RandomAccessFile, type RecordSink, type TailDecoder, type TailFormat, type TailOpenOptions, type TailStart, type TickRecord } from './types.js';
 
 /** Sierra Chart intraday data file (FORMATS.md §1). */
 export const SCID_MAGIC = 0x44494353; // "SCID" little-endian

@@ -1,11 +1,10 @@
 import { isUtf8 } from 'node:buffer';
-import type { RandomAccessFile, TailOpenOptions } from './types.js';
+import type { RandomAccessFile, TailOpenOptions, TextEncoding } from './types.js';
 
 /**
  * Text decoding for line-based exports (FORMATS.md §4.4): MetaTrader writes UTF-16LE with
  * a BOM by default, or ANSI (Windows-1252) or UTF-8; Sierra Chart writes ASCII.
  */
-export type TextEncoding = 'utf8' | 'utf16le' | 'windows-1252';
 
 export interface SniffedEncoding {
   encoding: TextEncoding;

@@ -1,5 +1,4 @@
-import { TIMEFRAME_MS } from '../derive/bar-clock.js';
-import { TIMEFRAMES, type Timeframe } from '../model/document.js';
+import { TIMEFRAMES, type Timeframe, TIMEFRAME_MS } from '../model/document.js';
 import { parseFileName, type NameTimeframe } from './file-names.js';
 import { FormatError } from './types.js';
 import type { TimeZone } from '../model/zone.js';

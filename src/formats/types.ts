@@ -1,7 +1,7 @@
-import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../model/document.js';
-import type { WindowSizes } from '../state/contribution.js';
-import type { TextEncoding } from './text.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe, WindowSizes } from '../model/document.js';
 import { TimeZone } from '../model/zone.js';
+
+export type TextEncoding = 'utf8' | 'utf16le' | 'windows-1252';
 
 /**
  * One tick as a decoder reports it. Decoders reuse one object across calls on hot paths:

@@ -1,5 +1,3 @@
-import type { Indicators } from '../derive/indicators/deriver.js';
-
 /**
  * The instrument document (PROTOCOL.md §1): the state the bridge holds for one symbol.
  *
@@ -14,6 +12,48 @@ export type JsonObject = { [key: string]: JsonValue };
 
 export const TIMEFRAMES = ['M1', 'M5', 'M15', 'M30', 'H1', 'H4', 'D1'] as const;
 export type Timeframe = (typeof TIMEFRAMES)[number];
+
+/** Each timeframe's length. */
+export const TIMEFRAME_MS: Readonly<Record<Timeframe, number>> = {
+  M1: 60_000,
+  M5: 300_000,
+  M15: 900_000,
+  M30: 1_800_000,
+  H1: 3_600_000,
+  H4: 14_400_000,
+  D1: 86_400_000,
+};
+
+/** Indicator values as the document holds them (PROTOCOL.md §1). */
+export interface MacdValue {
+  macd: number;
+  signal: number;
+  hist: number;
+}
+
+export interface BandsValue {
+  upper: number;
+  middle: number;
+  lower: number;
+}
+
+export type IndicatorValue = number | MacdValue | BandsValue;
+
+export type IndicatorValues = Readonly<Record<string, IndicatorValue>>;
+
+/** The document's `indicators`: per timeframe. */
+export type Indicators = Readonly<Partial<Record<Timeframe, IndicatorValues>>>;
+
+/** Bar windows to keep per timeframe (timeframe → number of bars; 0 keeps none). */
+export type WindowSizes = Partial<Record<Timeframe, number>>;
+
+/** Bars kept of a timeframe a file states bars of when the configuration names no window for it. */
+const DEFAULT_WINDOW_BARS = 200;
+
+/** Bars kept of `timeframe` (of a timeframe not configured, when a file states bars of it). */
+export function windowSize(windows: WindowSizes, timeframe: Timeframe): number {
+  return windows[timeframe] || DEFAULT_WINDOW_BARS;
+}
 
 /** Latest top of book and last trade; a field the source never gave is absent. */
 export interface Quote {

@@ -1,6 +1,6 @@
 import { open, writeFile, type FileHandle } from 'node:fs/promises';
-import type { TextEncoding } from '../formats/text.js';
 import { byteOrderMark, encodeText } from './text-encoding.js';
+import type { TextEncoding } from '../formats/types.js';
 
 /**
  * Files an MQL5 program writes with FileOpen + FileWrite (FORMATS.md §4.2-4.3): UTF-16LE with

@@ -1,5 +1,5 @@
 import { WINDOWS_1252_C1 } from '../formats/text.js';
-import type { TextEncoding } from '../formats/text.js';
+import type { TextEncoding } from '../formats/types.js';
 
 /** Bytes of `text` as a writer in `encoding` puts them on disk (no BOM). */
 export function encodeText(text: string, encoding: TextEncoding): Buffer {

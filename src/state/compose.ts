@@ -1,6 +1,5 @@
-import type { Indicators } from '../derive/indicators/deriver.js';
 import type { SealedContribution } from './contribution.js';
-import { TIMEFRAMES, type Bar, type BarWindows, type Book, type InstrumentDocument, type JsonObject, type Quote } from '../model/document.js';
+import { TIMEFRAMES, type Bar, type BarWindows, type Book, type InstrumentDocument, type JsonObject, type Quote, type Indicators } from '../model/document.js';
 
 const EMPTY_QUOTE: Quote = Object.freeze({});
 const EMPTY_FIELDS: JsonObject = Object.freeze({});

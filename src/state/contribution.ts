@@ -1,21 +1,10 @@
-import { barClock, TIMEFRAME_MS } from '../derive/bar-clock.js';
+import { barClock } from '../derive/bar-clock.js';
 import { CandleWindow } from '../derive/candles.js';
 import type { BarBasis, TickRecord } from '../formats/types.js';
 import { TimeZone } from '../model/zone.js';
-import { TIMEFRAMES, type Bar, type BarWindows, type Book, type JsonObject, type PartialDocument, type Quote, type Timeframe } from '../model/document.js';
-
-/** Bar windows to keep per timeframe (timeframe → number of bars; 0 keeps none). */
-export type WindowSizes = Partial<Record<Timeframe, number>>;
-
-/** Bars kept of a timeframe a file states bars of when the configuration names no window for it. */
-export const DEFAULT_WINDOW_BARS = 200;
+import { TIMEFRAMES, type Bar, type BarWindows, type Book, type JsonObject, type PartialDocument, type Quote, type Timeframe, TIMEFRAME_MS, type WindowSizes, windowSize } from '../model/document.js';
 
 const NO_BARS: BarWindows = Object.freeze({});
-
-/** Bars kept of `timeframe` (of a timeframe not configured, when a file states bars of it). */
-export function windowSize(windows: WindowSizes, timeframe: Timeframe): number {
-  return windows[timeframe] || DEFAULT_WINDOW_BARS;
-}
 
 /** What one file contributes to one symbol, as published at the last commit. */
 export interface SealedContribution {

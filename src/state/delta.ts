@@ -1,3 +1,5 @@
+import type { PatchOperation } from '../model/patch.js';
+
 /**
  * The delta engine: the RFC 6902 JSON Patch that turns one document into the next.
  *
@@ -9,10 +11,6 @@
  *   operations than as one `replace` of the object is replaced whole.
  */
 
-export type PatchOperation =
-  | { op: 'add'; path: string; value: unknown }
-  | { op: 'remove'; path: string }
-  | { op: 'replace'; path: string; value: unknown };
 
 export function diff(before: unknown, after: unknown): PatchOperation[] {
   const ops: PatchOperation[] = [];

@@ -1,9 +1,9 @@
 import type { BarBasis, RecordSink, TickRecord } from '../formats/types.js';
 import type { TimeZone } from '../model/zone.js';
-import { Contribution, type WindowSizes } from './contribution.js';
-import type { Bar, Book, JsonObject, PartialDocument, Timeframe } from '../model/document.js';
+import { Contribution } from './contribution.js';
+import type { Bar, Book, JsonObject, PartialDocument, Timeframe, WindowSizes } from '../model/document.js';
 import type { CommitTiming, Store } from './store.js';
-import { symbolNameProblem } from '../client/symbol-name.js';
+import { symbolNameProblem } from '../model/symbol-name.js';
 
 /** Refusals of one kind in one read: reported once, with the first one's place and a count. */
 interface RefusalBurst {

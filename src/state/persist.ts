@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../core/logger.js';
-import type { PatchOperation } from './delta.js';
 import type { InstrumentDocument } from '../model/document.js';
-import type { Store } from './store.js';
+import type { SymbolState } from './symbol-state.js';
+import type { PatchOperation } from '../model/patch.js';
 
 /**
  * The persisted journal (`journal.persistDir`): at shutdown every symbol's document, version
@@ -62,7 +62,14 @@ interface Manifest {
  * after symbols: symbol names may hold any character, and case-insensitive file systems
  * would merge `eurusd` and `EURUSD`.
  */
-export async function saveState(store: Store, dir: string): Promise<{ symbols: number }> {
+/** What is saved of the store (Store has it; declared here so that the store may import what is loaded). */
+export interface SavableStore {
+  readonly epoch: string;
+  readonly gseq: number;
+  symbols(): Iterable<SymbolState>;
+}
+
+export async function saveState(store: SavableStore, dir: string): Promise<{ symbols: number }> {
   await mkdir(dir, { recursive: true });
   await rm(join(dir, MANIFEST_FILE), { force: true });
   const states = [...store.symbols()];

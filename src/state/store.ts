@@ -3,11 +3,12 @@ import { IndicatorPlan, SymbolIndicators } from '../derive/indicators/deriver.js
 import type { StoreCounters } from './counters.js';
 import { composeDocument } from './compose.js';
 import type { Contribution, SealedContribution } from './contribution.js';
-import { diff, type PatchOperation } from './delta.js';
+import { diff } from './delta.js';
 import { Journal, JournalEntry } from './journal.js';
 import type { SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
 import { DataGuard, type DataLimits } from './data-guard.js';
+import type { PatchOperation } from '../model/patch.js';
 
 const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"ops":`: what precedes the ops, but the values. */

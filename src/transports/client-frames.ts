@@ -1,5 +1,5 @@
 import type { ResumePoint } from '../hub/hub.js';
-import { MAX_SYMBOL_LENGTH, symbolNameProblem } from '../client/symbol-name.js';
+import { MAX_SYMBOL_LENGTH, symbolNameProblem } from '../model/symbol-name.js';
 import { ClientError } from '../model/errors.js';
 
 /** A validated WebSocket message from a client (PROTOCOL.md §3). */

@@ -7,10 +7,10 @@ import { errorKind } from '../formats/record-guard.js';
 import { FormatError, type FileFormat, type RandomAccessFile, type TailOpenOptions, type WholeDecodeResult, type WholeDecoder } from '../formats/types.js';
 import type { TimeZone } from '../model/zone.js';
 import type { Logger } from '../core/logger.js';
-import type { WindowSizes } from '../state/contribution.js';
 import { FileIngest } from '../state/ingest.js';
 import type { CommitTiming, Store } from '../state/store.js';
 import { openRegular, RefusedFile, specialKind } from './file-gate.js';
+import type { WindowSizes } from '../model/document.js';
 
 /**
  * What a read found: new data, nothing new, a reason to try again soon (locked by the

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { barOpenTime, TIMEFRAME_MS } from '../../src/derive/bar-clock.js';
+import { barOpenTime } from '../../src/derive/bar-clock.js';
 import { CandleWindow } from '../../src/derive/candles.js';
-import type { Bar, Timeframe } from '../../src/model/document.js';
+import { type Bar, type Timeframe, TIMEFRAME_MS } from '../../src/model/document.js';
 
 const MIN = 60_000;
 /** A minute boundary. */

@@ -3,8 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { barClock } from '../../src/derive/bar-clock.js';
 import { createState, INDICATOR_NAMES, seriesOf, specOf, type IndicatorSpec } from '../../src/derive/indicators/catalog.js';
 import { IndicatorPlan, SymbolIndicators } from '../../src/derive/indicators/deriver.js';
-import type { IndicatorValue } from '../../src/derive/indicators/types.js';
-import type { Bar } from '../../src/model/document.js';
+import type { Bar, IndicatorValue } from '../../src/model/document.js';
 
 /**
  * Incremental equals batch: the O(1) states, fed as a live window feeds them (every bar first

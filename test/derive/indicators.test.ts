@@ -2,9 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { barClock } from '../../src/derive/bar-clock.js';
 import { createState, parseIndicatorKey, seriesOf, specOf, warmupOf, type IndicatorSpec } from '../../src/derive/indicators/catalog.js';
 import { decimalsOf, priceDecimalsOf, roundValue } from '../../src/derive/indicators/rounding.js';
-import type { IndicatorValue } from '../../src/derive/indicators/types.js';
 import { TimeZone } from '../../src/model/zone.js';
-import type { Bar } from '../../src/model/document.js';
+import type { Bar, IndicatorValue } from '../../src/model/document.js';
 
 /**
  * Every indicator against values computed independently here, with the textbook formulas

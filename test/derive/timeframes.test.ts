@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { barClock, TIMEFRAME_MS } from '../../src/derive/bar-clock.js';
+import { barClock } from '../../src/derive/bar-clock.js';
 import { CandleWindow } from '../../src/derive/candles.js';
 import { TimeZone } from '../../src/model/zone.js';
-import { Contribution, type WindowSizes } from '../../src/state/contribution.js';
-import type { Bar, Timeframe } from '../../src/model/document.js';
+import { Contribution } from '../../src/state/contribution.js';
+import { type Bar, type Timeframe, TIMEFRAME_MS, type WindowSizes } from '../../src/model/document.js';
 
 /** Bars of every timeframe: UTC boundaries, D1 in a session zone, from ticks or from finer bars. */
 

@@ -4,23 +4,7 @@ import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import type { TailDecoder } from '../../src/formats/types.js';
 import type { Mt5Encoding } from '../../src/sim/mt5-writer.js';
 import { scidTickRecord } from '../../src/sim/scid-writer.js';
-import {
-  ALL_HISTORY,
-  bufferFile,
-  feedInRuns,
-  HAS_SAMPLE_SCID,
-  marketTicks,
-  mt5Decoder,
-  mt5File,
-  mt5Rows,
-  readSampleScid,
-  SAMPLE_SKIP_NOTE,
-  scidDecoder,
-  scidFile,
-  setScidFloat,
-  syntheticScidRecords,
-  zeroScidTime,
-} from './fixtures.js';
+import { ALL_HISTORY, bufferFile, feedInRuns, HAS_SAMPLE_SCID, marketTicks, mt5Decoder, mt5File, mt5Rows, readSampleScid, SAMPLE_SKIP_NOTE, scidDecoder, scidFile, setScidFloat, syntheticScidRecords, zeroScidTime } from './fixtures.js';
 import { RecordingSink, type RecordedEvent } from './recording-sink.js';
 
 /**

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvFormat } from '../../src/formats/csv.js';
-import type { TextEncoding } from '../../src/formats/text.js';
-import { DEFAULT_FORMAT_OPTIONS, FormatError, type FormatOptions } from '../../src/formats/types.js';
+import { DEFAULT_FORMAT_OPTIONS, FormatError, type FormatOptions, type TextEncoding } from '../../src/formats/types.js';
 import { TimeZone } from '../../src/model/zone.js';
 import { EaFileWriter, mqlDateTime, type EaValue } from '../../src/sim/ea-writer.js';
 import { ALL_HISTORY, bufferFile, decodeAll, decoderFor, feedInRuns } from './fixtures.js';

@@ -4,20 +4,7 @@ import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import { FIRST_SUB_TRADE_BITS, LAST_SUB_TRADE_BITS, SCID_HEADER_SIZE, SCID_MAGIC, SCID_RECORD_SIZE, scidFormat } from '../../src/formats/scid.js';
 import { FormatError, type RecordSink, type TickRecord } from '../../src/formats/types.js';
 import { encodeScidRecords, scidHeader, type ScidRecord } from '../../src/sim/scid-writer.js';
-import {
-  ALL_HISTORY,
-  bufferFile,
-  decodeAll,
-  HAS_SAMPLE_SCID,
-  readSampleScid,
-  SAMPLE_SKIP_NOTE,
-  scidDecoder,
-  SCID_T0,
-  scidFile,
-  setScidFloat,
-  syntheticScidRecords,
-  zeroScidTime,
-} from './fixtures.js';
+import { ALL_HISTORY, bufferFile, decodeAll, HAS_SAMPLE_SCID, readSampleScid, SAMPLE_SKIP_NOTE, scidDecoder, SCID_T0, scidFile, setScidFloat, syntheticScidRecords, zeroScidTime } from './fixtures.js';
 import { RecordingSink } from './recording-sink.js';
 
 const noSink: RecordSink = {

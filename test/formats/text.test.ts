@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeText, firstLine, forEachLine, lineTailStart, MAX_LINE_BYTES, sniffEncoding, type TextEncoding } from '../../src/formats/text.js';
+import { decodeText, firstLine, forEachLine, lineTailStart, MAX_LINE_BYTES, sniffEncoding } from '../../src/formats/text.js';
 import { bufferFile } from './fixtures.js';
+import type { TextEncoding } from '../../src/formats/types.js';
 
 interface Split {
   lines: { text: string; offset: number }[];

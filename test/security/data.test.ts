@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError, resolveConfig } from '../../src/app/config.js';
-import { symbolNameProblem } from '../../src/client/symbol-name.js';
+import { symbolNameProblem } from '../../src/model/symbol-name.js';
 import { FileIngest } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
 import { LogCapture, startTestBridge } from '../helpers/bridge.js';

@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { DepthCommand } from '../../src/formats/depth.js';
 import { SCID_RECORD_SIZE } from '../../src/formats/scid.js';
-import type { TextEncoding } from '../../src/formats/text.js';
 import { depthHeader, encodeDepthRecords, endBatch, snapshotBatch, type DepthRecord } from '../../src/sim/depth-writer.js';
 import { mqlDateTime } from '../../src/sim/ea-writer.js';
 import { MT5_TICK_HEADER, mt5BarHeader, mt5BarRow, mt5TickRow, type Mt5Bar } from '../../src/sim/mt5-writer.js';
@@ -11,6 +10,7 @@ import { encodeScidRecords, scidHeader, scidTickRecord, type ScidRecord } from '
 import { sierraTextHeader, sierraTextRow, type SierraBar, type SierraTextVariant } from '../../src/sim/sierra-text-writer.js';
 import { byteOrderMark, encodeText } from '../../src/sim/text-encoding.js';
 import { ModelFile } from './files.js';
+import type { TextEncoding } from '../../src/formats/types.js';
 
 /**
  * The soak's writers: one feed per export file (a JSON map or an NDJSON log feeds several

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { diff, type PatchOperation } from '../../src/state/delta.js';
+import { diff } from '../../src/state/delta.js';
+import type { PatchOperation } from '../../src/model/patch.js';
 
 /*
  * Property: for any two JSON documents a and b, diff(a, b) is a valid RFC 6902 patch

@@ -1,7 +1,8 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
-import { diff, type PatchOperation } from '../../src/state/delta.js';
+import { diff } from '../../src/state/delta.js';
 import type { Bar, BookLevel, InstrumentDocument } from '../../src/model/document.js';
+import type { PatchOperation } from '../../src/model/patch.js';
 
 /** Applies `ops` to a deep clone of `doc` the way a strict client would (validating each op). */
 function apply(doc: unknown, ops: PatchOperation[]): unknown {

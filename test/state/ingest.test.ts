@@ -1,9 +1,9 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import type { TickRecord } from '../../src/formats/types.js';
-import type { PatchOperation } from '../../src/state/delta.js';
 import { FileIngest, type FileIngestOptions } from '../../src/state/ingest.js';
 import { Store, type CommitEvent } from '../../src/state/store.js';
+import type { PatchOperation } from '../../src/model/patch.js';
 
 const MIN = 60_000;
 const T0 = 1_763_640_000_000;

@@ -2,9 +2,9 @@ import fc from 'fast-check';
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import type { TickRecord } from '../../src/formats/types.js';
-import type { PatchOperation } from '../../src/state/delta.js';
 import { FileIngest } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
+import type { PatchOperation } from '../../src/model/patch.js';
 
 /*
  * End to end through the state layer: random cycles of ticks, bars and whole documents from

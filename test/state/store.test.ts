@@ -1,8 +1,8 @@
 import jsonpatch, { type Operation } from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { Contribution } from '../../src/state/contribution.js';
-import type { PatchOperation } from '../../src/state/delta.js';
 import { Store, type CommitEvent } from '../../src/state/store.js';
+import type { PatchOperation } from '../../src/model/patch.js';
 
 const T0 = 1_763_640_000_000;
 

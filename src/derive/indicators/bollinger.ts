@@ -1,6 +1,6 @@
-import type { Bar } from '../../model/document.js';
+import type { BandsValue, Bar } from '../../model/document.js';
 import { RollingWindow } from './rolling.js';
-import type { BandsValue, IndicatorState, Series } from './types.js';
+import type { IndicatorState, Series } from './types.js';
 
 /** Band width in standard deviations. */
 export const BANDS_WIDTH = 2;

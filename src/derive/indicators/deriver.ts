@@ -1,14 +1,11 @@
 import { TimeZone } from '../../model/zone.js';
-import { TIMEFRAMES, type Bar, type BarWindows, type Timeframe } from '../../model/document.js';
+import { TIMEFRAMES, type Bar, type BarWindows, type Timeframe, type IndicatorValue, type Indicators, type IndicatorValues } from '../../model/document.js';
 import { barClock, type BarClock } from '../bar-clock.js';
 import { createState, parseIndicatorKey, type IndicatorSpec } from './catalog.js';
 import { barDecimals, roundValue } from './rounding.js';
-import type { IndicatorState, IndicatorValue } from './types.js';
+import type { IndicatorState } from './types.js';
 
 /** One timeframe's published values, keyed `<name><period>`; a value still warming up is absent. */
-export type IndicatorValues = Readonly<Record<string, IndicatorValue>>;
-/** The document's `indicators`: per timeframe. */
-export type Indicators = Readonly<Partial<Record<Timeframe, IndicatorValues>>>;
 
 /** What indicators to publish, per timeframe (`document.indicators`), and the session zone of VWAP. */
 export class IndicatorPlan {

@@ -1,6 +1,6 @@
-import type { Bar } from '../../model/document.js';
+import type { Bar, MacdValue } from '../../model/document.js';
 import { EmaCore, emaOf } from './rolling.js';
-import type { IndicatorState, MacdValue, Series } from './types.js';
+import type { IndicatorState, Series } from './types.js';
 
 export const MACD_FAST = 12;
 export const MACD_SLOW = 26;

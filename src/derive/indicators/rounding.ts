@@ -1,6 +1,5 @@
-import type { Bar } from '../../model/document.js';
+import type { Bar, IndicatorValue } from '../../model/document.js';
 import type { IndicatorSpec } from './catalog.js';
-import type { IndicatorValue } from './types.js';
 
 /** Price decimals taken into account at most (a price with float noise has 16). */
 const MAX_PRICE_DECIMALS = 8;

@@ -1,18 +1,5 @@
-import type { Bar } from '../../model/document.js';
+import type { Bar, IndicatorValue } from '../../model/document.js';
 
-export interface MacdValue {
-  macd: number;
-  signal: number;
-  hist: number;
-}
-
-export interface BandsValue {
-  upper: number;
-  middle: number;
-  lower: number;
-}
-
-export type IndicatorValue = number | MacdValue | BandsValue;
 
 /**
  * An indicator's state over the closed bars of a series. The newest bar of a window is
