@@ -4,8 +4,8 @@ import type { HubCounters } from './counters.js';
 import type { JournalEntry } from '../state/journal.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
-import { formatSseId, snapshotMessage, sseFrame, wsTextFrame, type SseCursor } from '../transports/frames.js';
-import { Subscriber, type Outlet, type SymbolFilter } from './subscriber.js';
+import { snapshotMessage, type DataEvent, type SseCursor } from '../model/wire.js';
+import { Subscriber, type Encoding, type Outlet, type SymbolFilter, type TransportKind } from './subscriber.js';
 
 export interface HubOptions {
   /** A client with more unsent bytes than this is a slow consumer. */
@@ -43,7 +43,7 @@ export class Hub {
   readonly #wildcard = new Set<Subscriber>();
   readonly #stalled = new Set<Subscriber>();
   readonly #waiters = new Map<string, Set<() => void>>();
-  readonly #snapshots = new WeakMap<SymbolState, { seq: number; frame: Buffer }>();
+  readonly #snapshots = new WeakMap<SymbolState, { seq: number; frames: Map<Encoding, Buffer> }>();
   readonly #stopListening: () => void;
   #stallTimer: NodeJS.Timeout | null = null;
 
@@ -62,9 +62,9 @@ export class Hub {
 
   /** Connected clients per transport. */
   clients(): { ws: number; sse: number } {
-    let ws = 0;
-    for (const subscriber of this.#subscribers) if (subscriber.outlet.kind === 'ws') ws++;
-    return { ws, sse: this.#subscribers.size - ws };
+    const counts: Record<TransportKind, number> = { ws: 0, sse: 0 };
+    for (const subscriber of this.#subscribers) counts[subscriber.outlet.kind]++;
+    return counts;
   }
 
   /** Connected clients, all transports. */
@@ -154,8 +154,8 @@ export class Hub {
     const allows = (allowed: SymbolFilter | null, symbol: string): boolean => allowed === null || allowed.allows(symbol);
     const lost = new Set(refused);
     for (const state of this.#store.symbols()) if (allows(before, state.symbol) && !allows(filter, state.symbol)) lost.add(state.symbol);
-    if (before !== null && subscriber.stalledAt === 0 && subscriber.outlet.kind === 'ws') {
-      for (const state of this.#targetsOf(subscriber)) if (!before.allows(state.symbol)) subscriber.outlet.write(this.#snapshotFrame(state));
+    if (before !== null && subscriber.stalledAt === 0 && !subscriber.streamed) {
+      for (const state of this.#targetsOf(subscriber)) if (!before.allows(state.symbol)) subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding));
     }
     return [...lost].sort();
   }
@@ -167,6 +167,7 @@ export class Hub {
    * resumes with no loss and no duplicate (see SseCursor).
    */
   stream(subscriber: Subscriber, symbols: readonly string[] | '*', cursor: SseCursor | null): void {
+    subscriber.streamed = true;
     if (symbols === '*') {
       subscriber.wildcard = true;
       this.#wildcard.add(subscriber);
@@ -224,27 +225,31 @@ export class Hub {
     const named = this.#bySymbol.get(state.symbol);
     if ((named?.size ?? 0) + this.#wildcard.size > 0) {
       const epoch = this.#store.epoch;
-      const json = entry ? entry.messageJson : snapshotMessage(state, epoch);
-      let wsFrame: Buffer | undefined;
-      let sse: Buffer | undefined;
-      let wsSent = 0;
-      let sseSent = 0;
+      const message = {
+        json: entry ? entry.messageJson : this.#snapshotJson(state),
+        event: entry ? ('patch' as const) : ('snapshot' as const),
+        epoch,
+        gseq: state.gseq,
+        base: state.gseq,
+      };
+      const frames = new Map<Encoding, Buffer>();
+      const sent: Record<TransportKind, number> = { ws: 0, sse: 0 };
       const deliver = (subscriber: Subscriber): void => {
         if (subscriber.stalledAt > 0 || this.#isBehind(subscriber)) return;
         const outlet = subscriber.outlet;
-        if (outlet.kind === 'ws') {
-          outlet.write((wsFrame ??= wsTextFrame(json)));
-          wsSent++;
-        } else {
-          outlet.write((sse ??= sseFrame(formatSseId(epoch, state.gseq), entry ? 'patch' : 'snapshot', json)));
-          sseSent++;
+        let frame = frames.get(outlet.encoding);
+        if (!frame) {
+          frame = outlet.encoding.encode(message);
+          frames.set(outlet.encoding, frame);
         }
+        outlet.write(frame);
+        sent[outlet.kind]++;
       };
       for (const subscriber of this.#wildcard) if (subscriber.filter === null || subscriber.filter.allows(state.symbol)) deliver(subscriber);
       if (named) for (const subscriber of named) if (!subscriber.wildcard) deliver(subscriber);
       if (this.#counters) {
-        this.#counters.deliveries.ws.add(wsSent);
-        this.#counters.deliveries.sse.add(sseSent);
+        this.#counters.deliveries.ws.add(sent.ws);
+        this.#counters.deliveries.sse.add(sent.sse);
       }
     }
     if (timing && this.#counters) {
@@ -255,33 +260,49 @@ export class Hub {
     if (waiters) for (const done of [...waiters]) done();
   }
 
-  /** Brings a WebSocket client's copy of one symbol up to date. */
+  /** Brings a client's copy of one symbol up to date (Hub.subscribe: no bridge-wide cursor). */
   #catchUp(subscriber: Subscriber, state: SymbolState, from: ResumePoint | undefined): void {
     if (from && from.epoch === this.#store.epoch) {
       if (from.seq === state.seq) return;
       const missed = state.journal.since(from.seq);
       if (missed) {
-        for (const entry of missed) subscriber.outlet.write(wsTextFrame(entry.messageJson));
+        for (const entry of missed) subscriber.outlet.write(this.#encode(subscriber, entry.messageJson, 'patch', entry.gseq, entry.gseq));
         return;
       }
     }
-    subscriber.outlet.write(this.#snapshotFrame(state));
+    subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding));
   }
 
   /**
-   * The snapshot of a symbol's current version as a WebSocket frame, built once per version
-   * however many clients ask for it (a thousand clients reconnecting after a restart).
+   * The snapshot of a symbol's current version in one encoding, built once per version
+   * however many clients ask for it (a thousand clients reconnecting after a restart). Its
+   * stream position is the symbol's last commit: only Hub.subscribe's clients get it, whose
+   * encoding sends no position.
    */
-  #snapshotFrame(state: SymbolState): Buffer {
-    const cached = this.#snapshots.get(state);
-    if (cached && cached.seq === state.seq) return cached.frame;
-    const frame = wsTextFrame(snapshotMessage(state, this.#store.epoch));
-    this.#snapshots.set(state, { seq: state.seq, frame });
+  #snapshotFrame(state: SymbolState, encoding: Encoding): Buffer {
+    let cached = this.#snapshots.get(state);
+    if (!cached || cached.seq !== state.seq) {
+      cached = { seq: state.seq, frames: new Map() };
+      this.#snapshots.set(state, cached);
+    }
+    let frame = cached.frames.get(encoding);
+    if (!frame) {
+      const epoch = this.#store.epoch;
+      frame = encoding.encode({ json: this.#snapshotJson(state), event: 'snapshot', epoch, gseq: state.gseq, base: state.gseq });
+      cached.frames.set(encoding, frame);
+    }
     return frame;
   }
 
+  #snapshotJson(state: SymbolState): string {
+    return snapshotMessage(state.symbolJson, this.#store.epoch, state.seq, state.documentJson());
+  }
+
+  #encode(subscriber: Subscriber, json: string, event: DataEvent, gseq: number, base: number): Buffer {
+    return subscriber.outlet.encoding.encode({ json, event, epoch: this.#store.epoch, gseq, base });
+  }
+
   #streamFrom(subscriber: Subscriber, cursor: SseCursor | null): void {
-    const epoch = this.#store.epoch;
     const base = cursor?.base ?? 0;
     const replay: JournalEntry[] = [];
     const unknown: SymbolState[] = [];
@@ -293,12 +314,11 @@ export class Hub {
     replay.sort((a, b) => a.gseq - b.gseq);
     const pendingBase = unknown.length > 0 ? base : undefined;
     for (const entry of replay) {
-      subscriber.outlet.write(sseFrame(formatSseId(epoch, entry.gseq, pendingBase ?? entry.gseq), 'patch', entry.messageJson));
+      subscriber.outlet.write(this.#encode(subscriber, entry.messageJson, 'patch', entry.gseq, pendingBase ?? entry.gseq));
     }
     const now = this.#store.gseq;
     unknown.forEach((state, index) => {
-      const id = formatSseId(epoch, now, index === unknown.length - 1 ? now : base);
-      subscriber.outlet.write(sseFrame(id, 'snapshot', snapshotMessage(state, epoch)));
+      subscriber.outlet.write(this.#encode(subscriber, this.#snapshotJson(state), 'snapshot', now, index === unknown.length - 1 ? now : base));
     });
     subscriber.burstBytes = subscriber.outlet.backlogBytes;
   }
@@ -362,7 +382,7 @@ export class Hub {
   }
 
   #resnapshot(subscriber: Subscriber): void {
-    if (subscriber.outlet.kind === 'sse') {
+    if (subscriber.streamed) {
       this.#streamFrom(subscriber, null);
       return;
     }

@@ -1,10 +1,33 @@
 import type { ErrorCode } from '../model/errors.js';
+import type { DataEvent } from '../model/wire.js';
 
 export type TransportKind = 'ws' | 'sse';
 
+/**
+ * A data message and its place in the bridge-wide stream: commit `gseq` of epoch `epoch`,
+ * every replayable symbol known from commit `base` (see model/wire.ts SseCursor).
+ */
+export interface StreamMessage {
+  json: string;
+  event: DataEvent;
+  epoch: string;
+  gseq: number;
+  base: number;
+}
+
+/**
+ * How a transport frames a message (transports/frames.ts). The hub encodes each message
+ * once per encoding and writes the same buffer to every outlet that shares it.
+ */
+export interface Encoding {
+  encode(message: StreamMessage): Buffer;
+}
+
 /** What the hub needs from a client connection. Transports implement it. */
 export interface Outlet {
+  /** Which transport it is, for the counts per transport. */
   readonly kind: TransportKind;
+  readonly encoding: Encoding;
   /** Bytes written and not yet sent to the network. */
   readonly backlogBytes: number;
   /** Queues a frame already in the transport's wire form. */
@@ -25,6 +48,11 @@ export class Subscriber {
   readonly symbols = new Set<string>();
   /** Subscribed to every symbol, present and future. */
   wildcard = false;
+  /**
+   * Subscribed by Hub.stream (SSE): its position is one bridge-wide cursor, so snapshots
+   * come as a burst with cursor ids; otherwise (Hub.subscribe) each symbol catches up alone.
+   */
+  streamed = false;
   /** When it became a slow consumer (performance.now()), 0 when it is not one. */
   stalledAt = 0;
   /**
@@ -41,8 +69,4 @@ export class Subscriber {
     readonly outlet: Outlet,
     public filter: SymbolFilter | null = null,
   ) {}
-
-  wants(symbol: string): boolean {
-    return this.wildcard || this.symbols.has(symbol);
-  }
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { parseSseCursor } from './frames.js';
+import { sseEventEncoding } from './frames.js';
+import { parseSseCursor } from '../model/wire.js';
 import type { Hub } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from './auth.js';
@@ -26,6 +27,7 @@ export interface SseOptions {
 /** An SSE response as the hub sees it; its events are written once per turn (write-batch.ts). */
 class SseOutlet implements Outlet, Flushable {
   readonly kind = 'sse';
+  readonly encoding = sseEventEncoding;
   readonly #pending = new PendingFrames();
 
   constructor(

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { wsTextFrame } from './frames.js';
+import { wsTextEncoding, wsTextFrame } from './frames.js';
 import type { Hub, ResumePoint } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { maySee, presentedToken, symbolList, type AuthGate, type Principal } from './auth.js';
@@ -50,6 +50,7 @@ export interface WebSocketAccess {
  */
 class WebSocketOutlet implements Outlet, Flushable {
   readonly kind = 'ws';
+  readonly encoding = wsTextEncoding;
   readonly #pending = new PendingFrames();
 
   constructor(
