@@ -23,6 +23,7 @@ import type { UnexpectedErrors } from './unexpected.js';
 import { type Timeframe, TIMEFRAME_MS } from '../model/document.js';
 import { loadState, saveState } from '../state/persist.js';
 import type { DataLimits } from '../state/data-guard.js';
+import { ingestInto } from '../state/ingest.js';
 import { Store } from '../state/store.js';
 import { DashboardStream } from '../transports/dashboard-sse.js';
 import { registerDashboardPage } from '../transports/dashboard-page.js';
@@ -164,11 +165,8 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     return new SourceWatcher({
       path: source.path,
       registry: new FormatRegistry(source.format, formatOptionsOf(source, config.document.bookLevels)),
-      ...(mapSymbol ? { mapSymbol } : {}),
       include: source.include,
-      store,
-      windows: config.document.bars,
-      sessionZone: TimeZone.parse(config.document.sessionZone),
+      openIngest: ingestInto(store, { windows: config.document.bars, sessionZone: TimeZone.parse(config.document.sessionZone), ...(mapSymbol ? { mapSymbol } : {}) }),
       logger,
       schedule: config.watch,
       usePolling: source.usePolling,

@@ -49,6 +49,41 @@ export interface RecordSink {
   at?(offset: number): void;
 }
 
+/** When the change a commit publishes was written and found. */
+export interface CommitTiming {
+  /** The file's modification time (epoch ms). */
+  writtenAt: number;
+  /** performance.now() when the read that found the change began. */
+  readAt: number;
+}
+
+/**
+ * The sink of one file's records, read in cycles: `begin`, records, then `finish`, which
+ * commits what the cycle read, or `abandon`, which drops it. The watcher reads files into
+ * it; the state layer implements it.
+ */
+export interface ReadCycleSink extends RecordSink {
+  /** `fresh`: the cycle reads the file from its start; `timing`: when its bytes were written and read (null: not timed). */
+  begin(fresh: boolean, timing?: CommitTiming | null): void;
+  /** Commits what the cycle read; returns the number of records it applied. */
+  finish(): number;
+  /** Ends a cycle without committing it (its decoder failed as a whole): the published state stays. */
+  abandon(): void;
+}
+
+/** The file a read-cycle sink is opened for. */
+export interface ReadCycleFile {
+  /** Identifies the file's contributions (its path). */
+  key: string;
+  /** Format name, published in `sources`. */
+  source: string;
+  barBasis: BarBasis;
+  onProblem: (offset: number, reason: string, line?: number) => void;
+}
+
+/** Opens the sink a file's records go to, once the file's format is known. */
+export type OpenReadCycleSink = (file: ReadCycleFile) => ReadCycleSink;
+
 /** Random access to a file while choosing where to start reading. */
 export interface RandomAccessFile {
   readonly size: number;

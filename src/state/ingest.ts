@@ -1,8 +1,8 @@
-import type { BarBasis, RecordSink, TickRecord } from '../formats/types.js';
+import type { CommitTiming, OpenReadCycleSink, ReadCycleFile, ReadCycleSink, TickRecord } from '../formats/types.js';
 import type { TimeZone } from '../model/zone.js';
 import { Contribution } from './contribution.js';
 import type { Bar, Book, JsonObject, PartialDocument, Timeframe, WindowSizes } from '../model/document.js';
-import type { CommitTiming, Store } from './store.js';
+import type { Store } from './store.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
 
 /** Refusals of one kind in one read: reported once, with the first one's place and a count. */
@@ -13,18 +13,20 @@ interface RefusalBurst {
   by: number;
 }
 
-export interface FileIngestOptions {
-  /** Identifies the file's contributions (its path). */
-  key: string;
-  /** Format name, published in `sources`. */
-  source: string;
-  barBasis: BarBasis;
+/** How a source's files are ingested: the same for every file of the source. */
+export interface SourceIngestOptions {
   windows: WindowSizes;
   /** Where D1 bars begin (UTC when not given). */
   sessionZone?: TimeZone;
   /** Maps the symbol a format reports to the one published. */
   mapSymbol?: (symbol: string) => string;
-  onProblem: (offset: number, reason: string, line?: number) => void;
+}
+
+export interface FileIngestOptions extends ReadCycleFile, SourceIngestOptions {}
+
+/** Opens a FileIngest into `store` for each file of a source (the watcher's `openIngest`). */
+export function ingestInto(store: Store, options: SourceIngestOptions): OpenReadCycleSink {
+  return (file) => new FileIngest(store, { ...options, ...file });
 }
 
 /**
@@ -33,7 +35,7 @@ export interface FileIngestOptions {
  * after the file was rewritten) builds the file's contributions anew and swaps them in
  * only if it read something, so a file seen empty mid-rewrite keeps its last state.
  */
-export class FileIngest implements RecordSink {
+export class FileIngest implements ReadCycleSink {
   readonly #store: Store;
   readonly #options: FileIngestOptions;
   readonly #mapSymbol: (symbol: string) => string;

@@ -9,6 +9,7 @@ import type { SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
 import { DataGuard, type DataLimits } from './data-guard.js';
 import type { PatchOperation } from '../model/patch.js';
+import type { CommitTiming } from '../formats/types.js';
 
 const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"ops":`: what precedes the ops, but the values. */
@@ -26,14 +27,6 @@ export interface StoreOptions {
   counters?: StoreCounters;
   /** The indicators each symbol publishes (none when not given). */
   indicators?: IndicatorPlan;
-}
-
-/** When the change a commit publishes was written and found. */
-export interface CommitTiming {
-  /** The file's modification time (epoch ms). */
-  writtenAt: number;
-  /** performance.now() when the read that found the change began. */
-  readAt: number;
 }
 
 /** A symbol's new version: `entry` and `ops` are null when the symbol was just created (no patch). */

@@ -4,13 +4,9 @@ import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
 import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { errorKind } from '../formats/record-guard.js';
-import { FormatError, type FileFormat, type RandomAccessFile, type TailOpenOptions, type WholeDecodeResult, type WholeDecoder } from '../formats/types.js';
-import type { TimeZone } from '../model/zone.js';
+import { FormatError, type CommitTiming, type FileFormat, type OpenReadCycleSink, type RandomAccessFile, type ReadCycleSink, type TailOpenOptions, type WholeDecodeResult, type WholeDecoder } from '../formats/types.js';
 import type { Logger } from '../core/logger.js';
-import { FileIngest } from '../state/ingest.js';
-import type { CommitTiming, Store } from '../state/store.js';
 import { openRegular, RefusedFile, specialKind } from './file-gate.js';
-import type { WindowSizes } from '../model/document.js';
 
 /**
  * What a read found: new data, nothing new, a reason to try again soon (locked by the
@@ -21,16 +17,13 @@ export type ReadOutcome = 'changed' | 'unchanged' | 'retry' | 'failed' | 'gone';
 
 export interface FileTailOptions extends TailOpenOptions {
   registry: FormatRegistry;
-  store: Store;
-  windows: WindowSizes;
-  /** Where D1 bars begin (UTC when not given). */
-  sessionZone?: TimeZone;
+  /** Opens the sink of a file's records once its format is known (the composition builds it from the store). */
+  openIngest: OpenReadCycleSink;
   logger: Logger;
   /** Largest read per call while catching up. */
   chunkBytes: number;
   /** Largest whole-file source accepted. */
   maxWholeBytes: number;
-  mapSymbol?: (symbol: string) => string;
   /** Told of each problem (bad record or line, unreadable file), for counters. */
   onProblem?: (path: string) => void;
   /** Counts the bytes read. */
@@ -109,7 +102,7 @@ export class FileTail {
   readonly #logger: Logger;
   /** undefined until a format claims the file; null when none does. */
   #format: FileFormat | null | undefined;
-  #ingest: FileIngest | null = null;
+  #ingest: ReadCycleSink | null = null;
   #tail: TailState | null = null;
   #whole: WholeState | null = null;
   /** The next read builds the file's contributions anew (first read, or after a rewrite). */
@@ -234,13 +227,10 @@ export class FileTail {
       return null;
     }
     const symbol = format.symbolFor(basename(this.path));
-    this.#ingest = new FileIngest(this.#options.store, {
+    this.#ingest = this.#options.openIngest({
       key: this.path,
       source: format.name,
       barBasis: format.barBasis,
-      windows: this.#options.windows,
-      ...(this.#options.sessionZone ? { sessionZone: this.#options.sessionZone } : {}),
-      ...(this.#options.mapSymbol ? { mapSymbol: this.#options.mapSymbol } : {}),
       onProblem: (offset, reason, line) => this.#problem(offset, reason, line),
     });
     this.#logger.debug({ format: format.name, symbol }, 'file recognised');
@@ -271,7 +261,7 @@ export class FileTail {
     const chunks = tail.chunks;
     if (identity.size === chunks.position) return 'unchanged';
 
-    const ingest = this.#ingest as FileIngest;
+    const ingest = this.#ingest as ReadCycleSink;
     ingest.begin(this.#fresh, timing);
     this.#problems = 0;
     // Read to the end; a decoder may move the position back over a record it revisits.
@@ -326,7 +316,7 @@ export class FileTail {
       whole.identity = identity;
       return 'unchanged';
     }
-    const ingest = this.#ingest as FileIngest;
+    const ingest = this.#ingest as ReadCycleSink;
     ingest.begin(false, timing);
     this.#problems = 0;
     let result: WholeDecodeResult;

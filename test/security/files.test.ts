@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/app/config.js';
+import { ingestInto } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
 import { sourceHealth } from '../../src/app/sources.js';
 import { SourceWatcher } from '../../src/watch/source-watcher.js';
@@ -28,8 +29,7 @@ async function watchFolder(path: string, extra: Partial<ConstructorParameters<ty
   const watcher = new SourceWatcher({
     path,
     registry: new FormatRegistry(),
-    store,
-    windows: { M1: 200 },
+    openIngest: ingestInto(store, { windows: { M1: 200 } }),
     logger: logs.logger,
     schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 100, ...schedule },
     usePolling: false,
@@ -136,8 +136,7 @@ describe('reads that do not finish', () => {
     const watcher = new SourceWatcher({
       path: dir,
       registry: new FormatRegistry(),
-      store,
-      windows: { M1: 200 },
+      openIngest: ingestInto(store, { windows: { M1: 200 } }),
       logger: logs.logger,
       schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 50, readTimeoutMs: 200 },
       usePolling: false,
@@ -182,8 +181,7 @@ describe('reads that do not finish', () => {
       const w = new SourceWatcher({
         path: dir,
         registry: new FormatRegistry(),
-        store,
-        windows: { M1: 10 },
+        openIngest: ingestInto(store, { windows: { M1: 10 } }),
         logger: new LogCapture('warn').logger,
         schedule: { ...DEFAULT_CONFIG.watch, readTimeoutMs: 100 },
         usePolling: false,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import type { Quote } from '../../src/model/document.js';
+import { ingestInto } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
 import { Mt5TickWriter } from '../../src/sim/mt5-writer.js';
 import type { MarketTick } from '../../src/sim/random.js';
@@ -23,8 +24,7 @@ function setup(logs = new LogCapture('warn')) {
   const tail = (path: string) =>
     new FileTail(path, {
       registry: new FormatRegistry(),
-      store,
-      windows: { M1: 200 },
+      openIngest: ingestInto(store, { windows: { M1: 200 } }),
       logger: logs.logger,
       historyMs: 200 * 60_000,
       maxBackfillBytes: 64 * 1024 * 1024,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import { DEFAULT_CONFIG } from '../../src/app/config.js';
+import { ingestInto } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { ScidWriter, scidTickRecord } from '../../src/sim/scid-writer.js';
@@ -49,8 +50,7 @@ describe('locked files', () => {
     const lock = lockable();
     const tail = new FileTail(path, {
       registry: new FormatRegistry(),
-      store,
-      windows: { M1: 10 },
+      openIngest: ingestInto(store, { windows: { M1: 10 } }),
       logger: logs.logger,
       historyMs: 600_000,
       maxBackfillBytes: 1 << 20,
@@ -89,8 +89,7 @@ describe('locked files', () => {
     const watcher = new SourceWatcher({
       path: dir,
       registry: new FormatRegistry(),
-      store,
-      windows: { M1: 10 },
+      openIngest: ingestInto(store, { windows: { M1: 10 } }),
       logger: new LogCapture('warn').logger,
       schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 0, retryBaseMs: 5, retryMaxMs: 40 },
       usePolling: false,

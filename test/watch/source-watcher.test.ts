@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import { DEFAULT_CONFIG, type Config } from '../../src/app/config.js';
+import { ingestInto } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
 import { DepthWriter, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
@@ -29,8 +30,7 @@ async function watchFolder(
   const watcher = new SourceWatcher({
     path,
     registry: new FormatRegistry(),
-    store,
-    windows: { M1: 200 },
+    openIngest: ingestInto(store, { windows: { M1: 200 } }),
     logger: new LogCapture('warn').logger,
     schedule: { ...DEFAULT_CONFIG.watch, ...schedule },
     usePolling: polling !== undefined,

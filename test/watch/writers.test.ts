@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DepthCommand } from '../../src/formats/depth.js';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import { DEFAULT_FORMAT_OPTIONS } from '../../src/formats/types.js';
+import { ingestInto } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
 import { depthHeader, encodeDepthRecords, endBatch, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { EaFileWriter, mqlDateTime } from '../../src/sim/ea-writer.js';
@@ -163,8 +164,7 @@ function harness(dir: string, scenario: Scenario) {
   const tailOf = (store: Store) =>
     new FileTail(path, {
       registry: new FormatRegistry('auto', DEFAULT_FORMAT_OPTIONS),
-      store,
-      windows: { M1: 500 },
+      openIngest: ingestInto(store, { windows: { M1: 500 } }),
       logger: logs.logger,
       historyMs: 500 * 60_000,
       maxBackfillBytes: 64 * 1024 * 1024,
