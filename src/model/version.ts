@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 
-const manifest = createRequire(import.meta.url)('../package.json') as { version: string };
+const manifest = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export const VERSION = manifest.version;
 /** The `server` field of the WebSocket hello. */
