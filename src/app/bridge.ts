@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -13,6 +14,7 @@ import type { ConfigLoader } from './config-loader.js';
 import { FileWatcher } from '../core/file-watcher.js';
 import { EventLoopMonitor, HealthMonitor, HealthRegistry, memoryHealth, type HealthStatus } from '../core/health.js';
 import { LiveConfig } from './live-config.js';
+import { closeInOrder, type CloseStep } from './shutdown.js';
 import { BridgeMetrics } from './metrics.js';
 import { Notifier, type NotifyLevel } from './notifier.js';
 import { bridgeStats } from './stats.js';
@@ -51,9 +53,14 @@ export interface BridgeOptions {
   configLayers?: ConfigLayer[];
   /** The process's last line of defence (cli.ts installs it): counted in /metrics, shown in /health. */
   unexpected?: UnexpectedErrors;
+  /**
+   * The embedder's own parts, closed with the bridge: right after it stops accepting, before
+   * its own parts, each isolated like them (one that fails is logged, the rest still close).
+   */
+  closeSteps?: readonly CloseStep[];
 }
 
-export interface Bridge {
+export interface Bridge extends AsyncDisposable {
   /** `http://host:port` the bridge listens on. */
   readonly url: string;
   readonly port: number;
@@ -64,20 +71,84 @@ export interface Bridge {
   readonly health: HealthRegistry;
   /** Resolves once every file present at start has been read once (and config files are watched). */
   readonly ready: Promise<void>;
-  /** Stops accepting, stops watching, closes every connection (WebSocket 1001) and the server. Idempotent. */
+  /**
+   * Stops accepting, stops watching, closes every connection (WebSocket 1001) and the server,
+   * step by step (a step that fails is logged and the others still run). Memoised: every call
+   * gets the same promise.
+   */
   close(): Promise<void>;
+  /** close(), for `await using bridge = await startBridge(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The document and what fans it out, with the config and ops parts around them: nothing listens yet. */
+interface State {
+  readonly metrics: BridgeMetrics;
+  readonly store: Store;
+  readonly cache: DerivedCache;
+  readonly hub: Hub;
+  readonly live: LiveConfig;
+  readonly notifier: Notifier;
+  readonly health: HealthRegistry;
+  readonly stats: StatsRegistry;
+}
+
+/** The HTTP server with its routes and streams, registered but not listening. */
+interface Transports {
+  readonly app: FastifyInstance;
+  readonly connections: ConnectionGuard;
+  readonly sse: SseTransport;
+  readonly ws: WebSocketTransport;
+  readonly dashboard: DashboardStream;
+  /** Stops passing token changes on to the open SSE and dashboard streams. */
+  readonly stopReauthorizing: () => void;
+}
+
+interface Monitoring {
+  readonly eventLoop: EventLoopMonitor;
+  readonly monitor: HealthMonitor;
+}
+
+/** The files whose edits change the running config: the tokens file, the config files (with a loader). */
+interface ConfigWatchers {
+  readonly tokenWatcher: FileWatcher;
+  readonly configWatcher: FileWatcher | null;
 }
 
 /** Starts the whole pipeline: watch → formats → state → hub → transports, with ops around it. */
 export async function startBridge(config: Config, options: BridgeOptions = {}): Promise<Bridge> {
   const logger = options.logger ?? createLogger(config.log.level);
+  const auth = await checkAccess(config, logger);
+  const state = await buildState(config, options, logger);
+  const transports = await openTransports(config, options.unexpected, logger, auth, state);
+  const { url, port } = await listen(config, logger, auth, state, transports);
+  const sources = openSources(logger, state);
+  const monitoring = monitorHealth(config, options.unexpected, state, transports.connections, sources);
+  const watchers = wireLiveConfig(config, options.configLoader, logger, auth, state, transports, sources, monitoring.monitor);
+  const ready = readInitialFiles(config, logger, state.store, sources, watchers);
+
+  const steps = shutdownSteps(state, transports, sources, monitoring, watchers, options.closeSteps ?? [], logger);
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= closeInOrder(steps, logger).then(() => logger.info('closed'));
+    return closing;
+  };
+
+  return { url, port, store: state.store, hub: state.hub, config: state.live, health: state.health, ready, close, [Symbol.asyncDispose]: close };
+}
+
+/** Refuses an exposure without access control, and reads the tokens file before anything opens: a bad one stops the start. */
+async function checkAccess(config: Config, logger: Logger): Promise<AuthGate> {
   const exposure = exposureProblem(config.host, config.auth);
   if (exposure) throw new ExposureError(exposure);
   if (!isLoopback(config.host) && config.auth.insecureNoAuth && config.auth.tokens.length === 0 && config.auth.tokensFile === null) {
     logger.error({ event: 'insecure_no_auth', host: config.host }, 'listening beyond loopback WITHOUT TOKENS (--insecure-no-auth): anyone who reaches this address can read every symbol and change the config');
   }
-  // The tokens file is read before anything opens: a bad one stops the start.
-  const auth = new AuthGate(await loadTokens(config.auth), config.auth);
+  return new AuthGate(await loadTokens(config.auth), config.auth);
+}
+
+/** The store (restored from journal.persistDir when saved there), the cache, the hub, the live config and the ops registries. */
+async function buildState(config: Config, options: BridgeOptions, logger: Logger): Promise<State> {
   const metrics = new BridgeMetrics();
   const saved = config.journal.persistDir === null ? null : await loadState(resolve(config.journal.persistDir), logger);
   const epoch = saved?.epoch ?? options.epoch;
@@ -108,9 +179,15 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const notifier = new Notifier(config.notify, logger, metrics.notifications, () => ({ name: 'tapebridge', version: VERSION, epoch: store.epoch }));
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
+  return { metrics, store, cache, hub, live, notifier, health, stats };
+}
+
+/** The HTTP server, its guards and routes, the SSE, WebSocket and dashboard streams. */
+async function openTransports(config: Config, unexpected: UnexpectedErrors | undefined, logger: Logger, auth: AuthGate, state: State): Promise<Transports> {
+  const { metrics, store, cache, hub, live, health, stats } = state;
   const app = createHttpServer(logger);
   const connections = new ConnectionGuard(app.server, config.http, logger, metrics.refusals.connections);
-  options.unexpected?.attach(logger, metrics.registry);
+  unexpected?.attach(logger, metrics.registry);
   await installGuards(app, { auth, host: config.host, config: () => live.current, refusals: metrics.refusals });
   const sse = new SseTransport(hub, store, config.stream, logger, metrics.refusals);
   sse.register(app);
@@ -136,22 +213,37 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     dashboard.reauthorize(auth);
   });
   registerDashboardPage(app);
+  return { app, connections, sse, ws, dashboard, stopReauthorizing };
+}
 
+/** Listens on config.host:config.port; when it cannot, closes what was opened and throws. */
+async function listen(config: Config, logger: Logger, auth: AuthGate, state: State, transports: Transports): Promise<{ url: string; port: number }> {
+  const { store, cache, hub } = state;
+  const { app, sse, ws, dashboard } = transports;
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (error) {
-    await Promise.all([ws.close(), app.close()]);
-    cache.close();
-    sse.close();
-    dashboard.close();
-    hub.close();
+    await closeInOrder(
+      [
+        { name: 'websocket and http server', close: () => Promise.all([ws.close(), app.close()]) },
+        { name: 'cache', close: () => cache.close() },
+        { name: 'sse', close: () => sse.close() },
+        { name: 'dashboard', close: () => dashboard.close() },
+        { name: 'hub', close: () => hub.close() },
+      ],
+      logger,
+    );
     throw error;
   }
   const port = (app.server.address() as AddressInfo).port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = `http://${host}:${port}`;
   logger.info({ url, epoch: store.epoch, sources: config.sources.map((source) => source.path), tokens: auth.enabled }, 'listening');
+  return { url, port };
+}
 
+/** The watched folders (started by readInitialFiles), their circuit breakers told to the notifier. */
+function openSources(logger: Logger, { store, metrics, notifier }: State): SourceSet {
   const onBreaker = (event: FileBreakerEvent): void => {
     metrics.breakerTransitions[event.to].add();
     const retryAt = event.retryAt === null ? null : new Date(Date.now() + (event.retryAt - performance.now())).toISOString();
@@ -182,8 +274,12 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       counters: metrics.source(resolve(source.path)),
     });
   };
-  const sources = new SourceSet(watcherFor, logger);
+  return new SourceSet(watcherFor, logger);
+}
 
+/** The health components, the monitor that tells their changes to the notifier, /stats and the /metrics probes. */
+function monitorHealth(config: Config, unexpected: UnexpectedErrors | undefined, state: State, connections: ConnectionGuard, sources: SourceSet): Monitoring {
+  const { metrics, store, cache, hub, live, notifier, health, stats } = state;
   const eventLoop = new EventLoopMonitor();
   health.registerGroup(() => sourceHealth(sources.statuses()));
   health.register('hub', () => {
@@ -202,7 +298,6 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   });
   health.register('eventLoop', () => eventLoop.check(live.current.health));
   health.register('connections', () => ({ status: connections.open >= connections.cap ? 'DEGRADED' : 'HEALTHY', open: connections.open, cap: connections.cap }));
-  const unexpected = options.unexpected;
   if (unexpected) health.register('process', () => unexpected.health());
   health.register('memory', () => memoryHealth(live.current.health.maxRssBytes));
   const monitor = new HealthMonitor(health, eventLoop, config.health.intervalMs, (from, to, report) => {
@@ -222,7 +317,20 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       return { entries, bytes };
     },
   });
+  return { eventLoop, monitor };
+}
 
+/** What each part does when the running config changes, and the watchers of the files that change it. */
+function wireLiveConfig(
+  config: Config,
+  loader: ConfigLoader | undefined,
+  logger: Logger,
+  auth: AuthGate,
+  { store, cache, hub, live, notifier }: State,
+  { sse, ws, dashboard, connections }: Transports,
+  sources: SourceSet,
+  monitor: HealthMonitor,
+): ConfigWatchers {
   const reloadTokens = async (): Promise<void> => {
     try {
       auth.apply(await loadTokens(live.current.auth), live.current.auth);
@@ -278,41 +386,59 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
       cache.clear();
     },
   });
-
   const configWatcher = loader ? new FileWatcher(loader.files, () => void live.reload(), logger) : null;
+  return { tokenWatcher, configWatcher };
+}
+
+/** Starts the sources: resolves once every file present has been read once and the config files are watched. */
+function readInitialFiles(config: Config, logger: Logger, store: Store, sources: SourceSet, { tokenWatcher, configWatcher }: ConfigWatchers): Promise<void> {
   const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready()])
     .finally(() => store.release())
     .then(() => {
       logger.info({ symbols: [...store.symbols()].length }, 'initial read done');
     });
   ready.catch((error: unknown) => logger.error({ err: error }, 'a source failed to start'));
+  return ready;
+}
 
-  let closing: Promise<void> | null = null;
-  const close = (): Promise<void> => {
-    closing ??= (async () => {
-      // Stop accepting first: no new connection, upgrade or config change from here on.
-      app.server.close();
-      ws.stopAccepting();
-      await live.close();
-      await Promise.all([configWatcher?.close(), tokenWatcher.close()]);
-      stopReauthorizing();
-      monitor.close();
-      eventLoop.close();
-      await sources.close();
-      await saveOnClose(store, live.current.journal.persistDir, logger);
-      hub.close();
-      sse.close();
-      dashboard.close();
-      await ws.close();
-      await notifier.close();
-      await app.close();
-      cache.close();
-      logger.info('closed');
-    })();
-    return closing;
-  };
-
-  return { url, port, store, hub, config: live, health, ready, close };
+/**
+ * The shutdown, in order: stop accepting first (no new connection, upgrade or config change
+ * from here on), then the inputs (config changes, watchers, sources) so that nothing commits
+ * any more, then the state is saved, then the streams end and the server closes.
+ */
+function shutdownSteps(
+  { store, cache, hub, live, notifier }: State,
+  { app, sse, ws, dashboard, stopReauthorizing }: Transports,
+  sources: SourceSet,
+  { eventLoop, monitor }: Monitoring,
+  { tokenWatcher, configWatcher }: ConfigWatchers,
+  embedderSteps: readonly CloseStep[],
+  logger: Logger,
+): CloseStep[] {
+  return [
+    {
+      name: 'stop accepting',
+      close: () => {
+        app.server.close();
+        ws.stopAccepting();
+      },
+    },
+    ...embedderSteps,
+    { name: 'live config', close: () => live.close() },
+    { name: 'config file watchers', close: () => Promise.all([configWatcher?.close(), tokenWatcher.close()]) },
+    { name: 'stream reauthorization', close: stopReauthorizing },
+    { name: 'health monitor', close: () => monitor.close() },
+    { name: 'event loop monitor', close: () => eventLoop.close() },
+    { name: 'sources', close: () => sources.close() },
+    { name: 'saved state', close: () => saveOnClose(store, live.current.journal.persistDir, logger) },
+    { name: 'hub', close: () => hub.close() },
+    { name: 'sse', close: () => sse.close() },
+    { name: 'dashboard', close: () => dashboard.close() },
+    { name: 'websocket', close: () => ws.close() },
+    { name: 'notifier', close: () => notifier.close() },
+    { name: 'http server', close: () => app.close() },
+    { name: 'cache', close: () => cache.close() },
+  ];
 }
 
 /** Saves the state for the next start (journal.persistDir), once nothing commits any more. */

@@ -131,10 +131,13 @@ export class LiveConfig {
     });
   }
 
-  /** Waits for a change under way; later ones are refused. */
-  async close(): Promise<void> {
+  #closing: Promise<void> | null = null;
+
+  /** Waits for a change under way; later ones are refused. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
     this.#closed = true;
-    await this.#queue.catch(() => undefined);
+    this.#closing ??= this.#queue.then(() => undefined, () => undefined);
+    return this.#closing;
   }
 
   /** Runs `change` after the changes before it; a refusal is counted. */

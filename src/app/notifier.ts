@@ -97,8 +97,15 @@ export class Notifier {
     this.#sending ??= this.#drain();
   }
 
-  /** Stops sending: the request in flight is aborted and what waits is discarded. */
-  async close(): Promise<void> {
+  #closing: Promise<void> | null = null;
+
+  /** Stops sending: the request in flight is aborted and what waits is discarded. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed.abort();
     this.#queue.length = 0;
     await this.#sending;

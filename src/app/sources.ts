@@ -92,9 +92,13 @@ export class SourceSet {
     });
   }
 
-  async close(): Promise<void> {
+  #closing: Promise<void> | null = null;
+
+  /** Closes every folder's watcher. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
     this.#closed = true;
-    await Promise.all(this.#entries.map((entry) => entry.watcher.close()));
+    this.#closing ??= Promise.all(this.#entries.map((entry) => entry.watcher.close())).then(() => undefined);
+    return this.#closing;
   }
 
   #entry(source: SourceConfig, config: Config): Entry {

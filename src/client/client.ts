@@ -194,6 +194,11 @@ export class TapeClient {
     return this.#closing;
   }
 
+  /** close(), for `await using client = new TapeClient(url)`. Where the runtime lacks Symbol.asyncDispose, call close(). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
   #connect(): void {
     this.#retryTimer = undefined;
     if (this.#state === 'closed') return;

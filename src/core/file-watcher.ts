@@ -49,7 +49,15 @@ export class FileWatcher {
     watcher.on('error', (error) => this.#logger.warn({ err: error }, 'watching the config files failed; edits may go unnoticed'));
   }
 
-  async close(): Promise<void> {
+  #closing: Promise<void> | null = null;
+
+  /** Stops watching. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
     await this.#watcher?.close();

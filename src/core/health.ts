@@ -91,8 +91,14 @@ export class EventLoopMonitor {
     return { status, lagP50Ms: delay.p50Ms, lagP99Ms: delay.p99Ms, lagMaxMs: delay.maxMs, degradedAboveMs: thresholds.eventLoopDegradedMs, unhealthyAboveMs: thresholds.eventLoopUnhealthyMs };
   }
 
-  close(): void {
+  #closing: Promise<void> | null = null;
+
+  /** Stops sampling. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = Promise.resolve();
     this.#histogram.disable();
+    return this.#closing;
   }
 
   #read(): { p50Ms: number; p99Ms: number; maxMs: number } {
@@ -157,8 +163,14 @@ export class HealthMonitor {
     return report;
   }
 
-  close(): void {
+  #closing: Promise<void> | null = null;
+
+  /** Stops evaluating. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = Promise.resolve();
     clearInterval(this.#timer);
+    return this.#closing;
   }
 }
 

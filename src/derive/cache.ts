@@ -104,9 +104,15 @@ export class DerivedCache {
     };
   }
 
-  close(): void {
+  #closing: Promise<void> | null = null;
+
+  /** Stops the purge timer and empties the cache. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = Promise.resolve();
     clearInterval(this.#purge);
     this.#cache.clear();
+    return this.#closing;
   }
 
   #create(maxBytes: number): LRUCache<string, string, Compute> {

@@ -196,7 +196,12 @@ export class Hub {
     });
   }
 
-  close(): void {
+  #closing: Promise<void> | null = null;
+
+  /** Wakes every long poll and drops every subscriber. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = Promise.resolve();
     this.#stopListening();
     if (this.#stallTimer) clearInterval(this.#stallTimer);
     this.#stallTimer = null;
@@ -205,6 +210,7 @@ export class Hub {
     this.#bySymbol.clear();
     this.#wildcard.clear();
     this.#stalled.clear();
+    return this.#closing;
   }
 
   #subscribersOf(symbol: string): Set<Subscriber> {

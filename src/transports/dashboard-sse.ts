@@ -102,9 +102,15 @@ export class DashboardStream {
     }
   }
 
-  close(): void {
+  #closing: Promise<void> | null = null;
+
+  /** Ends every stream. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = Promise.resolve();
     this.#stop();
     for (const response of this.#responses.keys()) response.end();
+    return this.#closing;
   }
 
   /** Nobody listens: no timer, and rates start afresh with the next listener. */

@@ -216,11 +216,16 @@ export class SseTransport {
     }
   }
 
-  /** Ends every stream (the clients' EventSource reconnects and resumes elsewhere or later). */
-  close(): void {
+  #closing: Promise<void> | null = null;
+
+  /** Ends every stream (the clients' EventSource reconnects and resumes elsewhere or later). Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    if (this.#closing) return this.#closing;
+    this.#closing = Promise.resolve();
     this.#closed = true;
     clearInterval(this.#heartbeat);
     for (const { outlet } of this.#subscribers.values()) outlet.end();
+    return this.#closing;
   }
 
   #beat(): void {

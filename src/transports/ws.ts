@@ -150,8 +150,15 @@ export class WebSocketTransport {
     this.#server.off('upgrade', this.#onUpgrade);
   }
 
-  /** Closes every connection with 1001 (going away) and stops accepting new ones. */
-  async close(): Promise<void> {
+  #closing: Promise<void> | null = null;
+
+  /** Closes every connection with 1001 (going away) and stops accepting new ones. Memoised: every call gets the same promise. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     clearInterval(this.#heartbeat);
     this.#stopReauthorizing();
     this.stopAccepting();
