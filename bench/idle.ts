@@ -55,11 +55,16 @@ async function idleRun(dir: string, safetyPollFiles: number): Promise<Idle> {
   }
 }
 
+/** Most a start may take to publish every file's symbol before the run is given up. */
+const START_TIMEOUT_MS = 120_000;
+
 /** Until every file's symbol is published (the initial read of all of them is done). */
 async function waitForSymbols(json: <T>(path: string) => Promise<T>): Promise<void> {
+  const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
     const listing = await json<{ symbols: unknown[] }>('/v1/symbols');
     if (listing.symbols.length >= files) return;
+    if (Date.now() > deadline) throw new Error(`${listing.symbols.length} of ${files} symbols published after ${START_TIMEOUT_MS / 1000} s`);
     await sleep(250);
   }
 }
