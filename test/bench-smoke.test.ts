@@ -60,6 +60,7 @@ const SANE: Record<(typeof SCENARIOS)[number], string[]> = {
   parse: ['figures.recordsPerSecond.memory', 'figures.recordsPerSecond.disk', 'baseline.recordsPerSecond.memory', 'figures.startup.msToEverySnapshot', 'baseline.startupEmptyFolderMs'],
   http: ['figures.requestsPerSecond', 'figures.notModifiedPerSecond', 'baseline.requestsPerSecond', 'baseline.notModifiedPerSecond'],
   polling: ['figures.cpuSeconds', 'figures.readsPerChange', 'baseline.cpuSeconds', 'baseline.readsPerChange'],
+  idle: ['baseline.cores', 'baseline.safetyPollFiles', 'figures.safetyPollFiles'],
   fanout: ['figures.deliveriesPerSecond', 'baseline.wsSendPerMessage.deliveriesPerSecond', 'baseline.wsBatchedPrebuiltFrames.deliveriesPerSecond'],
   latency: ['figures.latencyMs.p50', 'figures.latencyMs.p99', 'figures.samples', 'baseline.latencyMs.p50'],
   memory: ['figures.withClients.rssMb', 'figures.withClients.heapUsedMb', 'figures.soak.end.rssMb', 'baseline.emptyBridge.rssMb', 'baseline.bareNodeRssMb'],

@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
 import { appendFile, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { getJson } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';
 import { waitFor } from '../helpers/wait.js';
 import { BridgeProcess } from '../soak/bridge-process.js';
+import { freePort } from '../helpers/ports.js';
 
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 const processes: BridgeProcess[] = [];
@@ -20,17 +20,6 @@ const processes: BridgeProcess[] = [];
 afterEach(async () => {
   await Promise.all(processes.splice(0).map((bridge) => bridge.stop('SIGTERM')));
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 /** A bridge process (`node dist/cli.js --config FILE`) watching `dir`. */
 async function bridgeProcess(dir: string, extra: Record<string, unknown> = {}): Promise<BridgeProcess> {

@@ -1,11 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 import { request, type ClientRequest } from 'node:http';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { BridgeProcess } from '../soak/bridge-process.js';
 import type { ServerMessage } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';
+import { freePort } from '../helpers/ports.js';
 
 const started: BridgeProcess[] = [];
 
@@ -31,17 +31,6 @@ export async function rewriteConfig(bridge: BridgeProcess, config: Record<string
 
 async function writeConfig(path: string, config: Record<string, unknown>): Promise<void> {
   await writeFile(path, JSON.stringify({ log: { level: 'info' }, ...config }, null, 2));
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface StreamEvent {

@@ -1,5 +1,4 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +11,7 @@ import { diff } from '../../src/state/delta.js';
 import { BridgeProcess, type LogLine } from './bridge-process.js';
 import { RawClient, SdkClient, type SoakClient } from './clients.js';
 import { buildFeeds, FAULTS, SimClock, sourcesOf, wholeFileSymbols, type Fault, type Feed, type Random, type SoakFolders } from './feeds.js';
+import { freePort } from '../helpers/ports.js';
 
 /**
  * The randomized soak (docs/reliability.md). Writers append, cut records short, truncate and
@@ -518,13 +518,3 @@ async function freshParse(sources: Record<string, unknown>[], errors: string[]):
   }
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
