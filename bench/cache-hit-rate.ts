@@ -20,7 +20,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startSimulator } from '../src/sim/simulator.js';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, clients: { type: 'string', default: '50' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, seconds: { type: 'string' }, clients: { type: 'string', default: '50' } },
+});
 const quick = values.quick;
 const seconds = Number(values.seconds ?? (quick ? 15 : 60));
 const clients = Number(values.clients);
@@ -41,7 +43,10 @@ const percentile = (sorted: number[], q: number): number => sorted[Math.min(sort
 
 const dir = await mkdtemp(join(tmpdir(), 'tapebridge-bench-'));
 const simulator = await startSimulator({ dir, historyMinutes: 24 * 60 });
-const bridge = spawn(process.execPath, ['dist/cli.js', '--watch', dir, '--port', '0', '--log-level', 'info'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const bridge = spawn(process.execPath, ['dist/cli.js', '--watch', dir, '--port', '0', '--log-level', 'info'], {
+  cwd: root,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 const url = await new Promise<string>((resolve) => {
   let out = '';
   bridge.stdout?.on('data', (chunk: Buffer) => {
@@ -109,7 +114,9 @@ const result = {
   date: new Date().toISOString(),
   quick,
   machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, node: process.version },
-  load: `load average ${loadavg().map((value) => value.toFixed(1)).join(' ')} on ${cpus().length} cores at the end`,
+  load: `load average ${loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ')} on ${cpus().length} cores at the end`,
   method: `bridge in its own process, simulator at 4 rounds/s with 24 h of history; ${clients} clients each GET /v1/symbols/:symbol/indicators?tf=M5 for the ${simulator.symbols.length} symbols once a second; ${WARM_UP_MS / 1000} s of warm-up, then ${seconds} s measured`,
   requests: answers,
   requestsPerSecond: Math.round(answers / elapsed),
@@ -128,8 +135,14 @@ const result = {
     misses: seen.size,
     hitRate: Number((1 - seen.size / answers).toFixed(4)),
   },
-  commitsPerSecond: Object.fromEntries(simulator.symbols.map((symbol) => [symbol, Number((((after.seqs[symbol] ?? 0) - (before.seqs[symbol] ?? 0)) / elapsed).toFixed(1))])),
-  responseMs: { p50: Number(percentile(latencies, 0.5).toFixed(2)), p90: Number(percentile(latencies, 0.9).toFixed(2)), p99: Number(percentile(latencies, 0.99).toFixed(2)) },
+  commitsPerSecond: Object.fromEntries(
+    simulator.symbols.map((symbol) => [symbol, Number((((after.seqs[symbol] ?? 0) - (before.seqs[symbol] ?? 0)) / elapsed).toFixed(1))]),
+  ),
+  responseMs: {
+    p50: Number(percentile(latencies, 0.5).toFixed(2)),
+    p90: Number(percentile(latencies, 0.9).toFixed(2)),
+    p99: Number(percentile(latencies, 0.99).toFixed(2)),
+  },
 };
 console.log(JSON.stringify(result, null, 2));
 await mkdir(join(root, 'bench', 'results'), { recursive: true });

@@ -114,8 +114,18 @@ try {
     },
     ratio: { plain: plainRatio, ifNoneMatch: conditionalRatio },
     targets: [
-      { what: 'snapshot route, against a bare fastify route', target: '>= 70%', measured: `${Math.round(plainRatio * 100)}% (${plain.ours} vs ${plain.bare} req/s)`, met: plainRatio >= 0.7 },
-      { what: 'the same with If-None-Match (304)', target: '>= 70%', measured: `${Math.round(conditionalRatio * 100)}% (${conditional.ours} vs ${conditional.bare} req/s)`, met: conditionalRatio >= 0.7 },
+      {
+        what: 'snapshot route, against a bare fastify route',
+        target: '>= 70%',
+        measured: `${Math.round(plainRatio * 100)}% (${plain.ours} vs ${plain.bare} req/s)`,
+        met: plainRatio >= 0.7,
+      },
+      {
+        what: 'the same with If-None-Match (304)',
+        target: '>= 70%',
+        measured: `${Math.round(conditionalRatio * 100)}% (${conditional.ours} vs ${conditional.bare} req/s)`,
+        met: conditionalRatio >= 0.7,
+      },
     ],
   });
 } finally {

@@ -154,7 +154,7 @@ function measure<Name extends string>(subjects: Record<Name, Run>): Record<Name,
     }
   }
   const medians = {} as Record<Name, number>;
-  for (const [name, list] of times) medians[name] = (list.sort((a, b) => a - b)[Math.floor(list.length / 2)] as number);
+  for (const [name, list] of times) medians[name] = list.sort((a, b) => a - b)[Math.floor(list.length / 2)] as number;
   return medians;
 }
 
@@ -192,10 +192,18 @@ const startupTimes = measure({
 
 const report = {
   date: new Date().toISOString(),
-  machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: process.platform },
+  machine: {
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: process.platform,
+  },
   quick,
   method: `median of ${runs} interleaved runs after one warm-up each; ${TICKS} live ES ticks (80% trades), one every ${TICK_MS / 1000} s, after 24 h of history`,
-  load: `load average ${loadavg().map((value) => value.toFixed(1)).join(' ')} on ${cpus().length} cores at the end`,
+  load: `load average ${loadavg()
+    .map((value) => value.toFixed(1))
+    .join(' ')} on ${cpus().length} cores at the end`,
   configuration: { bars: windows, indicators: DEFAULT_CONFIG.document.indicators, values: specs.length },
   indicatorsPerTick: {
     what: 'updating every indicator of one symbol after a tick, from the windows the commit composed',

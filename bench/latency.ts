@@ -74,7 +74,8 @@ async function measure(clientCount: number, wildcardCount: number, duration: num
     const stats = await bridge.json<{ latency: { writeToSendMs: unknown; readToSendMs: unknown } }>('/v1/stats');
     const { samples } = await pool.latencies(writesBySymbol(writes, symbols));
     samples.sort();
-    const subscribers = (symbol: number): number => plans.filter((plan) => plan.symbols.includes('*') || plan.symbols.includes(writer.symbols[symbol] as string)).length;
+    const subscribers = (symbol: number): number =>
+      plans.filter((plan) => plan.symbols.includes('*') || plan.symbols.includes(writer.symbols[symbol] as string)).length;
     const perSymbol = writer.symbols.map((_, symbol) => subscribers(symbol));
     return {
       writes: writes.length,
@@ -119,7 +120,16 @@ const p99 = ours.latencyMs.p99;
 await writeResult(args, loadBefore, {
   scenario: 'latency',
   measures: "write() returning to the WebSocket client's receipt of the patch, 50 symbols, 200 writes/s, 1,010 clients in other processes",
-  params: { seconds, clients, wildcardClients: wildcards, symbolsPerClient: perClient, symbols, writesPerSecond: rate, clientProcesses: processes, baselineSeconds },
+  params: {
+    seconds,
+    clients,
+    wildcardClients: wildcards,
+    symbolsPerClient: perClient,
+    symbols,
+    writesPerSecond: rate,
+    clientProcesses: processes,
+    baselineSeconds,
+  },
   figures: ours as unknown as Record<string, unknown>,
   baseline: { description: 'the same bridge and writes, one `*` client', ...baseline },
   ratio: { p50: round(p50 / baseline.latencyMs.p50), p99: round(p99 / baseline.latencyMs.p99) },

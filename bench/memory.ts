@@ -138,7 +138,13 @@ try {
 
     const half = samples.filter((sample) => sample.seconds >= soakSeconds / 2);
     const perMinute = (key: keyof Memory, part: typeof samples): number =>
-      round(slope(part.map((sample) => sample.seconds / 60), part.map((sample) => sample[key])), 2);
+      round(
+        slope(
+          part.map((sample) => sample.seconds / 60),
+          part.map((sample) => sample[key]),
+        ),
+        2,
+      );
     const rssSlope = perMinute('rssMb', half);
     const peakRss = Math.max(withClients.rssMb, ...samples.map((sample) => sample.rssMb));
 
@@ -165,7 +171,12 @@ try {
       baseline: { emptyBridge: empty, bareNodeRssMb: floor },
       ratio: { rssOverEmptyBridge: round(withClients.rssMb / empty.rssMb) },
       targets: [
-        { what: 'RSS, 50 symbols and 1,000 connected clients', target: '<= 120 MB', measured: `${withClients.rssMb} MB (peak in the soak ${peakRss} MB; ${smallYoung.withClients.rssMb} MB with ${SMALL_YOUNG_GENERATION.join(' ')})`, met: withClients.rssMb <= 120 },
+        {
+          what: 'RSS, 50 symbols and 1,000 connected clients',
+          target: '<= 120 MB',
+          measured: `${withClients.rssMb} MB (peak in the soak ${peakRss} MB; ${smallYoung.withClients.rssMb} MB with ${SMALL_YOUNG_GENERATION.join(' ')})`,
+          met: withClients.rssMb <= 120,
+        },
         {
           what: 'flat over the soak',
           target: 'RSS slope over its second half within ±1 MB/min',

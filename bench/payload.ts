@@ -45,7 +45,12 @@ interface Shape {
 }
 
 const SHAPES: Shape[] = [
-  { key: 'default', label: 'default document (bars M1/M5/M15/H1, indicators on M5/M15/H1)', bars: DEFAULT_CONFIG.document.bars, indicators: DEFAULT_CONFIG.document.indicators },
+  {
+    key: 'default',
+    label: 'default document (bars M1/M5/M15/H1, indicators on M5/M15/H1)',
+    bars: DEFAULT_CONFIG.document.bars,
+    indicators: DEFAULT_CONFIG.document.indicators,
+  },
   { key: 'oneM1Window', label: 'one 200-bar M1 window', bars: { M1: 200 }, indicators: {} },
 ];
 
@@ -89,8 +94,16 @@ function measure(shape: Shape): { samples: Sample[]; lastPatches: Record<string,
   const liveFrom = Date.UTC(2026, 10, 20, 10, 0);
   // A future (.scid: trades at bid or ask and quote-only records, µs times) and an FX pair
   // (MT5 ticks: bid/ask only, bars from the bid), each with a tick every 2 s of history.
-  const futures = { symbol: 'ESZ25_FUT_CME', ingest: feed('ESZ25_FUT_CME', 'sierra-scid', 'trade'), market: new RandomMarket({ start: 6012.25, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.8, seed: 1 }) };
-  const fx = { symbol: 'EURUSD', ingest: feed('EURUSD', 'mt5-ticks', 'auto'), market: new RandomMarket({ start: 1.0842, tickSize: 0.00001, spreadTicks: 12, tradeShare: 0, seed: 2 }) };
+  const futures = {
+    symbol: 'ESZ25_FUT_CME',
+    ingest: feed('ESZ25_FUT_CME', 'sierra-scid', 'trade'),
+    market: new RandomMarket({ start: 6012.25, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.8, seed: 1 }),
+  };
+  const fx = {
+    symbol: 'EURUSD',
+    ingest: feed('EURUSD', 'mt5-ticks', 'auto'),
+    market: new RandomMarket({ start: 1.0842, tickSize: 0.00001, spreadTicks: 12, tradeShare: 0, seed: 2 }),
+  };
   for (const { symbol, ingest, market } of [futures, fx]) {
     ingest.begin(true);
     for (let time = liveFrom - historyMs; time < liveFrom; time += 2000) {
@@ -163,7 +176,10 @@ function summary(part: Sample[]): Summary {
   return {
     patches: part.length,
     medianOpsBytes: median(part.map((sample) => sample.opsBytes)),
-    p90OpsBytes: percentile(sorted((sample) => sample.opsBytes), 90),
+    p90OpsBytes: percentile(
+      sorted((sample) => sample.opsBytes),
+      90,
+    ),
     medianMessageBytes: median(part.map((sample) => sample.messageBytes)),
     medianOps: median(part.map((sample) => sample.ops)),
     medianDocumentBytes: median(part.map((sample) => sample.documentBytes)),
@@ -214,7 +230,8 @@ function targetsOf({ label, key }: Shape): TargetCheck[] {
 
 await writeResult(args, loadBefore, {
   scenario: 'payload',
-  measures: 'bytes of JSON Patch ops per update kind, against the full document and a generic JSON diff (fast-json-patch compare), for the default document and for one M1 window',
+  measures:
+    'bytes of JSON Patch ops per update kind, against the full document and a generic JSON diff (fast-json-patch compare), for the default document and for one M1 window',
   params: { ticks, shapes: SHAPES, bookLevels: 10 },
   figures: measured,
   baseline: Object.fromEntries(

@@ -59,7 +59,10 @@ class SnapshotFiles {
     if (last.t === minute) bars[bars.length - 1] = { ...last, h: Math.max(last.h, price), l: Math.min(last.l, price), c: price, v: last.v + (tick.size ?? 1) };
     else bars.splice(0, bars.length - 199, { t: minute, o: price, h: price, l: price, c: price, v: tick.size ?? 1 });
     const path = join(this.dir, `${names[i]}.json`);
-    writeFileSync(`${path}.tmp`, JSON.stringify({ quote: { bid: tick.bid, ask: tick.ask, last: price, lastSize: tick.size, time: tick.time }, bars: { M1: bars } }));
+    writeFileSync(
+      `${path}.tmp`,
+      JSON.stringify({ quote: { bid: tick.bid, ask: tick.ask, last: price, lastSize: tick.size, time: tick.time }, bars: { M1: bars } }),
+    );
     renameSync(`${path}.tmp`, path);
   }
 }
@@ -107,7 +110,16 @@ async function polling(dir: string, files: SnapshotFiles): Promise<Run> {
     const { requests, errors } = await ask<{ requests: number; errors: number }>(pollers);
     if (errors > 0) throw new Error(`${errors} polls failed`);
     const made = reads - readsBefore.reads;
-    return { server: 'polling', clients, changesPerSecond, cpuSeconds: window.cpuSeconds, changes: window.changes, reads: made, readsPerChange: round(made / window.changes), requests };
+    return {
+      server: 'polling',
+      clients,
+      changesPerSecond,
+      cpuSeconds: window.cpuSeconds,
+      changes: window.changes,
+      reads: made,
+      readsPerChange: round(made / window.changes),
+      requests,
+    };
   } finally {
     await stopChild(pollers);
     await stopChild(server);
@@ -164,7 +176,9 @@ try {
   const files = new SnapshotFiles(dir);
   const runs: Run[] = [];
   for (let r = 0; r < rounds; r++) {
-    for (const run of r % 2 === 0 ? [() => polling(dir, files), () => bridge(dir, files, clients)] : [() => bridge(dir, files, clients), () => polling(dir, files)]) {
+    for (const run of r % 2 === 0
+      ? [() => polling(dir, files), () => bridge(dir, files, clients)]
+      : [() => bridge(dir, files, clients), () => polling(dir, files)]) {
       const result = await run();
       process.stderr.write(`round ${r + 1} ${result.server}: ${result.cpuSeconds} CPU s, ${result.readsPerChange} reads per change\n`);
       runs.push(result);
@@ -181,7 +195,8 @@ try {
 
   await writeResult(args, loadBefore, {
     scenario: 'polling',
-    measures: "CPU seconds of the server and file reads per change: 100 clients polling a file-reading endpoint 4x/s against 100 WebSocket subscribers of the bridge",
+    measures:
+      'CPU seconds of the server and file reads per change: 100 clients polling a file-reading endpoint 4x/s against 100 WebSocket subscribers of the bridge',
     params: { clients, pollsPerSecond, symbols, changesPerSecond, seconds, rounds, fileBytes: 'about 16 KB (a quote and a 200-bar window)' },
     figures: {
       cpuSeconds: cpu('bridge'),
@@ -198,7 +213,12 @@ try {
       readsPollingOverBridge: round(perChange('polling') / perChange('bridge'), 1),
     },
     targets: [
-      { what: `CPU against polling, ${clients} clients`, target: '>= 10x less', measured: `${lessCpu}x less (${cpu('bridge')} s against ${cpu('polling')} s over ${seconds} s)`, met: lessCpu >= 10 },
+      {
+        what: `CPU against polling, ${clients} clients`,
+        target: '>= 10x less',
+        measured: `${lessCpu}x less (${cpu('bridge')} s against ${cpu('polling')} s over ${seconds} s)`,
+        met: lessCpu >= 10,
+      },
       {
         what: 'each change read once whatever the number of clients',
         target: '1 read with data per change',

@@ -53,7 +53,10 @@ for (const name of chosen) {
     failed++;
     continue;
   }
-  const result = JSON.parse(await readFile(join(out, `${name}${values.quick ? '.quick' : ''}.json`), 'utf8')) as { targets: TargetCheck[]; load: { before: number[] } };
+  const result = JSON.parse(await readFile(join(out, `${name}${values.quick ? '.quick' : ''}.json`), 'utf8')) as {
+    targets: TargetCheck[];
+    load: { before: number[] };
+  };
   for (const target of result.targets) rows.push(`| ${name} | ${target.what} | ${target.target} | ${target.measured} | ${target.met ? 'met' : 'not met'} |`);
 }
 process.stdout.write(`\n| scenario | what | target | measured | |\n|---|---|---|---|---|\n${rows.join('\n')}\n`);

@@ -44,7 +44,9 @@ function showHealth(health) {
   if (!health.components) {
     const item = document.createElement('li');
     item.className = 'muted';
-    item.textContent = Object.entries(health.counts ?? {}).map(([status, count]) => `${status} ${count}`).join(' · ');
+    item.textContent = Object.entries(health.counts ?? {})
+      .map(([status, count]) => `${status} ${count}`)
+      .join(' · ');
     $('#components').replaceChildren(item);
     return;
   }
@@ -73,7 +75,10 @@ function describe(component) {
     .filter(([key]) => key !== 'status')
     .map(([key, value]) => {
       if (Array.isArray(value)) return `${key}: ${value.length}`;
-      if (value && typeof value === 'object') return `${key}: ${Object.entries(value).map(([k, v]) => `${k} ${typeof v === 'object' ? '…' : v}`).join(', ')}`;
+      if (value && typeof value === 'object')
+        return `${key}: ${Object.entries(value)
+          .map(([k, v]) => `${k} ${typeof v === 'object' ? '…' : v}`)
+          .join(', ')}`;
       return `${key}: ${value}`;
     })
     .join(' · ');

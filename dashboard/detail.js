@@ -58,9 +58,7 @@ export class Detail {
       ['sources', document?.sources?.join(', ')],
     ];
     const list = this.#root.querySelector('#quote');
-    list.replaceChildren(
-      ...fields.flatMap(([name, value]) => [element('dt', name), element('dd', value === undefined ? '–' : String(value))]),
-    );
+    list.replaceChildren(...fields.flatMap(([name, value]) => [element('dt', name), element('dd', value === undefined ? '–' : String(value))]));
     this.#book(document?.book);
   }
 

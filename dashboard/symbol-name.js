@@ -8,7 +8,14 @@ const MAX_SYMBOL_LENGTH = 128;
 const HIDDEN = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
 
 export function shownName(symbol) {
-  return typeof symbol === 'string' && symbol.length > 0 && symbol.length <= MAX_SYMBOL_LENGTH && !symbol.includes(',') && !HIDDEN.test(symbol) && symbol.trim() === symbol;
+  return (
+    typeof symbol === 'string' &&
+    symbol.length > 0 &&
+    symbol.length <= MAX_SYMBOL_LENGTH &&
+    !symbol.includes(',') &&
+    !HIDDEN.test(symbol) &&
+    symbol.trim() === symbol
+  );
 }
 
 /** The symbol named by the address's `#...`, or null when it names none that would be shown. */

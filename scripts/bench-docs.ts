@@ -91,7 +91,8 @@ function machineOf(value: unknown): string {
 
 function loadOf(value: unknown): string {
   if (typeof value === 'string') return value;
-  if (isRecord(value) && Array.isArray(value.before)) return `1-minute load ${String(value.before[0])} before, ${Array.isArray(value.after) ? String(value.after[0]) : '?'} after`;
+  if (isRecord(value) && Array.isArray(value.before))
+    return `1-minute load ${String(value.before[0])} before, ${Array.isArray(value.after) ? String(value.after[0]) : '?'} after`;
   return '';
 }
 

@@ -109,7 +109,9 @@ function boundsOf(schema: TSchema, key: string): string[] {
 function descriptionOf(schema: TSchema): string | undefined {
   if (typeof schema.description === 'string') return schema.description;
   if (schema.type === 'array') return descriptionOf(schema.items as TSchema);
-  return members(schema).map((member) => member.description).find((text): text is string => typeof text === 'string');
+  return members(schema)
+    .map((member) => member.description)
+    .find((text): text is string => typeof text === 'string');
 }
 
 function defaultOf(row: Row): string {
@@ -129,14 +131,22 @@ function defaultOf(row: Row): string {
 }
 
 function duration(ms: number): string {
-  for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (ms % size === 0) return `${ms / size} ${unit}`;
   }
   return `${ms} ms`;
 }
 
 function binary(bytes: number): string {
-  for (const [unit, size] of [['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
+  for (const [unit, size] of [
+    ['GiB', 1024 ** 3],
+    ['MiB', 1024 ** 2],
+    ['KiB', 1024],
+  ] as const) {
     if (bytes % size === 0) return `${bytes / size} ${unit}`;
   }
   return `${bytes} B`;

@@ -11,9 +11,11 @@ export const CONFIG_NOTES: Readonly<Record<string, string>> = {
   'sources[].pollIntervalMs': 'a CIFS mount caches attributes for 1 s',
   'sources[].include': '`**/*.scid`; `!old/**` excludes; every file a format reads when none is given',
   'sources[].delimiter': '`tab` and `"\\t"` are the same',
-  'sources[].timeZone': 'an IANA name, an offset (`+02:00`), or both (`America/New_York+07:00`); `.scid` and `.depth` files are UTC ([reading rules](formats.md#reading-rules))',
+  'sources[].timeZone':
+    'an IANA name, an offset (`+02:00`), or both (`America/New_York+07:00`); `.scid` and `.depth` files are UTC ([reading rules](formats.md#reading-rules))',
   'sources[].timeFormat': 'date order, or epoch numbers (`auto`: year-first dates, ISO 8601, epoch numbers by size)',
-  'sources[].timeframe': '`auto`: from the file name, else the most common gap between the first rows on a session-restarted grid, else the largest timeframe every open time is aligned to ([Real exports](formats-real-exports.md#the-timeframe-of-a-text-exports-bars))',
+  'sources[].timeframe':
+    '`auto`: from the file name, else the most common gap between the first rows on a session-restarted grid, else the largest timeframe every open time is aligned to ([Real exports](formats-real-exports.md#the-timeframe-of-a-text-exports-bars))',
   'sources[].columns': 'generic CSV mapping: role → column',
   'sources[].columns.symbol': 'the symbol of each row (without it: the file name)',
   'sources[].columns.time': 'the time, or date and time, of each row',
@@ -42,7 +44,7 @@ export const CONFIG_NOTES: Readonly<Record<string, string>> = {
   'cache.ttlMs.bars': 'the `/bars` route',
   'cache.ttlMs.indicators': 'the `/indicators` route',
   'journal.persistDir':
-    '`null`: none. A clean shutdown saves every symbol\'s document, version and journal there, for the next start to keep the epoch ([Restarts](operations.md#restarts-and-the-persisted-journal))',
+    "`null`: none. A clean shutdown saves every symbol's document, version and journal there, for the next start to keep the epoch ([Restarts](operations.md#restarts-and-the-persisted-journal))",
   'stream.heartbeatMs': 'clients silent for two intervals are dropped',
   'stream.maxFrameBytes': 'read at start',
   'http.maxWaitMs': 'read at start',

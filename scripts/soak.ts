@@ -40,11 +40,22 @@ await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: p
 process.exitCode = summary.passed ? 0 : 1;
 
 function format(s: SoakSummary): string {
-  const faults = Object.entries(s.operations.faults).map(([kind, n]) => `${kind} ${n}`).join(', ');
-  const actions = Object.entries(s.operations.clientActions).map(([kind, n]) => `${kind} ${n}`).join(', ');
-  const restarts = s.restarts.map((r) => `${r.kind} at ${r.atSecond} s: ${r.sameEpoch ? 'same' : 'new'} epoch, clients back in ${r.resyncMs?.max ?? '?'} ms (median ${r.resyncMs?.median ?? '?'}), ${r.snapshots} snapshots${r.problem ? `, PROBLEM ${r.problem}` : ''}`);
+  const faults = Object.entries(s.operations.faults)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
+  const actions = Object.entries(s.operations.clientActions)
+    .map(([kind, n]) => `${kind} ${n}`)
+    .join(', ');
+  const restarts = s.restarts.map(
+    (r) =>
+      `${r.kind} at ${r.atSecond} s: ${r.sameEpoch ? 'same' : 'new'} epoch, clients back in ${r.resyncMs?.max ?? '?'} ms (median ${r.resyncMs?.median ?? '?'}), ${r.snapshots} snapshots${r.problem ? `, PROBLEM ${r.problem}` : ''}`,
+  );
   return [
-    `soak ${s.passed ? 'PASSED' : 'FAILED'}: ${s.minutes} min (${s.wallSeconds} s wall), seed ${s.seed}, ${s.symbols} symbols in ${Object.values(s.files).reduce((a, b) => a + b, 0)} files (${Object.entries(s.files).map(([f, n]) => `${f} ${n}`).join(', ')})`,
+    `soak ${s.passed ? 'PASSED' : 'FAILED'}: ${s.minutes} min (${s.wallSeconds} s wall), seed ${s.seed}, ${s.symbols} symbols in ${Object.values(s.files).reduce((a, b) => a + b, 0)} files (${Object.entries(
+      s.files,
+    )
+      .map(([f, n]) => `${f} ${n}`)
+      .join(', ')})`,
     `  operations: ${s.operations.writes} writes, ${Object.values(s.operations.faults).reduce((a, b) => a + b, 0)} faults injected (${faults}), ${s.operations.repairs} repairs, ${s.operations.checkpoints} checkpoints`,
     `  client actions: ${actions}`,
     `  divergences: ${s.divergences.count} (clients vs bridge ${s.divergences.clientsVsBridge}, bridge vs files ${s.divergences.bridgeVsFiles})`,
@@ -54,7 +65,9 @@ function format(s: SoakSummary): string {
     `  restarts: ${restarts.join('; ')}`,
     `  memory: RSS ${s.rss.firstMb} → ${s.rss.lastMb} MB (max ${s.rss.maxMb}), slope over the second half ${s.rss.slopeMbPerMin ?? 'n/a'} MB/min (flat: ≤ ${s.rss.limitMbPerMin}) ${s.rss.flat === null ? '(run too short to judge)' : s.rss.flat ? 'flat' : 'NOT FLAT'}; every 30 s: ${s.rss.timeline.join(' ')} MB; journals at the end: ${s.rss.journal?.entries ?? '?'} patches, ${s.rss.journal?.mb ?? '?'} MB`,
     `  unhandled errors: ${s.errors.count} (error lines ${s.errors.errorLines.length}, stderr ${s.errors.stderr.length}, crashes ${s.errors.crashes.length}, fresh parse ${s.errors.freshParse.length})`,
-    ...[...s.errors.errorLines.map((line) => JSON.stringify(line)), ...s.errors.stderr, ...s.errors.crashes].slice(0, 10).map((line) => `    ${line.slice(0, 300)}`),
+    ...[...s.errors.errorLines.map((line) => JSON.stringify(line)), ...s.errors.stderr, ...s.errors.crashes]
+      .slice(0, 10)
+      .map((line) => `    ${line.slice(0, 300)}`),
     `  bad input the bridge reported (warnings): ${s.warnings.total}`,
   ].join('\n');
 }

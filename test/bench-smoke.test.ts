@@ -46,7 +46,8 @@ function positive(value: unknown): boolean {
   return typeof value === 'number' && Number.isFinite(value) && value > 0;
 }
 
-const at = (value: unknown, path: string): unknown => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
+const at = (value: unknown, path: string): unknown =>
+  path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], value);
 
 /** Figures each scenario must report as positive numbers. */
 const SANE: Record<(typeof SCENARIOS)[number], string[]> = {
@@ -57,7 +58,13 @@ const SANE: Record<(typeof SCENARIOS)[number], string[]> = {
     `figures.${shape}.byKind.book update.medianOpsBytes`,
     `baseline.${shape}.genericDiffMedianBytes.bar roll`,
   ]),
-  parse: ['figures.recordsPerSecond.memory', 'figures.recordsPerSecond.disk', 'baseline.recordsPerSecond.memory', 'figures.startup.msToEverySnapshot', 'baseline.startupEmptyFolderMs'],
+  parse: [
+    'figures.recordsPerSecond.memory',
+    'figures.recordsPerSecond.disk',
+    'baseline.recordsPerSecond.memory',
+    'figures.startup.msToEverySnapshot',
+    'baseline.startupEmptyFolderMs',
+  ],
   http: ['figures.requestsPerSecond', 'figures.notModifiedPerSecond', 'baseline.requestsPerSecond', 'baseline.notModifiedPerSecond'],
   polling: ['figures.cpuSeconds', 'figures.readsPerChange', 'baseline.cpuSeconds', 'baseline.readsPerChange'],
   idle: ['baseline.cores', 'baseline.safetyPollFiles', 'figures.safetyPollFiles'],

@@ -43,7 +43,10 @@ async function listeningUrl(process: Run): Promise<string> {
   return waitFor(
     'the listening log line',
     () => {
-      const line = process.stdout().split('\n').find((text) => text.includes('"msg":"listening"'));
+      const line = process
+        .stdout()
+        .split('\n')
+        .find((text) => text.includes('"msg":"listening"'));
       return line ? (JSON.parse(line) as { url: string }).url : undefined;
     },
     15_000,
@@ -96,7 +99,11 @@ describe('tapebridge command line', () => {
     await waitFor('the SSE stream to end', () => sse.ended);
     expect(await bridge.exited).toBe(0);
     await expect(fetch(`${url}/health`)).rejects.toThrow();
-    const lines = bridge.stdout().trim().split('\n').map((line) => JSON.parse(line) as { msg: string; boundMs?: number });
+    const lines = bridge
+      .stdout()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { msg: string; boundMs?: number });
     expect(lines.find((line) => line.msg === 'shutting down')?.boundMs).toBe(5000);
     expect(lines.at(-1)?.msg).toBe('closed');
   });

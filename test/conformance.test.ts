@@ -95,7 +95,7 @@ describe(`json-patch-tests against the SDK's applier${SKIP_NOTE}`, () => {
   });
 });
 
-describe('every patch the bridge emits is one the SDK\'s applier takes', () => {
+describe("every patch the bridge emits is one the SDK's applier takes", () => {
   it('while files of every format change, break and come back', async () => {
     const root = await tempDir();
     const folders: SoakFolders = { sierra: join(root, 'sierra'), mt5: join(root, 'mt5'), ea: join(root, 'ea'), json: join(root, 'json') };
@@ -138,11 +138,15 @@ describe('every patch the bridge emits is one the SDK\'s applier takes', () => {
       await sleep(3);
     }
     for (const feed of feeds) await feed.settle();
-    await waitFor('the bridge to be quiet', async () => {
-      const gseq = bridge.store.gseq;
-      await sleep(600);
-      return gseq === bridge.store.gseq;
-    }, 15_000);
+    await waitFor(
+      'the bridge to be quiet',
+      async () => {
+        const gseq = bridge.store.gseq;
+        await sleep(600);
+        return gseq === bridge.store.gseq;
+      },
+      15_000,
+    );
     await waitFor('the client to catch up', () => [...bridge.store.symbols()].every((state) => client.document(state.symbol)?.seq === state.seq));
 
     expect(checked.problems).toEqual([]);
@@ -163,6 +167,11 @@ function sameJson(a: unknown, b: unknown): boolean {
 
 function sortKeys(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value === 'object' && value !== null) return Object.fromEntries(Object.keys(value).sort().map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]));
+  if (typeof value === 'object' && value !== null)
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, sortKeys((value as Record<string, unknown>)[key])]),
+    );
   return value;
 }

@@ -10,7 +10,12 @@ import { resolveConfig, type ConfigLayer } from '../src/app/config.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const read = (path: string) => readFile(join(root, path), 'utf8');
 /** Pages other branches are writing: their links may lead nowhere until those branches are merged. */
-const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
+const pages = [
+  'README.md',
+  ...readdirSync(join(root, 'docs'))
+    .filter((name) => name.endsWith('.md'))
+    .map((name) => `docs/${name}`),
+];
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens, repeats numbered. */
 function anchorsOf(markdown: string): Set<string> {
@@ -19,7 +24,10 @@ function anchorsOf(markdown: string): Set<string> {
   const outsideCode = markdown.replace(/^```[\s\S]*?^```/gm, '');
   for (const [, heading = ''] of outsideCode.matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
     const text = heading.replace(/\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[`*_]/g, (mark) => (mark === '_' ? '_' : ''));
-    const slug = text.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const slug = text
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+      .replace(/\s/g, '-');
     const count = seen.get(slug) ?? 0;
     seen.set(slug, count + 1);
     anchors.add(count === 0 ? slug : `${slug}-${count}`);
@@ -54,7 +62,13 @@ describe('the docs', () => {
     const targets = [...table.matchAll(/^\| ([^|]+?) \| [^|]+ \|$/gm)].map(([, what = '']) => what).filter((what) => what !== 'what' && !/^-+$/.test(what));
     expect(targets.length).toBeGreaterThan(5);
     const page = await read('docs/benchmarks.md');
-    const shown = (what: string) => page.toLowerCase().includes(what.toLowerCase().replace(/ \(.*\)$/, '').split(',')[0] ?? what);
+    const shown = (what: string) =>
+      page.toLowerCase().includes(
+        what
+          .toLowerCase()
+          .replace(/ \(.*\)$/, '')
+          .split(',')[0] ?? what,
+      );
     expect(targets.filter((what) => !shown(what))).toEqual([]);
   });
 
@@ -88,7 +102,7 @@ describe('the docs', () => {
     expect(readme.split('\n').length).toBeLessThanOrEqual(300);
   });
 
-  it('the README\'s config example is a valid configuration', async () => {
+  it("the README's config example is a valid configuration", async () => {
     const blocks = [...(await read('README.md')).matchAll(/^```json\n([\s\S]*?)^```/gm)].map(([, json = '']) => json);
     const configs = blocks.filter((json) => json.trimStart().startsWith('{ "sources"'));
     expect(configs).toHaveLength(1);

@@ -60,7 +60,9 @@ describe('docs/formats.md: one example per format', () => {
 
   it('serves fixtures/formats with the config of docs/formats.md as the page shows', async () => {
     const sources = await documentedSources();
-    expect(sources.map((source) => source.path)).toEqual(['sierra', 'mt5', 'other'].map((folder) => fileURLToPath(new URL(`../fixtures/formats/${folder}`, import.meta.url))));
+    expect(sources.map((source) => source.path)).toEqual(
+      ['sierra', 'mt5', 'other'].map((folder) => fileURLToPath(new URL(`../fixtures/formats/${folder}`, import.meta.url))),
+    );
     const bridge = await startTestBridge([], { sources });
     const data = async (symbol: string) => (await getJson<{ data: InstrumentDocument }>(`${bridge.url}/v1/symbols/${symbol}`)).body.data;
 
@@ -104,20 +106,44 @@ describe('docs/formats.md: one example per format', () => {
     const acme = await data('ACME');
     expect(acme.quote).toEqual({ last: 101.5, lastSize: 100, time: T + 1000 });
     const acmeBar = { o: 101.25, h: 101.5, l: 101.25, c: 101.5, v: 400, n: 2 };
-    expect(acme.bars).toEqual({ M1: [{ t: T, ...acmeBar }], M5: [{ t: T, ...acmeBar }], M15: [{ t: T, ...acmeBar }], H1: [{ t: T - 30 * 60_000, ...acmeBar }] });
+    expect(acme.bars).toEqual({
+      M1: [{ t: T, ...acmeBar }],
+      M5: [{ t: T, ...acmeBar }],
+      M15: [{ t: T, ...acmeBar }],
+      H1: [{ t: T - 30 * 60_000, ...acmeBar }],
+    });
     expect(acme.fields).toEqual({ exchange: 'NYSE' });
   });
 
   it('reads the .scid sample and the .depth records as docs/formats.md shows', async () => {
     const dir = await tempDir();
     await new DepthWriter(join(dir, 'ESZ25_FUT_CME.2026-11-20.depth')).create(
-      snapshotBatch(T, { bids: [[6012.25, 41, 3], [6012, 87, 5]], asks: [[6012.5, 12, 2], [6012.75, 66, 4]] }),
+      snapshotBatch(T, {
+        bids: [
+          [6012.25, 41, 3],
+          [6012, 87, 5],
+        ],
+        asks: [
+          [6012.5, 12, 2],
+          [6012.75, 66, 4],
+        ],
+      }),
     );
     const samples = fileURLToPath(new URL('../../shared/samples', import.meta.url));
     const sources = [{ path: dir }, ...(existsSync(samples) ? [{ path: samples, include: ['test.scid'] }] : [])];
     const bridge = await startTestBridge([], { sources });
     const book = (await getJson<{ data: InstrumentDocument }>(`${bridge.url}/v1/symbols/ESZ25_FUT_CME`)).body.data.book;
-    expect(book).toEqual({ bids: [[6012.25, 41, 3], [6012, 87, 5]], asks: [[6012.5, 12, 2], [6012.75, 66, 4]], time: 1795185000000 });
+    expect(book).toEqual({
+      bids: [
+        [6012.25, 41, 3],
+        [6012, 87, 5],
+      ],
+      asks: [
+        [6012.5, 12, 2],
+        [6012.75, 66, 4],
+      ],
+      time: 1795185000000,
+    });
     if (existsSync(samples)) {
       const quote = (await getJson<{ data: InstrumentDocument }>(`${bridge.url}/v1/symbols/test`)).body.data.quote;
       expect(quote).toEqual({ bid: 4048.5, ask: 4049, last: 4048.25, lastSize: 1, time: 1677012052682.001 });

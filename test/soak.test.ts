@@ -12,7 +12,12 @@ describe('the short soak', () => {
     const summary = await runSoak({ minutes: 0.5, seed: 8, symbols: 13, checkpoints: 2, writesPerSecond: 60, faultShare: 0.1, rawClients: 4, sdkClients: 3 });
     expect(summary.divergences.details).toEqual([]);
     expect(summary.violations.details).toEqual([]);
-    expect({ errorLines: summary.errors.errorLines, stderr: summary.errors.stderr, crashes: summary.errors.crashes, freshParse: summary.errors.freshParse }).toEqual({
+    expect({
+      errorLines: summary.errors.errorLines,
+      stderr: summary.errors.stderr,
+      crashes: summary.errors.crashes,
+      freshParse: summary.errors.freshParse,
+    }).toEqual({
       errorLines: [],
       stderr: [],
       crashes: [],

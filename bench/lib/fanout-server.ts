@@ -28,8 +28,7 @@ export type FanoutMode = 'bridge' | 'ws-send' | 'ws-batched';
 export type FanoutCommand = { type: 'drive'; limitBytes: number } | { type: 'stop' };
 
 export type FanoutReport =
-  | { type: 'listening'; url: string; messageBytes: number }
-  | { type: 'stopped'; messages: number; cpuSeconds: number; clients: number };
+  { type: 'listening'; url: string; messageBytes: number } | { type: 'stopped'; messages: number; cpuSeconds: number; clients: number };
 
 const [mode, symbolCount, batchText] = process.argv.slice(2) as [FanoutMode, string, string];
 const batch = Number(batchText);

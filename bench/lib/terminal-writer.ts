@@ -64,7 +64,17 @@ export class TerminalWriter {
           : kind === 'mt5'
             ? new RandomMarket({ start: 1.0842, tickSize: 0.00001, spreadTicks: 12, tradeShare: 0, seed: i + 1 })
             : new RandomMarket({ start: 2650.1, tickSize: 0.01, spreadTicks: 30, tradeShare: 0.5, seed: i + 1 });
-      return { symbol, kind, path: join(dir, name), market, fd: null, encoding: i % 2 === 0 ? 'utf16le' : 'utf8', byRename: i % 2 === 1, previous: undefined, lastUs: 0 };
+      return {
+        symbol,
+        kind,
+        path: join(dir, name),
+        market,
+        fd: null,
+        encoding: i % 2 === 0 ? 'utf16le' : 'utf8',
+        byRename: i % 2 === 1,
+        previous: undefined,
+        lastUs: 0,
+      };
     });
     this.symbols = this.#files.map((file) => file.symbol);
   }

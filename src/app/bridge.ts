@@ -142,7 +142,10 @@ async function checkAccess(config: Config, logger: Logger): Promise<AuthGate> {
   const exposure = exposureProblem(config.host, config.auth);
   if (exposure) throw new ExposureError(exposure);
   if (!isLoopback(config.host) && config.auth.insecureNoAuth && config.auth.tokens.length === 0 && config.auth.tokensFile === null) {
-    logger.error({ event: 'insecure_no_auth', host: config.host }, 'listening beyond loopback WITHOUT TOKENS (--insecure-no-auth): anyone who reaches this address can read every symbol and change the config');
+    logger.error(
+      { event: 'insecure_no_auth', host: config.host },
+      'listening beyond loopback WITHOUT TOKENS (--insecure-no-auth): anyone who reaches this address can read every symbol and change the config',
+    );
   }
   return new AuthGate(await loadTokens(config.auth), config.auth);
 }
@@ -247,9 +250,19 @@ function openSources(logger: Logger, { store, metrics, notifier }: State): Sourc
   const onBreaker = (event: FileBreakerEvent): void => {
     metrics.breakerTransitions[event.to].add();
     const retryAt = event.retryAt === null ? null : new Date(Date.now() + (event.retryAt - performance.now())).toISOString();
-    const notification = { type: 'breaker' as const, source: event.source, file: event.file, from: event.from, to: event.to, failures: event.failures, reason: event.reason, retryAt };
+    const notification = {
+      type: 'breaker' as const,
+      source: event.source,
+      file: event.file,
+      from: event.from,
+      to: event.to,
+      failures: event.failures,
+      reason: event.reason,
+      retryAt,
+    };
     if (event.to === 'CLOSED') notifier.notify('info', 'file readable again; circuit breaker closed', notification);
-    else if (event.from === 'CLOSED') notifier.notify('error', `file failed ${event.failures} times in a row; circuit breaker open, next try at ${retryAt}`, notification);
+    else if (event.from === 'CLOSED')
+      notifier.notify('error', `file failed ${event.failures} times in a row; circuit breaker open, next try at ${retryAt}`, notification);
     else notifier.notify('debug', `circuit breaker ${event.from} -> ${event.to}`, notification, false);
   };
   const watcherFor = (source: SourceConfig, config: Config): SourceWatcher => {
@@ -258,7 +271,11 @@ function openSources(logger: Logger, { store, metrics, notifier }: State): Sourc
       path: source.path,
       registry: new FormatRegistry(source.format, formatOptionsOf(source, config.document.bookLevels)),
       include: source.include,
-      openIngest: ingestInto(store, { windows: config.document.bars, sessionZone: TimeZone.parse(config.document.sessionZone), ...(mapSymbol ? { mapSymbol } : {}) }),
+      openIngest: ingestInto(store, {
+        windows: config.document.bars,
+        sessionZone: TimeZone.parse(config.document.sessionZone),
+        ...(mapSymbol ? { mapSymbol } : {}),
+      }),
       logger,
       schedule: config.watch,
       usePolling: source.usePolling,
@@ -297,7 +314,11 @@ function monitorHealth(config: Config, unexpected: UnexpectedErrors | undefined,
     return store.guard.health({ symbols: store.symbolCount, journalBytes: journal.bytes, maxJournalBytes: store.journalBytes.total });
   });
   health.register('eventLoop', () => eventLoop.check(live.current.health));
-  health.register('connections', () => ({ status: connections.open >= connections.cap ? 'DEGRADED' : 'HEALTHY', open: connections.open, cap: connections.cap }));
+  health.register('connections', () => ({
+    status: connections.open >= connections.cap ? 'DEGRADED' : 'HEALTHY',
+    open: connections.open,
+    cap: connections.cap,
+  }));
   if (unexpected) health.register('process', () => unexpected.health());
   health.register('memory', () => memoryHealth(live.current.health.maxRssBytes));
   const monitor = new HealthMonitor(health, eventLoop, config.health.intervalMs, (from, to, report) => {

@@ -86,7 +86,10 @@ export function envLayer(env: NodeJS.ProcessEnv): ConfigLayer {
     } catch {
       // Not JSON: the text itself (TAPEBRIDGE_HOST=0.0.0.0).
     }
-    layer = mergeDeep(layer, path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value)) as ConfigLayer;
+    layer = mergeDeep(
+      layer,
+      path.reduceRight<unknown>((inner, key) => ({ [key]: inner }), value),
+    ) as ConfigLayer;
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return layer;

@@ -21,7 +21,10 @@ const Bytes = (description: string, minimum = 1, maximum = MAX_BYTES) => Type.In
 const Count = (description: string, minimum = 1, maximum = MAX_COUNT) => Type.Integer({ minimum, maximum, description });
 
 const Choice = <const T extends string>(values: readonly T[], description: string) =>
-  Type.Union(values.map((value) => Type.Literal(value)), { description });
+  Type.Union(
+    values.map((value) => Type.Literal(value)),
+    { description },
+  );
 
 const ColumnRefSchema = Type.Union([Type.Integer({ minimum: 1 }), Type.String({ minLength: 1 })], {
   description: '1-based column number or header name',
@@ -57,9 +60,7 @@ const SourceSchema = Type.Object(
     priceMultiplier: PriceMultiplierSchema('every price of .scid, .depth and Sierra text files is multiplied by this (native units: 0.01)'),
     symbols: Type.Object(
       {
-        aliases: Type.Optional(
-          Type.Record(Type.String(), Type.String({ minLength: 1 }), { description: 'symbol as the file names it → symbol published' }),
-        ),
+        aliases: Type.Optional(Type.Record(Type.String(), Type.String({ minLength: 1 }), { description: 'symbol as the file names it → symbol published' })),
         rename: Type.Optional(
           Type.Array(Type.Object({ pattern: Type.String({ minLength: 1 }), replace: Type.String() }, { additionalProperties: false }), {
             description: 'regular expression replacements applied in order',
@@ -68,7 +69,7 @@ const SourceSchema = Type.Object(
         priceMultipliers: Type.Optional(
           Type.Record(Type.String({ minLength: 1, maxLength: 128 }), PriceMultiplierSchema('price multiplier of this symbol'), {
             maxProperties: 10_000,
-            description: 'symbol as the file names it, or a pattern with * and ? → price multiplier (over the source\'s priceMultiplier)',
+            description: "symbol as the file names it, or a pattern with * and ? → price multiplier (over the source's priceMultiplier)",
           }),
         ),
       },
@@ -123,14 +124,26 @@ export const ConfigSchema = Type.Object(
         maxWaitMs: Millis('a file that keeps changing is still read at least this often', 1),
         trailingMs: Millis('re-read this long after a read that found data', 1),
         safetyPollMs: Millis('read every file at this interval regardless of events (0 disables)'),
-        safetyPollFiles: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'files one safety poll reads at most (round robin; more files are each read less often)' }),
-        readTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000, description: 'a read running longer than this is stalled: DEGRADED (UNHEALTHY at 10 times, or 3 files stalled)' }),
+        safetyPollFiles: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          description: 'files one safety poll reads at most (round robin; more files are each read less often)',
+        }),
+        readTimeoutMs: Type.Integer({
+          minimum: 100,
+          maximum: 600_000,
+          description: 'a read running longer than this is stalled: DEGRADED (UNHEALTHY at 10 times, or 3 files stalled)',
+        }),
         retryBaseMs: Millis('first retry delay for a locked or half-written file', 1),
         retryMaxMs: Millis('longest retry delay', 1),
         chunkBytes: Bytes('largest single read while catching up', 4096, 256 * 1024 * 1024),
         maxWholeBytes: Bytes('largest whole-file (JSON) source (a JavaScript string holds at most 512 MiB)', 1, 512 * 1024 * 1024),
-        maxFutureMs: Millis('records stamped further ahead of the clock than this are refused (allows for clocks apart, not for a wrong timeZone)', 0, 7 * 24 * 3_600_000),
-        maxPastMs: Millis('after a file\'s first read, records older than the newest it gave by more than this are refused (history at start is not)', 60_000),
+        maxFutureMs: Millis(
+          'records stamped further ahead of the clock than this are refused (allows for clocks apart, not for a wrong timeZone)',
+          0,
+          7 * 24 * 3_600_000,
+        ),
+        maxPastMs: Millis("after a file's first read, records older than the newest it gave by more than this are refused (history at start is not)", 60_000),
         maxBackfillBytes: Bytes('most history read from an existing file at start', 4096),
       },
       { additionalProperties: false },
@@ -198,14 +211,30 @@ export const ConfigSchema = Type.Object(
           maximum: 1_000_000,
           description: 'TCP connections at once, of every kind (also kept below the descriptor limit minus http.reservedDescriptors); more get 503 OVERLOADED',
         }),
-        maxConnectionsPerAddress: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'TCP connections at once from one client address; more get 503 OVERLOADED' }),
-        headersTimeoutMs: Millis('a client has this long to send a request\'s headers; the connection is then closed', 100, 600_000),
-        idleTimeoutMs: Millis('a connection without a request in flight (and not a stream) is closed after this long', 100, 600_000),
-        reservedDescriptors: Type.Integer({ minimum: 16, maximum: 65_536, description: 'file descriptors kept free of connections for reading files (read at start)' }),
-        allowedHosts: Type.Array(Type.String({ minLength: 1, maxLength: 253, pattern: '^(\\*|[A-Za-z0-9.-]+)$', description: 'a host name the bridge is reached by (no port), or * for any' }), {
-          maxItems: 256,
-          description: 'Host header names accepted besides the bound address and loopback names (DNS rebinding)',
+        maxConnectionsPerAddress: Type.Integer({
+          minimum: 1,
+          maximum: 1_000_000,
+          description: 'TCP connections at once from one client address; more get 503 OVERLOADED',
         }),
+        headersTimeoutMs: Millis("a client has this long to send a request's headers; the connection is then closed", 100, 600_000),
+        idleTimeoutMs: Millis('a connection without a request in flight (and not a stream) is closed after this long', 100, 600_000),
+        reservedDescriptors: Type.Integer({
+          minimum: 16,
+          maximum: 65_536,
+          description: 'file descriptors kept free of connections for reading files (read at start)',
+        }),
+        allowedHosts: Type.Array(
+          Type.String({
+            minLength: 1,
+            maxLength: 253,
+            pattern: '^(\\*|[A-Za-z0-9.-]+)$',
+            description: 'a host name the bridge is reached by (no port), or * for any',
+          }),
+          {
+            maxItems: 256,
+            description: 'Host header names accepted besides the bound address and loopback names (DNS rebinding)',
+          },
+        ),
         rateLimit: Type.Object(
           {
             max: Count('HTTP requests per client address per window', 1, 1_000_000_000),
@@ -216,10 +245,7 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    log: Type.Object(
-      { level: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))) },
-      { additionalProperties: false },
-    ),
+    log: Type.Object({ level: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))) }, { additionalProperties: false }),
     dashboard: Type.Object(
       {
         intervalMs: Millis('interval of the summary events of /v1/dashboard/sse', 50),
@@ -229,7 +255,7 @@ export const ConfigSchema = Type.Object(
     ),
     breaker: Type.Object(
       {
-        failureThreshold: Count('failed reads in a row that open a file\'s breaker', 1, 10_000),
+        failureThreshold: Count("failed reads in a row that open a file's breaker", 1, 10_000),
         coolDownMs: Millis('how long an open breaker keeps the file unread', 1),
         retryBaseMs: Millis('first retry after a failed read (doubles)', 1),
         retryMaxMs: Millis('longest retry interval after failed reads', 1),
@@ -381,9 +407,7 @@ export function resolveConfig(...layers: ConfigLayer[]): Config {
   let merged: unknown = structuredClone(DEFAULT_CONFIG);
   for (const layer of layers) merged = mergeDeep(merged, layer);
   if (isObject(merged) && Array.isArray(merged.sources)) {
-    merged.sources = merged.sources.map((source) =>
-      isObject(source) ? { ...DEFAULT_SOURCE, ...source } : source,
-    );
+    merged.sources = merged.sources.map((source) => (isObject(source) ? { ...DEFAULT_SOURCE, ...source } : source));
   }
   const problems = [...Value.Errors(ConfigSchema, merged)].map(
     (error) => `${keyName(error.path)}: ${JSON.stringify(redactedValue(error.path, error.value))} is not allowed (${allowed(error.schema, error.message)})`,

@@ -136,7 +136,10 @@ export class LiveConfig {
   /** Waits for a change under way; later ones are refused. Memoised: every call gets the same promise. */
   close(): Promise<void> {
     this.#closed = true;
-    this.#closing ??= this.#queue.then(() => undefined, () => undefined);
+    this.#closing ??= this.#queue.then(
+      () => undefined,
+      () => undefined,
+    );
     return this.#closing;
   }
 
@@ -228,7 +231,8 @@ function unredact(body: Record<string, unknown>, current: Config): Record<string
       const known = current.auth.tokens.find((candidate) => candidate.name === token.name);
       for (const secret of ['token', 'sha256'] as const) {
         if (token[secret] !== REDACTED) continue;
-        if (known?.[secret] === undefined) throw new ConfigError([`auth.tokens: ${REDACTED} given as the ${secret} of ${JSON.stringify(token.name)}, which has none in force`]);
+        if (known?.[secret] === undefined)
+          throw new ConfigError([`auth.tokens: ${REDACTED} given as the ${secret} of ${JSON.stringify(token.name)}, which has none in force`]);
         token[secret] = known[secret];
       }
     }

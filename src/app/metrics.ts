@@ -67,7 +67,12 @@ export class BridgeMetrics {
     perSource('tapebridge_file_events_total', 'watcher events (hints to read)', 'event', (counters) => counters.events);
     perSource('tapebridge_reads_total', 'file reads by outcome', 'outcome', (counters) => counters.reads);
     perSource('tapebridge_read_bytes_total', 'bytes read from watched files', null, (counters) => counters.bytes);
-    perSource('tapebridge_parse_errors_total', 'records or lines that did not decode, and files not readable as their format', null, (counters) => counters.problems);
+    perSource(
+      'tapebridge_parse_errors_total',
+      'records or lines that did not decode, and files not readable as their format',
+      null,
+      (counters) => counters.problems,
+    );
 
     const single = (name: string, help: string, tally: Tally): void => counter(registry, name, help, [], (set) => set({}, tally.value));
     single('tapebridge_patches_total', 'patches committed', this.store.patches);
@@ -77,12 +82,24 @@ export class BridgeMetrics {
     labelled(registry, 'tapebridge_deliveries_total', 'messages handed to client connections', 'transport', this.hub.deliveries);
     labelled(registry, 'tapebridge_slow_consumer_actions_total', 'slow consumer handling: paused, resnapshot, closed', 'action', this.hub.slowConsumers);
     labelled(registry, 'tapebridge_breaker_transitions_total', 'file circuit breaker transitions, by new state', 'to', this.breakerTransitions);
-    labelled(registry, 'tapebridge_notifications_total', 'webhook notifications: sent, failed after retries, dropped (queue full)', 'result', this.notifications);
+    labelled(
+      registry,
+      'tapebridge_notifications_total',
+      'webhook notifications: sent, failed after retries, dropped (queue full)',
+      'result',
+      this.notifications,
+    );
     labelled(registry, 'tapebridge_refusals_total', 'requests, connections and frames refused, by reason', 'reason', this.refusals);
     labelled(registry, 'tapebridge_config_changes_total', 'configuration changes applied or refused', 'result', this.configChanges);
     labelled(registry, 'tapebridge_cache_hits_total', 'on-demand answers served without computing, by kind', 'kind', this.cache.hits);
     labelled(registry, 'tapebridge_cache_misses_total', 'on-demand answers computed, by kind', 'kind', this.cache.misses);
-    labelled(registry, 'tapebridge_cache_coalesced_total', 'on-demand answers that waited for the same computation under way, by kind', 'kind', this.cache.coalesced);
+    labelled(
+      registry,
+      'tapebridge_cache_coalesced_total',
+      'on-demand answers that waited for the same computation under way, by kind',
+      'kind',
+      this.cache.coalesced,
+    );
     single('tapebridge_cache_evictions_total', 'cache entries evicted to stay within cache.maxBytes', this.cache.evictions);
     single('tapebridge_cache_expirations_total', 'cache entries dropped at the end of their time to live', this.cache.expirations);
 
@@ -99,13 +116,23 @@ export class BridgeMetrics {
         for (const [state, count] of Object.entries(states)) set({ source, state }, count);
       }
     });
-    gauge(registry, 'tapebridge_symbols_held', 'symbols held, published or not yet (bounded by document.maxSymbols)', [], (set) => set({}, probes()?.data().symbols ?? 0));
+    gauge(registry, 'tapebridge_symbols_held', 'symbols held, published or not yet (bounded by document.maxSymbols)', [], (set) =>
+      set({}, probes()?.data().symbols ?? 0),
+    );
     gauge(registry, 'tapebridge_symbols_max', 'document.maxSymbols', [], (set) => set({}, probes()?.data().limits.maxSymbols ?? 0));
     gauge(registry, 'tapebridge_symbols_per_file_max', 'document.maxSymbolsPerFile', [], (set) => set({}, probes()?.data().limits.maxSymbolsPerFile ?? 0));
-    gauge(registry, 'tapebridge_journal_bytes_max', 'journal.maxBytes: bytes of patches held for resume at most', [], (set) => set({}, probes()?.data().journalMaxBytes ?? 0));
-    counter(registry, 'tapebridge_data_refused_total', 'records or symbols refused for what files hold: symbolsPerFile, symbols, symbolName, future, past', ['reason'], (set) => {
-      for (const [reason, tally] of Object.entries(probes()?.data().refused ?? {})) set({ reason }, tally.value);
-    });
+    gauge(registry, 'tapebridge_journal_bytes_max', 'journal.maxBytes: bytes of patches held for resume at most', [], (set) =>
+      set({}, probes()?.data().journalMaxBytes ?? 0),
+    );
+    counter(
+      registry,
+      'tapebridge_data_refused_total',
+      'records or symbols refused for what files hold: symbolsPerFile, symbols, symbolName, future, past',
+      ['reason'],
+      (set) => {
+        for (const [reason, tally] of Object.entries(probes()?.data().refused ?? {})) set({ reason }, tally.value);
+      },
+    );
     gauge(registry, 'tapebridge_cache_entries', 'answers held by the on-demand cache', [], (set) => set({}, probes()?.cache().entries ?? 0));
     gauge(registry, 'tapebridge_cache_bytes', 'bytes held by the on-demand cache', [], (set) => set({}, probes()?.cache().bytes ?? 0));
     gauge(registry, 'tapebridge_health_status', '0 HEALTHY, 1 DEGRADED, 2 UNHEALTHY', [], (set) => {
@@ -131,7 +158,6 @@ export class BridgeMetrics {
     }
     return counters;
   }
-
 }
 
 type Labels = Record<string, string>;
@@ -168,4 +194,3 @@ function gauge(registry: Registry, name: string, help: string, labelNames: strin
     },
   });
 }
-

@@ -13,7 +13,14 @@ interface Entry {
 }
 
 /** Keys whose change needs every file read again from its start. */
-const REREAD_KEYS = (config: Config): unknown[] => [config.document.bars, config.document.sessionZone, config.document.bookLevels, config.watch.chunkBytes, config.watch.maxWholeBytes, config.watch.maxBackfillBytes];
+const REREAD_KEYS = (config: Config): unknown[] => [
+  config.document.bars,
+  config.document.sessionZone,
+  config.document.bookLevels,
+  config.watch.chunkBytes,
+  config.watch.maxWholeBytes,
+  config.watch.maxBackfillBytes,
+];
 
 /**
  * The watched folders of the running config. A change of config starts the folders added,
@@ -75,7 +82,10 @@ export class SourceSet {
     const pool = [...kept, ...added];
     this.#entries = next.sources.map((source) => {
       const key = sourceKey(source);
-      return pool.splice(pool.findIndex((entry) => entry.key === key), 1)[0] as Entry;
+      return pool.splice(
+        pool.findIndex((entry) => entry.key === key),
+        1,
+      )[0] as Entry;
     });
     this.#logger.info({ added: wanted.map(({ source }) => source.path), removed: removed.map((entry) => entry.source.path) }, 'sources changed');
   }

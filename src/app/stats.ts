@@ -51,7 +51,11 @@ export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources
       patches: patches.value,
       patchBytes: patchBytes.value,
       journal: store.journalTotals(),
-      snapshotCache: { hits: snapshotHits.value, misses: snapshotMisses.value, hitRate: served === 0 ? null : Math.round((snapshotHits.value / served) * 1000) / 1000 },
+      snapshotCache: {
+        hits: snapshotHits.value,
+        misses: snapshotMisses.value,
+        hitRate: served === 0 ? null : Math.round((snapshotHits.value / served) * 1000) / 1000,
+      },
     };
   });
   stats.register('cache', () => ({ ...cache.stats() }));

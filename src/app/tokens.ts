@@ -30,7 +30,9 @@ async function readTokensFile(path: string): Promise<TokenConfig[]> {
   const problems: string[] = [];
   value.forEach((entry: unknown, index) => {
     for (const error of Value.Errors(TokenSchema, entry)) {
-      problems.push(`${path}[${index}]${error.path.replace(/\//g, '.')}: ${JSON.stringify(redactedValue(`/tokens/${index}${error.path}`, error.value))} is not allowed (${error.message})`);
+      problems.push(
+        `${path}[${index}]${error.path.replace(/\//g, '.')}: ${JSON.stringify(redactedValue(`/tokens/${index}${error.path}`, error.value))} is not allowed (${error.message})`,
+      );
     }
     const token = entry as Partial<TokenConfig>;
     if (token.sha256 === undefined || token.token !== undefined) problems.push(`${path}[${index}]: give sha256 (the hex SHA-256 of the token), not the token`);

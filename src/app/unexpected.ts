@@ -63,7 +63,10 @@ export class UnexpectedErrors {
     const message = (error instanceof Error ? `${error.name}: ${error.message}` : String(error)).slice(0, MESSAGE_CHARS);
     this.#last = { message, at: new Date().toISOString(), kind };
     if (this.#logger) {
-      this.#logger.error({ event: 'unexpected_error', kind, err: error, count: this.#count }, 'unexpected error: the bridge keeps serving, /health is DEGRADED');
+      this.#logger.error(
+        { event: 'unexpected_error', kind, err: error, count: this.#count },
+        'unexpected error: the bridge keeps serving, /health is DEGRADED',
+      );
     } else {
       process.stderr.write(`tapebridge: unexpected error (${kind}): ${error instanceof Error ? (error.stack ?? message) : message}\n`);
     }
@@ -71,6 +74,8 @@ export class UnexpectedErrors {
 
   /** The `process` component of /health. */
   health(): ComponentHealth {
-    return this.#count === 0 ? { status: 'HEALTHY', unexpectedErrors: 0 } : { status: 'DEGRADED', unexpectedErrors: this.#count, lastUnexpectedError: this.#last };
+    return this.#count === 0
+      ? { status: 'HEALTHY', unexpectedErrors: 0 }
+      : { status: 'DEGRADED', unexpectedErrors: this.#count, lastUnexpectedError: this.#last };
   }
 }

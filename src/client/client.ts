@@ -26,7 +26,6 @@ interface Subscription {
   readonly listener: UpdateListener | undefined;
 }
 
-
 /**
  * A connection to a tapebridge that keeps every subscribed symbol's document: snapshot,
  * then patches checked for `seq` continuity; on a gap, a failed patch or a new epoch it

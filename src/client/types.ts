@@ -4,9 +4,7 @@ export type { InstrumentDocument };
 
 /** An RFC 6902 JSON Patch operation, as the bridge sends them (PROTOCOL.md §3). */
 export type JsonPatchOperation =
-  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
-  | { op: 'remove'; path: string }
-  | { op: 'move' | 'copy'; from: string; path: string };
+  { op: 'add' | 'replace' | 'test'; path: string; value: unknown } | { op: 'remove'; path: string } | { op: 'move' | 'copy'; from: string; path: string };
 
 /** A symbol's version: a patch with `seq: N` applies to the document at `seq: N-1` of the same epoch. */
 export interface Version {

@@ -2,10 +2,7 @@ import type { BridgeNotice, DataMessage, InstrumentDocument, JsonPatchOperation,
 
 /** What the bridge sends on a WebSocket (PROTOCOL.md §3), validated. */
 export type WireMessage =
-  | DataMessage
-  | { readonly type: 'hello'; readonly epoch: string }
-  | { readonly type: 'pong' }
-  | ({ readonly type: 'error' } & BridgeNotice);
+  DataMessage | { readonly type: 'hello'; readonly epoch: string } | { readonly type: 'pong' } | ({ readonly type: 'error' } & BridgeNotice);
 
 /** A message that does not have the shape the protocol gives it. */
 export class WireError extends Error {
@@ -58,7 +55,9 @@ export function readPatchList(value: unknown): PatchMessage[] | WireError {
   }
   const patches: PatchMessage[] = [];
   for (const item of value.patches) {
-    const patch = isObject(item) ? readPatch({ symbol: value.symbol, epoch: value.epoch, seq: item.seq, ops: item.ops }) : new WireError('patch is not an object');
+    const patch = isObject(item)
+      ? readPatch({ symbol: value.symbol, epoch: value.epoch, seq: item.seq, ops: item.ops })
+      : new WireError('patch is not an object');
     if (patch instanceof WireError) return patch;
     patches.push(patch);
   }

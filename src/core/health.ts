@@ -88,7 +88,14 @@ export class EventLoopMonitor {
     const delay = this.delay();
     const status: HealthStatus =
       delay.p99Ms > thresholds.eventLoopUnhealthyMs ? 'UNHEALTHY' : delay.p99Ms > thresholds.eventLoopDegradedMs ? 'DEGRADED' : 'HEALTHY';
-    return { status, lagP50Ms: delay.p50Ms, lagP99Ms: delay.p99Ms, lagMaxMs: delay.maxMs, degradedAboveMs: thresholds.eventLoopDegradedMs, unhealthyAboveMs: thresholds.eventLoopUnhealthyMs };
+    return {
+      status,
+      lagP50Ms: delay.p50Ms,
+      lagP99Ms: delay.p99Ms,
+      lagMaxMs: delay.maxMs,
+      degradedAboveMs: thresholds.eventLoopDegradedMs,
+      unhealthyAboveMs: thresholds.eventLoopUnhealthyMs,
+    };
   }
 
   #closing: Promise<void> | null = null;
@@ -214,8 +221,6 @@ export function servedReason(reason: string | null): string | null {
     const code = /\b(E[A-Z0-9]{2,15})\b/.exec(reason)?.[1];
     return code === undefined ? 'read failed' : `read failed (${code})`;
   }
-  const words = reason
-    .replace(/"[^"]*"?|'[^']*'?|`[^`]*`?|\u201c[^\u201d]*\u201d?/g, '…')
-    .replace(/[^\x20-\x7e…]/g, '?');
+  const words = reason.replace(/"[^"]*"?|'[^']*'?|`[^`]*`?|\u201c[^\u201d]*\u201d?/g, '…').replace(/[^\x20-\x7e…]/g, '?');
   return words.length > MAX_REASON_CHARS ? `${words.slice(0, MAX_REASON_CHARS - 1)}…` : words;
 }

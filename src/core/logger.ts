@@ -24,5 +24,8 @@ const REDACTED_LOG_PATHS = [
 
 /** The bridge's logger: JSON lines on stdout (or `destination`), one child per component. */
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  return pino({ level, base: { service: 'tapebridge' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, destination ?? pino.destination({ sync: false }));
+  return pino(
+    { level, base: { service: 'tapebridge' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
+    destination ?? pino.destination({ sync: false }),
+  );
 }

@@ -1,7 +1,6 @@
 import { TimeZone } from '../model/zone.js';
 import { TIMEFRAME_MS, type Timeframe } from '../model/document.js';
 
-
 const DAY_MS = TIMEFRAME_MS.D1;
 
 /** Open time (UTC) of the bar of `timeframe` that holds `time`. */

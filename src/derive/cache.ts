@@ -88,7 +88,10 @@ export class DerivedCache {
     const hits = sum(counters.hits);
     const misses = sum(counters.misses);
     const kinds = Object.fromEntries(
-      CACHE_KINDS.map((kind) => [kind, { hits: counters.hits[kind].value, misses: counters.misses[kind].value, hitRate: rate(counters.hits[kind].value, counters.misses[kind].value) }]),
+      CACHE_KINDS.map((kind) => [
+        kind,
+        { hits: counters.hits[kind].value, misses: counters.misses[kind].value, hitRate: rate(counters.hits[kind].value, counters.misses[kind].value) },
+      ]),
     ) as CacheStats['kinds'];
     return {
       hits,

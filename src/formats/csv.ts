@@ -2,7 +2,17 @@ import { extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../model/document.js';
 import { badTime, columnIndex, DelimitedDecoder, fieldValue, normalizeName, price, readLayout, TimeReader, type TextLayout } from './delimited.js';
 import { symbolFromFileName } from './file-names.js';
-import { COLUMN_ROLES, FormatError, type ColumnRole, type DecoderContext, type FormatOptions, type RandomAccessFile, type RecordSink, type TailFormat, type TickRecord } from './types.js';
+import {
+  COLUMN_ROLES,
+  FormatError,
+  type ColumnRole,
+  type DecoderContext,
+  type FormatOptions,
+  type RandomAccessFile,
+  type RecordSink,
+  type TailFormat,
+  type TickRecord,
+} from './types.js';
 
 /**
  * Generic delimited text: what MQL5 programs write with FileWrite (FORMATS.md §4.2-4.3:
@@ -110,9 +120,7 @@ class CsvDecoder extends DelimitedDecoder {
     if (roles.time === undefined) throw new FormatError('no time column: name one with columns.time', 0);
     this.#roles = roles;
     const mapped = new Set(Object.values(roles));
-    this.#extra = layout.first
-      .map((_, index) => ({ index, name: layout.header?.[index] || String(index + 1) }))
-      .filter((column) => !mapped.has(column.index));
+    this.#extra = layout.first.map((_, index) => ({ index, name: layout.header?.[index] || String(index + 1) })).filter((column) => !mapped.has(column.index));
     this.#bars = ['open', 'high', 'low', 'close'].every((role) => roles[role as ColumnRole] !== undefined);
   }
 

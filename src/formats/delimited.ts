@@ -3,7 +3,20 @@ import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './date
 import { decodeRecord } from './record-guard.js';
 import { firstLine, forEachLine, lineTailStart, sniffEncoding } from './text.js';
 import { decideTimeframe, type TimeframeDecision } from './timeframe-inference.js';
-import { DEFAULT_FORMAT_OPTIONS, FormatError, type ColumnRef, type DecoderContext, type Delimiter, type FormatOptions, type RandomAccessFile, type RecordSink, type TailDecoder, type TailOpenOptions, type TailStart, type TextEncoding } from './types.js';
+import {
+  DEFAULT_FORMAT_OPTIONS,
+  FormatError,
+  type ColumnRef,
+  type DecoderContext,
+  type Delimiter,
+  type FormatOptions,
+  type RandomAccessFile,
+  type RecordSink,
+  type TailDecoder,
+  type TailOpenOptions,
+  type TailStart,
+  type TextEncoding,
+} from './types.js';
 
 /**
  * The delimited-text layer shared by every line-based format (Sierra Chart text exports,
@@ -135,9 +148,7 @@ export class TimeReader {
     }
     if (time === undefined && EXPLICIT_ZONE.test(date)) return Date.parse(date);
     const wall =
-      time === undefined
-        ? parseDateTime(date, this.#order, this.#unpaddedMillis)
-        : parseDate(date, this.#order) + parseTimeOfDay(time, this.#unpaddedMillis);
+      time === undefined ? parseDateTime(date, this.#order, this.#unpaddedMillis) : parseDate(date, this.#order) + parseTimeOfDay(time, this.#unpaddedMillis);
     if (Number.isNaN(wall)) return wall;
     const zone = this.#options.timeZone;
     if (zone.isUtc) return wall;
@@ -245,11 +256,17 @@ export abstract class DelimitedDecoder implements TailDecoder {
     const layout = this.layout as TextLayout;
     const bytes = await file.read(layout.dataStart, Math.min(PROBE_BYTES, file.size - layout.dataStart));
     const times: number[] = [];
-    forEachLine(bytes, layout.dataStart, layout.encoding, (text) => {
-      if (times.length >= PROBE_ROWS) return;
-      const time = this.timeOf(splitFields(text, layout.delimiter));
-      if (!Number.isNaN(time)) times.push(time);
-    }, () => undefined);
+    forEachLine(
+      bytes,
+      layout.dataStart,
+      layout.encoding,
+      (text) => {
+        if (times.length >= PROBE_ROWS) return;
+        const time = this.timeOf(splitFields(text, layout.delimiter));
+        if (!Number.isNaN(time)) times.push(time);
+      },
+      () => undefined,
+    );
     return times;
   }
 }

@@ -4,7 +4,16 @@ import { decodeRecord } from './record-guard.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
 import { isLegacyScDateTime, readScDateTime, roundFloat32 } from './sierra-time.js';
-import { DEFAULT_FORMAT_OPTIONS, type DecoderContext, type RandomAccessFile, type RecordSink, type TailDecoder, type TailFormat, type TailOpenOptions, type TailStart } from './types.js';
+import {
+  DEFAULT_FORMAT_OPTIONS,
+  type DecoderContext,
+  type RandomAccessFile,
+  type RecordSink,
+  type TailDecoder,
+  type TailFormat,
+  type TailOpenOptions,
+  type TailStart,
+} from './types.js';
 
 /**
  * Sierra Chart market depth data file (FORMATS.md §2): `SYMBOL.YYYY-MM-DD.depth`, one per
@@ -146,7 +155,10 @@ class DepthDecoder implements TailDecoder {
     }
     const command = view.getUint8(o + 8);
     if (!this.#apply(view, o, command)) {
-      sink.problem(at, `depth record has ${command > DepthCommand.DELETE_ASK ? `an unknown command ${command}` : 'a price that is not a finite number'}; skipped`);
+      sink.problem(
+        at,
+        `depth record has ${command > DepthCommand.DELETE_ASK ? `an unknown command ${command}` : 'a price that is not a finite number'}; skipped`,
+      );
       return;
     }
     // Files of the older layout (a double DateTime) have no flags: each record is a batch.
@@ -173,10 +185,7 @@ class DepthDecoder implements TailDecoder {
     const key = scalePrice(roundFloat32(price), this.#multiplier);
     const bid = command % 2 === 0;
     const side = bid ? this.#bids : this.#asks;
-    const index =
-      command >= DepthCommand.DELETE_BID
-        ? side.delete(key)
-        : side.set(key, view.getUint32(o + 16, true), view.getUint16(o + 10, true));
+    const index = command >= DepthCommand.DELETE_BID ? side.delete(key) : side.set(key, view.getUint32(o + 16, true), view.getUint16(o + 10, true));
     if (index >= 0 && index < this.#levels) this.#dirty = true;
     return true;
   }

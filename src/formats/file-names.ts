@@ -25,9 +25,28 @@ const DATE_RANGE = /[-_.]\d{8}(?:\d{4})?[-_]\d{8}(?:\d{4})?$/;
 const EXPORT_TOKENS = [/[-_.](?:BarData|BarStudyData)$/i, /\.(?:scid|dly)$/i];
 /** MetaTrader's timeframe names (ENUM_TIMEFRAMES). */
 const MT5_TIMEFRAMES: Readonly<Record<string, number>> = {
-  M1: MINUTE, M2: 2 * MINUTE, M3: 3 * MINUTE, M4: 4 * MINUTE, M5: 5 * MINUTE, M6: 6 * MINUTE, M10: 10 * MINUTE, M12: 12 * MINUTE,
-  M15: 15 * MINUTE, M20: 20 * MINUTE, M30: 30 * MINUTE, H1: HOUR, H2: 2 * HOUR, H3: 3 * HOUR, H4: 4 * HOUR, H6: 6 * HOUR,
-  H8: 8 * HOUR, H12: 12 * HOUR, D1: DAY, W1: 7 * DAY, MN1: 30 * DAY, MN: 30 * DAY,
+  M1: MINUTE,
+  M2: 2 * MINUTE,
+  M3: 3 * MINUTE,
+  M4: 4 * MINUTE,
+  M5: 5 * MINUTE,
+  M6: 6 * MINUTE,
+  M10: 10 * MINUTE,
+  M12: 12 * MINUTE,
+  M15: 15 * MINUTE,
+  M20: 20 * MINUTE,
+  M30: 30 * MINUTE,
+  H1: HOUR,
+  H2: 2 * HOUR,
+  H3: 3 * HOUR,
+  H4: 4 * HOUR,
+  H6: 6 * HOUR,
+  H8: 8 * HOUR,
+  H12: 12 * HOUR,
+  D1: DAY,
+  W1: 7 * DAY,
+  MN1: 30 * DAY,
+  MN: 30 * DAY,
 };
 /** Units after a count (`5m`, `1H`, `15min`, `4 hours`, `30s`, `1D`, `1W`); `m` is minutes, as charting programs write it. */
 const UNITS: readonly [RegExp, number | null][] = [
@@ -61,7 +80,7 @@ function tokenLength(token: string): number | null | undefined {
 export function parseFileName(fileName: string): { symbol: string; timeframe: NameTimeframe | null } {
   let name = basename(fileName, extname(fileName));
   let timeframe: NameTimeframe | null = null;
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     const strip = (pattern: RegExp): void => {
       const found = pattern.exec(name);

@@ -1,9 +1,28 @@
 import { basename, extname } from 'node:path';
-import { isTimeframe, type Bar, type BarWindows, type Book, type BookLevel, type JsonObject, type JsonValue, type PartialDocument, type Quote, type Timeframe } from '../model/document.js';
+import {
+  isTimeframe,
+  type Bar,
+  type BarWindows,
+  type Book,
+  type BookLevel,
+  type JsonObject,
+  type JsonValue,
+  type PartialDocument,
+  type Quote,
+  type Timeframe,
+} from '../model/document.js';
 import { TimeReader } from './delimited.js';
 import { decodeRecord } from './record-guard.js';
 import { decodeText, sniffEncoding } from './text.js';
-import { DEFAULT_FORMAT_OPTIONS, type DecoderContext, type FormatOptions, type RecordSink, type WholeDecoder, type WholeDecodeResult, type WholeFormat } from './types.js';
+import {
+  DEFAULT_FORMAT_OPTIONS,
+  type DecoderContext,
+  type FormatOptions,
+  type RecordSink,
+  type WholeDecoder,
+  type WholeDecodeResult,
+  type WholeFormat,
+} from './types.js';
 
 /**
  * A JSON file rewritten whole or replaced by rename (PROTOCOL.md §6): one symbol's partial
@@ -112,7 +131,12 @@ class JsonSnapshotDecoder implements WholeDecoder {
     const time = typeof entry.time === 'string' ? this.#parseTime(entry.time) : entry.time;
     if (typeof time !== 'number' || !Number.isFinite(time)) return `time must be a date and time, got ${describe(entry.time)}`;
     const bar: Bar = { t: time, o: 0, h: 0, l: 0, c: 0, v: 0 };
-    for (const [key, name] of [['o', 'open'], ['h', 'high'], ['l', 'low'], ['c', 'close']] as const) {
+    for (const [key, name] of [
+      ['o', 'open'],
+      ['h', 'high'],
+      ['l', 'low'],
+      ['c', 'close'],
+    ] as const) {
       const item = entry[name];
       if (typeof item !== 'number' || !Number.isFinite(item)) return `${name} must be a number, got ${describe(item)}`;
       bar[key] = item;
@@ -262,12 +286,7 @@ function readBook(value: unknown): Book | string {
     const levels = value[side] ?? [];
     if (!Array.isArray(levels)) return `book.${side} must be an array, got ${describe(levels)}`;
     for (const [index, level] of levels.entries()) {
-      if (
-        !Array.isArray(level) ||
-        level.length < 2 ||
-        level.length > 3 ||
-        !level.every((item) => typeof item === 'number' && Number.isFinite(item))
-      ) {
+      if (!Array.isArray(level) || level.length < 2 || level.length > 3 || !level.every((item) => typeof item === 'number' && Number.isFinite(item))) {
         return `book.${side}[${index}] must be [price, size] or [price, size, orders]`;
       }
       book[side].push(level as BookLevel);

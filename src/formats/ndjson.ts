@@ -4,7 +4,19 @@ import { flatRecord } from './json-snapshot.js';
 import { TimeReader } from './delimited.js';
 import { decodeRecord } from './record-guard.js';
 import { forEachLine, lineTailStart, sniffEncoding } from './text.js';
-import { DEFAULT_FORMAT_OPTIONS, type DecoderContext, type FormatOptions, type RandomAccessFile, type RecordSink, type TailDecoder, type TailFormat, type TailOpenOptions, type TailStart, type TickRecord, type TextEncoding } from './types.js';
+import {
+  DEFAULT_FORMAT_OPTIONS,
+  type DecoderContext,
+  type FormatOptions,
+  type RandomAccessFile,
+  type RecordSink,
+  type TailDecoder,
+  type TailFormat,
+  type TailOpenOptions,
+  type TailStart,
+  type TickRecord,
+  type TextEncoding,
+} from './types.js';
 
 /**
  * An append-only log of JSON lines (`.ndjson`, `.jsonl`): each line a flat record

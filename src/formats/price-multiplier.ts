@@ -19,7 +19,13 @@ export function multiplierFor(options: Pick<FormatOptions, 'priceMultiplier' | '
 
 /** `*` any run of characters, `?` one: the same patterns as a token's symbols. */
 function globPattern(pattern: string): RegExp {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's');
+  return new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+    's',
+  );
 }
 
 /**

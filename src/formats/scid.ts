@@ -4,7 +4,17 @@ import { decodeRecord } from './record-guard.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
 import { readScDateTime, roundFloat32 } from './sierra-time.js';
-import { DEFAULT_FORMAT_OPTIONS, type DecoderContext, type RandomAccessFile, type RecordSink, type TailDecoder, type TailFormat, type TailOpenOptions, type TailStart, type TickRecord } from './types.js';
+import {
+  DEFAULT_FORMAT_OPTIONS,
+  type DecoderContext,
+  type RandomAccessFile,
+  type RecordSink,
+  type TailDecoder,
+  type TailFormat,
+  type TailOpenOptions,
+  type TailStart,
+  type TickRecord,
+} from './types.js';
 
 /** Sierra Chart intraday data file (FORMATS.md §1). */
 export const SCID_MAGIC = 0x44494353; // "SCID" little-endian
@@ -130,8 +140,7 @@ class ScidDecoder implements TailDecoder {
       sink.problem(at, 'record has a price that is not a finite number; skipped');
       return false;
     }
-    const singleTrade =
-      trades === 1 && (openBits === 0 || openBits === FIRST_SUB_TRADE_BITS || openBits === LAST_SUB_TRADE_BITS);
+    const singleTrade = trades === 1 && (openBits === 0 || openBits === FIRST_SUB_TRADE_BITS || openBits === LAST_SUB_TRADE_BITS);
     if (singleTrade) {
       // High holds the ask and Low the bid at the time of the trade (IntradayRecord.h).
       if (volume === 0 && openBits === 0 && high !== 0 && low !== 0) {
@@ -189,12 +198,7 @@ const SEARCH_SKIP = 64;
  * it) has no place in that order, whatever its DateTime field holds: the search looks past
  * it to the next record that decodes, so that it never skips the good records before it.
  */
-async function firstRecordWithin(
-  file: RandomAccessFile,
-  headerSize: number,
-  count: number,
-  options: TailOpenOptions,
-): Promise<number> {
+async function firstRecordWithin(file: RandomAccessFile, headerSize: number, count: number, options: TailOpenOptions): Promise<number> {
   if (count === 0) return 0;
   const floor = Math.max(0, count - Math.floor(options.maxBackfillBytes / SCID_RECORD_SIZE));
   /** The record's time, NaN when it does not decode. */

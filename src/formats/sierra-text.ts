@@ -116,7 +116,8 @@ class SierraTextDecoder extends DelimitedDecoder {
     if (!columns) throw new FormatError(`header of ${header.length} columns is not Date, [Time,] Open, High, Low, Last or Close, ...`, 0);
     this.#columns = columns;
     // The 2020 "Write Bar Data To File" study (its header says Close) prints 5 ms as `.5`.
-    const unpaddedMillis = columns.base.time !== undefined && normalizeName(header[columns.base.close as number] as string) === 'close' && !isDaily(this.fileName);
+    const unpaddedMillis =
+      columns.base.time !== undefined && normalizeName(header[columns.base.close as number] as string) === 'close' && !isDaily(this.fileName);
     this.#times = new TimeReader(this.options, unpaddedMillis);
     if (isDaily(this.fileName)) this.#timeframe = 'D1';
   }

@@ -79,13 +79,7 @@ export type OverflowHandler = (offset: number, length: number) => void;
  * is the code unit 0x000A at an even offset) and returns the bytes consumed. A trailing
  * partial line is left for the next call. `offset` is the chunk's position in the file.
  */
-export function forEachLine(
-  chunk: Buffer,
-  offset: number,
-  encoding: TextEncoding,
-  onLine: LineHandler,
-  onOverflow: OverflowHandler,
-): number {
+export function forEachLine(chunk: Buffer, offset: number, encoding: TextEncoding, onLine: LineHandler, onOverflow: OverflowHandler): number {
   const wide = encoding === 'utf16le';
   const unit = wide ? 2 : 1;
   let start = 0;
@@ -167,18 +161,20 @@ export async function lineTailStart(file: RandomAccessFile, options: LineTailOpt
   }
 }
 
-async function lastLineTime(
-  file: RandomAccessFile,
-  options: LineTailOptions,
-  align: (position: number) => number,
-): Promise<number> {
+async function lastLineTime(file: RandomAccessFile, options: LineTailOptions, align: (position: number) => number): Promise<number> {
   const position = align(Math.max(options.dataStart, file.size - PROBE_BYTES));
   const bytes = await file.read(position, file.size - position);
   let newest = Number.NaN;
-  forEachLine(bytes, position, options.encoding, (text) => {
-    const time = options.timeOf(text);
-    if (!Number.isNaN(time)) newest = time;
-  }, () => undefined);
+  forEachLine(
+    bytes,
+    position,
+    options.encoding,
+    (text) => {
+      const time = options.timeOf(text);
+      if (!Number.isNaN(time)) newest = time;
+    },
+    () => undefined,
+  );
   return newest;
 }
 
@@ -201,16 +197,22 @@ async function firstLineAt(
   let first: { offset: number; time: number } | null = null;
   let lineStart: number | null = atLineStart ? position : null;
   let skipFirst = !atLineStart;
-  const consumed = forEachLine(bytes, from, options.encoding, (text, offset) => {
-    if (first) return;
-    if (skipFirst) {
-      skipFirst = false;
-      return;
-    }
-    lineStart ??= offset;
-    const time = options.timeOf(text);
-    if (!Number.isNaN(time)) first = { offset, time };
-  }, () => undefined);
+  const consumed = forEachLine(
+    bytes,
+    from,
+    options.encoding,
+    (text, offset) => {
+      if (first) return;
+      if (skipFirst) {
+        skipFirst = false;
+        return;
+      }
+      lineStart ??= offset;
+      const time = options.timeOf(text);
+      if (!Number.isNaN(time)) first = { offset, time };
+    },
+    () => undefined,
+  );
   // The skipped partial line was the last complete one: the next line starts after it.
   if (lineStart === null && consumed > 0) lineStart = from + consumed;
   return { first, lineStart };

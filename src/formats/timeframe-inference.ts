@@ -142,7 +142,12 @@ function fromRows(times: readonly number[], zone: TimeZone): RowEvidence | null 
   });
   const rows = `${times.length} row${times.length === 1 ? '' : 's'}`;
   return aligned
-    ? { timeframe: aligned, lengthMs: null, how: `the open times of ${rows} are all on the ${aligned} grid (the shortest gap is ${formatGap(shortest === Number.POSITIVE_INFINITY ? TIMEFRAME_MS[aligned] : shortest)})`, firm: false }
+    ? {
+        timeframe: aligned,
+        lengthMs: null,
+        how: `the open times of ${rows} are all on the ${aligned} grid (the shortest gap is ${formatGap(shortest === Number.POSITIVE_INFINITY ? TIMEFRAME_MS[aligned] : shortest)})`,
+        firm: false,
+      }
     : { timeframe: null, lengthMs: null, how: `the open times of ${rows} are not on a one-minute grid`, firm: times.length > FIRM_GAPS };
 }
 

@@ -155,7 +155,8 @@ export class Hub {
     const lost = new Set(refused);
     for (const state of this.#store.symbols()) if (allows(before, state.symbol) && !allows(filter, state.symbol)) lost.add(state.symbol);
     if (before !== null && subscriber.stalledAt === 0 && !subscriber.streamed) {
-      for (const state of this.#targetsOf(subscriber)) if (!before.allows(state.symbol)) subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding));
+      for (const state of this.#targetsOf(subscriber))
+        if (!before.allows(state.symbol)) subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding));
     }
     return [...lost].sort();
   }

@@ -46,7 +46,22 @@ export function sierraTextHeader(variant: SierraTextVariant, options: SierraText
       : variant === 'study2020'
         ? ['Date', 'Time', 'Open', 'High', 'Low', 'Close', 'Volume', 'NumberOfTrades', 'BidVolume', 'AskVolume']
         : variant === 'study2025'
-          ? ['Date', 'Time', 'Open', 'High', 'Low', 'Last', 'Volume', '# of Trades', 'OHLC Avg', 'HLC Avg', 'HL Avg', 'Bid Volume', 'Ask Volume', ...(options.studyNames ?? [])]
+          ? [
+              'Date',
+              'Time',
+              'Open',
+              'High',
+              'Low',
+              'Last',
+              'Volume',
+              '# of Trades',
+              'OHLC Avg',
+              'HLC Avg',
+              'HL Avg',
+              'Bid Volume',
+              'Ask Volume',
+              ...(options.studyNames ?? []),
+            ]
           : ['Date', 'Open', 'High', 'Low', 'Close', 'Volume', 'OpenInterest'];
   return fields.join(delimiterOf(variant, options));
 }

@@ -44,13 +44,24 @@ export async function startSimulator(options: SimulatorOptions): Promise<Simulat
   const now = Date.now();
   const range = exportRange(now);
   const instruments: Instrument[] = [
-    await scidInstrument(join(dir, 'ESZ25_FUT_CME.scid'), 'ESZ25_FUT_CME', { start: 6012.25, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.8, seed }, {
-      path: join(dir, `ESZ25_FUT_CME.${new Date(now).toISOString().slice(0, 10)}.depth`),
-      tickSize: 0.25,
-      seed,
-    }),
+    await scidInstrument(
+      join(dir, 'ESZ25_FUT_CME.scid'),
+      'ESZ25_FUT_CME',
+      { start: 6012.25, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.8, seed },
+      {
+        path: join(dir, `ESZ25_FUT_CME.${new Date(now).toISOString().slice(0, 10)}.depth`),
+        tickSize: 0.25,
+        seed,
+      },
+    ),
     await scidInstrument(join(dir, 'NQZ25_FUT_CME.scid'), 'NQZ25_FUT_CME', { start: 21050, tickSize: 0.25, spreadTicks: 2, tradeShare: 0.7, seed: seed + 1 }),
-    mt5Instrument(join(dir, `EURUSD_${range}.csv`), 'EURUSD', 'utf8', { start: 1.0842, tickSize: 0.00001, spreadTicks: 12, tradeShare: 0, seed: seed + 2 }, join(dir, `EURUSD_M5_${range}.csv`)),
+    mt5Instrument(
+      join(dir, `EURUSD_${range}.csv`),
+      'EURUSD',
+      'utf8',
+      { start: 1.0842, tickSize: 0.00001, spreadTicks: 12, tradeShare: 0, seed: seed + 2 },
+      join(dir, `EURUSD_M5_${range}.csv`),
+    ),
     mt5Instrument(join(dir, `GBPUSD_${range}.csv`), 'GBPUSD', 'utf16le', { start: 1.2651, tickSize: 0.00001, spreadTicks: 15, tradeShare: 0, seed: seed + 3 }),
     jsonInstrument(join(dir, 'XAUUSD.json'), 'XAUUSD', { start: 2650.1, tickSize: 0.01, spreadTicks: 30, tradeShare: 0.5, seed: seed + 4 }),
   ];
@@ -137,7 +148,8 @@ class SimulatedBook {
     } else {
       const batch: DepthRecord[] = [];
       for (const key of this.#levels.keys()) {
-        if (!target.has(key)) batch.push({ time: tick.time, command: key.startsWith('b') ? DepthCommand.DELETE_BID : DepthCommand.DELETE_ASK, price: price(key) });
+        if (!target.has(key))
+          batch.push({ time: tick.time, command: key.startsWith('b') ? DepthCommand.DELETE_BID : DepthCommand.DELETE_ASK, price: price(key) });
       }
       for (const [key, size] of target) {
         const command = key.startsWith('b') ? DepthCommand.MODIFY_BID : DepthCommand.MODIFY_ASK;
@@ -187,10 +199,7 @@ function mt5Instrument(path: string, symbol: string, encoding: Mt5Encoding, opti
 
 function jsonInstrument(path: string, symbol: string, options: RandomMarketOptions): Instrument {
   let previousLast: number | undefined;
-  const level = (price: number, i: number, round: number): [number, number] => [
-    Number(price.toFixed(2)),
-    1 + ((round * 7 + i * 13) % 20),
-  ];
+  const level = (price: number, i: number, round: number): [number, number] => [Number(price.toFixed(2)), 1 + ((round * 7 + i * 13) % 20)];
   return {
     symbol,
     market: new RandomMarket(options),

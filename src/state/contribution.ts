@@ -2,7 +2,19 @@ import { barClock } from '../derive/bar-clock.js';
 import { CandleWindow } from '../derive/candles.js';
 import type { BarBasis, TickRecord } from '../formats/types.js';
 import { TimeZone } from '../model/zone.js';
-import { TIMEFRAMES, type Bar, type BarWindows, type Book, type JsonObject, type PartialDocument, type Quote, type Timeframe, TIMEFRAME_MS, type WindowSizes, windowSize } from '../model/document.js';
+import {
+  TIMEFRAMES,
+  type Bar,
+  type BarWindows,
+  type Book,
+  type JsonObject,
+  type PartialDocument,
+  type Quote,
+  type Timeframe,
+  TIMEFRAME_MS,
+  type WindowSizes,
+  windowSize,
+} from '../model/document.js';
 
 const NO_BARS: BarWindows = Object.freeze({});
 

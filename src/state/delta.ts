@@ -11,7 +11,6 @@ import type { PatchOperation } from '../model/patch.js';
  *   operations than as one `replace` of the object is replaced whole.
  */
 
-
 export function diff(before: unknown, after: unknown): PatchOperation[] {
   const ops: PatchOperation[] = [];
   diffValue(before, after, '', ops);
@@ -130,14 +129,7 @@ function isOrdered(array: unknown[], keyOf: KeyOf, direction: number): boolean {
 }
 
 /** A merge walk over two arrays ordered by the same key; indexes follow the patched array. */
-function diffByIdentity(
-  a: unknown[],
-  b: unknown[],
-  keyOf: KeyOf,
-  direction: number,
-  path: string,
-  ops: PatchOperation[],
-): void {
+function diffByIdentity(a: unknown[], b: unknown[], keyOf: KeyOf, direction: number, path: string, ops: PatchOperation[]): void {
   let i = 0;
   let j = 0;
   let position = 0;

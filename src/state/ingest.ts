@@ -173,11 +173,17 @@ export class FileIngest implements ReadCycleSink {
     const limits = this.#store.guard.limits;
     if (this.#future) {
       const { count, offset, by } = this.#future;
-      this.problem(offset, `${count} record(s) stamped more than ${duration(limits.maxFutureMs)} ahead of the clock refused (watch.maxFutureMs), the first here, ${duration(by + limits.maxFutureMs)} ahead; check the source's timeZone if the gap is whole hours`);
+      this.problem(
+        offset,
+        `${count} record(s) stamped more than ${duration(limits.maxFutureMs)} ahead of the clock refused (watch.maxFutureMs), the first here, ${duration(by + limits.maxFutureMs)} ahead; check the source's timeZone if the gap is whole hours`,
+      );
     }
     if (this.#past) {
       const { count, offset, by } = this.#past;
-      this.problem(offset, `${count} record(s) appended more than ${duration(limits.maxPastMs)} older than the newest this file gave refused (watch.maxPastMs), the first here, ${duration(by + limits.maxPastMs)} older`);
+      this.problem(
+        offset,
+        `${count} record(s) appended more than ${duration(limits.maxPastMs)} older than the newest this file gave refused (watch.maxPastMs), the first here, ${duration(by + limits.maxPastMs)} older`,
+      );
     }
   }
 

@@ -80,7 +80,11 @@ export async function saveState(store: SavableStore, dir: string): Promise<{ sym
       const index = next++;
       const state = states[index]!;
       const file = `${index}.json`;
-      const entries = (state.journal.since(state.journal.floorSeq) ?? []).map(({ seq, gseq, opsJson }) => ({ seq, gseq, ops: JSON.parse(opsJson) as PatchOperation[] }));
+      const entries = (state.journal.since(state.journal.floorSeq) ?? []).map(({ seq, gseq, opsJson }) => ({
+        seq,
+        gseq,
+        ops: JSON.parse(opsJson) as PatchOperation[],
+      }));
       const saved: SavedSymbol = {
         symbol: state.symbol,
         seq: state.seq,
@@ -131,7 +135,8 @@ export async function loadState(dir: string, logger: Logger): Promise<SavedState
     const symbols: SavedSymbol[] = [];
     for (const { symbol, file, seq } of manifest.symbols) {
       const saved = readSymbol(JSON.parse(await readFile(join(dir, file), 'utf8')), manifest, file);
-      if (saved.symbol !== symbol || saved.seq !== seq) throw new Error(`${file} holds ${saved.symbol} at seq ${saved.seq}, the manifest ${symbol} at seq ${seq}`);
+      if (saved.symbol !== symbol || saved.seq !== seq)
+        throw new Error(`${file} holds ${saved.symbol} at seq ${saved.seq}, the manifest ${symbol} at seq ${seq}`);
       symbols.push(saved);
     }
     return { epoch: manifest.epoch, gseq: manifest.gseq, symbols };
@@ -149,8 +154,10 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 
 function readManifest(value: unknown): Manifest {
   const manifest = value as Partial<Manifest> | null;
-  if (typeof manifest !== 'object' || manifest === null || manifest.version !== FORMAT_VERSION) throw new Error(`the manifest is not version ${FORMAT_VERSION}`);
-  if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !Array.isArray(manifest.symbols)) throw new Error('the manifest lacks epoch, gseq or symbols');
+  if (typeof manifest !== 'object' || manifest === null || manifest.version !== FORMAT_VERSION)
+    throw new Error(`the manifest is not version ${FORMAT_VERSION}`);
+  if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !Array.isArray(manifest.symbols))
+    throw new Error('the manifest lacks epoch, gseq or symbols');
   for (const entry of manifest.symbols) {
     if (typeof entry?.symbol !== 'string' || typeof entry.file !== 'string' || !SYMBOL_FILE.test(entry.file) || !isCount(entry.seq)) {
       throw new Error('a manifest entry is not {symbol, file, seq}');

@@ -46,7 +46,14 @@ export class SymbolPatterns implements SymbolFilter {
   constructor(readonly patterns: readonly string[]) {
     this.all = patterns.includes('*');
     this.#patterns = patterns.map(
-      (pattern) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 's'),
+      (pattern) =>
+        new RegExp(
+          `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+            .replace(/\*/g, '.*')
+            .replace(/\?/g, '.')}$`,
+          's',
+        ),
     );
   }
 

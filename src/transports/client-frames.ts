@@ -78,14 +78,7 @@ function readResume(value: unknown): Map<string, ResumePoint> | ClientError {
   }
   for (const [symbol, point] of Object.entries(value)) {
     const p = point as Record<string, unknown> | null;
-    if (
-      typeof p !== 'object' ||
-      p === null ||
-      typeof p.epoch !== 'string' ||
-      typeof p.seq !== 'number' ||
-      !Number.isSafeInteger(p.seq) ||
-      p.seq < 0
-    ) {
+    if (typeof p !== 'object' || p === null || typeof p.epoch !== 'string' || typeof p.seq !== 'number' || !Number.isSafeInteger(p.seq) || p.seq < 0) {
       return new ClientError('BAD_REQUEST', `resume.${symbol} must be { "epoch": string, "seq": non-negative integer }`);
     }
     resume.set(symbol, { epoch: p.epoch, seq: p.seq });

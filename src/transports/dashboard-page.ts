@@ -57,7 +57,10 @@ export function registerDashboardPage(app: FastifyInstance): void {
 export function hardeningHeaders(): Record<string, string> {
   const page = readFileSync(join(ROOT, 'dashboard', 'index.html'), 'utf8');
   const inline = [...page.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map(
-    (match) => `'sha256-${createHash('sha256').update(match[1] ?? '').digest('base64')}'`,
+    (match) =>
+      `'sha256-${createHash('sha256')
+        .update(match[1] ?? '')
+        .digest('base64')}'`,
   );
   const policy = [
     "default-src 'none'",

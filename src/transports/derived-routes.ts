@@ -61,7 +61,10 @@ export function registerDerivedRoutes(app: FastifyInstance, { store, cache }: De
         const bars = barsOf(source, timeframe, store.indicatorPlan.sessionZone);
         return `${payloadHead(timeframe, source)}"bars":${JSON.stringify(count === undefined ? bars : bars.slice(-count))}`;
       });
-      return reply.type('application/json').header('cache-control', 'no-cache').send(envelope(store, state, seq, body));
+      return reply
+        .type('application/json')
+        .header('cache-control', 'no-cache')
+        .send(envelope(store, state, seq, body));
     },
   );
 
@@ -93,13 +96,20 @@ export function registerDerivedRoutes(app: FastifyInstance, { store, cache }: De
         const missing = Object.keys(answer.missing).length > 0 ? `,"missing":${JSON.stringify(answer.missing)}` : '';
         return `${payloadHead(timeframe, source)}"bars":${bars.length},"indicators":${JSON.stringify(answer.values)}${missing}`;
       });
-      return reply.type('application/json').header('cache-control', 'no-cache').send(envelope(store, state, seq, body));
+      return reply
+        .type('application/json')
+        .header('cache-control', 'no-cache')
+        .send(envelope(store, state, seq, body));
     },
   );
 }
 
 /** The symbol's state and the window `timeframe` is answered from, or the error to send. */
-function windowFor(store: Store, symbol: string, timeframe: Timeframe): { state: SymbolState; document: InstrumentDocument; source: WindowSource } | ClientError {
+function windowFor(
+  store: Store,
+  symbol: string,
+  timeframe: Timeframe,
+): { state: SymbolState; document: InstrumentDocument; source: WindowSource } | ClientError {
   const state = store.get(symbol);
   if (!state) return new ClientError('NOT_FOUND', `no symbol ${JSON.stringify(symbol)}`);
   const document = state.document;

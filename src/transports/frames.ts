@@ -34,4 +34,3 @@ export const wsTextEncoding: Encoding = {
 export const sseEventEncoding: Encoding = {
   encode: ({ json, event, epoch, gseq, base }: StreamMessage) => Buffer.from(`id: ${formatSseId(epoch, gseq, base)}\nevent: ${event}\ndata: ${json}\n\n`),
 };
-

@@ -68,7 +68,10 @@ export async function installGuards(app: FastifyInstance, { auth, host, config, 
     keyGenerator: (request) => rateKey(request, auth),
     errorResponseBuilder: (_request, context) => {
       refusals.httpRate.add();
-      return new ClientError('RATE_LIMITED', `more than ${context.max} requests in ${config().http.rateLimit.windowMs} ms from this address; retry in ${context.after}`);
+      return new ClientError(
+        'RATE_LIMITED',
+        `more than ${context.max} requests in ${config().http.rateLimit.windowMs} ms from this address; retry in ${context.after}`,
+      );
     },
   });
   // After the rate limit (onRequest) so that guessing tokens is rate limited too, and before

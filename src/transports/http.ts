@@ -62,7 +62,21 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
       name: 'tapebridge',
       version: VERSION,
       epoch: store.epoch,
-      routes: ['/', '/v1/symbols', '/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', '/v1/symbols/:symbol/bars', '/v1/symbols/:symbol/indicators', '/v1/ws', '/v1/sse', '/v1/dashboard/sse', '/v1/stats', '/v1/config', '/health', '/metrics'],
+      routes: [
+        '/',
+        '/v1/symbols',
+        '/v1/symbols/:symbol',
+        '/v1/symbols/:symbol/patches',
+        '/v1/symbols/:symbol/bars',
+        '/v1/symbols/:symbol/indicators',
+        '/v1/ws',
+        '/v1/sse',
+        '/v1/dashboard/sse',
+        '/v1/stats',
+        '/v1/config',
+        '/health',
+        '/metrics',
+      ],
     }),
   );
 
@@ -120,22 +134,19 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
         // The tokens may have changed while it waited: it answers as they are now.
         const principal = request.principal && auth.reauthorize(request.principal);
         if (principal === null) return sendError(reply, 'UNAUTHORIZED', 'the bearer token is no longer valid');
-        if (!maySee(principal, symbol)) return sendError(reply, 'FORBIDDEN', `token ${JSON.stringify(principal.name)} may no longer see ${JSON.stringify(symbol)}`);
+        if (!maySee(principal, symbol))
+          return sendError(reply, 'FORBIDDEN', `token ${JSON.stringify(principal.name)} may no longer see ${JSON.stringify(symbol)}`);
       }
       const patches = state.journal.since(since);
       if (!patches) {
         return sendError(reply, 'GONE', `patches after seq ${since} are no longer held (oldest held: ${state.journal.floorSeq}): take a snapshot`);
       }
       const list = patches.map((entry) => `{"seq":${entry.seq},"ops":${entry.opsJson}}`).join(',');
-      return reply
-        .type('application/json')
-        .send(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"patches":[${list}]}`);
+      return reply.type('application/json').send(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"patches":[${list}]}`);
     },
   );
 
-  app.get('/v1/stats', async (_request, reply) =>
-    reply.type('application/json').send({ epoch: store.epoch, time: Date.now(), ...stats.report() }),
-  );
+  app.get('/v1/stats', async (_request, reply) => reply.type('application/json').send({ epoch: store.epoch, time: Date.now(), ...stats.report() }));
 
   app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
@@ -143,7 +154,8 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
   // (the bridge is then on loopback unless told otherwise); status and counts for the rest.
   app.get('/health', async (request, reply) => {
     const report = health.report();
-    const body = healthFor(request.principal ?? openHealthPrincipal(auth, request.headers.authorization)) === 'detail' ? healthDetail(report) : healthBrief(report);
+    const body =
+      healthFor(request.principal ?? openHealthPrincipal(auth, request.headers.authorization)) === 'detail' ? healthDetail(report) : healthBrief(report);
     return reply
       .code(report.status === 'UNHEALTHY' ? 503 : 200)
       .type('application/json')

@@ -25,7 +25,8 @@ export function createHttpServer(logger: Logger): FastifyInstance {
     routerOptions: { maxParamLength: 1024 },
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error.validation) return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?/, '').trim() || 'is invalid'}`);
+    if (error.validation)
+      return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?/, '').trim() || 'is invalid'}`);
     if (error instanceof ClientError) return sendError(reply, error.code, error.message);
     if (typeof error.statusCode === 'number' && error.statusCode < 500) return sendError(reply, 'BAD_REQUEST', error.message);
     request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');

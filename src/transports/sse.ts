@@ -147,7 +147,10 @@ export class SseTransport {
       }
       const principal = request.principal ?? ANONYMOUS;
       if (parsed !== '*' && parsed.length > this.#options.maxSubscriptions) {
-        refuse(new ClientError('BAD_REQUEST', `symbols names ${parsed.length} symbols; at most ${this.#options.maxSubscriptions} per connection`), 'subscriptions');
+        refuse(
+          new ClientError('BAD_REQUEST', `symbols names ${parsed.length} symbols; at most ${this.#options.maxSubscriptions} per connection`),
+          'subscriptions',
+        );
         return;
       }
       const symbols = parsed === '*' ? parsed : parsed.filter((symbol) => maySee(principal, symbol));

@@ -200,7 +200,11 @@ export class WebSocketTransport {
   #connected(socket: WebSocket, request: IncomingMessage, raw: Duplex): void {
     socket.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
     if (this.#hub.connections >= this.#options.maxConnections) {
-      return this.#refuse(socket, 'connections', new ClientError('OVERLOADED', `the bridge serves its maximum of ${this.#options.maxConnections} connections; try again later`));
+      return this.#refuse(
+        socket,
+        'connections',
+        new ClientError('OVERLOADED', `the bridge serves its maximum of ${this.#options.maxConnections} connections; try again later`),
+      );
     }
     const query = new URL(request.url ?? '/', 'http://bridge').searchParams.get('token') ?? undefined;
     const authentication = this.#access.auth.authenticate(presentedToken(request.headers.authorization, query));
@@ -211,9 +215,7 @@ export class WebSocketTransport {
     const subscriber = this.#hub.attach(outlet, principal.symbols);
     const connection: Connection = { outlet, subscriber, principal, rate: new MessageRate(this.#options) };
     this.#connections.set(socket, connection);
-    outlet.write(
-      wsTextFrame(JSON.stringify({ type: 'hello', epoch: this.#store.epoch, server: SERVER_NAME, heartbeatMs: this.#options.heartbeatMs })),
-    );
+    outlet.write(wsTextFrame(JSON.stringify({ type: 'hello', epoch: this.#store.epoch, server: SERVER_NAME, heartbeatMs: this.#options.heartbeatMs })));
     socket.on('message', (data, isBinary) => this.#message(connection, data, isBinary));
     socket.on('pong', () => this.#unanswered.delete(socket));
     socket.on('close', () => {
@@ -304,12 +306,18 @@ export class WebSocketTransport {
     const total = subscriber.symbols.size + (subscriber.wildcard ? 1 : 0) + added.size;
     if (total > this.#options.maxSubscriptions) {
       this.#access.refusals.subscriptions.add();
-      return outlet.notify('BAD_REQUEST', `this would make ${total} subscriptions; at most ${this.#options.maxSubscriptions} per connection (nothing subscribed)`);
+      return outlet.notify(
+        'BAD_REQUEST',
+        `this would make ${total} subscriptions; at most ${this.#options.maxSubscriptions} per connection (nothing subscribed)`,
+      );
     }
     if (allowed.length < symbols.length) {
       this.#access.refusals.forbidden.add();
       const refused = symbols.filter((symbol) => symbol !== '*' && !maySee(principal, symbol));
-      outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${refused.join(', ')}${allowed.length > 0 ? '; the others are subscribed' : ''}`);
+      outlet.notify(
+        'FORBIDDEN',
+        `token ${JSON.stringify(principal.name)} may not see ${refused.join(', ')}${allowed.length > 0 ? '; the others are subscribed' : ''}`,
+      );
     }
     if (allowed.length > 0) this.#hub.subscribe(subscriber, allowed, resume);
   }

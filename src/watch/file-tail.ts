@@ -4,7 +4,17 @@ import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
 import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { errorKind } from '../formats/record-guard.js';
-import { FormatError, type CommitTiming, type FileFormat, type OpenReadCycleSink, type RandomAccessFile, type ReadCycleSink, type TailOpenOptions, type WholeDecodeResult, type WholeDecoder } from '../formats/types.js';
+import {
+  FormatError,
+  type CommitTiming,
+  type FileFormat,
+  type OpenReadCycleSink,
+  type RandomAccessFile,
+  type ReadCycleSink,
+  type TailOpenOptions,
+  type WholeDecodeResult,
+  type WholeDecoder,
+} from '../formats/types.js';
 import type { Logger } from '../core/logger.js';
 import { openRegular, RefusedFile, specialKind } from './file-gate.js';
 
@@ -196,9 +206,7 @@ export class FileTail {
       const timing = this.#seen ? { writtenAt: identity.mtimeMs, readAt } : null;
       try {
         const outcome =
-          format.mode === 'tail'
-            ? await this.#readTail(handle, identity, format, timing)
-            : await this.#readWhole(handle, identity, format, timing);
+          format.mode === 'tail' ? await this.#readTail(handle, identity, format, timing) : await this.#readWhole(handle, identity, format, timing);
         if (outcome === 'changed') this.#seen = true;
         if (outcome === 'changed' || outcome === 'unchanged') this.#settled = identity;
         return outcome;
@@ -246,7 +254,12 @@ export class FileTail {
     }
     if (!tail) {
       const symbol = format.symbolFor(basename(this.path));
-      const decoder = format.createDecoder({ fileName: basename(this.path), symbol, options: this.#options.registry.options, warn: (message) => this.#warn(message) });
+      const decoder = format.createDecoder({
+        fileName: basename(this.path),
+        symbol,
+        options: this.#options.registry.options,
+        warn: (message) => this.#warn(message),
+      });
       const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
       if (!start) return 'retry';
       tail = this.#tail = {

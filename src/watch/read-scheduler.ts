@@ -94,7 +94,13 @@ export class ReadScheduler {
   #pollCursor: Iterator<[string, FileSchedule]> | null = null;
   #closed = false;
 
-  constructor(options: ReadSchedulerOptions, read: ReadFile, breaker: BreakerOptions, onBreaker: BreakerListener = () => undefined, onStall: StallListener = () => undefined) {
+  constructor(
+    options: ReadSchedulerOptions,
+    read: ReadFile,
+    breaker: BreakerOptions,
+    onBreaker: BreakerListener = () => undefined,
+    onStall: StallListener = () => undefined,
+  ) {
     this.#options = options;
     this.#onStall = onStall;
     this.#breakerOptions = breaker;
@@ -198,7 +204,19 @@ export class ReadScheduler {
     let file = this.#files.get(key);
     if (!file) {
       const breaker = new CircuitBreaker((transition) => this.#onBreaker(key, transition));
-      file = { timer: null, pending: null, due: 0, firstEventAt: 0, throttledEventAt: 0, running: null, rerun: false, retries: 0, breaker, startedAt: 0, stalled: false };
+      file = {
+        timer: null,
+        pending: null,
+        due: 0,
+        firstEventAt: 0,
+        throttledEventAt: 0,
+        running: null,
+        rerun: false,
+        retries: 0,
+        breaker,
+        startedAt: 0,
+        stalled: false,
+      };
       this.#files.set(key, file);
     }
     return file;

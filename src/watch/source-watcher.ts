@@ -237,7 +237,10 @@ export class SourceWatcher {
 
   #onStall(file: string, stalled: boolean, forMs: number): void {
     if (stalled) {
-      this.#logger.warn({ event: 'read_stalled', file, forMs, readTimeoutMs: this.#readTimeoutMs }, 'read of a file has not finished; no other read of it is issued until it does');
+      this.#logger.warn(
+        { event: 'read_stalled', file, forMs, readTimeoutMs: this.#readTimeoutMs },
+        'read of a file has not finished; no other read of it is issued until it does',
+      );
     } else {
       this.#logger.info({ event: 'read_unstalled', file, forMs }, 'stalled read finished');
     }
@@ -357,7 +360,13 @@ export class SourceWatcher {
   async #onUnlink(path: string): Promise<void> {
     if (!this.#tails.has(path)) return;
     // Polling can report a file gone that was deleted and already re-created: keep that one.
-    if (await stat(path).then(() => true, () => false)) return this.#scheduler.hint(path);
+    if (
+      await stat(path).then(
+        () => true,
+        () => false,
+      )
+    )
+      return this.#scheduler.hint(path);
     if (this.#closing || !this.#forget(path)) return;
     this.#counters?.events.unlink.add();
     for (const [key, current] of this.#series) if (current.path === path) this.#series.delete(key);

@@ -100,21 +100,42 @@ describe('configuration layers', () => {
     expect(problemsOf(() => resolveConfig({ breaker: { failureThreshold: 0 } }))[0]).toMatch(
       /^breaker\.failureThreshold: 0 is not allowed \(Expected integer to be greater or equal to 1; failed reads in a row/,
     );
-    expect(problemsOf(() => resolveConfig({ breaker: { retryBaseMs: 5000 } }))).toEqual(['breaker.retryBaseMs: 5000 must not exceed breaker.retryMaxMs (4000)']);
-    expect(problemsOf(() => resolveConfig({ auth: { tokens: [{ name: 'a', symbols: ['*'] }, { name: 'a', token: 'x'.repeat(16), sha256: 'f'.repeat(64) }] } }))).toEqual([
+    expect(problemsOf(() => resolveConfig({ breaker: { retryBaseMs: 5000 } }))).toEqual([
+      'breaker.retryBaseMs: 5000 must not exceed breaker.retryMaxMs (4000)',
+    ]);
+    expect(
+      problemsOf(() =>
+        resolveConfig({
+          auth: {
+            tokens: [
+              { name: 'a', symbols: ['*'] },
+              { name: 'a', token: 'x'.repeat(16), sha256: 'f'.repeat(64) },
+            ],
+          },
+        }),
+      ),
+    ).toEqual([
       'auth.tokens.0: give exactly one of token (the secret) or sha256 (its hex SHA-256)',
       'auth.tokens.1: give exactly one of token (the secret) or sha256 (its hex SHA-256)',
       'auth.tokens.1.name: "a" is used by another token',
     ]);
-    expect(problemsOf(() => resolveConfig({ auth: { tokens: [{ name: 'short', token: 'abc' }] } }))[0]).toMatch(/^auth\.tokens\.0\.token: "\[redacted\]" is not allowed/);
+    expect(problemsOf(() => resolveConfig({ auth: { tokens: [{ name: 'short', token: 'abc' }] } }))[0]).toMatch(
+      /^auth\.tokens\.0\.token: "\[redacted\]" is not allowed/,
+    );
     expect(problemsOf(() => resolveConfig({ sources: [{ path: '/a' }, { path: '/b' }, { path: '/a', format: 'auto' }] }))).toEqual([
       'sources.2: the same folder and options as sources.0',
     ]);
-    expect(problemsOf(() => resolveConfig({ document: { sessionZone: 'Mars/Base' } }))[0]).toMatch(/^document\.sessionZone: "Mars\/Base" is not allowed \(time zone/);
+    expect(problemsOf(() => resolveConfig({ document: { sessionZone: 'Mars/Base' } }))[0]).toMatch(
+      /^document\.sessionZone: "Mars\/Base" is not allowed \(time zone/,
+    );
     expect(problemsOf(() => resolveConfig({ document: { indicators: { M5: ['rsi14', 'wma5'] } } }))).toEqual([
-      expect.stringMatching(/^document\.indicators\.M5\.1: "wma5" is not allowed \(.*sma, ema, rsi, atr or bb with a period of 1-1000 \(rsi14\), macd, or vwap\)$/),
+      expect.stringMatching(
+        /^document\.indicators\.M5\.1: "wma5" is not allowed \(.*sma, ema, rsi, atr or bb with a period of 1-1000 \(rsi14\), macd, or vwap\)$/,
+      ),
     ]);
-    expect(problemsOf(() => resolveConfig({ document: { indicators: { W1: ['rsi14'] } } }))).toEqual(['document.indicators.W1: ["rsi14"] is not allowed (unknown key)']);
+    expect(problemsOf(() => resolveConfig({ document: { indicators: { W1: ['rsi14'] } } }))).toEqual([
+      'document.indicators.W1: ["rsi14"] is not allowed (unknown key)',
+    ]);
     expect(problemsOf(() => resolveConfig({ cache: { ttlMs: { bars: 0 } } }))[0]).toMatch(/^cache\.ttlMs\.bars: 0 is not allowed/);
   });
 

@@ -14,7 +14,10 @@ import { sleep, waitFor } from '../helpers/wait.js';
 /** Handles that a leaked watcher, socket or timer would leave behind. */
 function openHandles(): string[] {
   const kinds = new Set(['TCPServerWrap', 'TCPSocketWrap', 'Timeout', 'FSEventWrap', 'StatWatcher', 'FileHandle']);
-  return process.getActiveResourcesInfo().filter((kind) => kinds.has(kind)).sort();
+  return process
+    .getActiveResourcesInfo()
+    .filter((kind) => kinds.has(kind))
+    .sort();
 }
 
 /** Handles in `after` beyond those in `before`: a timer of an earlier test that ended meanwhile is no leak. */

@@ -73,7 +73,12 @@ describe('LiveConfig', () => {
     const counters = { applied: new Tally(), refused: new Tally() };
     const logs = new LogCapture('info');
     const initial = resolveConfig({ journal: { size: fileSize } });
-    const config = new LiveConfig(initial, { base: [{ journal: { size: fileSize } }], load: async () => [{ journal: { size: fileSize }, port: 1 }], logger: logs.logger, counters });
+    const config = new LiveConfig(initial, {
+      base: [{ journal: { size: fileSize } }],
+      load: async () => [{ journal: { size: fileSize }, port: 1 }],
+      logger: logs.logger,
+      counters,
+    });
     await config.patch({ watch: { debounceMs: 8 } });
     fileSize = 50;
     const change = await config.reload();
@@ -84,11 +89,19 @@ describe('LiveConfig', () => {
 
   it('redacts secrets, and a redacted secret given back keeps the one in force', async () => {
     const initial = resolveConfig({
-      auth: { tokens: [{ name: 'bot', token: 'a-long-secret-token-1' }, { name: 'ops', sha256: 'a'.repeat(64), admin: true }] },
+      auth: {
+        tokens: [
+          { name: 'bot', token: 'a-long-secret-token-1' },
+          { name: 'ops', sha256: 'a'.repeat(64), admin: true },
+        ],
+      },
       notify: { webhookUrl: 'https://hooks.example.com/T000/B000/xyz', webhookHeaders: { authorization: 'Bearer hook' } },
     });
     const shown = redact(initial) as Config;
-    expect(shown.auth.tokens).toEqual([{ name: 'bot', token: REDACTED }, { name: 'ops', sha256: REDACTED, admin: true }]);
+    expect(shown.auth.tokens).toEqual([
+      { name: 'bot', token: REDACTED },
+      { name: 'ops', sha256: REDACTED, admin: true },
+    ]);
     expect(shown.notify).toMatchObject({ webhookUrl: REDACTED, webhookHeaders: { authorization: REDACTED } });
     expect(JSON.stringify(shown)).not.toMatch(/a-long-secret|hooks\.example|Bearer hook|aaaa/);
 

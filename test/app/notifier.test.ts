@@ -54,7 +54,10 @@ describe('Notifier', () => {
     n.notify('error', 'x', change('UNHEALTHY'));
     await waitFor('the failure', () => counters.failed.value === 1);
     expect(hook.requests).toHaveLength(3);
-    expect(logs.find((line) => line.msg === 'webhook notification not delivered')).toMatchObject({ problem: 'answered 500', webhook: `${new URL(hook.url).origin}/[redacted]` });
+    expect(logs.find((line) => line.msg === 'webhook notification not delivered')).toMatchObject({
+      problem: 'answered 500',
+      webhook: `${new URL(hook.url).origin}/[redacted]`,
+    });
 
     hook.respond = () => 404;
     n.notify('error', 'y', change('DEGRADED'));

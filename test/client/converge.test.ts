@@ -19,7 +19,7 @@ async function filesAndBridge() {
   return { dir, files, bridge };
 }
 
-describe('the client SDK keeps the bridge\'s documents', () => {
+describe("the client SDK keeps the bridge's documents", () => {
   for (const kind of ['ws', 'sse', 'poll'] as const) {
     it(`over ${kind}: converges through appends, partial records, rewrites and renames, every patch in order`, async () => {
       const { files, bridge } = await filesAndBridge();

@@ -9,7 +9,10 @@ import { sleep, waitFor } from '../helpers/wait.js';
 /** Sockets and timers a leaked connection, liveness check or retry would leave behind. */
 function openHandles(): string[] {
   const kinds = new Set(['TCPSocketWrap', 'Timeout']);
-  return process.getActiveResourcesInfo().filter((kind) => kinds.has(kind)).sort();
+  return process
+    .getActiveResourcesInfo()
+    .filter((kind) => kinds.has(kind))
+    .sort();
 }
 
 describe('client lifecycle', () => {
@@ -47,7 +50,11 @@ describe('client lifecycle', () => {
     await retrying.close();
 
     // fetch keeps idle keep-alive sockets for a few seconds: allow for them to go.
-    await waitFor('handles to be released', () => JSON.stringify(openHandles().filter((kind) => kind !== 'TCPSocketWrap')) === JSON.stringify(baseline.filter((kind) => kind !== 'TCPSocketWrap')), 3000);
+    await waitFor(
+      'handles to be released',
+      () => JSON.stringify(openHandles().filter((kind) => kind !== 'TCPSocketWrap')) === JSON.stringify(baseline.filter((kind) => kind !== 'TCPSocketWrap')),
+      3000,
+    );
     expect(openHandles().filter((kind) => kind === 'Timeout')).toEqual(baseline.filter((kind) => kind === 'Timeout'));
   });
 });

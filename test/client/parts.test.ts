@@ -44,7 +44,10 @@ describe('document mirror', () => {
     mirror.snapshot({ type: 'snapshot', symbol: 'A', epoch: 'E', seq: 1, data: document(1) });
     const held = mirror.get('A');
     for (const ops of [
-      [{ op: 'add', path: '/bars/M1/-', value: { t: 1 } }, { op: 'remove', path: '/book' }],
+      [
+        { op: 'add', path: '/bars/M1/-', value: { t: 1 } },
+        { op: 'remove', path: '/book' },
+      ],
       [{ op: 'test', path: '/quote/bid', value: 7 }],
       [{ op: 'jump', path: '/quote' }],
     ]) {

@@ -92,7 +92,12 @@ describe('the client SDK against exact protocol sequences', () => {
     expect(fake.frames[1]).toEqual({ op: 'subscribe', symbols: ['A'], resume: { A: { epoch: 'E1', seq: 2 } } });
     expect(recorder.of('gap')).toEqual([{ symbol: 'A', held: { epoch: 'E1', seq: 2 }, received: { epoch: 'E1', seq: 4 } }]);
     fake.bid(5, 104); // sent live before the bridge saw the resume
-    for (const [seq, bid] of [[3, 102], [4, 103], [5, 104]] as const) fake.bid(seq, bid);
+    for (const [seq, bid] of [
+      [3, 102],
+      [4, 103],
+      [5, 104],
+    ] as const)
+      fake.bid(seq, bid);
     await waitFor('the replay', () => client.version('A')?.seq === 5);
     expect(client.get('A')?.quote).toEqual({ bid: 104 });
     expect(recorder.of('gap')).toHaveLength(1);

@@ -64,7 +64,12 @@ describe('the client SDK across broken connections', () => {
 
     await waitFor('a resync of every symbol', () => recorder.of('resync').length === 3);
     for (const event of recorder.of('resync')) {
-      expect(event).toEqual({ symbol: event.symbol, reason: 'epoch', previous: before[event.symbol], current: { epoch: second.store.epoch, seq: event.current.seq } });
+      expect(event).toEqual({
+        symbol: event.symbol,
+        reason: 'epoch',
+        previous: before[event.symbol],
+        current: { epoch: second.store.epoch, seq: event.current.seq },
+      });
     }
     await waitFor('back on WebSocket', () => client.transport === 'ws', 10_000);
     await files.step();

@@ -62,7 +62,9 @@ describe('the dashboard in a real browser', () => {
 
     try {
       await page.goto(`${first.url}/?token=t0k#XAUUSD`);
-      await expect.poll(() => page.locator('#symbols tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-symbol'))), WAIT).toEqual(SYMBOLS);
+      await expect
+        .poll(() => page.locator('#symbols tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-symbol'))), WAIT)
+        .toEqual(SYMBOLS);
       await expect.poll(() => page.locator('#connection').getAttribute('data-state'), WAIT).toBe('live');
       await expect.poll(() => page.locator('#health').textContent(), WAIT).toBe('health: HEALTHY');
       // The token was read, then taken out of the address bar (the hash stays).
@@ -72,7 +74,13 @@ describe('the dashboard in a real browser', () => {
       // Values change as the simulator writes.
       const before = await cell(page, 'ESZ25_FUT_CME', 'bid').textContent();
       expect(before).toMatch(/^\d+(\.\d+)?$/);
-      await expect.poll(async () => (await cell(page, 'ESZ25_FUT_CME', 'bid').textContent()) !== before || (await cell(page, 'ESZ25_FUT_CME', 'last').textContent()) !== before, WAIT).toBe(true);
+      await expect
+        .poll(
+          async () =>
+            (await cell(page, 'ESZ25_FUT_CME', 'bid').textContent()) !== before || (await cell(page, 'ESZ25_FUT_CME', 'last').textContent()) !== before,
+          WAIT,
+        )
+        .toBe(true);
       await expect.poll(() => cell(page, 'EURUSD', 'rate').textContent(), WAIT).toMatch(/^\d+\.\d$/);
 
       // The selected symbol comes through the SDK over WebSocket, with its book; the token went along.
@@ -82,7 +90,16 @@ describe('the dashboard in a real browser', () => {
 
       await cell(page, 'ESZ25_FUT_CME', 'symbol').click();
       await expect.poll(() => page.locator('#detail-symbol').textContent(), WAIT).toBe('ESZ25_FUT_CME');
-      await expect.poll(() => page.locator('#sparkline polyline').getAttribute('points').then((points) => points?.split(' ').length ?? 0), WAIT).toBeGreaterThan(20);
+      await expect
+        .poll(
+          () =>
+            page
+              .locator('#sparkline polyline')
+              .getAttribute('points')
+              .then((points) => points?.split(' ').length ?? 0),
+          WAIT,
+        )
+        .toBeGreaterThan(20);
       // The simulator writes ESZ25_FUT_CME's market depth too (.depth): its book is shown.
       await expect.poll(() => page.locator('#book tbody tr').count(), WAIT).toBeGreaterThan(0);
       expect(await page.locator('#no-book').isVisible()).toBe(false);
@@ -169,7 +186,9 @@ describe('the client SDK in a real browser', () => {
       await expect.poll(async () => isDeepStrictEqual((await state(kind)).documents, expected()), WAIT).toBe(true);
       expect((await state(kind)).transport).toBe(kind);
     }
-    await page.evaluate(() => Promise.all(Object.values((globalThis as unknown as { clients: Record<string, TapeClient> }).clients).map((client) => client.close())));
+    await page.evaluate(() =>
+      Promise.all(Object.values((globalThis as unknown as { clients: Record<string, TapeClient> }).clients).map((client) => client.close())),
+    );
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -46,7 +46,7 @@ describe('the shared cache of on-demand answers', () => {
     expect(cache.stats()).toMatchObject({ misses: 1, hits: 49, coalesced: 49 });
   });
 
-  it('answers age out after their kind\'s time to live, and are purged', async () => {
+  it("answers age out after their kind's time to live, and are purged", async () => {
     const cache = cacheOf({ ttlMs: { bars: 60_000, indicators: 40 } });
     const indicators = counted('i');
     const bars = counted('b');
@@ -80,9 +80,11 @@ describe('the shared cache of on-demand answers', () => {
 
   it('a computation that fails is not cached; a new size bound or clear() empties it', async () => {
     const cache = cacheOf();
-    await expect(cache.get('indicators', 'bad', () => {
-      throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      cache.get('indicators', 'bad', () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     expect(await cache.get('indicators', 'bad', () => 'ok')).toBe('ok');
     cache.clear();
     expect(cache.stats().entries).toBe(0);

@@ -302,38 +302,33 @@ const step: fc.Arbitrary<Step> = fc.oneof(
 describe('CandleWindow: property against a model', () => {
   it('matches the model, and every sealed version stays as it was published', () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom<Timeframe>('M1', 'M5'),
-        fc.integer({ min: 1, max: 8 }),
-        fc.array(step, { maxLength: 60 }),
-        (timeframe, capacity, steps) => {
-          const window = new CandleWindow(timeframe, capacity);
-          const model = new Model(timeframe, capacity);
-          const published: { bars: readonly Bar[]; json: string }[] = [];
-          let last = window.seal();
-          let changedSinceSeal = false;
-          for (const s of steps) {
-            if (s.kind === 'seal') {
-              const bars = window.seal();
-              if (!changedSinceSeal) expect(bars).toBe(last);
-              expect(bars).toEqual(model.bars);
-              // Timestamps strictly ascending, within capacity.
-              for (let i = 1; i < bars.length; i++) expect((bars[i] as Bar).t).toBeGreaterThan((bars[i - 1] as Bar).t);
-              expect(bars.length).toBeLessThanOrEqual(capacity);
-              published.push({ bars: deepFreeze(bars), json: JSON.stringify(bars) });
-              last = bars;
-              changedSinceSeal = false;
-            } else {
-              const time = T0 + s.minute * MIN + s.second;
-              if (model.trade(time, s.price, s.volume, s.trades)) changedSinceSeal = true;
-              window.addTrade(time, s.price, s.volume, s.trades);
-              expect(window.bars).toEqual(model.bars);
-            }
+      fc.property(fc.constantFrom<Timeframe>('M1', 'M5'), fc.integer({ min: 1, max: 8 }), fc.array(step, { maxLength: 60 }), (timeframe, capacity, steps) => {
+        const window = new CandleWindow(timeframe, capacity);
+        const model = new Model(timeframe, capacity);
+        const published: { bars: readonly Bar[]; json: string }[] = [];
+        let last = window.seal();
+        let changedSinceSeal = false;
+        for (const s of steps) {
+          if (s.kind === 'seal') {
+            const bars = window.seal();
+            if (!changedSinceSeal) expect(bars).toBe(last);
+            expect(bars).toEqual(model.bars);
+            // Timestamps strictly ascending, within capacity.
+            for (let i = 1; i < bars.length; i++) expect((bars[i] as Bar).t).toBeGreaterThan((bars[i - 1] as Bar).t);
+            expect(bars.length).toBeLessThanOrEqual(capacity);
+            published.push({ bars: deepFreeze(bars), json: JSON.stringify(bars) });
+            last = bars;
+            changedSinceSeal = false;
+          } else {
+            const time = T0 + s.minute * MIN + s.second;
+            if (model.trade(time, s.price, s.volume, s.trades)) changedSinceSeal = true;
+            window.addTrade(time, s.price, s.volume, s.trades);
+            expect(window.bars).toEqual(model.bars);
           }
-          expect(window.seal()).toEqual(model.bars);
-          for (const version of published) expect(JSON.stringify(version.bars)).toBe(version.json);
-        },
-      ),
+        }
+        expect(window.seal()).toEqual(model.bars);
+        for (const version of published) expect(JSON.stringify(version.bars)).toBe(version.json);
+      }),
       { numRuns: 200 },
     );
   });
@@ -372,7 +367,15 @@ describe('CandleWindow: bars stated by a file, and the forming bar rewritten', (
   it('gives the same bars as merging only the final version of each record (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.record({ step: fc.integer({ min: 0, max: 40_000 }), c: fc.integer({ min: 90, max: 110 }), v: fc.integer({ min: 1, max: 9 }), rewrites: fc.array(fc.tuple(fc.integer({ min: 90, max: 110 }), fc.integer({ min: 1, max: 9 })), { maxLength: 3 }) }), { maxLength: 30 }),
+        fc.array(
+          fc.record({
+            step: fc.integer({ min: 0, max: 40_000 }),
+            c: fc.integer({ min: 90, max: 110 }),
+            v: fc.integer({ min: 1, max: 9 }),
+            rewrites: fc.array(fc.tuple(fc.integer({ min: 90, max: 110 }), fc.integer({ min: 1, max: 9 })), { maxLength: 3 }),
+          }),
+          { maxLength: 30 },
+        ),
         (records) => {
           const live = new CandleWindow('M1', 50);
           const final = new CandleWindow('M1', 50);

@@ -26,16 +26,28 @@ function near(a: IndicatorValue | undefined, b: IndicatorValue | undefined, tole
 
 const specs = fc.oneof(
   fc.constantFrom(...INDICATOR_NAMES.filter((name) => name === 'macd' || name === 'vwap')).map((name) => specOf(name)),
-  fc.tuple(fc.constantFrom('sma' as const, 'ema' as const, 'rsi' as const, 'atr' as const, 'bb' as const), fc.integer({ min: 1, max: 30 })).map(([name, period]) => specOf(name, period)),
+  fc
+    .tuple(fc.constantFrom('sma' as const, 'ema' as const, 'rsi' as const, 'atr' as const, 'bb' as const), fc.integer({ min: 1, max: 30 }))
+    .map(([name, period]) => specOf(name, period)),
 );
 
 /** Bars of quarter-point prices around 100 (ES-like), minutes apart with gaps, some crossing midnight. */
 const barSeries = (maxLength: number) =>
   fc
-    .array(fc.record({ gap: fc.integer({ min: 1, max: 90 }), move: fc.integer({ min: -12, max: 12 }), up: fc.nat(8), down: fc.nat(8), open: fc.integer({ min: -4, max: 4 }), v: fc.nat(500) }), {
-      minLength: 1,
-      maxLength,
-    })
+    .array(
+      fc.record({
+        gap: fc.integer({ min: 1, max: 90 }),
+        move: fc.integer({ min: -12, max: 12 }),
+        up: fc.nat(8),
+        down: fc.nat(8),
+        open: fc.integer({ min: -4, max: 4 }),
+        v: fc.nat(500),
+      }),
+      {
+        minLength: 1,
+        maxLength,
+      },
+    )
     .map((steps) => {
       let t = T0;
       let c = 100;
@@ -54,7 +66,10 @@ describe('incremental equals batch', () => {
         const state = createState(spec, DAYS);
         const batch = seriesOf(spec, bars, DAYS);
         bars.forEach((bar, i) => {
-          expect(near(state.value(bar), batch[i], (x) => 1e-9 * Math.max(1, Math.abs(x))), `${spec.key} at ${i}`).toBe(true);
+          expect(
+            near(state.value(bar), batch[i], (x) => 1e-9 * Math.max(1, Math.abs(x))),
+            `${spec.key} at ${i}`,
+          ).toBe(true);
           state.push(bar);
         });
       }),
@@ -140,7 +155,10 @@ describe('the per-symbol deriver follows a live window', () => {
             const expected = seriesOf(spec, series, DAYS).at(-1);
             // Published values are rounded: RSI to hundredths, the rest to 4 decimals (2 + 2).
             const half = spec.name === 'rsi' ? 0.005 : 0.00005;
-            expect(near(values[key], expected, () => half + 1e-9), `${key} after ${s.kind}: ${JSON.stringify(values[key])} vs ${JSON.stringify(expected)}`).toBe(true);
+            expect(
+              near(values[key], expected, () => half + 1e-9),
+              `${key} after ${s.kind}: ${JSON.stringify(values[key])} vs ${JSON.stringify(expected)}`,
+            ).toBe(true);
           }
         }
       }),

@@ -18,15 +18,22 @@ const UTC_DAYS = barClock('D1');
 
 /** StockCharts' RSI example (cs-rsi.xls): 33 closes, and the RSI(14) they print from the 15th on. */
 const STOCKCHARTS_CLOSES = [
-  44.3389, 44.0902, 44.1497, 43.6124, 44.2779, 44.8264, 45.0955, 45.4245, 45.8433, 46.0826, 45.8931, 46.0328, 45.614, 46.282, 46.282, 46.0028, 46.0328,
-  46.4116, 46.2222, 45.6439, 46.2122, 46.2521, 45.7137, 46.4515, 45.7835, 45.3548, 44.0288, 44.1783, 44.2181, 44.5672, 43.4205, 42.6628, 43.1314,
+  44.3389, 44.0902, 44.1497, 43.6124, 44.2779, 44.8264, 45.0955, 45.4245, 45.8433, 46.0826, 45.8931, 46.0328, 45.614, 46.282, 46.282, 46.0028, 46.0328, 46.4116,
+  46.2222, 45.6439, 46.2122, 46.2521, 45.7137, 46.4515, 45.7835, 45.3548, 44.0288, 44.1783, 44.2181, 44.5672, 43.4205, 42.6628, 43.1314,
 ];
 const STOCKCHARTS_RSI = [70.53, 66.32, 66.55, 69.41, 66.36, 57.97, 62.93, 63.26, 56.06, 62.38, 54.71, 50.42, 39.99, 41.46, 41.87, 45.46, 37.3, 33.08, 37.77];
 
 /** A fixed series of 60 M1 bars across a UTC midnight, with gaps, flat runs and volume. */
-const SERIES: Bar[] = STOCKCHARTS_CLOSES.concat([43.5, 43.5, 43.5, 44.1, 44.9, 44.2, 45, 45.8, 45.1, 44.7, 44.7, 45.3, 46, 46.4, 46.1, 45.2, 44.8, 45.5, 45.9, 46.6, 46.2, 47, 47.3, 46.8, 46.9, 47.4, 47.1]).map(
-  (c, i) => ({ t: Date.UTC(2026, 10, 20, 23, 30) + i * MIN, o: c - 0.1 * (i % 3), h: c + 0.3 + (i % 4) * 0.1, l: c - 0.4 - (i % 5) * 0.05, c, v: 100 + ((i * 37) % 50) }),
-);
+const SERIES: Bar[] = STOCKCHARTS_CLOSES.concat([
+  43.5, 43.5, 43.5, 44.1, 44.9, 44.2, 45, 45.8, 45.1, 44.7, 44.7, 45.3, 46, 46.4, 46.1, 45.2, 44.8, 45.5, 45.9, 46.6, 46.2, 47, 47.3, 46.8, 46.9, 47.4, 47.1,
+]).map((c, i) => ({
+  t: Date.UTC(2026, 10, 20, 23, 30) + i * MIN,
+  o: c - 0.1 * (i % 3),
+  h: c + 0.3 + (i % 4) * 0.1,
+  l: c - 0.4 - (i % 5) * 0.05,
+  c,
+  v: 100 + ((i * 37) % 50),
+}));
 
 // ---------------------------------------------------------------- the textbook formulas
 
@@ -149,7 +156,9 @@ function expectClose(actual: readonly (IndicatorValue | undefined)[], expected: 
     }
     expect(got, `${what}[${i}]`).toBeDefined();
     const pairs: [number, number][] =
-      typeof value === 'number' ? [[got as number, value]] : Object.entries(value).map(([key, part]) => [(got as unknown as Record<string, number>)[key] as number, part as number]);
+      typeof value === 'number'
+        ? [[got as number, value]]
+        : Object.entries(value).map(([key, part]) => [(got as unknown as Record<string, number>)[key] as number, part as number]);
     for (const [a, b] of pairs) expect(Math.abs(a - b), `${what}[${i}]: ${a} vs ${b}`).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(b)));
   });
 }
@@ -252,7 +261,7 @@ describe('indicators against the textbook formulas on a fixed series', () => {
 });
 
 describe('rounding for publication', () => {
-  it('prices get two decimals beyond the instrument\'s, RSI hundredths; no float noise', () => {
+  it("prices get two decimals beyond the instrument's, RSI hundredths; no float noise", () => {
     expect(decimalsOf(6012.25)).toBe(2);
     expect(decimalsOf(1.08421)).toBe(5);
     expect(decimalsOf(100)).toBe(0);

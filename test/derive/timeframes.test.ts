@@ -21,7 +21,7 @@ describe('bar boundaries', () => {
     expect(barClock('H1', NEW_YORK).open(day + 23 * HOUR + 59 * MIN)).toBe(day + 23 * HOUR);
   });
 
-  it('D1 opens at the session zone\'s midnight: 23 hours on the spring change, 25 on the autumn one', () => {
+  it("D1 opens at the session zone's midnight: 23 hours on the spring change, 25 on the autumn one", () => {
     const d1 = barClock('D1', NEW_YORK);
     // 2026-03-08: EST (UTC−5) until 02:00, EDT (UTC−4) after.
     expect(d1.open(Date.UTC(2026, 2, 8, 4, 59))).toBe(Date.UTC(2026, 2, 7, 5));
@@ -43,8 +43,10 @@ describe('bar boundaries', () => {
     expect(fx.open(Date.UTC(2026, 6, 20, 21, 30))).toBe(Date.UTC(2026, 6, 20, 21)); // 17:00 EDT = 21:00Z
   });
 
-  it('every instant falls in the day that opens at its zone\'s last midnight (property, several zones)', () => {
-    const zones = ['America/New_York', 'Europe/London', 'Australia/Sydney', 'Asia/Kolkata', 'America/New_York+07:00', '+02:00'].map((spec) => TimeZone.parse(spec));
+  it("every instant falls in the day that opens at its zone's last midnight (property, several zones)", () => {
+    const zones = ['America/New_York', 'Europe/London', 'Australia/Sydney', 'Asia/Kolkata', 'America/New_York+07:00', '+02:00'].map((spec) =>
+      TimeZone.parse(spec),
+    );
     fc.assert(
       fc.property(fc.constantFrom(...zones), fc.integer({ min: Date.UTC(2025, 0, 1), max: Date.UTC(2027, 0, 1) }), (zone, time) => {
         const open = barClock('D1', zone).open(time);
@@ -76,7 +78,12 @@ const ALL: WindowSizes = { M1: 1000, M5: 1000, M15: 1000, M30: 1000, H1: 1000, H
 const COARSER: Timeframe[] = ['M5', 'M15', 'M30', 'H1', 'H4', 'D1'];
 
 describe('candles from ticks, or from finer bars', () => {
-  const tick = fc.record({ advance: fc.integer({ min: 0, max: 40 * MIN }), late: fc.integer({ min: 0, max: 2 * MIN }), price: fc.integer({ min: 400, max: 440 }), size: fc.integer({ min: 1, max: 9 }) });
+  const tick = fc.record({
+    advance: fc.integer({ min: 0, max: 40 * MIN }),
+    late: fc.integer({ min: 0, max: 2 * MIN }),
+    price: fc.integer({ min: 400, max: 440 }),
+    size: fc.integer({ min: 1, max: 9 }),
+  });
 
   it('agree: ticks into every window = ticks into M1, its bars folded into the rest, as a bar export states them (property)', () => {
     fc.assert(
@@ -113,21 +120,34 @@ describe('candles from ticks, or from finer bars', () => {
   });
 
   it('a whole finer window folds into the same bars as its bars folded one by one (property)', () => {
-    const bar = fc.record({ gap: fc.integer({ min: 1, max: 90 }), o: fc.integer({ min: 400, max: 440 }), up: fc.nat(8), down: fc.nat(8), v: fc.nat(500), n: fc.option(fc.nat(9), { nil: undefined }) });
+    const bar = fc.record({
+      gap: fc.integer({ min: 1, max: 90 }),
+      o: fc.integer({ min: 400, max: 440 }),
+      up: fc.nat(8),
+      down: fc.nat(8),
+      v: fc.nat(500),
+      n: fc.option(fc.nat(9), { nil: undefined }),
+    });
     fc.assert(
-      fc.property(fc.array(bar, { minLength: 1, maxLength: 300 }), fc.constantFrom(...COARSER), fc.integer({ min: 2, max: 60 }), fc.boolean(), (specs, timeframe, size, zoned) => {
-        const zone = zoned ? NEW_YORK : TimeZone.UTC;
-        let t = Date.UTC(2026, 2, 7, 20);
-        const finer: Bar[] = specs.map(({ gap, o, up, down, v, n }) => {
-          t += gap * MIN;
-          return { t, o, h: o + up, l: o - down, c: o + up - down, v, ...(n === undefined ? {} : { n }) };
-        });
-        const byBar = new CandleWindow(timeframe, size, barClock(timeframe, zone));
-        for (const next of finer) byBar.foldFiner(next, undefined, finer, false);
-        const whole = new CandleWindow(timeframe, size, barClock(timeframe, zone));
-        whole.foldFinerWindow(finer);
-        expect(whole.seal()).toEqual(byBar.seal());
-      }),
+      fc.property(
+        fc.array(bar, { minLength: 1, maxLength: 300 }),
+        fc.constantFrom(...COARSER),
+        fc.integer({ min: 2, max: 60 }),
+        fc.boolean(),
+        (specs, timeframe, size, zoned) => {
+          const zone = zoned ? NEW_YORK : TimeZone.UTC;
+          let t = Date.UTC(2026, 2, 7, 20);
+          const finer: Bar[] = specs.map(({ gap, o, up, down, v, n }) => {
+            t += gap * MIN;
+            return { t, o, h: o + up, l: o - down, c: o + up - down, v, ...(n === undefined ? {} : { n }) };
+          });
+          const byBar = new CandleWindow(timeframe, size, barClock(timeframe, zone));
+          for (const next of finer) byBar.foldFiner(next, undefined, finer, false);
+          const whole = new CandleWindow(timeframe, size, barClock(timeframe, zone));
+          whole.foldFinerWindow(finer);
+          expect(whole.seal()).toEqual(byBar.seal());
+        },
+      ),
       { numRuns: 200 },
     );
   });

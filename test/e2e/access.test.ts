@@ -25,16 +25,20 @@ async function securedBridge(auth: Record<string, unknown> = {}, logs = new LogC
   await files.create();
   const tokensFile = join(await tempDir(), 'tokens.json');
   await writeFile(tokensFile, JSON.stringify([{ name: 'desk', sha256: sha256(DESK), symbols: ['ES*'] }]));
-  const bridge = await startTestBridge([dir], {
-    auth: {
-      tokens: [
-        { name: 'ops', token: OPS, admin: true },
-        { name: 'fx', token: FX, symbols: ['EUR*', 'XAU???'] },
-      ],
-      tokensFile,
-      ...auth,
+  const bridge = await startTestBridge(
+    [dir],
+    {
+      auth: {
+        tokens: [
+          { name: 'ops', token: OPS, admin: true },
+          { name: 'fx', token: FX, symbols: ['EUR*', 'XAU???'] },
+        ],
+        tokensFile,
+        ...auth,
+      },
     },
-  }, logs);
+    logs,
+  );
   return { bridge, files, tokensFile };
 }
 
@@ -52,7 +56,8 @@ describe('bearer tokens', () => {
     expect((await getJson(`${url}/v1/symbols?token=${FX}`)).status).toBe(401);
     expect((await getJson(`${url}/health`)).status).toBe(200);
 
-    const list = async (token: string) => (await getJson<{ symbols: { symbol: string }[] }>(`${url}/v1/symbols`, bearer(token))).body.symbols.map((entry) => entry.symbol);
+    const list = async (token: string) =>
+      (await getJson<{ symbols: { symbol: string }[] }>(`${url}/v1/symbols`, bearer(token))).body.symbols.map((entry) => entry.symbol);
     expect(await list(FX)).toEqual(['EURUSD', 'XAUUSD']);
     expect(await list(DESK)).toEqual(['ESZ25_FUT_CME']);
     expect(await list(OPS)).toEqual(['ESZ25_FUT_CME', 'EURUSD', 'XAUUSD']);
@@ -69,7 +74,11 @@ describe('bearer tokens', () => {
       expect([route, refused.status, refused.body.error.code]).toEqual([route, 403, 'FORBIDDEN']);
       expect((await fetch(`${url}${route}`, { headers: bearer(OPS) })).status).toBe(200);
     }
-    const patch = await fetch(`${url}/v1/config`, { method: 'PATCH', headers: { ...bearer(FX), 'content-type': 'application/json' }, body: '{"log":{"level":"debug"}}' });
+    const patch = await fetch(`${url}/v1/config`, {
+      method: 'PATCH',
+      headers: { ...bearer(FX), 'content-type': 'application/json' },
+      body: '{"log":{"level":"debug"}}',
+    });
     expect(patch.status).toBe(403);
   });
 

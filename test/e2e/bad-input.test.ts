@@ -90,7 +90,7 @@ const CASES: BadCase[] = [
     kept: { symbol: 'EURUSD', check: (document) => expect(document.quote).toEqual({ bid: 1.15, ask: 1.25, time: T0 + 2000 }) },
   },
   {
-    row: 'a text file whose header is not its format\'s',
+    row: "a text file whose header is not its format's",
     async write(dir) {
       await writeFile(join(dir, 'EURUSD_M1_202611200000_202611202359.csv'), '<DATE>\t<TIME>\t<BID>\t<ASK>\r\n2026.11.20\t14:00:00\t1.1\t1.2\r\n');
     },
@@ -108,7 +108,9 @@ const CASES: BadCase[] = [
   {
     row: 'an MT5 export of a timeframe the document does not keep',
     async write(dir) {
-      await new Mt5BarWriter(join(dir, 'EURUSD_MN1_202401010000_202611010000.csv')).create([{ t: T0, o: 1, h: 2, l: 0.5, c: 1.5, tickVolume: 1, volume: 0, spread: 1 }]);
+      await new Mt5BarWriter(join(dir, 'EURUSD_MN1_202401010000_202611010000.csv')).create([
+        { t: T0, o: 1, h: 2, l: 0.5, c: 1.5, tickVolume: 1, volume: 0, spread: 1 },
+      ]);
     },
     warning: { file: 'EURUSD_MN1_202401010000_202611010000.csv', msg: /timeframe MN1 is not one the document keeps/ },
   },
@@ -120,7 +122,11 @@ const CASES: BadCase[] = [
     async write(dir) {
       await appendFile(join(dir, 'feed.ndjson'), `{"symbol": "BTC", "bid": 2, "time"\n${JSON.stringify({ symbol: 'BTC', bid: 3, time: T0 + 2 })}\n`);
     },
-    warning: { file: 'feed.ndjson', msg: /^line is not JSON \(\d+ bytes\); line skipped$/, offset: JSON.stringify({ symbol: 'BTC', bid: 1, time: T0 }).length + 1 },
+    warning: {
+      file: 'feed.ndjson',
+      msg: /^line is not JSON \(\d+ bytes\); line skipped$/,
+      offset: JSON.stringify({ symbol: 'BTC', bid: 1, time: T0 }).length + 1,
+    },
     kept: { symbol: 'BTC', check: (document) => expect(document.quote).toEqual({ bid: 3, time: T0 + 2 }) },
   },
   {
@@ -160,7 +166,11 @@ const CASES: BadCase[] = [
     async write(dir) {
       await appendFile(join(dir, 'ticks.csv'), `2026.11.20 14:00:01,${'9'.repeat(70_000)}\r\n2026.11.20 14:00:02,1.7\r\n`);
     },
-    warning: { file: 'ticks.csv', msg: /^line longer than the limit \(\d+ bytes without a line end\); skipped$/, offset: 'Time,Bid\r\n2026.11.20 14:00:00,1.5\r\n'.length },
+    warning: {
+      file: 'ticks.csv',
+      msg: /^line longer than the limit \(\d+ bytes without a line end\); skipped$/,
+      offset: 'Time,Bid\r\n2026.11.20 14:00:00,1.5\r\n'.length,
+    },
     kept: { symbol: 'ticks', check: (document) => expect(document.quote).toEqual({ bid: 1.7, time: T0 + 2000 }) },
   },
   {

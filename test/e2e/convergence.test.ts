@@ -111,7 +111,10 @@ describe('resume', () => {
     second.subscribe(['ESZ25_FUT_CME', 'XAUUSD'], Object.fromEntries([...held].map(([symbol, d]) => [symbol, { epoch: d.epoch, seq: d.seq }])));
     await expectConverged(bridge, second.mirror, ['ESZ25_FUT_CME', 'XAUUSD'], 'resumed client');
     expect(second.of('snapshot')).toEqual([]);
-    const replayed = second.of('patch').filter((message) => message.symbol === 'ESZ25_FUT_CME').map((message) => message.seq);
+    const replayed = second
+      .of('patch')
+      .filter((message) => message.symbol === 'ESZ25_FUT_CME')
+      .map((message) => message.seq);
     const current = bridge.store.get('ESZ25_FUT_CME')?.seq as number;
     expect(replayed.slice(0, current - seqAtDrop)).toEqual(Array.from({ length: current - seqAtDrop }, (_, i) => seqAtDrop + 1 + i));
     await second.close();

@@ -103,9 +103,17 @@ describe('derived data for every consumer', () => {
     await scid.append([scidTickRecord(trade(HISTORY))]);
     await waitFor('the new-bar patch', () => (client.document(ES)?.seq ?? 0) > before);
     const newBarOps = client.of('patch').at(-1)?.ops ?? [];
-    for (const [tf, size] of [['M1', 20], ['M5', 10], ['M15', 5], ['H1', 3]] as const) {
+    for (const [tf, size] of [
+      ['M1', 20],
+      ['M5', 10],
+      ['M15', 5],
+      ['H1', 3],
+    ] as const) {
       const ops = newBarOps.filter((op) => op.path.startsWith(`/bars/${tf}/`));
-      expect(ops.map(({ op, path }) => ({ op, path })), tf).toEqual([
+      expect(
+        ops.map(({ op, path }) => ({ op, path })),
+        tf,
+      ).toEqual([
         { op: 'remove', path: `/bars/${tf}/0` },
         { op: 'add', path: `/bars/${tf}/${size - 1}` },
       ]);
@@ -189,7 +197,10 @@ describe('derived data for every consumer', () => {
     const answer = await getJson<ErrorBody>(`${bridge.url}/v1/symbols/EURUSD/bars?tf=M5`);
     expect(answer.status).toBe(404);
     expect(answer.body.error.message).toBe('no M5 bars for "EURUSD", and no finer ones to build them from (it has H1)');
-    expect((await getJson<BarsAnswer>(`${bridge.url}/v1/symbols/EURUSD/bars?tf=D1`)).body).toMatchObject({ builtFrom: 'H1', bars: [{ t: Date.UTC(2026, 10, 20), v: 20 }] });
+    expect((await getJson<BarsAnswer>(`${bridge.url}/v1/symbols/EURUSD/bars?tf=D1`)).body).toMatchObject({
+      builtFrom: 'H1',
+      bars: [{ t: Date.UTC(2026, 10, 20), v: 20 }],
+    });
   });
 
   it('one computation per state: hits, coalesced concurrent requests, fresh after a commit that changes the timeframe', async () => {
@@ -258,14 +269,22 @@ describe('derived data for every consumer', () => {
     const d1 = () => bridge.store.get(ES)?.document.bars.D1;
     expect(d1()?.map((bar) => bar.t)).toEqual([Date.UTC(2026, 10, 20)]);
     const vwapUtc = bridge.store.get(ES)?.document.indicators?.M5?.vwap;
-    const change = await fetch(`${bridge.url}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ document: { sessionZone: 'Asia/Tokyo' } }) });
+    const change = await fetch(`${bridge.url}/v1/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ document: { sessionZone: 'Asia/Tokyo' } }),
+    });
     expect(change.status).toBe(200);
     // 10:00-14:00 UTC is 19:00-23:00 in Tokyo: the same day there, which began at 15:00 UTC the day before.
     await waitFor('D1 in Tokyo', () => d1()?.[0]?.t === Date.UTC(2026, 10, 19, 15));
     expect(d1()).toHaveLength(1);
     // The session is the same trades (it holds them all either way), so VWAP agrees.
     expect(bridge.store.get(ES)?.document.indicators?.M5?.vwap).toBe(vwapUtc);
-    await fetch(`${bridge.url}/v1/config`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ document: { sessionZone: 'Pacific/Kiritimati' } }) });
+    await fetch(`${bridge.url}/v1/config`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ document: { sessionZone: 'Pacific/Kiritimati' } }),
+    });
     // UTC+14: the trades fall from 00:00 to 04:00 there, a day that began at 10:00 UTC.
     await waitFor('D1 in Kiritimati', () => d1()?.[0]?.t === Date.UTC(2026, 10, 20, 10));
   });
@@ -275,7 +294,12 @@ describe('derived data for every consumer', () => {
     const admin = 'admin-token-0123456789abcdef';
     const fx = 'fx-token-0123456789abcdef';
     const bridge = await startTestBridge([dir], {
-      auth: { tokens: [{ name: 'ops', token: admin, admin: true }, { name: 'fx', token: fx, symbols: ['EUR*'] }] },
+      auth: {
+        tokens: [
+          { name: 'ops', token: admin, admin: true },
+          { name: 'fx', token: fx, symbols: ['EUR*'] },
+        ],
+      },
     });
     for (const route of ['bars?tf=M5', 'indicators?tf=M5']) {
       const refused = await getJson<ErrorBody>(`${bridge.url}/v1/symbols/${ES}/${route}`, { authorization: `Bearer ${fx}` });
@@ -287,7 +311,11 @@ describe('derived data for every consumer', () => {
     client.subscribe([ES]);
     await waitFor('the snapshot', () => client.document(ES));
     const headers = { authorization: `Bearer ${admin}`, 'content-type': 'application/json' };
-    const change = await fetch(`${bridge.url}/v1/config`, { method: 'PATCH', headers, body: JSON.stringify({ document: { indicators: { M5: ['sma10'], M15: [], H1: ['sma2'] } } }) });
+    const change = await fetch(`${bridge.url}/v1/config`, {
+      method: 'PATCH',
+      headers,
+      body: JSON.stringify({ document: { indicators: { M5: ['sma10'], M15: [], H1: ['sma2'] } } }),
+    });
     expect(change.status).toBe(200);
     await waitFor('the new indicators', () => (client.document(ES)?.data as InstrumentDocument).indicators?.M5?.sma10 !== undefined);
     const indicators = (client.document(ES)?.data as InstrumentDocument).indicators;

@@ -64,7 +64,14 @@ describe('a source that keeps failing', () => {
     }
 
     const opened = await waitFor('the OPEN notification', () => (hook.accepted as Notice[]).find((body) => body.type === 'breaker' && body.to === 'OPEN'));
-    expect(opened).toMatchObject({ from: 'CLOSED', file: broken, source: dir, failures: 3, reason: expect.stringMatching(/magic/), retryAt: expect.any(String) });
+    expect(opened).toMatchObject({
+      from: 'CLOSED',
+      file: broken,
+      source: dir,
+      failures: 3,
+      reason: expect.stringMatching(/magic/),
+      retryAt: expect.any(String),
+    });
     await waitFor('the health notification', () => (hook.accepted as Notice[]).find((body) => body.type === 'health' && body.to === 'DEGRADED'));
     expect(logs.find((line) => line.level === 50 && String(line.msg).includes('circuit breaker open'))).toBeDefined();
 
@@ -91,7 +98,11 @@ describe('a source that keeps failing', () => {
     await mkdir(join(dir, 'sub'));
     await writeFile(join(dir, 'sub', 'B.json'), '{"bid": 1, "ask": ');
     const hook = await WebhookReceiver.start();
-    const bridge = await startTestBridge([dir], { ...fastFaults(hook.url), breaker: { failureThreshold: 2, coolDownMs: 60_000, retryBaseMs: 5, retryMaxMs: 10 }, watch: { retryBaseMs: 2, retryMaxMs: 10 } });
+    const bridge = await startTestBridge([dir], {
+      ...fastFaults(hook.url),
+      breaker: { failureThreshold: 2, coolDownMs: 60_000, retryBaseMs: 5, retryMaxMs: 10 },
+      watch: { retryBaseMs: 2, retryMaxMs: 10 },
+    });
     const { status, body } = await waitFor('UNHEALTHY', async () => {
       const response = await getJson<Health>(`${bridge.url}/health`);
       return response.body.status === 'UNHEALTHY' ? response : undefined;

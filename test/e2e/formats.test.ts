@@ -44,9 +44,33 @@ describe('formats end to end', () => {
     const scid = new ScidWriter(join(sierra, 'ESZ25_FUT_CME.scid'));
     await scid.create([0, 1, 2].map((i) => scidTickRecord({ time: T0 + i * 1000, bid: 6000, ask: 6000.25, last: 6000.25, size: 1 + i, side: 'buy' })));
     const depth = new DepthWriter(join(sierra, 'MarketDepthData', 'ESZ25_FUT_CME.2026-11-20.depth'));
-    await depth.create(snapshotBatch(T0, { bids: [[6000, 10, 2], [5999.75, 20, 3]], asks: [[6000.25, 5, 1], [6000.5, 8, 2]] }));
+    await depth.create(
+      snapshotBatch(T0, {
+        bids: [
+          [6000, 10, 2],
+          [5999.75, 20, 3],
+        ],
+        asks: [
+          [6000.25, 5, 1],
+          [6000.5, 8, 2],
+        ],
+      }),
+    );
     const study = new SierraTextWriter(join(sierra, 'NQZ25-CME-BarData.txt'), 'study2025', { studyNames: ['Top', 'Top'] });
-    await study.rewrite([0, 1, 2].map((i) => ({ t: T0 + i * 300_000, o: 21000 + i, h: 21005 + i, l: 20995 + i, c: 21002 + i, v: 100 + i, n: 40, bv: 50, av: 50 + i, studies: [i, i * 2] })));
+    await study.rewrite(
+      [0, 1, 2].map((i) => ({
+        t: T0 + i * 300_000,
+        o: 21000 + i,
+        h: 21005 + i,
+        l: 20995 + i,
+        c: 21002 + i,
+        v: 100 + i,
+        n: 40,
+        bv: 50,
+        av: 50 + i,
+        studies: [i, i * 2],
+      })),
+    );
     const dly = new SierraTextWriter(join(sierra, 'CLH25-NYM.dly'), 'dly');
     await dly.rewrite([{ t: Date.UTC(2026, 10, 19), o: 70, h: 71, l: 69, c: 70.5, v: 1000, n: 0, bv: 0, av: 0, openInterest: 5000 }]);
 
@@ -66,7 +90,17 @@ describe('formats end to end', () => {
 
     const sources = [
       { path: sierra },
-      { path: mt5, timeZone: SERVER, symbols: { aliases: { GOLD: 'XAUUSD' }, rename: [{ pattern: '_TickData$', replace: '' }, { pattern: 'c$', replace: '' }] } },
+      {
+        path: mt5,
+        timeZone: SERVER,
+        symbols: {
+          aliases: { GOLD: 'XAUUSD' },
+          rename: [
+            { pattern: '_TickData$', replace: '' },
+            { pattern: 'c$', replace: '' },
+          ],
+        },
+      },
       { path: other, include: ['*.csv', '*.ndjson'], columns: { time: 'ts', last: 'px', volume: 'qty' } },
       ...(existsSync(samples) ? [{ path: samples, include: ['ES.txt'] }] : []),
     ];
@@ -80,11 +114,13 @@ describe('formats end to end', () => {
 
     // Live changes to every file.
     await scid.append([scidTickRecord({ time: T0 + 5000, bid: 6000.25, ask: 6000.5, last: 6000.5, size: 4, side: 'buy' })]);
-    await depth.append(endBatch([
-      { time: T0 + 5000, command: DepthCommand.DELETE_BID, price: 6000 },
-      { time: T0 + 5000, command: DepthCommand.ADD_BID, price: 6000.25, quantity: 3, orders: 1 },
-      { time: T0 + 5000, command: DepthCommand.DELETE_ASK, price: 6000.25 },
-    ]));
+    await depth.append(
+      endBatch([
+        { time: T0 + 5000, command: DepthCommand.DELETE_BID, price: 6000 },
+        { time: T0 + 5000, command: DepthCommand.ADD_BID, price: 6000.25, quantity: 3, orders: 1 },
+        { time: T0 + 5000, command: DepthCommand.DELETE_ASK, price: 6000.25 },
+      ]),
+    );
     await study.append([{ t: T0 + 900_000, o: 21010, h: 21012, l: 21008, c: 21011, v: 90, n: 30, bv: 40, av: 50, studies: [7, 8] }]);
     await ticks.append([{ time: serverWall(T0 + 61_000), bid: 1.08425, ask: 1.08437 }]);
     await ea.append([[mqlDateTime(serverWall(T0 + 2000)), 2651.4, 2651.1, 1]]);
@@ -92,14 +128,16 @@ describe('formats end to end', () => {
     await appendJsonLines(join(other, 'feed.ndjson'), [{ symbol: 'BTCUSD', bid: 90020, ask: 90030, time: T0 + 1000, venue: 'X' }]);
     await ea.close();
 
-    await waitFor('the live changes', async () =>
-      symbols.every((symbol) => client.document(symbol)?.seq === bridge.store.get(symbol)?.seq) &&
-      bridge.store.get('BTCUSD')?.document.fields.venue === 'X' &&
-      bridge.store.get('XAUUSD')?.document.fields.tick_value === 1 &&
-      bridge.store.get('XAUUSD')?.document.quote.bid === 2651.1 &&
-      bridge.store.get('EURUSD')?.document.quote.bid === 1.08425 &&
-      bridge.store.get('NQZ25-CME')?.document.bars.M5?.length === 4 &&
-      bridge.store.get('ESZ25_FUT_CME')?.document.book?.time === T0 + 5000,
+    await waitFor(
+      'the live changes',
+      async () =>
+        symbols.every((symbol) => client.document(symbol)?.seq === bridge.store.get(symbol)?.seq) &&
+        bridge.store.get('BTCUSD')?.document.fields.venue === 'X' &&
+        bridge.store.get('XAUUSD')?.document.fields.tick_value === 1 &&
+        bridge.store.get('XAUUSD')?.document.quote.bid === 2651.1 &&
+        bridge.store.get('EURUSD')?.document.quote.bid === 1.08425 &&
+        bridge.store.get('NQZ25-CME')?.document.bars.M5?.length === 4 &&
+        bridge.store.get('ESZ25_FUT_CME')?.document.book?.time === T0 + 5000,
     );
     for (const symbol of symbols) {
       expect(client.document(symbol)?.data, symbol).toEqual(await documentOf(bridge.url, symbol));
@@ -171,7 +209,17 @@ describe('formats end to end', () => {
     // M5 indicators that 30 bars warm up (MACD needs 34).
     const rollup = (minutes: number): object => {
       const span = bars.slice(150 - (150 % minutes || minutes));
-      return { t: span[0]!.t, o: span[0]!.o, h: Math.max(...span.map((bar) => bar.h)), l: Math.min(...span.map((bar) => bar.l)), c: 6100, v: span.reduce((sum, bar) => sum + bar.v, 0), n: 2 * span.length, bv: 5 * span.length, av: 5 * span.length };
+      return {
+        t: span[0]!.t,
+        o: span[0]!.o,
+        h: Math.max(...span.map((bar) => bar.h)),
+        l: Math.min(...span.map((bar) => bar.l)),
+        c: 6100,
+        v: span.reduce((sum, bar) => sum + bar.v, 0),
+        n: 2 * span.length,
+        bv: 5 * span.length,
+        av: 5 * span.length,
+      };
     };
     const ops = patches[0]?.ops ?? [];
     expect(ops.map((op) => op.path)).toEqual(['/quote/last', '/bars/M1/149', '/bars/M5/29', '/bars/M15/9', '/bars/H1/2', '/indicators/M5']);

@@ -108,11 +108,7 @@ describe('HTTP routes', () => {
     const { bridge, files } = await bridgeWithFiles({ journal: { size: 2 } });
     const epoch = bridge.store.epoch;
     for (let i = 0; i < 3; i++) await nextCommit(bridge, 'XAUUSD', () => files.writeJson('rewrite'));
-    const cases = [
-      `epoch=${epoch}&since=1`,
-      `epoch=not-${epoch}&since=4`,
-      `epoch=${epoch}&since=99`,
-    ];
+    const cases = [`epoch=${epoch}&since=1`, `epoch=not-${epoch}&since=4`, `epoch=${epoch}&since=99`];
     for (const query of cases) {
       const { status, body } = await getJson<ErrorBody>(`${bridge.url}/v1/symbols/XAUUSD/patches?${query}`);
       expect([query, status, body.error.code]).toEqual([query, 410, 'GONE']);
@@ -142,9 +138,7 @@ describe('HTTP routes', () => {
 
   it('reports health with its components', async () => {
     const { bridge, files } = await bridgeWithFiles();
-    const { status, body } = await getJson<{ status: string; epoch: string; components: Record<string, { status: string }> }>(
-      `${bridge.url}/health`,
-    );
+    const { status, body } = await getJson<{ status: string; epoch: string; components: Record<string, { status: string }> }>(`${bridge.url}/health`);
     expect(status).toBe(200);
     expect(body.status).toBe('HEALTHY');
     expect(body.epoch).toBe(bridge.store.epoch);

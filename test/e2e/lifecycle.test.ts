@@ -10,7 +10,10 @@ import { sleep, waitFor } from '../helpers/wait.js';
 /** Handles that a leaked watcher, socket or timer would leave behind. */
 function openHandles(): string[] {
   const kinds = new Set(['TCPServerWrap', 'TCPSocketWrap', 'Timeout', 'FSEventWrap', 'StatWatcher', 'FileHandle']);
-  return process.getActiveResourcesInfo().filter((kind) => kinds.has(kind)).sort();
+  return process
+    .getActiveResourcesInfo()
+    .filter((kind) => kinds.has(kind))
+    .sort();
 }
 
 /** Handles in `after` beyond those in `before`: a timer of an earlier test that ended meanwhile is no leak. */
@@ -77,9 +80,9 @@ describe('lifecycle', () => {
     const first = await startBridge(resolveConfig({ port: 0, sources: [{ path: dir }] }), { logger: new LogCapture('warn').logger });
     await first.ready;
     const before = await settledHandles();
-    await expect(
-      startBridge(resolveConfig({ port: first.port, sources: [{ path: dir }] }), { logger: new LogCapture('warn').logger }),
-    ).rejects.toThrow(/EADDRINUSE/);
+    await expect(startBridge(resolveConfig({ port: first.port, sources: [{ path: dir }] }), { logger: new LogCapture('warn').logger })).rejects.toThrow(
+      /EADDRINUSE/,
+    );
     await waitFor('handles to be released', () => added(before, openHandles()).length === 0, 3000).catch(() => undefined);
     expect(added(before, openHandles())).toEqual([]);
     await first.close();

@@ -56,7 +56,10 @@ describe('limits', () => {
     const client = await WsClient.connect(bridge.url);
     client.subscribe(['EURUSD', 'XAUUSD', 'ESZ25_FUT_CME']);
     await waitFor('the error', () => client.of('error')[0]);
-    expect(client.of('error')[0]).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/3 subscriptions; at most 2 per connection \(nothing subscribed\)/) });
+    expect(client.of('error')[0]).toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringMatching(/3 subscriptions; at most 2 per connection \(nothing subscribed\)/),
+    });
     client.subscribe(['EURUSD', 'XAUUSD']);
     await waitFor('two snapshots', () => client.mirror.snapshots === 2);
     client.subscribe(['XAUUSD']);

@@ -33,11 +33,18 @@ describe('configuration at run time', () => {
     const bridge = await startTestBridge([dir], { auth: { tokens: [{ name: 'ops', token: 'ops-secret-0123456789', admin: true }] } }, logs);
     const auth = { authorization: 'Bearer ops-secret-0123456789' };
     const patch = async (body: unknown, type?: string) => {
-      const response = await fetch(`${bridge.url}/v1/config`, { method: 'PATCH', body: JSON.stringify(body), headers: { ...auth, 'content-type': type ?? 'application/json' } });
+      const response = await fetch(`${bridge.url}/v1/config`, {
+        method: 'PATCH',
+        body: JSON.stringify(body),
+        headers: { ...auth, 'content-type': type ?? 'application/json' },
+      });
       return { status: response.status, body: (await response.json()) as ChangeBody & ErrorBody };
     };
 
-    const shown = await getJson<{ config: { auth: { tokens: unknown[] }; port: number }; canRollback: boolean; restartOnly: string[] }>(`${bridge.url}/v1/config`, auth);
+    const shown = await getJson<{ config: { auth: { tokens: unknown[] }; port: number }; canRollback: boolean; restartOnly: string[] }>(
+      `${bridge.url}/v1/config`,
+      auth,
+    );
     expect(shown.body.config.auth.tokens).toEqual([{ name: 'ops', token: '[redacted]', admin: true }]);
     expect(shown.body.canRollback).toBe(false);
     expect(shown.body.restartOnly).toEqual(['host', 'port', 'stream.maxFrameBytes', 'http.maxWaitMs']);

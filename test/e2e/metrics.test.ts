@@ -18,7 +18,16 @@ interface LatencySummary {
 interface Stats {
   hub: { clients: { ws: number; sse: number }; deliveries: { ws: number; sse: number }; backlogBytes: number };
   latency: { writeToSendMs: LatencySummary | null; readToSendMs: LatencySummary | null };
-  sources: { folders: { path: string; files: { path: string; format: string | null }[]; reads: Record<string, number>; bytesRead: number; problems: number; breakers: Record<string, number> }[] };
+  sources: {
+    folders: {
+      path: string;
+      files: { path: string; format: string | null }[];
+      reads: Record<string, number>;
+      bytesRead: number;
+      problems: number;
+      breakers: Record<string, number>;
+    }[];
+  };
   state: { patches: number; patchBytes: number; journal: { entries: number; bytes: number }; snapshotCache: { hits: number; misses: number; hitRate: number } };
   eventLoop: { p50Ms: number; p99Ms: number; maxMs: number };
   memory: { rssBytes: number };

@@ -98,14 +98,16 @@ describe('real exports end to end', () => {
     expect(nqu.bars.H1).toEqual(rows.map((row) => ({ ...stated(row), t: Math.floor(row.t / HOUR) * HOUR })));
     const warnings = logs.lines.filter((line) => line.level === 40).map((line) => String(line.msg));
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toMatch(/^"NQU26-CME-BarData.txt": too few rows to be sure of the bar timeframe: .*M5 grid.*; read as M5 bars; set the source's timeframe/);
+    expect(warnings[0]).toMatch(
+      /^"NQU26-CME-BarData.txt": too few rows to be sure of the bar timeframe: .*M5 grid.*; read as M5 bars; set the source's timeframe/,
+    );
 
     const nqh = await documentOf(bridge.url, 'NQH26-CME');
     expect(Object.keys(nqh.bars)).toEqual(['M5', 'M15', 'H1']);
     expect(nqh.bars.M5).toEqual(named.map(stated));
   });
 
-  it('.scid and .depth prices in native units, scaled by the symbol\'s priceMultiplier; volumes and counts as stored', async () => {
+  it(".scid and .depth prices in native units, scaled by the symbol's priceMultiplier; volumes and counts as stored", async () => {
     const dir = await tempDir();
     const t = T0 + 14 * HOUR;
     const ticks: ScidRecord[] = [
@@ -131,14 +133,19 @@ describe('real exports end to end', () => {
     expect(cl.quote).toEqual({ bid: 70.25, ask: 70.26, last: 70.26, lastSize: 1, time: t });
   });
 
-  it('a Sierra text export in native units, with the source\'s priceMultiplier', async () => {
+  it("a Sierra text export in native units, with the source's priceMultiplier", async () => {
     const dir = await tempDir();
     const row: SierraBar = { t: T0, o: 642350, h: 642400, l: 642300, c: 642375, v: 120, n: 30, bv: 50, av: 70 };
     await new SierraTextWriter(join(dir, 'ESH26-CME_M1-BarData.txt'), 'export', { digits: 0 }).rewrite([row, { ...row, t: T0 + MIN }]);
     const bridge = await startTestBridge([], { sources: [{ path: dir, priceMultiplier: 0.01 }], document: { bars: { M1: 10, M5: 0, M15: 0, H1: 0 } } });
     const es = await documentOf(bridge.url, 'ESH26-CME');
     const bar = { o: 6423.5, h: 6424, l: 6423, c: 6423.75, v: 120, n: 30, bv: 50, av: 70 };
-    expect(es.bars).toEqual({ M1: [{ t: T0, ...bar }, { t: T0 + MIN, ...bar }] });
+    expect(es.bars).toEqual({
+      M1: [
+        { t: T0, ...bar },
+        { t: T0 + MIN, ...bar },
+      ],
+    });
   });
 
   it('ticks with bid and ask volume give every window M1...H1 its summed bv and av; ticks without them leave the keys absent', async () => {
@@ -152,7 +159,9 @@ describe('real exports end to end', () => {
       [16, 103, 4, 'buy'],
       [59, 98, 6, 'sell'],
     ];
-    await new ScidWriter(join(dir, 'ESM26-CME.scid')).create(trades.map(([minute, last, size, side]) => scidTickRecord({ time: at(minute), bid: last - 1, ask: last + 1, last, size, side })));
+    await new ScidWriter(join(dir, 'ESM26-CME.scid')).create(
+      trades.map(([minute, last, size, side]) => scidTickRecord({ time: at(minute), bid: last - 1, ask: last + 1, last, size, side })),
+    );
     await writeFile(join(dir, 'ACME.csv'), `ts,price,qty\n${at(0) / 1000},50,10\n${at(7) / 1000},51,20\n`);
     const bridge = await startTestBridge([dir], { document: { bars: { M1: 100, M5: 100, M15: 100, H1: 100 } } });
     const es = await documentOf(bridge.url, 'ESM26-CME');

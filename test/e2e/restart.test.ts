@@ -105,14 +105,16 @@ describe('restart with the persisted journal', () => {
     const second = await startTestBridge([dir], persisted(state));
     await quiet(second);
     const resumed = await SseClient.connect(second.url, 'symbols=*', { 'last-event-id': sse.lastEventId as string }, sse.mirror.documents);
-    await waitFor('the resumed client to catch up', () => symbols.every((symbol) => resumed.mirror.documents.get(symbol)?.seq === second.store.get(symbol)?.seq));
+    await waitFor('the resumed client to catch up', () =>
+      symbols.every((symbol) => resumed.mirror.documents.get(symbol)?.seq === second.store.get(symbol)?.seq),
+    );
     expect(resumed.mirror.snapshots).toBe(0);
     expect(resumed.mirror.violations).toEqual([]);
     expectSameDocuments(resumed.mirror.documents, second, 'resumed over SSE');
     resumed.close();
   });
 
-  it('the client SDK goes on through the restart without a resync, and its documents equal the new bridge\'s (waiting on WebSocket while the bridge is down)', async () => {
+  it("the client SDK goes on through the restart without a resync, and its documents equal the new bridge's (waiting on WebSocket while the bridge is down)", async () => {
     const { dir, state, files } = await filesAndState();
     const first = await startTestBridge([dir], persisted(state));
     const proxy = await TestProxy.start(first.url);
@@ -165,7 +167,14 @@ describe('restart with the persisted journal', () => {
     resumed.subscribe(['ESZ25_FUT_CME'], { ESZ25_FUT_CME: { epoch: held.epoch, seq: held.seq } });
     await waitFor('the patch', () => resumed.mirror.patches === 1);
     expect(resumed.document('ESZ25_FUT_CME')?.data).toEqual(JSON.parse(second.store.get('ESZ25_FUT_CME')?.documentJson() ?? 'null'));
-    expect((resumed.document('ESZ25_FUT_CME')?.data as { book: unknown }).book).toEqual({ bids: [[6000, 5, 1], [5999.75, 3, 1]], asks: [[6000.25, 7, 2]], time: t0 + 1000 });
+    expect((resumed.document('ESZ25_FUT_CME')?.data as { book: unknown }).book).toEqual({
+      bids: [
+        [6000, 5, 1],
+        [5999.75, 3, 1],
+      ],
+      asks: [[6000.25, 7, 2]],
+      time: t0 + 1000,
+    });
     await client.close();
     await resumed.close();
   });

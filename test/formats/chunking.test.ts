@@ -4,7 +4,23 @@ import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import type { TailDecoder } from '../../src/formats/types.js';
 import type { Mt5Encoding } from '../../src/sim/mt5-writer.js';
 import { scidTickRecord } from '../../src/sim/scid-writer.js';
-import { ALL_HISTORY, bufferFile, feedInRuns, HAS_SAMPLE_SCID, marketTicks, mt5Decoder, mt5File, mt5Rows, readSampleScid, SAMPLE_SKIP_NOTE, scidDecoder, scidFile, setScidFloat, syntheticScidRecords, zeroScidTime } from './fixtures.js';
+import {
+  ALL_HISTORY,
+  bufferFile,
+  feedInRuns,
+  HAS_SAMPLE_SCID,
+  marketTicks,
+  mt5Decoder,
+  mt5File,
+  mt5Rows,
+  readSampleScid,
+  SAMPLE_SKIP_NOTE,
+  scidDecoder,
+  scidFile,
+  setScidFloat,
+  syntheticScidRecords,
+  zeroScidTime,
+} from './fixtures.js';
 import { RecordingSink, type RecordedEvent } from './recording-sink.js';
 
 /**
@@ -45,13 +61,10 @@ async function everyTwoWaySplit(subject: Subject, whole: RecordedEvent[]): Promi
 /** Random sets of split points (fresh decoder per case) give the same events as one run. */
 async function randomSplits(subject: Subject, whole: RecordedEvent[], numRuns: number): Promise<void> {
   await fc.assert(
-    fc.asyncProperty(
-      fc.array(fc.integer({ min: subject.start, max: subject.buf.length }), { maxLength: 40 }),
-      async (splits) => {
-        const sink = feedInRuns(await opened(subject), subject.buf, subject.start, splits);
-        expect(sink.events).toStrictEqual(whole);
-      },
-    ),
+    fc.asyncProperty(fc.array(fc.integer({ min: subject.start, max: subject.buf.length }), { maxLength: 40 }), async (splits) => {
+      const sink = feedInRuns(await opened(subject), subject.buf, subject.start, splits);
+      expect(sink.events).toStrictEqual(whole);
+    }),
     { numRuns },
   );
 }

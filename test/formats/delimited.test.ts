@@ -33,7 +33,12 @@ describe('delimited: delimiter, fields and layout', () => {
   it('reads the layout: BOM, encoding, delimiter, header or not, as sniffed or pinned', () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Time\tBid\r\n1\t2\r\n', 'utf16le')]);
     expect(readLayout(utf16, options(), () => true)).toEqual({
-      encoding: 'utf16le', delimiter: '\t', header: ['Time', 'Bid'], first: ['Time', 'Bid'], dataStart: 2 + 20, fingerprintBytes: 22,
+      encoding: 'utf16le',
+      delimiter: '\t',
+      header: ['Time', 'Bid'],
+      first: ['Time', 'Bid'],
+      dataStart: 2 + 20,
+      fingerprintBytes: 22,
     });
     expect(readLayout(Buffer.from('a;b\n'), options({ header: false }), () => true)).toMatchObject({ header: null, dataStart: 0 });
     expect(readLayout(Buffer.from('a;b\n'), options({ delimiter: ',' }), () => true)).toMatchObject({ first: ['a;b'] });

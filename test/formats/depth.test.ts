@@ -15,8 +15,15 @@ function decodeFromStart(buf: Buffer) {
 }
 
 const SNAPSHOT = snapshotBatch(T0, {
-  bids: [[6012.25, 41, 3], [6012, 87, 5], [6011.75, 12, 1]],
-  asks: [[6012.5, 12, 2], [6012.75, 66, 4]],
+  bids: [
+    [6012.25, 41, 3],
+    [6012, 87, 5],
+    [6011.75, 12, 1],
+  ],
+  asks: [
+    [6012.5, 12, 2],
+    [6012.75, 66, 4],
+  ],
 });
 
 describe('depth: the file name', () => {
@@ -35,7 +42,18 @@ describe('depth: building the book', () => {
     expect(offset).toBe(DEPTH_HEADER_SIZE);
     expect(sink.problems).toEqual([]);
     expect(sink.books).toEqual([
-      { bids: [[6012.25, 41, 3], [6012, 87, 5], [6011.75, 12, 1]], asks: [[6012.5, 12, 2], [6012.75, 66, 4]], time: T0 },
+      {
+        bids: [
+          [6012.25, 41, 3],
+          [6012, 87, 5],
+          [6011.75, 12, 1],
+        ],
+        asks: [
+          [6012.5, 12, 2],
+          [6012.75, 66, 4],
+        ],
+        time: T0,
+      },
     ]);
     expect(sink.events.every((event) => event.kind !== 'book' || event.symbol === 'ESM25_FUT_CME')).toBe(true);
   });
@@ -52,7 +70,14 @@ describe('depth: building the book', () => {
     const { sink } = await decodeAll(decoder(), file([...SNAPSHOT, ...batch]));
     expect(sink.books).toHaveLength(2);
     for (const book of sink.books) expect(book.bids[0]![0]).toBeLessThan(book.asks[0]![0]);
-    expect(sink.books[1]).toEqual({ bids: [[6011.75, 12, 1]], asks: [[6012, 9, 1], [6012.75, 66, 4]], time: t });
+    expect(sink.books[1]).toEqual({
+      bids: [[6011.75, 12, 1]],
+      asks: [
+        [6012, 9, 1],
+        [6012.75, 66, 4],
+      ],
+      time: t,
+    });
   });
 
   it('modifies levels by price (float32 prices keyed after rounding), deletes, and ignores unknown deletes', async () => {
@@ -69,8 +94,16 @@ describe('depth: building the book', () => {
     ]);
     const { sink } = await decodeAll(decoder(), file([...SNAPSHOT, ...batch, ...fx]));
     expect(sink.books[1]).toEqual({
-      bids: [[6012.25, 50, 4], [6012, 87, 5], [6011.75, 12, 1]],
-      asks: [[6012.5, 12, 2], [6012.75, 66, 4], [6013, 7, 2]],
+      bids: [
+        [6012.25, 50, 4],
+        [6012, 87, 5],
+        [6011.75, 12, 1],
+      ],
+      asks: [
+        [6012.5, 12, 2],
+        [6012.75, 66, 4],
+        [6013, 7, 2],
+      ],
       time: t,
     });
     // 1.10432 is not exact in float32: both records key the same level, published as 1.10432.
@@ -95,7 +128,11 @@ describe('depth: building the book', () => {
     const clear = endBatch([{ time: T0 + 1, command: DepthCommand.CLEAR_BOOK }]);
     const again = snapshotBatch(T0 + 2, { bids: [[5000, 1, 1]], asks: [[5001, 2, 1]] });
     const sink = decodeFromStart(file([...SNAPSHOT, ...clear, ...again]));
-    expect(sink.books.map((book) => [book.bids.length, book.asks.length])).toEqual([[3, 2], [0, 0], [1, 1]]);
+    expect(sink.books.map((book) => [book.bids.length, book.asks.length])).toEqual([
+      [3, 2],
+      [0, 0],
+      [1, 1],
+    ]);
     expect(sink.books[2]).toEqual({ bids: [[5000, 1, 1]], asks: [[5001, 2, 1]], time: T0 + 2 });
   });
 
@@ -144,7 +181,12 @@ describe('depth: opening a file', () => {
     const updates: DepthRecord[] = [];
     for (let i = 1; i <= 100_000; i++) updates.push(...endBatch([{ time: T0 + i, command: DepthCommand.MODIFY_BID, price: 6012, quantity: i, orders: 1 }]));
     const later = snapshotBatch(T0 + 200_000, { bids: [[6100, 1, 1]], asks: [[6101, 1, 1]] });
-    const buf = file([...SNAPSHOT, ...updates, ...later, ...endBatch([{ time: T0 + 200_001, command: DepthCommand.MODIFY_ASK, price: 6101, quantity: 4, orders: 2 }])]);
+    const buf = file([
+      ...SNAPSHOT,
+      ...updates,
+      ...later,
+      ...endBatch([{ time: T0 + 200_001, command: DepthCommand.MODIFY_ASK, price: 6101, quantity: 4, orders: 2 }]),
+    ]);
     const snapshotAt = DEPTH_HEADER_SIZE + (SNAPSHOT.length + updates.length) * 24;
     const read = bufferFile(buf);
     const start = await decoder().open(read, ALL_HISTORY);

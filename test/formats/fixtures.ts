@@ -3,7 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import { mt5TicksFormat } from '../../src/formats/mt5-ticks.js';
 import { scidFormat } from '../../src/formats/scid.js';
-import { DEFAULT_FORMAT_OPTIONS, type FormatOptions, type RandomAccessFile, type TailDecoder, type TailFormat, type TailOpenOptions } from '../../src/formats/types.js';
+import {
+  DEFAULT_FORMAT_OPTIONS,
+  type FormatOptions,
+  type RandomAccessFile,
+  type TailDecoder,
+  type TailFormat,
+  type TailOpenOptions,
+} from '../../src/formats/types.js';
 import { MT5_TICK_HEADER, mt5TickRow, type Mt5Encoding } from '../../src/sim/mt5-writer.js';
 import { RandomMarket, seededRandom, type MarketTick } from '../../src/sim/random.js';
 import { encodeScidRecords, scidHeader, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
@@ -118,7 +125,15 @@ export function syntheticScidRecords(seed: number, count: number, start = SCID_T
       const tick = market.next(stamp);
       const price = tick.last ?? tick.ask;
       const part = (open: ScidRecord['open'], at: number, size: number): ScidRecord => ({
-        time: at, open, high: tick.ask, low: tick.bid, close: price, trades: 1, volume: size, bidVolume: 0, askVolume: size,
+        time: at,
+        open,
+        high: tick.ask,
+        low: tick.bid,
+        close: price,
+        trades: 1,
+        volume: size,
+        bidVolume: 0,
+        askVolume: size,
       });
       records.push(part('first-sub-trade', stamp, 3), part('last-sub-trade', stamp + 0.001, 2));
     } else {
@@ -128,8 +143,15 @@ export function syntheticScidRecords(seed: number, count: number, start = SCID_T
       const bidVolume = Math.floor(random() * 40);
       const askVolume = Math.floor(random() * 40);
       records.push({
-        time: stamp, open, high: Math.max(open, close) + 0.5, low: Math.min(open, close) - 0.25, close,
-        trades: 2 + Math.floor(random() * 30), volume: bidVolume + askVolume + 1, bidVolume, askVolume,
+        time: stamp,
+        open,
+        high: Math.max(open, close) + 0.5,
+        low: Math.min(open, close) - 0.25,
+        close,
+        trades: 2 + Math.floor(random() * 30),
+        volume: bidVolume + askVolume + 1,
+        bidVolume,
+        askVolume,
       });
     }
     time = Math.floor(records[records.length - 1]?.time ?? time);

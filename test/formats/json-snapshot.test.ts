@@ -83,7 +83,14 @@ describe('json-snapshot: partial documents', () => {
         ],
         D1: [],
       },
-      book: { bids: [[6012.25, 41], [6012.0, 87, 12]], asks: [[6012.5, 12]], time: 1763648400120 },
+      book: {
+        bids: [
+          [6012.25, 41],
+          [6012.0, 87, 12],
+        ],
+        asks: [[6012.5, 12]],
+        time: 1763648400120,
+      },
       fields: { session: 'RTH', nested: { a: [1, 2] } },
     };
     const { result, sink } = decode(JSON.stringify(partial), 'ESZ25');
@@ -133,7 +140,16 @@ describe('json-snapshot: invalid shapes are reported, not applied', () => {
     expect(rejected({ bars: { M1: [{ t: 1, o: 1, l: 1, c: 1, v: 1 }] } })).toMatch(/bars\.M1\[0\]: h must be a number, got undefined/);
     expect(rejected({ bars: { M1: [{ t: 1, o: 1, h: 1, l: 1, c: 1, v: 1, n: '3' }] } })).toMatch(/bars\.M1\[0\]: n must be a number/);
     expect(rejected({ bars: { H1: [{ t: 1, o: 1, h: 1, l: 1, c: 1, v: 1 }, 7] } })).toMatch(/bars\.H1\[1\]: expected a bar object, got number 7/);
-    expect(rejected({ bars: { M1: [{ t: 5, o: 1, h: 1, l: 1, c: 1, v: 1 }, { t: 5, o: 2, h: 2, l: 2, c: 2, v: 2 }] } })).toMatch(/two bars at t=5/);
+    expect(
+      rejected({
+        bars: {
+          M1: [
+            { t: 5, o: 1, h: 1, l: 1, c: 1, v: 1 },
+            { t: 5, o: 2, h: 2, l: 2, c: 2, v: 2 },
+          ],
+        },
+      }),
+    ).toMatch(/two bars at t=5/);
   });
 
   it('rejects a bad book level', () => {
@@ -149,7 +165,9 @@ describe('json-snapshot: invalid shapes are reported, not applied', () => {
   });
 
   it('rejects a key JSON Patch appliers refuse, at any depth: the SDK could not follow a patch of it (found by the conformance check)', () => {
-    expect(rejected(JSON.parse('{"bid": 1, "__proto__": {"x": 1}}'))).toBe("record.__proto__: a key JSON Patch appliers refuse to patch (it reaches an object's prototype)");
+    expect(rejected(JSON.parse('{"bid": 1, "__proto__": {"x": 1}}'))).toBe(
+      "record.__proto__: a key JSON Patch appliers refuse to patch (it reaches an object's prototype)",
+    );
     expect(rejected(JSON.parse('{"fields": {"a": [{"__proto__": 1}]}}'))).toMatch(/^fields\.a\[0\]\.__proto__: a key JSON Patch appliers refuse/);
     expect(rejected({ bid: 1, constructor: { prototype: 2 } })).toMatch(/^record\.constructor\.prototype: /);
     // Harmless on their own.
@@ -202,7 +220,8 @@ describe('json snapshot times', () => {
 });
 
 describe('json-snapshot: a map of symbols (the MT5 file-bridge pattern)', () => {
-  const DWX = '{"EURUSD": {"bid": 1.08123, "ask": 1.08125, "last": 0.00000, "tick_value": 1.00000}, "GBPUSD": {"bid": 1.2651, "ask": 1.26525, "last": 0.00000, "tick_value": 1.00000}}\r\n';
+  const DWX =
+    '{"EURUSD": {"bid": 1.08123, "ask": 1.08125, "last": 0.00000, "tick_value": 1.00000}, "GBPUSD": {"bid": 1.2651, "ask": 1.26525, "last": 0.00000, "tick_value": 1.00000}}\r\n';
 
   function decodeWith(content: string, options: Partial<FormatOptions>, fileName = 'DWX_Market_Data.txt') {
     const decoder = jsonSnapshotFormat.createDecoder({ fileName, symbol: 'DWX_Market_Data', options: { ...DEFAULT_FORMAT_OPTIONS, ...options } });
@@ -220,7 +239,7 @@ describe('json-snapshot: a map of symbols (the MT5 file-bridge pattern)', () => 
     ]);
   });
 
-  it('reads SYMBOL_TF entries of open/high/low/close as that timeframe\'s bar, in the source zone', () => {
+  it("reads SYMBOL_TF entries of open/high/low/close as that timeframe's bar, in the source zone", () => {
     const bars = '{"EURUSD_M1": {"time": "2024.01.02 10:31", "open": 1.1, "high": 1.2, "low": 1.0, "close": 1.15, "tick_volume": 12}}';
     const { sink } = decodeWith(bars, { timeZone: TimeZone.parse('+02:00') }, 'DWX_Bar_Data.txt');
     expect(sink.events).toEqual([

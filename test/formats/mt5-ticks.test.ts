@@ -150,8 +150,7 @@ describe.each(ENCODINGS)('mt5-ticks: decoding rows (%s)', (encoding) => {
     ];
     const file = mt5File(rows, encoding);
     const { sink, offset } = await decodeAll(mt5Decoder(), file);
-    const lineStart = (index: number): number =>
-      offset + rows.slice(0, index).reduce((total, row) => total + (row.length + 2) * width(encoding), 0);
+    const lineStart = (index: number): number => offset + rows.slice(0, index).reduce((total, row) => total + (row.length + 2) * width(encoding), 0);
     expect(sink.problems.map((problem) => problem.offset)).toEqual([lineStart(1), lineStart(2), lineStart(3)]);
     expect(sink.problems[0]!.reason).toMatch(/DATE/);
     expect(sink.problems[1]!.reason).toMatch(/not a number/);

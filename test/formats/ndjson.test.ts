@@ -7,7 +7,7 @@ const T0 = Date.UTC(2026, 10, 20, 14, 30);
 const lines = (records: unknown[]): Buffer => Buffer.from(records.map((record) => `${JSON.stringify(record)}\n`).join(''));
 
 describe('ndjson: append-only JSON lines', () => {
-  it('reads each line as a tick of its symbol (or the file\'s), other keys to fields', async () => {
+  it("reads each line as a tick of its symbol (or the file's), other keys to fields", async () => {
     const buf = lines([
       { symbol: 'EURUSD', bid: 1.1, ask: 1.2, time: T0 },
       { bid: 2650.1, last: 2650.2, volume: 3, time: '2026-11-20T14:30:01Z', session: 'London' },

@@ -32,8 +32,13 @@ describe('registry: FormatRegistry.detect', () => {
   });
 
   it('tells the text formats apart by their first line, the generic CSV reader taking what has a time column', () => {
-    expect(registry.detect('EURUSD_M1_202401020000_202406282359.csv', Buffer.from('<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\r\n'))?.name).toBe('mt5-bars');
-    expect(registry.detect('ES.txt', Buffer.from('Date, Time, Open, High, Low, Last, Volume, NumberOfTrades, BidVolume, AskVolume\r\n'))?.name).toBe('sierra-text');
+    expect(
+      registry.detect('EURUSD_M1_202401020000_202406282359.csv', Buffer.from('<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>\r\n'))
+        ?.name,
+    ).toBe('mt5-bars');
+    expect(registry.detect('ES.txt', Buffer.from('Date, Time, Open, High, Low, Last, Volume, NumberOfTrades, BidVolume, AskVolume\r\n'))?.name).toBe(
+      'sierra-text',
+    );
     expect(registry.detect('CLH25-NYM.dly', Buffer.from('Date, Open, High, Low, Close, Volume, OpenInterest\r\n'))?.name).toBe('sierra-text');
     expect(registry.detect('DWX_Market_Data.txt', Buffer.from('{"EURUSD": {"bid": 1.08123}}\r\n'))?.name).toBe('json');
     expect(registry.detect('trades.csv', Buffer.from('time,price,size\r\n1,2,3\r\n'))?.name).toBe('csv');
@@ -86,7 +91,9 @@ describe('registry: a forced format', () => {
   });
 
   it('throws for an unknown format name, listing the known ones', () => {
-    expect(() => new FormatRegistry('mt4-ticks')).toThrow(/unknown format "mt4-ticks"; known: sierra-scid, sierra-depth, mt5-ticks, mt5-bars, sierra-text, json, ndjson, csv/);
+    expect(() => new FormatRegistry('mt4-ticks')).toThrow(
+      /unknown format "mt4-ticks"; known: sierra-scid, sierra-depth, mt5-ticks, mt5-bars, sierra-text, json, ndjson, csv/,
+    );
     expect(() => new FormatRegistry('')).toThrow(/unknown format/);
   });
 });

@@ -4,7 +4,20 @@ import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import { FIRST_SUB_TRADE_BITS, LAST_SUB_TRADE_BITS, SCID_HEADER_SIZE, SCID_MAGIC, SCID_RECORD_SIZE, scidFormat } from '../../src/formats/scid.js';
 import { FormatError, type RecordSink, type TickRecord } from '../../src/formats/types.js';
 import { encodeScidRecords, scidHeader, type ScidRecord } from '../../src/sim/scid-writer.js';
-import { ALL_HISTORY, bufferFile, decodeAll, HAS_SAMPLE_SCID, readSampleScid, SAMPLE_SKIP_NOTE, scidDecoder, SCID_T0, scidFile, setScidFloat, syntheticScidRecords, zeroScidTime } from './fixtures.js';
+import {
+  ALL_HISTORY,
+  bufferFile,
+  decodeAll,
+  HAS_SAMPLE_SCID,
+  readSampleScid,
+  SAMPLE_SKIP_NOTE,
+  scidDecoder,
+  SCID_T0,
+  scidFile,
+  setScidFloat,
+  syntheticScidRecords,
+  zeroScidTime,
+} from './fixtures.js';
 import { RecordingSink } from './recording-sink.js';
 
 const noSink: RecordSink = {
@@ -100,10 +113,12 @@ describe('scid: header validation', () => {
   const valid = (): Buffer => scidFile(syntheticScidRecords(1, 3));
 
   async function openError(buf: Buffer): Promise<FormatError> {
-    const error = await scidDecoder().open(bufferFile(buf), ALL_HISTORY).then(
-      () => undefined,
-      (caught: unknown) => caught,
-    );
+    const error = await scidDecoder()
+      .open(bufferFile(buf), ALL_HISTORY)
+      .then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
     expect(error).toBeInstanceOf(FormatError);
     return error as FormatError;
   }
@@ -166,14 +181,28 @@ describe('scid: record decoding', () => {
   }
 
   const trade = (time: number, bid: number, ask: number, last: number, size = 2): ScidRecord => ({
-    time, open: 0, high: ask, low: bid, close: last, trades: 1, volume: size, bidVolume: last <= bid ? size : 0, askVolume: last >= ask ? size : 0,
+    time,
+    open: 0,
+    high: ask,
+    low: bid,
+    close: last,
+    trades: 1,
+    volume: size,
+    bidVolume: last <= bid ? size : 0,
+    askVolume: last >= ask ? size : 0,
   });
 
   it('reuses one tick object between calls, which the recording sink copies', () => {
     const seen: TickRecord[] = [];
     const file = scidFile([trade(T, 1, 1.5, 1.5), trade(T + 1, 1.25, 1.5, 1.25)]);
     const recording = new RecordingSink();
-    const sink = { ...noSink, tick: (symbol: string, tick: TickRecord) => { seen.push(tick); recording.tick(symbol, tick); } };
+    const sink = {
+      ...noSink,
+      tick: (symbol: string, tick: TickRecord) => {
+        seen.push(tick);
+        recording.tick(symbol, tick);
+      },
+    };
     scidDecoder().decode(file.subarray(56), 56, sink);
     expect(seen).toHaveLength(2);
     expect(seen[0]).toBe(seen[1]);
@@ -205,9 +234,7 @@ describe('scid: record decoding', () => {
   });
 
   it('sends a bar record (Open is a price) to sink.bar with o/h/l/c/v/n/bv/av and no timeframe', () => {
-    const sink = decodeRecords([
-      { time: T, open: 6010.75, high: 6012.5, low: 6010.25, close: 6012.25, trades: 37, volume: 120, bidVolume: 50, askVolume: 70 },
-    ]);
+    const sink = decodeRecords([{ time: T, open: 6010.75, high: 6012.5, low: 6010.25, close: 6012.25, trades: 37, volume: 120, bidVolume: 50, askVolume: 70 }]);
     expect(sink.ticks).toEqual([]);
     expect(sink.events).toStrictEqual([
       { kind: 'bar', symbol: 'ES', bar: { t: T, o: 6010.75, h: 6012.5, l: 6010.25, c: 6012.25, v: 120, n: 37, bv: 50, av: 70 }, timeframe: null },
@@ -222,9 +249,7 @@ describe('scid: record decoding', () => {
   });
 
   it('reads a quote-only record (NumTrades 1, TotalVolume 0, Open 0) as bid/ask without last', () => {
-    const sink = decodeRecords([
-      { time: T, open: 0, high: 6012.5, low: 6012.25, close: 6012.25, trades: 1, volume: 0, bidVolume: 0, askVolume: 0 },
-    ]);
+    const sink = decodeRecords([{ time: T, open: 0, high: 6012.5, low: 6012.25, close: 6012.25, trades: 1, volume: 0, bidVolume: 0, askVolume: 0 }]);
     expect(sink.ticks).toStrictEqual([{ time: T, bid: 6012.25, ask: 6012.5 }]);
     expect(sink.bars).toEqual([]);
   });
@@ -250,8 +275,13 @@ describe('scid: record decoding', () => {
   });
 
   it('reports a NaN or infinite price via problem with its byte offset and skips it', () => {
-    const records = [trade(T, 1, 1.5, 1.5), trade(T + 1, 1, 1.5, 1), trade(T + 2, 1.25, 1.5, 1.5), trade(T + 3, 1.25, 1.5, 1.25),
-      { time: T + 4, open: 1, high: 2, low: 0.5, close: 1.5, trades: 5, volume: 5, bidVolume: 2, askVolume: 3 }];
+    const records = [
+      trade(T, 1, 1.5, 1.5),
+      trade(T + 1, 1, 1.5, 1),
+      trade(T + 2, 1.25, 1.5, 1.5),
+      trade(T + 3, 1.25, 1.5, 1.25),
+      { time: T + 4, open: 1, high: 2, low: 0.5, close: 1.5, trades: 5, volume: 5, bidVolume: 2, askVolume: 3 },
+    ];
     const sink = decodeRecords(records, false, (file) => {
       setScidFloat(file, 1, 20, Number.NaN); // Close
       setScidFloat(file, 2, 12, Number.POSITIVE_INFINITY); // High
@@ -419,7 +449,15 @@ describe('scid: format description', () => {
 
 describe('scid: the forming bar record, rewritten in place', () => {
   const bar = (i: number, close: number, volume: number): ScidRecord => ({
-    time: SCID_T0 + i * 10_000, open: 6000, high: Math.max(6000, close), low: Math.min(6000, close), close, trades: volume, volume, bidVolume: 0, askVolume: volume,
+    time: SCID_T0 + i * 10_000,
+    open: 6000,
+    high: Math.max(6000, close),
+    low: Math.min(6000, close),
+    close,
+    trades: volume,
+    volume,
+    bidVolume: 0,
+    askVolume: volume,
   });
 
   it('asks for the last record again while it is a bar, and decodes it again only when its bytes changed', () => {

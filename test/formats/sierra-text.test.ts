@@ -11,7 +11,19 @@ const T0 = Date.UTC(2026, 4, 7, 14, 0);
 function bars(count: number, stepMs: number, start = T0): SierraBar[] {
   return Array.from({ length: count }, (_, i) => {
     const o = 6000 + i * 0.25;
-    return { t: start + i * stepMs, o, h: o + 1, l: o - 0.5, c: o + 0.5, v: 10 + i, n: 3 + i, bv: 4 + i, av: 6, openInterest: 1000 + i, studies: [o - 1, o + 2, i, o + 3] };
+    return {
+      t: start + i * stepMs,
+      o,
+      h: o + 1,
+      l: o - 0.5,
+      c: o + 0.5,
+      v: 10 + i,
+      n: 3 + i,
+      bv: 4 + i,
+      av: 6,
+      openInterest: 1000 + i,
+      studies: [o - 1, o + 2, i, o + 3],
+    };
   });
 }
 
@@ -121,7 +133,7 @@ describe('sierra-text: each writer', () => {
     expect(sink.bars).toHaveLength(2);
   });
 
-  it('rejects a header that is not Sierra\'s with FormatError', async () => {
+  it("rejects a header that is not Sierra's with FormatError", async () => {
     await expect(decoderFor(sierraTextFormat, 'X.txt').open(bufferFile(Buffer.from('Time, Bid, Ask\r\n')), ALL_HISTORY)).rejects.toThrow(FormatError);
   });
 

@@ -147,7 +147,7 @@ describe('text: forEachLine', () => {
   });
 
   it('gives the same lines for any split into runs (property)', () => {
-    const texts = fc.array(fc.string({ unit: fc.constantFrom('a', 'é', '€', '\t', ' ', '1', '\u0a00', '\u0100', '\r') , maxLength: 12 }), { maxLength: 12 });
+    const texts = fc.array(fc.string({ unit: fc.constantFrom('a', 'é', '€', '\t', ' ', '1', '\u0a00', '\u0100', '\r'), maxLength: 12 }), { maxLength: 12 });
     fc.assert(
       fc.property(texts, fc.constantFrom<'utf8' | 'utf16le'>('utf8', 'utf16le'), fc.array(fc.nat(400), { maxLength: 6 }), (lines, encoding, cuts) => {
         const chunk = Buffer.from(lines.map((line) => `${line}\n`).join(''), encoding);

@@ -49,7 +49,11 @@ describe('timeframe inference: the order of evidence', () => {
   });
 
   it('the most common gap, not the smallest: a 5-minute chart with gaps of hours and one shortened bar', () => {
-    const times = [...Array.from({ length: 30 }, (_, i) => T0 + i * 5 * MIN), T0 + 152 * MIN, ...Array.from({ length: 10 }, (_, i) => T0 + 5 * HOUR + i * 5 * MIN)];
+    const times = [
+      ...Array.from({ length: 30 }, (_, i) => T0 + i * 5 * MIN),
+      T0 + 152 * MIN,
+      ...Array.from({ length: 10 }, (_, i) => T0 + 5 * HOUR + i * 5 * MIN),
+    ];
     expect(decide(times)).toEqual({ timeframe: 'M5', lengthMs: null, warning: null });
   });
 
@@ -57,7 +61,9 @@ describe('timeframe inference: the order of evidence', () => {
     const times = [T0 + 14 * HOUR + 35 * MIN, T0 + 16 * HOUR + 50 * MIN, T0 + DAY + 9 * HOUR + 5 * MIN, T0 + 2 * DAY + 20 * MIN];
     const decision = decide(times, 'NQU26-CME-BarData.txt');
     expect(decision.timeframe).toBe('M5');
-    expect(decision.warning).toContain('"NQU26-CME-BarData.txt": too few rows to be sure of the bar timeframe: the open times of 4 rows are all on the M5 grid');
+    expect(decision.warning).toContain(
+      '"NQU26-CME-BarData.txt": too few rows to be sure of the bar timeframe: the open times of 4 rows are all on the M5 grid',
+    );
     // All on the hour: H1; all at midnight days apart: D1; in the file's zone.
     expect(decide([T0 + 3 * HOUR, T0 + 7 * HOUR, T0 + DAY + 2 * HOUR]).timeframe).toBe('H1');
     expect(decide([T0, T0 + 2 * DAY, T0 + 5 * DAY]).timeframe).toBe('D1');
@@ -97,7 +103,8 @@ describe('timeframe inference: the order of evidence', () => {
 describe('timeframe inference: bars of a length between the kept timeframes', () => {
   it('10-minute bars go only into the windows 10 minutes divides (M30, H1), never M1, M5 or M15', () => {
     const contribution = new Contribution('sierra-text', 'trade', { M1: 10, M5: 10, M15: 10, M30: 10, H1: 10 });
-    for (let i = 0; i < 4; i++) contribution.applyBar({ t: T0 + i * 10 * MIN, o: 10 + i, h: 12 + i, l: 9 + i, c: 11 + i, v: 5, n: 2, bv: 2, av: 3 }, null, false, 10 * MIN);
+    for (let i = 0; i < 4; i++)
+      contribution.applyBar({ t: T0 + i * 10 * MIN, o: 10 + i, h: 12 + i, l: 9 + i, c: 11 + i, v: 5, n: 2, bv: 2, av: 3 }, null, false, 10 * MIN);
     const { bars } = contribution.seal();
     expect(Object.keys(bars)).toEqual(['M30', 'H1']);
     expect(bars.M30).toEqual([

@@ -66,7 +66,12 @@ function isValidFrame(text: string): boolean {
   if (!Array.isArray(symbols) || symbols.length === 0 || symbols.length > 10_000) return false;
   if (!symbols.every((symbol) => typeof symbol === 'string' && symbol.length >= 1 && symbol.length <= 128)) return false;
   if (value.op === 'unsubscribe' || value.resume === undefined) return true;
-  return isObject(value.resume) && Object.values(value.resume).every((point) => isObject(point) && typeof point.epoch === 'string' && Number.isSafeInteger(point.seq) && (point.seq as number) >= 0);
+  return (
+    isObject(value.resume) &&
+    Object.values(value.resume).every(
+      (point) => isObject(point) && typeof point.epoch === 'string' && Number.isSafeInteger(point.seq) && (point.seq as number) >= 0,
+    )
+  );
 }
 
 /** Valid frames with one part replaced by something else. */
@@ -106,7 +111,10 @@ async function exchange(frame: string | Uint8Array): Promise<ServerMessage[]> {
   client.send({ op: 'ping', id });
   await waitFor(`the pong ${id}`, () => client.messages.slice(from).some((message) => message.type === 'pong' && message.id === id));
   const answers = client.messages.slice(from);
-  return answers.slice(0, answers.findIndex((message) => message.type === 'pong' && message.id === id));
+  return answers.slice(
+    0,
+    answers.findIndex((message) => message.type === 'pong' && message.id === id),
+  );
 }
 
 describe('fuzzing the WebSocket frames', () => {
@@ -177,14 +185,25 @@ function expectAnswered(answer: { status: number; code?: string }, allowed: read
   if (answer.status >= 400) expect(KNOWN_CODES).toContain(answer.code);
 }
 
-const text = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: 'grapheme', maxLength: 20 }), fc.constantFrom('', '*', 'A', 'A,B', ',', ' , ', 'A'.repeat(129), '-1', '1e3', '0x10', 'NaN'));
+const text = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: 'grapheme', maxLength: 20 }),
+  fc.constantFrom('', '*', 'A', 'A,B', ',', ' , ', 'A'.repeat(129), '-1', '1e3', '0x10', 'NaN'),
+);
 const headerSafe = fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((code) => String.fromCharCode(code)), maxLength: 40 });
 
 describe('fuzzing SSE and HTTP parameters', () => {
   it('SSE: any symbols, lastEventId or Last-Event-ID gets a stream or a 4xx with a known code, never a 5xx', async () => {
     const gseq = bridge.store.gseq;
     await fc.assert(
-      fc.asyncProperty(text, fc.oneof(text, fc.tuple(fc.integer({ min: -5, max: 1e6 }), fc.integer({ min: -5, max: 1e6 })).map(([g, b]) => `${bridge.store.epoch}:${g}:${b}`)), headerSafe, async (symbols, cursor, header) => {
+      fc.asyncProperty(
+        text,
+        fc.oneof(
+          text,
+          fc.tuple(fc.integer({ min: -5, max: 1e6 }), fc.integer({ min: -5, max: 1e6 })).map(([g, b]) => `${bridge.store.epoch}:${g}:${b}`),
+        ),
+        headerSafe,
+        async (symbols, cursor, header) => {
           expectAnswered(await get(`/v1/sse?symbols=${encodeURIComponent(symbols)}&lastEventId=${encodeURIComponent(cursor)}`), [200, 400, 403]);
           expectAnswered(await get(`/v1/sse?symbols=${encodeURIComponent(symbols)}`, { 'last-event-id': header }), [200, 400, 403]);
         },
@@ -197,12 +216,18 @@ describe('fuzzing SSE and HTTP parameters', () => {
   it('HTTP: any symbol, epoch, since and waitMs gets an answer or a 4xx with a known code, never a 5xx', async () => {
     const gseq = bridge.store.gseq;
     await fc.assert(
-      fc.asyncProperty(fc.oneof(text, fc.constant('A')), fc.oneof(text, fc.constant(bridge.store.epoch)), fc.oneof(text, fc.nat().map(String)), fc.option(text), async (symbol, epoch, since, waitMs) => {
-        const at = `/v1/symbols/${encodeURIComponent(symbol)}`;
-        expectAnswered(await get(at), [200, 400, 404]);
-        const query = `epoch=${encodeURIComponent(epoch)}&since=${encodeURIComponent(since)}${waitMs === null ? '' : `&waitMs=${encodeURIComponent(waitMs)}`}`;
-        expectAnswered(await get(`${at}/patches?${query}`), [200, 400, 404, 410]);
-      }),
+      fc.asyncProperty(
+        fc.oneof(text, fc.constant('A')),
+        fc.oneof(text, fc.constant(bridge.store.epoch)),
+        fc.oneof(text, fc.nat().map(String)),
+        fc.option(text),
+        async (symbol, epoch, since, waitMs) => {
+          const at = `/v1/symbols/${encodeURIComponent(symbol)}`;
+          expectAnswered(await get(at), [200, 400, 404]);
+          const query = `epoch=${encodeURIComponent(epoch)}&since=${encodeURIComponent(since)}${waitMs === null ? '' : `&waitMs=${encodeURIComponent(waitMs)}`}`;
+          expectAnswered(await get(`${at}/patches?${query}`), [200, 400, 404, 410]);
+        },
+      ),
       { numRuns: 120 },
     );
     expect(bridge.store.gseq).toBe(gseq);

@@ -39,7 +39,9 @@ function bars(count: number, periodMs: number): SierraBar[] {
 
 function eaFile(encoding: 'utf16le' | 'windows-1252' | 'utf8', delimiter: string): Buffer {
   const writer = new EaFileWriter('unused', { encoding, delimiter, header: ['Time', 'Bid', 'Ask', 'Volume', 'Händler'] });
-  return writer.content(marketTicks(5, 12).map((tick, i) => [`2026.11.20 14:00:${String(i).padStart(2, '0')}`, tick.bid, tick.ask, 1, i % 2 ? 'Müller' : 'José']));
+  return writer.content(
+    marketTicks(5, 12).map((tick, i) => [`2026.11.20 14:00:${String(i).padStart(2, '0')}`, tick.bid, tick.ask, 1, i % 2 ? 'Müller' : 'José']),
+  );
 }
 
 const SUBJECTS: Subject[] = [
@@ -51,29 +53,99 @@ const SUBJECTS: Subject[] = [
     bytes: Buffer.concat([
       depthHeader(),
       encodeDepthRecords([
-        ...snapshotBatch(T0, { bids: [[6000, 5, 1], [5999.75, 8, 2]], asks: [[6000.25, 4, 1]] }),
-        ...endBatch([{ time: T0 + 1, command: DepthCommand.MODIFY_BID, price: 6000, quantity: 9, orders: 3 }, { time: T0 + 1, command: DepthCommand.DELETE_ASK, price: 6000.25 }]),
+        ...snapshotBatch(T0, {
+          bids: [
+            [6000, 5, 1],
+            [5999.75, 8, 2],
+          ],
+          asks: [[6000.25, 4, 1]],
+        }),
+        ...endBatch([
+          { time: T0 + 1, command: DepthCommand.MODIFY_BID, price: 6000, quantity: 9, orders: 3 },
+          { time: T0 + 1, command: DepthCommand.DELETE_ASK, price: 6000.25 },
+        ]),
       ]),
     ]),
   },
   { name: 'mt5-ticks utf8', format: format('mt5-ticks'), fileName: 'EURUSD_202611200000_202611202359.csv', bytes: mt5File(mt5Rows(marketTicks(1, 15))) },
-  { name: 'mt5-ticks utf16le', format: format('mt5-ticks'), fileName: 'GBPUSD_202611200000_202611202359.csv', bytes: mt5File(mt5Rows(marketTicks(2, 15)), 'utf16le') },
+  {
+    name: 'mt5-ticks utf16le',
+    format: format('mt5-ticks'),
+    fileName: 'GBPUSD_202611200000_202611202359.csv',
+    bytes: mt5File(mt5Rows(marketTicks(2, 15)), 'utf16le'),
+  },
   {
     name: 'mt5-bars',
     format: format('mt5-bars'),
     fileName: 'EURUSD_M5_202611200000_202611202359.csv',
-    bytes: Buffer.from([mt5BarHeader(), ...bars(8, 300_000).map((bar) => mt5BarRow({ ...bar, tickVolume: bar.n, volume: 0, spread: 7 }, 5))].map((row) => `${row}\r\n`).join('')),
+    bytes: Buffer.from(
+      [mt5BarHeader(), ...bars(8, 300_000).map((bar) => mt5BarRow({ ...bar, tickVolume: bar.n, volume: 0, spread: 7 }, 5))].map((row) => `${row}\r\n`).join(''),
+    ),
   },
   { name: 'sierra-text export', format: format('sierra-text'), fileName: 'ESZ25-BarData.txt', bytes: Buffer.from(sierraTextFile(bars(8, 60_000), 'export')) },
-  { name: 'sierra-text study2025', format: format('sierra-text'), fileName: 'ESZ25-BarStudyData.csv', bytes: Buffer.from(sierraTextFile(bars(8, 300_000).map((bar) => ({ ...bar, studies: [1, 2, 3] })), 'study2025', { studyNames: ['Top', 'Bottom', 'Top'] })) },
+  {
+    name: 'sierra-text study2025',
+    format: format('sierra-text'),
+    fileName: 'ESZ25-BarStudyData.csv',
+    bytes: Buffer.from(
+      sierraTextFile(
+        bars(8, 300_000).map((bar) => ({ ...bar, studies: [1, 2, 3] })),
+        'study2025',
+        { studyNames: ['Top', 'Bottom', 'Top'] },
+      ),
+    ),
+  },
   { name: 'sierra-text dly', format: format('sierra-text'), fileName: 'ESZ25.dly', bytes: Buffer.from(sierraTextFile(bars(8, 86_400_000), 'dly')) },
   { name: 'csv utf16le', format: format('csv'), fileName: 'XAUUSDc_TickData.csv', bytes: eaFile('utf16le', ';') },
   { name: 'csv windows-1252', format: format('csv'), fileName: 'XAGUSD_TickData.csv', bytes: eaFile('windows-1252', '\t') },
-  { name: 'csv utf8 mapped', format: format('csv'), fileName: 'ACME.csv', bytes: Buffer.from('ts,price,qty,exchange\r\n1795185000,101.25,300,NYSE\r\n1795185001,101.5,100,NYSE\r\n'), options: { columns: { time: 'ts', last: 'price', volume: 'qty' } } },
-  { name: 'json flat', format: format('json'), fileName: 'XAUUSD.json', bytes: Buffer.from('{"bid": 2650.1, "ask": 2650.4, "time": "2026-11-20T14:00:00Z", "spread": 30}\r\n') },
-  { name: 'json document', format: format('json'), fileName: 'XAUUSD.json', bytes: Buffer.from(JSON.stringify({ quote: { bid: 1, ask: 2, time: T0 }, bars: { M1: bars(3, 60_000).map(({ t, o, h, l, c, v }) => ({ t, o, h, l, c, v })) }, book: { bids: [[1, 2, 3]], asks: [[2, 1]], time: T0 }, fields: { a: 'b' } })) },
-  { name: 'json map', format: format('json'), fileName: 'DWX_Market_Data.txt', bytes: Buffer.from('{"EURUSD": {"bid": 1.08123, "ask": 1.08125, "last": 0.00000}, "EURUSD_M1": {"time": "2026.11.20 14:00", "open": 1.1, "high": 1.2, "low": 1.0, "close": 1.15, "tick_volume": 12}}') },
-  { name: 'ndjson', format: format('ndjson'), fileName: 'feed.ndjson', bytes: Buffer.from(['{"symbol":"BTCUSD","bid":91250.5,"ask":91251,"time":"2026-11-20T14:30:00.250Z","venue":"X"}', '{"symbol":"BTCUSD","last":91251,"volume":0.25,"time":1795185000480}', '{"bid":1,"time":"2026.11.20 14:30:01"}'].map((line) => `${line}\n`).join('')) },
+  {
+    name: 'csv utf8 mapped',
+    format: format('csv'),
+    fileName: 'ACME.csv',
+    bytes: Buffer.from('ts,price,qty,exchange\r\n1795185000,101.25,300,NYSE\r\n1795185001,101.5,100,NYSE\r\n'),
+    options: { columns: { time: 'ts', last: 'price', volume: 'qty' } },
+  },
+  {
+    name: 'json flat',
+    format: format('json'),
+    fileName: 'XAUUSD.json',
+    bytes: Buffer.from('{"bid": 2650.1, "ask": 2650.4, "time": "2026-11-20T14:00:00Z", "spread": 30}\r\n'),
+  },
+  {
+    name: 'json document',
+    format: format('json'),
+    fileName: 'XAUUSD.json',
+    bytes: Buffer.from(
+      JSON.stringify({
+        quote: { bid: 1, ask: 2, time: T0 },
+        bars: { M1: bars(3, 60_000).map(({ t, o, h, l, c, v }) => ({ t, o, h, l, c, v })) },
+        book: { bids: [[1, 2, 3]], asks: [[2, 1]], time: T0 },
+        fields: { a: 'b' },
+      }),
+    ),
+  },
+  {
+    name: 'json map',
+    format: format('json'),
+    fileName: 'DWX_Market_Data.txt',
+    bytes: Buffer.from(
+      '{"EURUSD": {"bid": 1.08123, "ask": 1.08125, "last": 0.00000}, "EURUSD_M1": {"time": "2026.11.20 14:00", "open": 1.1, "high": 1.2, "low": 1.0, "close": 1.15, "tick_volume": 12}}',
+    ),
+  },
+  {
+    name: 'ndjson',
+    format: format('ndjson'),
+    fileName: 'feed.ndjson',
+    bytes: Buffer.from(
+      [
+        '{"symbol":"BTCUSD","bid":91250.5,"ask":91251,"time":"2026-11-20T14:30:00.250Z","venue":"X"}',
+        '{"symbol":"BTCUSD","last":91251,"volume":0.25,"time":1795185000480}',
+        '{"bid":1,"time":"2026.11.20 14:30:01"}',
+      ]
+        .map((line) => `${line}\n`)
+        .join(''),
+    ),
+  },
 ];
 
 /**
@@ -205,7 +277,10 @@ function checkEvents(events: readonly RecordedEvent[], length: number): void {
         expect([event.bar.t, event.bar.o, event.bar.h, event.bar.l, event.bar.c, event.bar.v].every(finite), JSON.stringify(event.bar)).toBe(true);
         break;
       case 'book':
-        expect([...event.book.bids, ...event.book.asks].every((level) => level.every(finite)), JSON.stringify(event.book)).toBe(true);
+        expect(
+          [...event.book.bids, ...event.book.asks].every((level) => level.every(finite)),
+          JSON.stringify(event.book),
+        ).toBe(true);
         break;
       case 'document':
         expect(finite(event.sourceTime)).toBe(true);

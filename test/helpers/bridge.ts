@@ -25,11 +25,7 @@ export class LogCapture {
 }
 
 /** A bridge on 127.0.0.1 and a free port, watching `dirs`, closed after the test. */
-export async function startTestBridge(
-  dirs: string[],
-  overrides: ConfigLayer = {},
-  logs: LogCapture = new LogCapture('warn'),
-): Promise<Bridge> {
+export async function startTestBridge(dirs: string[], overrides: ConfigLayer = {}, logs: LogCapture = new LogCapture('warn')): Promise<Bridge> {
   const config = resolveConfig({ port: 0, sources: dirs.map((path) => ({ path })) }, overrides);
   return startConfiguredBridge(config, { logger: logs.logger });
 }

@@ -134,12 +134,7 @@ export class SseClient {
   #request: ReturnType<typeof request> | undefined;
 
   /** `held`: the documents the client already has (a resuming client), applied before any event. */
-  static async connect(
-    baseUrl: string,
-    query: string,
-    headers: Record<string, string> = {},
-    held?: ReadonlyMap<string, MirroredDocument>,
-  ): Promise<SseClient> {
+  static async connect(baseUrl: string, query: string, headers: Record<string, string> = {}, held?: ReadonlyMap<string, MirroredDocument>): Promise<SseClient> {
     const client = new SseClient();
     for (const [symbol, document] of held ?? []) client.mirror.documents.set(symbol, structuredClone(document));
     await new Promise<void>((resolve, reject) => {

@@ -19,7 +19,10 @@ export class TerminalFiles {
   #time: number;
   #round = 0;
 
-  constructor(readonly dir: string, start = Date.UTC(2026, 10, 20, 14, 0)) {
+  constructor(
+    readonly dir: string,
+    start = Date.UTC(2026, 10, 20, 14, 0),
+  ) {
     this.scid = new ScidWriter(join(dir, 'ESZ25_FUT_CME.scid'));
     this.mt5 = new Mt5TickWriter(join(dir, 'EURUSD_202611200000_202611202359.csv'), 'utf16le', 5);
     this.jsonPath = join(dir, 'XAUUSD.json');

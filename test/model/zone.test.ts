@@ -16,18 +16,14 @@ describe('zone: TimeZone.toUtc against luxon', () => {
 
   it('gives back every instant from its wall time (the earlier one where the wall time occurs twice)', () => {
     fc.assert(
-      fc.property(
-        fc.constantFrom(...zones),
-        fc.integer({ min: Date.UTC(1995, 0, 1), max: Date.UTC(2035, 0, 1) }),
-        (name, instant) => {
-          const zone = TimeZone.parse(name);
-          const utc = zone.toUtc(wallOf(instant, name));
-          expect(wallOf(utc, name)).toBe(wallOf(instant, name));
-          // Where the wall time is ambiguous the earlier instant is chosen: never a later one.
-          expect(utc).toBeLessThanOrEqual(instant);
-          expect(instant - utc).toBeLessThanOrEqual(2 * 3_600_000);
-        },
-      ),
+      fc.property(fc.constantFrom(...zones), fc.integer({ min: Date.UTC(1995, 0, 1), max: Date.UTC(2035, 0, 1) }), (name, instant) => {
+        const zone = TimeZone.parse(name);
+        const utc = zone.toUtc(wallOf(instant, name));
+        expect(wallOf(utc, name)).toBe(wallOf(instant, name));
+        // Where the wall time is ambiguous the earlier instant is chosen: never a later one.
+        expect(utc).toBeLessThanOrEqual(instant);
+        expect(instant - utc).toBeLessThanOrEqual(2 * 3_600_000);
+      }),
       { numRuns: 3000 },
     );
   });

@@ -57,7 +57,19 @@ export class CliProcess {
     const dir = await tempDir();
     const configPath = join(dir, 'config.json');
     await writeFile(configPath, JSON.stringify(options.config ?? {}));
-    const command = [...(options.wrapper ?? []), process.execPath, ...(options.nodeArgs ?? []), CLI, '--config', configPath, '--config-dir', '/nonexistent', '--port', '0', ...(options.args ?? [])];
+    const command = [
+      ...(options.wrapper ?? []),
+      process.execPath,
+      ...(options.nodeArgs ?? []),
+      CLI,
+      '--config',
+      configPath,
+      '--config-dir',
+      '/nonexistent',
+      '--port',
+      '0',
+      ...(options.args ?? []),
+    ];
     const [program, ...rest] = command as [string, ...string[]];
     return new CliProcess(spawn(program, rest, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'security' } }));
   }
@@ -65,10 +77,14 @@ export class CliProcess {
   /** Starts it and waits for its first read; rejects if it exits first. */
   static async start(options: CliOptions = {}): Promise<CliProcess> {
     const bridge = await CliProcess.spawn(options);
-    await waitFor('the bridge started', () => {
-      if (bridge.exit) throw new Error(`bridge exited during start (${JSON.stringify(bridge.exit)}): ${bridge.stderr.join('\n')}`);
-      return bridge.line('initial read done');
-    }, 20_000);
+    await waitFor(
+      'the bridge started',
+      () => {
+        if (bridge.exit) throw new Error(`bridge exited during start (${JSON.stringify(bridge.exit)}): ${bridge.stderr.join('\n')}`);
+        return bridge.line('initial read done');
+      },
+      20_000,
+    );
     return bridge;
   }
 
@@ -133,7 +149,13 @@ export function getRequest(path: string, headers: Record<string, string> = {}): 
 }
 
 export function upgradeRequest(path: string, headers: Record<string, string> = {}): string {
-  return getRequest(path, { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers });
+  return getRequest(path, {
+    connection: 'Upgrade',
+    upgrade: 'websocket',
+    'sec-websocket-version': '13',
+    'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+    ...headers,
+  });
 }
 
 /** Status line and JSON body of a raw answer. */

@@ -62,14 +62,21 @@ describe('connections within the descriptor limit', () => {
     const answered = () => idle.filter((socket) => socket.received !== '');
     for (let batch = 0; batch < 30; batch++) {
       idle.push(...(await Promise.all(Array.from({ length: 10 }, () => idleSocket(bridge.port)))));
-      await waitFor('the over-limit sockets so far refused and closed', () => {
-        const refused = answered();
-        return refused.length === Math.max(0, idle.length - 159) && refused.every((socket) => socket.closed);
-      }, 15_000);
+      await waitFor(
+        'the over-limit sockets so far refused and closed',
+        () => {
+          const refused = answered();
+          return refused.length === Math.max(0, idle.length - 159) && refused.every((socket) => socket.closed);
+        },
+        15_000,
+      );
     }
     const refused = answered();
     for (const socket of refused) {
-      expect(parseAnswer(socket.received)).toEqual({ status: 503, body: { error: { code: 'OVERLOADED', message: 'the bridge serves its maximum of 160 connections; try again later' } } });
+      expect(parseAnswer(socket.received)).toEqual({
+        status: 503,
+        body: { error: { code: 'OVERLOADED', message: 'the bridge serves its maximum of 160 connections; try again later' } },
+      });
     }
     expect(idle.filter((socket) => socket.closed && socket.received === '')).toEqual([]);
 
@@ -108,7 +115,10 @@ describe('connections within the descriptor limit', () => {
     const sse = await SseClient.connect(bridge.url, 'symbols=EURUSD');
     const ws = await WsClient.connect(bridge.url);
     // Two streams: a dashboard stream is over stream.maxConnections.
-    expect(parseAnswer(await rawExchange(bridge.port, getRequest('/v1/dashboard/sse')))).toMatchObject({ status: 503, body: { error: { code: 'OVERLOADED' } } });
+    expect(parseAnswer(await rawExchange(bridge.port, getRequest('/v1/dashboard/sse')))).toMatchObject({
+      status: 503,
+      body: { error: { code: 'OVERLOADED' } },
+    });
 
     // An idle socket opened after the streams is closed by the idle timeout; the streams stay.
     const later = await idleSocket(bridge.port);
@@ -125,7 +135,9 @@ describe('connections within the descriptor limit', () => {
     await waitFor('the fifth refused', () => fifth.closed);
     expect(parseAnswer(fifth.received)).toEqual({
       status: 503,
-      body: { error: { code: 'OVERLOADED', message: expect.stringMatching(/^this address has its maximum of 4 connections open \(http\.maxConnectionsPerAddress\)/) } },
+      body: {
+        error: { code: 'OVERLOADED', message: expect.stringMatching(/^this address has its maximum of 4 connections open \(http\.maxConnectionsPerAddress\)/) },
+      },
     });
     expect(held.map((socket) => socket.closed)).toEqual([false, false, false, false]);
     held[0]?.socket.destroy();

@@ -65,9 +65,7 @@ describe('connections reset by the client (RST) while the bridge answers', () =>
     ];
     let sent = 0;
     for (let round = 0; round < 16; round++) {
-      await Promise.all(
-        requests.flatMap((request) => [sendThenReset(bridge.port, request, 'at-once'), sendThenReset(bridge.port, request, 'on-answer')]),
-      );
+      await Promise.all(requests.flatMap((request) => [sendThenReset(bridge.port, request, 'at-once'), sendThenReset(bridge.port, request, 'on-answer')]));
       sent += requests.length * 2;
     }
     expect(sent).toBeGreaterThanOrEqual(500);
@@ -80,18 +78,29 @@ describe('connections reset by the client (RST) while the bridge answers', () =>
     await ws.close();
     expect(bridge.exit).toBeNull();
     expect(bridge.event('unexpected_error')).toEqual([]);
-    expect(((await health.json()) as { components: Record<string, { status: string }> }).components.process).toEqual({ status: 'HEALTHY', unexpectedErrors: 0 });
+    expect(((await health.json()) as { components: Record<string, { status: string }> }).components.process).toEqual({
+      status: 'HEALTHY',
+      unexpectedErrors: 0,
+    });
   });
 
   it('the last line of defence: an uncaught exception and an unhandled rejection are logged, counted and shown DEGRADED; the process serves on', async () => {
     const dir = await tempDir();
     const preload = join(dir, 'fault.mjs');
     // Injected by the test only: on SIGUSR2 the process throws from a timer and rejects a promise nobody handles.
-    await writeFile(preload, `process.on('SIGUSR2', () => { setImmediate(() => { throw new Error('injected fault'); }); void Promise.reject(new Error('injected rejection')); });\n`);
+    await writeFile(
+      preload,
+      `process.on('SIGUSR2', () => { setImmediate(() => { throw new Error('injected fault'); }); void Promise.reject(new Error('injected rejection')); });\n`,
+    );
     const { bridge } = await start({ nodeArgs: ['--import', preload] });
     bridge.signal('SIGUSR2');
     await waitFor('both faults logged', () => bridge.event('unexpected_error').length === 2);
-    expect(bridge.event('unexpected_error').map((line) => [line.level, line.kind]).sort()).toEqual([
+    expect(
+      bridge
+        .event('unexpected_error')
+        .map((line) => [line.level, line.kind])
+        .sort(),
+    ).toEqual([
       [50, 'uncaughtException'],
       [50, 'unhandledRejection'],
     ]);
@@ -114,7 +123,11 @@ describe('the Host header (DNS rebinding)', () => {
     }
     for (const path of ['/v1/config', '/v1/symbols', '/v1/sse?symbols=*', '/health', '/']) {
       const answer = parseAnswer(await rawExchange(port, getRequest(path, { host: `rebound.evil.example:${port}` })));
-      expect([path, answer.status, answer.body]).toEqual([path, 403, { error: { code: 'FORBIDDEN', message: expect.stringMatching(/^host "rebound\.evil\.example:\d+" is not a name .* http\.allowedHosts$/) } }]);
+      expect([path, answer.status, answer.body]).toEqual([
+        path,
+        403,
+        { error: { code: 'FORBIDDEN', message: expect.stringMatching(/^host "rebound\.evil\.example:\d+" is not a name .* http\.allowedHosts$/) } },
+      ]);
     }
     const upgrade = parseAnswer(await rawExchange(port, upgradeRequest('/v1/ws', { host: 'rebound.evil.example' })));
     expect([upgrade.status, (upgrade.body as { error: { code: string } }).error.code]).toEqual([403, 'FORBIDDEN']);
@@ -160,7 +173,19 @@ describe('numeric query parameters', () => {
       (value: string) => `/v1/symbols/ESZ25_FUT_CME/indicators?tf=M5&name=rsi&period=${value}`,
     ];
     for (const route of routes) {
-      for (const value of ['Infinity', '-Infinity', '%2BInfinity', 'NaN', '0x10', '1e3', '1e309', '99999999999999999999', '%20', '1.5', '1&waitMs=1&since=1&count=1&period=1']) {
+      for (const value of [
+        'Infinity',
+        '-Infinity',
+        '%2BInfinity',
+        'NaN',
+        '0x10',
+        '1e3',
+        '1e309',
+        '99999999999999999999',
+        '%20',
+        '1.5',
+        '1&waitMs=1&since=1&count=1&period=1',
+      ]) {
         const answer = await fetch(`${bridge.url}${route(value)}`);
         expect([route(value), answer.status, ((await answer.json()) as { error: { code: string } }).error.code]).toEqual([route(value), 400, 'BAD_REQUEST']);
       }

@@ -46,9 +46,21 @@ async function pageWithDigest(url: string, hash: string): Promise<{ page: Page; 
   page.on('pageerror', (error) => problems.push(error.message));
   const time = Date.now();
   const symbols = ['XAUUSD', MARKUP, ...HIDDEN].map((symbol) => ({ symbol, seq: 1, updatedAt: time, bid: 1, ask: 2 }));
-  const summary = { type: 'summary', epoch: 'e1', time, intervalMs: 60_000, staleAfterMs: 60_000, health: { status: 'HEALTHY', counts: { HEALTHY: 4, DEGRADED: 0, UNHEALTHY: 0 } }, symbols };
+  const summary = {
+    type: 'summary',
+    epoch: 'e1',
+    time,
+    intervalMs: 60_000,
+    staleAfterMs: 60_000,
+    health: { status: 'HEALTHY', counts: { HEALTHY: 4, DEGRADED: 0, UNHEALTHY: 0 } },
+    symbols,
+  };
   await page.route('**/v1/dashboard/sse*', (route) =>
-    route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body: `retry: 60000\n\nevent: summary\ndata: ${JSON.stringify(summary)}\n\n` }),
+    route.fulfill({
+      status: 200,
+      headers: { 'content-type': 'text/event-stream' },
+      body: `retry: 60000\n\nevent: summary\ndata: ${JSON.stringify(summary)}\n\n`,
+    }),
   );
   await page.goto(`${url}/${hash}`);
   return { page, problems };

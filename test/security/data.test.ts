@@ -57,7 +57,7 @@ async function served(url: string, symbol: string): Promise<Doc | undefined> {
   return status === 200 ? body.data : undefined;
 }
 
-describe('a poisoned record is that record\'s problem', () => {
+describe("a poisoned record is that record's problem", () => {
   it('an NDJSON line nested 30,000 deep is skipped with its offset; the lines before, after and appended later are read (real process)', async () => {
     const dir = await tempDir();
     const now = Date.now();
@@ -86,7 +86,10 @@ describe('a poisoned record is that record\'s problem', () => {
     const dir = await tempDir();
     const logs = new LogCapture('warn');
     const now = Date.now();
-    await writeFile(join(dir, 'feed.ndjson'), line({ symbol: 'A', bid: 1, time: now - 1000 }) + '[' .repeat(5000) + ']'.repeat(5000) + '\n' + line({ symbol: 'A', bid: 2, time: now }));
+    await writeFile(
+      join(dir, 'feed.ndjson'),
+      line({ symbol: 'A', bid: 1, time: now - 1000 }) + '['.repeat(5000) + ']'.repeat(5000) + '\n' + line({ symbol: 'A', bid: 2, time: now }),
+    );
     const bridge = await startTestBridge([dir], {}, logs);
     await waitFor('the good lines', () => bridge.store.get('A')?.document.quote.bid === 2);
     const warning = logs.find((entry) => entry.msg === 'expected a JSON object, found an array; line skipped');
@@ -276,7 +279,12 @@ describe('config bounds and secrets', () => {
       configPath,
       JSON.stringify({
         port: 0,
-        auth: { tokens: [{ name: 'ops', tokne: secret }, { name: 'two', token: 'short-secret' }] },
+        auth: {
+          tokens: [
+            { name: 'ops', tokne: secret },
+            { name: 'two', token: 'short-secret' },
+          ],
+        },
         notify: { webhookHeaders: { Authorization: 7 } },
       }),
     );

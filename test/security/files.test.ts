@@ -165,7 +165,11 @@ describe('reads that do not finish', () => {
     await waitFor('a later change of the other file', () => store.get('XAUUSD')?.document.quote.bid === 2);
 
     // Ten times the bound: UNHEALTHY.
-    await waitFor('UNHEALTHY after 10 × readTimeoutMs', () => sourceHealth([{ name: 'source', status: watcher.status() }])[0]?.[1].status === 'UNHEALTHY', 5000);
+    await waitFor(
+      'UNHEALTHY after 10 × readTimeoutMs',
+      () => sourceHealth([{ name: 'source', status: watcher.status() }])[0]?.[1].status === 'UNHEALTHY',
+      5000,
+    );
     await Promise.all(releases.splice(0).map((release) => release()));
     await waitFor('the stall over', () => watcher.status().stalled.length === 0 && logs.find((line) => line.event === 'read_unstalled'));
     await waitFor('HEALTHY again', () => sourceHealth([{ name: 'source', status: watcher.status() }])[0]?.[1].status === 'HEALTHY');

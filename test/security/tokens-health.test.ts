@@ -40,11 +40,17 @@ function lastSummary(reader: EventReader): Summary {
 
 /** Waits until the health report (as `headers` see it) names the failing file. */
 async function failingReason(url: string, headers: Record<string, string> = {}): Promise<string | null> {
-  return waitFor('the bad file to be reported failing', async () => {
-    const { body } = await getJson<HealthBody>(`${url}/health`, headers);
-    const failure = Object.values(body.components ?? {}).flatMap((component) => component.failing ?? []).find((entry) => entry.file.endsWith('PASSWD.json'));
-    return failure?.reason ?? undefined;
-  }, WAIT);
+  return waitFor(
+    'the bad file to be reported failing',
+    async () => {
+      const { body } = await getJson<HealthBody>(`${url}/health`, headers);
+      const failure = Object.values(body.components ?? {})
+        .flatMap((component) => component.failing ?? [])
+        .find((entry) => entry.file.endsWith('PASSWD.json'));
+      return failure?.reason ?? undefined;
+    },
+    WAIT,
+  );
 }
 
 describe('/health and the dashboard digest with tokens on', () => {
@@ -53,7 +59,12 @@ describe('/health and the dashboard digest with tokens on', () => {
     const bridge = await startBridgeProcess({
       sources: [{ path: dir }],
       dashboard: { intervalMs: 100, staleAfterMs: 5000 },
-      auth: { tokens: [{ name: 'ops', token: OPS, admin: true }, { name: 'fx', token: FX, symbols: ['EUR*'] }] },
+      auth: {
+        tokens: [
+          { name: 'ops', token: OPS, admin: true },
+          { name: 'fx', token: FX, symbols: ['EUR*'] },
+        ],
+      },
     });
     const url = bridge.url;
     const reason = await failingReason(url, bearer(OPS));

@@ -7,8 +7,12 @@ describe('what is served of a failure reason', () => {
     expect(servedReason(null)).toBeNull();
     expect(servedReason("read failed: EACCES: permission denied, open '/srv/x/PASSWD.json'")).toBe('read failed (EACCES)');
     expect(servedReason('read failed: something odd')).toBe('read failed');
-    expect(servedReason('invalid JSON: Unexpected token \'r\', "root:x:0:0"... is not valid JSON')).toBe('invalid JSON: Unexpected token …, …... is not valid JSON');
-    expect(servedReason('not a Sierra Chart intraday file: magic is 0x64636261, expected "SCID"')).toBe('not a Sierra Chart intraday file: magic is 0x64636261, expected …');
+    expect(servedReason('invalid JSON: Unexpected token \'r\', "root:x:0:0"... is not valid JSON')).toBe(
+      'invalid JSON: Unexpected token …, …... is not valid JSON',
+    );
+    expect(servedReason('not a Sierra Chart intraday file: magic is 0x64636261, expected "SCID"')).toBe(
+      'not a Sierra Chart intraday file: magic is 0x64636261, expected …',
+    );
     expect(servedReason('bad line: \u202Eroot\u0000x')).toBe('bad line: ?root?x');
     expect(servedReason('unterminated "root:x:0:0:root:/root')).toBe('unterminated …');
     const long = servedReason('x'.repeat(500)) as string;

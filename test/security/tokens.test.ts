@@ -48,9 +48,11 @@ const dataOf = (messages: ServerMessage[], symbol: string): ServerMessage[] =>
   messages.filter((message) => (message.type === 'snapshot' || message.type === 'patch') && message.symbol === symbol);
 
 const sseData = (client: SseClient, symbol: string): number =>
-  client.events.filter((event) => (event.event === 'patch' || event.event === 'snapshot') && (JSON.parse(event.data) as ServerMessage).symbol === symbol).length;
+  client.events.filter((event) => (event.event === 'patch' || event.event === 'snapshot') && (JSON.parse(event.data) as ServerMessage).symbol === symbol)
+    .length;
 
-const notices = (client: SseClient): ServerMessage[] => client.events.filter((event) => event.event === 'notice').map((event) => JSON.parse(event.data) as ServerMessage);
+const notices = (client: SseClient): ServerMessage[] =>
+  client.events.filter((event) => event.event === 'notice').map((event) => JSON.parse(event.data) as ServerMessage);
 
 describe('a token removed from the watched config', () => {
   it('closes its open WebSocket (UNAUTHORIZED, 4001), SSE and dashboard streams; no further patch reaches them, and it cannot come back', async () => {
@@ -82,7 +84,11 @@ describe('a token removed from the watched config', () => {
     const summaries = dashboard.of('summary').length;
     const seen = dataOf(control.messages, 'XAUUSD').length;
     await files.step();
-    await waitFor('the admin to get the new patches', () => dataOf(control.messages, 'XAUUSD').length > seen && dataOf(control.messages, 'EURUSD').some((m) => m.type === 'patch'), WAIT);
+    await waitFor(
+      'the admin to get the new patches',
+      () => dataOf(control.messages, 'XAUUSD').length > seen && dataOf(control.messages, 'EURUSD').some((m) => m.type === 'patch'),
+      WAIT,
+    );
     expect([ws.messages.length, sse.events.length, dashboard.of('summary').length]).toEqual([wsCount, sseCount, summaries]);
 
     // Coming back with the same token is refused everywhere.
@@ -107,7 +113,16 @@ describe('a token whose allow list narrows', () => {
     const sseStar = await SseClient.connect(url, `symbols=*`, bearer(FX));
     const sseGone = await SseClient.connect(url, `symbols=XAUUSD`, bearer(FX));
     const dashboard = await EventReader.open(`${url}/v1/dashboard/sse?token=${FX}`);
-    await waitFor('the snapshots', () => named.of('snapshot').length === 2 && star.of('snapshot').length === 2 && sseNamed.mirror.documents.size === 2 && sseStar.mirror.documents.size === 2 && sseGone.mirror.documents.size === 1, WAIT);
+    await waitFor(
+      'the snapshots',
+      () =>
+        named.of('snapshot').length === 2 &&
+        star.of('snapshot').length === 2 &&
+        sseNamed.mirror.documents.size === 2 &&
+        sseStar.mirror.documents.size === 2 &&
+        sseGone.mirror.documents.size === 1,
+      WAIT,
+    );
     const rows = () => (dashboard.of('summary').at(-1)?.data.symbols as { symbol: string }[] | undefined)?.map((row) => row.symbol);
     await waitFor('a summary with both rows', () => rows()?.length === 2, WAIT);
 
@@ -136,7 +151,12 @@ describe('a token whose allow list narrows', () => {
     const eur = { named: eurPatches(named), star: eurPatches(star), sseNamed: sseData(sseNamed, 'EURUSD'), sseStar: sseData(sseStar, 'EURUSD') };
     await files.step();
     await files.step();
-    await waitFor('EURUSD patches on every stream', () => eurPatches(named) > eur.named && eurPatches(star) > eur.star && sseData(sseNamed, 'EURUSD') > eur.sseNamed && sseData(sseStar, 'EURUSD') > eur.sseStar, WAIT);
+    await waitFor(
+      'EURUSD patches on every stream',
+      () =>
+        eurPatches(named) > eur.named && eurPatches(star) > eur.star && sseData(sseNamed, 'EURUSD') > eur.sseNamed && sseData(sseStar, 'EURUSD') > eur.sseStar,
+      WAIT,
+    );
     // XAUUSD was rewritten by both steps: nothing of it came through.
     expect({
       named: dataOf(named.messages, 'XAUUSD').length,
@@ -193,10 +213,14 @@ describe('tokens changed by the tokens file and by PATCH /v1/config', () => {
 
     // The tokens file drops the admin flag: the next summaries carry status and counts only.
     await writeFile(tokensFile, JSON.stringify([{ name: 'desk', sha256: sha256(DESK), symbols: ['ES*'] }]));
-    await waitFor('a summary without components', () => {
-      const health = dashboard.of('summary').at(-1)?.data.health as Record<string, unknown> | undefined;
-      return health !== undefined && health.components === undefined && typeof health.counts === 'object';
-    }, WAIT);
+    await waitFor(
+      'a summary without components',
+      () => {
+        const health = dashboard.of('summary').at(-1)?.data.health as Record<string, unknown> | undefined;
+        return health !== undefined && health.components === undefined && typeof health.counts === 'object';
+      },
+      WAIT,
+    );
     expect((await getJson(`${url}/v1/stats`, bearer(DESK))).status).toBe(403);
     expect(desk.socket.readyState).toBe(desk.socket.OPEN);
 

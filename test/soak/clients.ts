@@ -226,7 +226,9 @@ export class RawClient implements SoakClient {
       return;
     }
     if (!held || held.epoch !== message.epoch || seq !== held.seq + 1) {
-      this.violations.push(`${this.name} (${this.#transport}): patch ${symbol} ${message.epoch}:${seq} after ${held ? `${held.epoch}:${held.seq}` : 'nothing'}, unannounced`);
+      this.violations.push(
+        `${this.name} (${this.#transport}): patch ${symbol} ${message.epoch}:${seq} after ${held ? `${held.epoch}:${held.seq}` : 'nothing'}, unannounced`,
+      );
       this.#resync(symbol);
       return;
     }

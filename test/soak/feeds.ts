@@ -382,7 +382,9 @@ class EaCsvFeed extends TextFeed {
   }
 
   #rows(ticks: MarketTick[]): string[] {
-    return ticks.map((tick) => [mqlDateTime(tick.time), tick.bid.toFixed(2), tick.ask.toFixed(2), 1 + Math.floor(this.random() * 3), pick(this.random, TRADERS)].join(this.delimiter));
+    return ticks.map((tick) =>
+      [mqlDateTime(tick.time), tick.bid.toFixed(2), tick.ask.toFixed(2), 1 + Math.floor(this.random() * 3), pick(this.random, TRADERS)].join(this.delimiter),
+    );
   }
 }
 
@@ -407,7 +409,12 @@ class NdjsonFeed implements Feed {
     this.#named = symbols.length > 1;
     // A log of one symbol is named after it and its lines carry no symbol.
     this.file = new ModelFile(join(dir, this.#named ? fileName : `${symbols[0]}.ndjson`));
-    this.#sources = new Map(symbols.map((symbol, i) => [symbol, new TickSource(clock, random, { start: 90_000 + i * 100, tickSize: 0.5, spreadTicks: 1, tradeShare: 0.5, seed: seed + i })]));
+    this.#sources = new Map(
+      symbols.map((symbol, i) => [
+        symbol,
+        new TickSource(clock, random, { start: 90_000 + i * 100, tickSize: 0.5, spreadTicks: 1, tradeShare: 0.5, seed: seed + i }),
+      ]),
+    );
   }
 
   get name(): string {
@@ -435,7 +442,9 @@ class NdjsonFeed implements Feed {
         return this.#append(lines, between(this.random, 1, length - 1));
       }
       case 'garbage':
-        return this.#append([pick(this.random, ['{"symbol": "X", "bid": 1,', 'not json at all', '{"bid": 1}', '{"bid": "n/a", "time": 1795176000000}', '[1, 2, 3]'])]);
+        return this.#append([
+          pick(this.random, ['{"symbol": "X", "bid": 1,', 'not json at all', '{"bid": 1}', '{"bid": "n/a", "time": 1795176000000}', '[1, 2, 3]']),
+        ]);
       case 'trim':
         this.#lines = this.#lines.slice(Math.ceil(this.#lines.length * 0.2));
         return this.file.replace(this.#whole());
@@ -494,7 +503,13 @@ class ScidTicksFeed implements Feed {
   readonly symbols: readonly string[];
   readonly #ticks: TickSource;
 
-  constructor(dir: string, symbol: string, private readonly random: Random, clock: SimClock, seed: number) {
+  constructor(
+    dir: string,
+    symbol: string,
+    private readonly random: Random,
+    clock: SimClock,
+    seed: number,
+  ) {
     this.file = new ModelFile(join(dir, `${symbol}.scid`));
     this.symbols = [symbol];
     this.#ticks = new TickSource(clock, random, { start: 6000 + seed, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.7, seed });
@@ -517,7 +532,15 @@ class ScidTicksFeed implements Feed {
   }
 
   async fault(kind: Fault): Promise<void> {
-    await scidLikeFault(this.file, kind, this.random, SCID_RECORD_SIZE, 56, () => this.#next(), () => garbageScidRecord(this.random));
+    await scidLikeFault(
+      this.file,
+      kind,
+      this.random,
+      SCID_RECORD_SIZE,
+      56,
+      () => this.#next(),
+      () => garbageScidRecord(this.random),
+    );
   }
 
   settle(): Promise<void> {
@@ -554,7 +577,15 @@ function garbageDepthRecord(random: Random, time: number): Buffer {
 }
 
 /** The faults of a binary file of fixed-size records after a header. */
-async function scidLikeFault(file: ModelFile, kind: Fault, random: Random, recordSize: number, headerSize: number, next: () => Buffer, garbage: () => Buffer): Promise<void> {
+async function scidLikeFault(
+  file: ModelFile,
+  kind: Fault,
+  random: Random,
+  recordSize: number,
+  headerSize: number,
+  next: () => Buffer,
+  garbage: () => Buffer,
+): Promise<void> {
   switch (kind) {
     case 'partial': {
       const bytes = next();
@@ -598,7 +629,13 @@ class ScidBarsFeed implements Feed {
   /** The forming bar is the file's last record (nothing was appended after it). */
   #formingIsLast = false;
 
-  constructor(dir: string, symbol: string, private readonly random: Random, clock: SimClock, seed: number) {
+  constructor(
+    dir: string,
+    symbol: string,
+    private readonly random: Random,
+    clock: SimClock,
+    seed: number,
+  ) {
     this.file = new ModelFile(join(dir, `${symbol}.scid`));
     this.symbols = [symbol];
     this.#ticks = new TickSource(clock, random, { start: 21_000 + seed, tickSize: 0.25, spreadTicks: 2, tradeShare: 1, seed });
@@ -633,7 +670,15 @@ class ScidBarsFeed implements Feed {
   async fault(kind: Fault): Promise<void> {
     // Anything appended ends the forming bar's place at the end of the file.
     if (kind === 'partial' || kind === 'garbage') this.#formingIsLast = false;
-    await scidLikeFault(this.file, kind, this.random, SCID_RECORD_SIZE, 56, () => this.#appendNext(), () => garbageScidRecord(this.random));
+    await scidLikeFault(
+      this.file,
+      kind,
+      this.random,
+      SCID_RECORD_SIZE,
+      56,
+      () => this.#appendNext(),
+      () => garbageScidRecord(this.random),
+    );
   }
 
   settle(): Promise<void> {
@@ -667,7 +712,13 @@ class DepthFeed implements Feed {
   readonly #ticks: TickSource;
   #levels = new Map<string, number>();
 
-  constructor(dir: string, symbol: string, private readonly random: Random, clock: SimClock, seed: number) {
+  constructor(
+    dir: string,
+    symbol: string,
+    private readonly random: Random,
+    clock: SimClock,
+    seed: number,
+  ) {
     this.file = new ModelFile(join(dir, `${symbol}.2026-11-20.depth`));
     this.symbols = [symbol];
     this.#ticks = new TickSource(clock, random, { start: 6000 + seed, tickSize: 0.25, spreadTicks: 1, tradeShare: 0, seed: seed + 1000 });
@@ -692,7 +743,15 @@ class DepthFeed implements Feed {
 
   async fault(kind: Fault): Promise<void> {
     const [tick] = this.#ticks.next(1) as [MarketTick];
-    await scidLikeFault(this.file, kind, this.random, 24, 64, () => this.#next(), () => garbageDepthRecord(this.random, tick.time));
+    await scidLikeFault(
+      this.file,
+      kind,
+      this.random,
+      24,
+      64,
+      () => this.#next(),
+      () => garbageDepthRecord(this.random, tick.time),
+    );
   }
 
   settle(): Promise<void> {
@@ -724,11 +783,18 @@ class DepthFeed implements Feed {
     } else {
       records = [];
       for (const key of this.#levels.keys()) {
-        if (!target.has(key)) records.push({ time: tick.time, command: key.startsWith('b') ? DepthCommand.DELETE_BID : DepthCommand.DELETE_ASK, price: price(key) });
+        if (!target.has(key))
+          records.push({ time: tick.time, command: key.startsWith('b') ? DepthCommand.DELETE_BID : DepthCommand.DELETE_ASK, price: price(key) });
       }
       for (const [key, size] of target) {
         if (this.#levels.get(key) !== size) {
-          records.push({ time: tick.time, command: key.startsWith('b') ? DepthCommand.MODIFY_BID : DepthCommand.MODIFY_ASK, price: price(key), quantity: size, orders: 1 + (size % 7) });
+          records.push({
+            time: tick.time,
+            command: key.startsWith('b') ? DepthCommand.MODIFY_BID : DepthCommand.MODIFY_ASK,
+            price: price(key),
+            quantity: size,
+            orders: 1 + (size % 7),
+          });
         }
       }
       endBatch(records);
@@ -762,7 +828,12 @@ class JsonFeed implements Feed {
     seed: number,
   ) {
     this.file = new ModelFile(path);
-    this.#sources = new Map(symbols.map((symbol, i) => [symbol, new TickSource(clock, random, { start: 1900 + i * 50 + seed, tickSize: 0.01, spreadTicks: 20, tradeShare: 0.4, seed: seed + i })]));
+    this.#sources = new Map(
+      symbols.map((symbol, i) => [
+        symbol,
+        new TickSource(clock, random, { start: 1900 + i * 50 + seed, tickSize: 0.01, spreadTicks: 20, tradeShare: 0.4, seed: seed + i }),
+      ]),
+    );
   }
 
   get name(): string {
@@ -817,7 +888,17 @@ class JsonFeed implements Feed {
     } else if (this.#round % 2 === 0) {
       this.#values.set(symbol, { bid: tick.bid, ask: tick.ask, time: tick.time, spread: Math.round((tick.ask - tick.bid) * 100) });
     } else {
-      const book = { bids: [[tick.bid, 5, 1], [tick.bid - 0.01, 9, 2]], asks: [[tick.ask, 4, 1], [tick.ask + 0.01, 7, 3]], time: tick.time };
+      const book = {
+        bids: [
+          [tick.bid, 5, 1],
+          [tick.bid - 0.01, 9, 2],
+        ],
+        asks: [
+          [tick.ask, 4, 1],
+          [tick.ask + 0.01, 7, 3],
+        ],
+        time: tick.time,
+      };
       this.#values.set(symbol, { quote: { bid: tick.bid, ask: tick.ask, time: tick.time }, book, fields: { round: this.#round } });
     }
   }
@@ -892,5 +973,10 @@ export function buildFeeds(folders: SoakFolders, count: number, random: Random, 
 /** Symbols fed only by whole-file sources (their bars are not in any file: see Feed.wholeFile). */
 export function wholeFileSymbols(feeds: readonly Feed[]): Set<string> {
   const fromTail = new Set(feeds.filter((feed) => !feed.wholeFile).flatMap((feed) => feed.symbols));
-  return new Set(feeds.filter((feed) => feed.wholeFile).flatMap((feed) => feed.symbols).filter((symbol) => !fromTail.has(symbol)));
+  return new Set(
+    feeds
+      .filter((feed) => feed.wholeFile)
+      .flatMap((feed) => feed.symbols)
+      .filter((symbol) => !fromTail.has(symbol)),
+  );
 }

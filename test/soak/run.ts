@@ -153,7 +153,8 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     client.start();
     clients.push(client);
   }
-  for (let i = 0; i < options.sdkClients; i++) clients.push(await SdkClient.start(`sdk${i}`, bridge.url, i === options.sdkClients - 1 ? subset(allSymbols, random) : '*'));
+  for (let i = 0; i < options.sdkClients; i++)
+    clients.push(await SdkClient.start(`sdk${i}`, bridge.url, i === options.sdkClients - 1 ? subset(allSymbols, random) : '*'));
 
   const rss: { second: number; bytes: number; process: number }[] = [];
   let processNumber = 0;
@@ -238,7 +239,13 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     }
     const missing = allSymbols.filter((symbol) => !versions.has(symbol));
     const extra = [...versions.keys()].filter((symbol) => !allSymbols.includes(symbol));
-    for (const symbol of [...missing, ...extra]) divergences.push({ checkpoint: label, what: 'bridge vs files', symbol, detail: missing.includes(symbol) ? 'not published' : 'published, but no file feeds it' });
+    for (const symbol of [...missing, ...extra])
+      divergences.push({
+        checkpoint: label,
+        what: 'bridge vs files',
+        symbol,
+        detail: missing.includes(symbol) ? 'not published' : 'published, but no file feeds it',
+      });
     const snapshots = new Map<string, { epoch: string; seq: number; data: unknown }>();
     for (const symbol of versions.keys()) snapshots.set(symbol, await getJson(`${bridge.url}/v1/symbols/${encodeURIComponent(symbol)}`));
 
@@ -249,7 +256,12 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
         const held = client.held(symbol);
         const snapshot = snapshots.get(symbol) as { epoch: string; seq: number; data: unknown };
         if (!sameVersion(held, snapshot)) {
-          divergences.push({ checkpoint: label, what: `client ${client.name}`, symbol, detail: `holds ${held ? `${held.epoch}:${held.seq}` : 'nothing'}, the bridge ${snapshot.epoch}:${snapshot.seq}${caughtUp ? '' : ' (did not catch up within 20 s)'}` });
+          divergences.push({
+            checkpoint: label,
+            what: `client ${client.name}`,
+            symbol,
+            detail: `holds ${held ? `${held.epoch}:${held.seq}` : 'nothing'}, the bridge ${snapshot.epoch}:${snapshot.seq}${caughtUp ? '' : ' (did not catch up within 20 s)'}`,
+          });
         } else if (!isDeepStrictEqual(held?.data, snapshot.data)) {
           divergences.push({ checkpoint: label, what: `client ${client.name}`, symbol, detail: describeDifference(held?.data, snapshot.data) });
         }
@@ -262,14 +274,17 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
       const expected = fresh.get(symbol);
       const served = snapshots.get(symbol)?.data;
       if (expected === undefined || served === undefined) {
-        if (expected === undefined) divergences.push({ checkpoint: label, what: 'bridge vs files', symbol, detail: 'a fresh parse of the files does not have it' });
+        if (expected === undefined)
+          divergences.push({ checkpoint: label, what: 'bridge vs files', symbol, detail: 'a fresh parse of the files does not have it' });
         continue;
       }
       const [a, b] = barsNotInFiles.has(symbol) ? [withoutBars(served), withoutBars(expected)] : [served, expected];
       if (!isDeepStrictEqual(a, b)) divergences.push({ checkpoint: label, what: 'bridge vs files', symbol, detail: describeDifference(a, b) });
     }
     summary.divergences.bridgeVsFiles = divergences.filter((d) => d.what === 'bridge vs files').length;
-    log(`soak: checkpoint ${label} at ${Math.round((at - started) / 1000)} s: ${snapshots.size} symbols, ${divergences.length} divergences so far (${Math.round(performance.now() - at)} ms)`);
+    log(
+      `soak: checkpoint ${label} at ${Math.round((at - started) / 1000)} s: ${snapshots.size} symbols, ${divergences.length} divergences so far (${Math.round(performance.now() - at)} ms)`,
+    );
     resume();
   };
   const resume = (): void => {
@@ -281,7 +296,7 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     await calmClients();
     const before = await getJson<{ epoch: string }>(`${bridge.url}/v1`);
     // A disruption just before (a switch to SSE takes snapshots) is over before counting them.
-    for (let counts = '', deadline = performance.now() + 10_000; performance.now() < deadline; ) {
+    for (let counts = '', deadline = performance.now() + 10_000; performance.now() < deadline;) {
       const now = JSON.stringify(clients.map(snapshotCount));
       if (now === counts) break;
       counts = now;
@@ -317,14 +332,21 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
       }
       return waiting.size === 0;
     });
-    if (waiting.size > 0) report.problem = `${[...waiting].map((client) => client.name).join(', ')} did not ${kind === 'crash' ? 'resync' : 'resume'} within 15 s`;
+    if (waiting.size > 0)
+      report.problem = `${[...waiting].map((client) => client.name).join(', ')} did not ${kind === 'crash' ? 'resync' : 'resume'} within 15 s`;
     times.sort((a, b) => a - b);
-    if (times.length > 0) report.resyncMs = { max: Math.round(times[times.length - 1] as number), median: Math.round(times[Math.floor(times.length / 2)] as number) };
-    const received = clients.map((client, i) => [client.name, snapshotCount(client) - (snapshotsBefore[i] as number)] as const).filter(([, count]) => count > 0);
+    if (times.length > 0)
+      report.resyncMs = { max: Math.round(times[times.length - 1] as number), median: Math.round(times[Math.floor(times.length / 2)] as number) };
+    const received = clients
+      .map((client, i) => [client.name, snapshotCount(client) - (snapshotsBefore[i] as number)] as const)
+      .filter(([, count]) => count > 0);
     report.snapshots = received.reduce((sum, [, count]) => sum + count, 0);
-    if (kind === 'clean' && report.snapshots > 0) report.problem = `${report.snapshots} snapshots after a clean restart (clients should resume): ${received.map(([name, count]) => `${name} ${count}`).join(', ')}`;
+    if (kind === 'clean' && report.snapshots > 0)
+      report.problem = `${report.snapshots} snapshots after a clean restart (clients should resume): ${received.map(([name, count]) => `${name} ${count}`).join(', ')}`;
     summary.restarts.push(report);
-    log(`soak: ${kind} restart at ${atSecond} s: ${report.sameEpoch ? 'same' : 'new'} epoch, clients back in ${report.resyncMs?.max ?? '?'} ms, ${report.snapshots} snapshots${report.problem ? `; PROBLEM: ${report.problem}` : ''}`);
+    log(
+      `soak: ${kind} restart at ${atSecond} s: ${report.sameEpoch ? 'same' : 'new'} epoch, clients back in ${report.resyncMs?.max ?? '?'} ms, ${report.snapshots} snapshots${report.problem ? `; PROBLEM: ${report.problem}` : ''}`,
+    );
     acting.paused = false;
   };
 
@@ -380,7 +402,17 @@ function emptySummary(options: SoakOptions, symbols: number, feeds: readonly Fee
     violations: { count: 0, details: [] },
     clients: {},
     restarts: [],
-    rss: { samples: 0, firstMb: 0, lastMb: 0, maxMb: 0, timeline: [], slopeMbPerMin: null, limitMbPerMin: options.rssSlopeLimitMbPerMin, flat: null, journal: null },
+    rss: {
+      samples: 0,
+      firstMb: 0,
+      lastMb: 0,
+      maxMb: 0,
+      timeline: [],
+      slopeMbPerMin: null,
+      limitMbPerMin: options.rssSlopeLimitMbPerMin,
+      flat: null,
+      journal: null,
+    },
     errors: { count: 0, errorLines: [], stderr: [], crashes: [], freshParse: [] },
     warnings: { total: 0, byMessage: {} },
   };
@@ -517,4 +549,3 @@ async function freshParse(sources: Record<string, unknown>[], errors: string[]):
     await fresh.close();
   }
 }
-

@@ -218,11 +218,7 @@ describe('composeDocument', () => {
   it('book: the newest by time; fields: merged', () => {
     const older: Book = { bids: [[1, 1]], asks: [], time: 10 };
     const newer: Book = { bids: [[2, 1]], asks: [], time: 20 };
-    const doc = composeDocument(
-      'X',
-      [part('a', { book: newer, fields: { x: 1, y: 2 } }), part('b', { book: older, fields: { y: 3, z: 4 } })],
-      undefined,
-    );
+    const doc = composeDocument('X', [part('a', { book: newer, fields: { x: 1, y: 2 } }), part('b', { book: older, fields: { y: 3, z: 4 } })], undefined);
     expect(doc.book).toBe(newer);
     expect(doc.fields).toEqual({ x: 1, y: 3, z: 4 });
   });

@@ -286,7 +286,10 @@ const messyPair: fc.Arbitrary<[Json, Json]> = fc.oneof(
   fc.tuple(messyBars, messyLevels),
 ) as fc.Arbitrary<[Json, Json]>;
 
-const quote = fc.record({ bid: price, ask: price, last: price, lastSize: fc.nat(100), time: fc.double({ min: 1e12, max: 2e12, noNaN: true }) }, { requiredKeys: [] });
+const quote = fc.record(
+  { bid: price, ask: price, last: price, lastSize: fc.nat(100), time: fc.double({ min: 1e12, max: 2e12, noNaN: true }) },
+  { requiredKeys: [] },
+);
 const quotePair: fc.Arbitrary<[Json, Json]> = fc
   .tuple(quote, quote, fc.constantFrom('same', 'other', 'partial'))
   .map(([a, b, how]) => [a, how === 'same' ? a : how === 'other' ? b : { ...a, bid: b.bid ?? 1, time: b.time ?? 2 }]);
@@ -330,13 +333,25 @@ const params = { numRuns: 150 };
 
 describe('diff: property, a patch turns a into b', () => {
   it('any two JSON values (independent)', () => {
-    fc.assert(fc.property(anyJson, anyJson, (a, b) => checkPair(a, b, false)), params);
-    fc.assert(fc.property(safeJson, safeJson, (a, b) => checkPair(a, b, true)), params);
+    fc.assert(
+      fc.property(anyJson, anyJson, (a, b) => checkPair(a, b, false)),
+      params,
+    );
+    fc.assert(
+      fc.property(safeJson, safeJson, (a, b) => checkPair(a, b, true)),
+      params,
+    );
   });
 
   it('a JSON value and an edited version of it sharing unchanged subtrees', () => {
-    fc.assert(fc.property(mutatedPair(anyJson), ([a, b]) => checkPair(a, b, false)), params);
-    fc.assert(fc.property(mutatedPair(safeJson), ([a, b]) => checkPair(a, b, true)), { numRuns: 250 });
+    fc.assert(
+      fc.property(mutatedPair(anyJson), ([a, b]) => checkPair(a, b, false)),
+      params,
+    );
+    fc.assert(
+      fc.property(mutatedPair(safeJson), ([a, b]) => checkPair(a, b, true)),
+      { numRuns: 250 },
+    );
   });
 
   it('two objects of JSON (never a root replace between objects)', () => {
@@ -351,7 +366,10 @@ describe('diff: property, a patch turns a into b', () => {
   });
 
   it('instrument documents: bar windows, book levels, quotes, fields', () => {
-    fc.assert(fc.property(instrumentPair, ([a, b]) => checkPair(a, b, true)), { numRuns: 300 });
+    fc.assert(
+      fc.property(instrumentPair, ([a, b]) => checkPair(a, b, true)),
+      { numRuns: 300 },
+    );
   });
 
   it('ordered bar windows diff by identity: ops never touch a bar whose t matches and object is shared', () => {
@@ -409,7 +427,10 @@ describe('diff: property, a patch turns a into b', () => {
   });
 
   it('unordered, duplicate-keyed and mixed arrays fall back to positions and stay correct', () => {
-    fc.assert(fc.property(messyPair, ([a, b]) => checkPair({ x: a }, { x: b }, true)), { numRuns: 250 });
+    fc.assert(
+      fc.property(messyPair, ([a, b]) => checkPair({ x: a }, { x: b }, true)),
+      { numRuns: 250 },
+    );
   });
 });
 

@@ -68,7 +68,11 @@ describe('diff: nothing changed', () => {
     const a = { shared, n: 1 };
     const b = { shared, n: 2 };
     // A subtree whose reference is equal is not walked: mutate it behind diff's back.
-    const getter = { get value(): number { throw new Error('walked an unchanged subtree'); } };
+    const getter = {
+      get value(): number {
+        throw new Error('walked an unchanged subtree');
+      },
+    };
     Object.defineProperty(shared, 'deep', { value: getter, enumerable: true });
     expect(diff(a, b)).toEqual([{ op: 'replace', path: '/n', value: 2 }]);
   });
@@ -220,8 +224,20 @@ describe('diff: book levels', () => {
     const a = { book: { bids, asks, time: 1 } };
     const b = {
       book: {
-        bids: [[100.25, 1], [100, 6], [99.5, 3], [99.3, 2], [99, 1], [98.75, 4]] as BookLevel[],
-        asks: [[100.5, 8], [100.75, 2], [101, 6], [101.25, 3]] as BookLevel[],
+        bids: [
+          [100.25, 1],
+          [100, 6],
+          [99.5, 3],
+          [99.3, 2],
+          [99, 1],
+          [98.75, 4],
+        ] as BookLevel[],
+        asks: [
+          [100.5, 8],
+          [100.75, 2],
+          [101, 6],
+          [101.25, 3],
+        ] as BookLevel[],
         time: 2,
       },
     };
@@ -245,8 +261,19 @@ describe('diff: arrays without an ordered identity fall back to positions', () =
   });
 
   it('unordered levels', () => {
-    const a = { bids: [[3, 1], [1, 1], [2, 1]] };
-    const b = { bids: [[3, 1], [2, 1]] };
+    const a = {
+      bids: [
+        [3, 1],
+        [1, 1],
+        [2, 1],
+      ],
+    };
+    const b = {
+      bids: [
+        [3, 1],
+        [2, 1],
+      ],
+    };
     const ops = diff(a, b);
     expect(ops).toEqual([
       { op: 'replace', path: '/bids/1/0', value: 2 },
@@ -365,9 +392,7 @@ describe('diff: flat objects replaced whole when cheaper', () => {
   it('the whole-object choice is never longer than the separate ops', () => {
     const next = { bid: 6012.5, ask: 6012.75, last: 6012.5, lastSize: 1, time: 1763648400999.125 };
     const whole = JSON.stringify(diff({ quote }, { quote: next }));
-    const separate = JSON.stringify(
-      Object.entries(next).map(([key, value]) => ({ op: 'replace', path: `/quote/${key}`, value })),
-    );
+    const separate = JSON.stringify(Object.entries(next).map(([key, value]) => ({ op: 'replace', path: `/quote/${key}`, value })));
     expect(whole.length).toBeLessThan(separate.length);
   });
 

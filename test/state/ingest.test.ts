@@ -11,8 +11,7 @@ const T0 = 1_763_640_000_000;
 function setup(options: Partial<FileIngestOptions> = {}) {
   const store = new Store({ journalSize: 100, epoch: 'e' });
   const events: { symbol: string; seq: number; ops: readonly PatchOperation[] | null; json: string }[] = [];
-  store.onCommit(({ state, ops }: CommitEvent) => events.push({ symbol: state.symbol, seq: state.seq, ops, json: state.documentJson() }),
-  );
+  store.onCommit(({ state, ops }: CommitEvent) => events.push({ symbol: state.symbol, seq: state.seq, ops, json: state.documentJson() }));
   const problems: [number, string, number | undefined][] = [];
   const ingest = new FileIngest(store, {
     key: '/data/EURUSD.ticks',
@@ -132,7 +131,12 @@ describe('FileIngest', () => {
       },
     });
     expect(apply(before, patch?.ops ?? [])).toEqual(after);
-    expect(store.get('EURUSD')?.journal.since(1)?.map((e) => e.seq)).toEqual([2]);
+    expect(
+      store
+        .get('EURUSD')
+        ?.journal.since(1)
+        ?.map((e) => e.seq),
+    ).toEqual([2]);
   });
 
   it('a fresh cycle that re-reads identical content produces no patch', () => {

@@ -47,7 +47,14 @@ const rec: fc.Arbitrary<Record_> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('bar' as const), symbol: fc.nat(2), dt: fc.nat(60_000), c: price, v: fc.nat(9) }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('doc' as const), symbol: fc.nat(2), dt: fc.nat(60_000), bid: price, field: fc.option(fc.nat(3)), book: fc.boolean() }),
+    arbitrary: fc.record({
+      kind: fc.constant('doc' as const),
+      symbol: fc.nat(2),
+      dt: fc.nat(60_000),
+      bid: price,
+      field: fc.option(fc.nat(3)),
+      book: fc.boolean(),
+    }),
   },
 );
 

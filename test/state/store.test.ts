@@ -160,7 +160,12 @@ describe('Store', () => {
     expect(stateA?.gseq).toBe(4);
     expect(stateA?.journal.sinceGseq(2)?.map((e) => e.seq)).toEqual([2, 3]);
     expect(stateA?.journal.sinceGseq(3)?.map((e) => e.seq)).toEqual([3]);
-    expect(store.get('B')?.journal.sinceGseq(2)?.map((e) => e.seq)).toEqual([2]);
+    expect(
+      store
+        .get('B')
+        ?.journal.sinceGseq(2)
+        ?.map((e) => e.seq),
+    ).toEqual([2]);
   });
 
   it('the journal replays every version from seq 1, and evicts beyond its size', () => {
@@ -288,9 +293,7 @@ describe('Store', () => {
     json.applyDocument({ quote: { bid: 1.3, time: T0 + 20 }, fields: { spread: 3 } }, T0 + 20);
     store.commit('EURUSD');
     expect(events[1]?.state.document.quote).toEqual({ bid: 1.3, ask: 1.2, time: T0 + 20 });
-    expect(apply(JSON.parse(JSON.stringify(doc)), events[1]?.ops ?? [])).toEqual(
-      JSON.parse(events[1]?.state.documentJson() ?? 'null'),
-    );
+    expect(apply(JSON.parse(JSON.stringify(doc)), events[1]?.ops ?? [])).toEqual(JSON.parse(events[1]?.state.documentJson() ?? 'null'));
   });
 
   it('composes files in the order of their paths, not of their first read: ties give the same document after a restart (found by the soak)', () => {

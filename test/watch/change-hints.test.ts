@@ -50,7 +50,7 @@ describe('ReadScheduler with hints from a throttled watcher and from the OS', ()
     vi.useRealTimers();
   });
 
-  it('reads again past chokidar\'s 50 ms throttle window after its events only', async () => {
+  it("reads again past chokidar's 50 ms throttle window after its events only", async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
     const reads: string[] = [];
     const scheduler = new ReadScheduler(

@@ -137,7 +137,12 @@ describe('SourceWatcher', () => {
     await mkdir(dir);
     await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 1, ask: 2 }, 'rewrite');
     await waitFor('the file in the new folder', () => store.get('XAUUSD'), 3000);
-    expect(watcher.status()).toMatchObject({ exists: true, files: [{ format: 'json', problems: { count: 0 } }], breakers: { CLOSED: 1, HALF_OPEN: 0, OPEN: 0 }, failing: [] });
+    expect(watcher.status()).toMatchObject({
+      exists: true,
+      files: [{ format: 'json', problems: { count: 0 } }],
+      breakers: { CLOSED: 1, HALF_OPEN: 0, OPEN: 0 },
+      failing: [],
+    });
     // The read that found the data, not the folder's creation or the watcher's start.
     expect(watcher.status().lastDataAt).toBeGreaterThanOrEqual(beforeData);
     expect(watcher.status().lastDataAt).toBeLessThanOrEqual(Date.now());
@@ -185,10 +190,12 @@ describe('SourceWatcher: which files it reads', () => {
     expect(store.get('GBPUSD')).toBeUndefined();
   });
 
-  it('reads only the newest day of a symbol\'s depth files; a new day\'s file continues the symbol', async () => {
+  it("reads only the newest day of a symbol's depth files; a new day's file continues the symbol", async () => {
     const dir = await tempDir();
     const day = (date: string, bid: number) =>
-      new DepthWriter(join(dir, `ESZ25.${date}.depth`)).create(snapshotBatch(Date.parse(`${date}T14:00:00Z`), { bids: [[bid, 1, 1]], asks: [[bid + 0.25, 1, 1]] }));
+      new DepthWriter(join(dir, `ESZ25.${date}.depth`)).create(
+        snapshotBatch(Date.parse(`${date}T14:00:00Z`), { bids: [[bid, 1, 1]], asks: [[bid + 0.25, 1, 1]] }),
+      );
     await day('2026-11-18', 100);
     await day('2026-11-19', 200);
     const { store, watcher } = await watchFolder(dir);

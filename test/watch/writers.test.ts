@@ -54,7 +54,18 @@ function memo(build: (seed: number) => (i: number) => Buffer): (i: number, seed:
   };
 }
 
-const sierraBar = (tick: MarketTick, i: number): SierraBar => ({ t: T0 + i * 60_000, o: tick.bid, h: tick.ask + 1, l: tick.bid - 1, c: tick.ask, v: 10 + (i % 7), n: 3, bv: 4, av: 6 + (i % 7), studies: [i, tick.bid] });
+const sierraBar = (tick: MarketTick, i: number): SierraBar => ({
+  t: T0 + i * 60_000,
+  o: tick.bid,
+  h: tick.ask + 1,
+  l: tick.bid - 1,
+  c: tick.ask,
+  v: 10 + (i % 7),
+  n: 3,
+  bv: 4,
+  av: 6 + (i % 7),
+  studies: [i, tick.bid],
+});
 
 const SCENARIOS: Scenario[] = [
   {
@@ -76,7 +87,17 @@ const SCENARIOS: Scenario[] = [
       const tick = market(seed);
       return (i) => {
         const t = tick(i);
-        const record: ScidRecord = { time: T0 + i * 10_000, open: t.bid, high: t.ask + 0.5, low: t.bid - 0.25, close: t.ask, trades: 4, volume: 9 + i, bidVolume: 4, askVolume: 5 + i };
+        const record: ScidRecord = {
+          time: T0 + i * 10_000,
+          open: t.bid,
+          high: t.ask + 0.5,
+          low: t.bid - 0.25,
+          close: t.ask,
+          trades: 4,
+          volume: 9 + i,
+          bidVolume: 4,
+          askVolume: 5 + i,
+        };
         return encodeScidRecords([record]);
       };
     }),
@@ -90,7 +111,19 @@ const SCENARIOS: Scenario[] = [
       const tick = market(seed);
       return (i) => {
         const t = tick(i);
-        if (i === 0) return encodeDepthRecords(snapshotBatch(t.time, { bids: [[t.bid, 5, 1], [t.bid - 0.25, 8, 2]], asks: [[t.ask, 6, 1], [t.ask + 0.25, 9, 3]] }));
+        if (i === 0)
+          return encodeDepthRecords(
+            snapshotBatch(t.time, {
+              bids: [
+                [t.bid, 5, 1],
+                [t.bid - 0.25, 8, 2],
+              ],
+              asks: [
+                [t.ask, 6, 1],
+                [t.ask + 0.25, 9, 3],
+              ],
+            }),
+          );
         return encodeDepthRecords(
           endBatch([
             { time: t.time, command: DepthCommand.MODIFY_BID, price: t.bid, quantity: 1 + i, orders: 1 },
@@ -133,19 +166,17 @@ const SCENARIOS: Scenario[] = [
       return (i) => Buffer.from(`${sierraTextRow(sierraBar(tick(i), i), 'study2025')}\r\n`);
     }),
   },
-  ...(['utf16le', 'windows-1252', 'utf8'] as const).map(
-    (encoding): Scenario => ({
-      name: `EA tick log, ${encoding}`,
-      fileName: 'XAUUSD_TickData.csv',
-      symbols: ['XAUUSD_TickData'],
-      header: new EaFileWriter('', { encoding, delimiter: encoding === 'windows-1252' ? ';' : ',', header: ['Time', 'Ask', 'Bid', 'Note'] }).content([]),
-      unit: memo((seed) => {
-        const tick = market(seed);
-        const writer = new EaFileWriter('', { encoding, delimiter: encoding === 'windows-1252' ? ';' : ',' });
-        return (i) => writer.encode([[mqlDateTime(tick(i).time), tick(i).ask, tick(i).bid, `n°${i}€`]]);
-      }),
+  ...(['utf16le', 'windows-1252', 'utf8'] as const).map((encoding): Scenario => ({
+    name: `EA tick log, ${encoding}`,
+    fileName: 'XAUUSD_TickData.csv',
+    symbols: ['XAUUSD_TickData'],
+    header: new EaFileWriter('', { encoding, delimiter: encoding === 'windows-1252' ? ';' : ',', header: ['Time', 'Ask', 'Bid', 'Note'] }).content([]),
+    unit: memo((seed) => {
+      const tick = market(seed);
+      const writer = new EaFileWriter('', { encoding, delimiter: encoding === 'windows-1252' ? ';' : ',' });
+      return (i) => writer.encode([[mqlDateTime(tick(i).time), tick(i).ask, tick(i).bid, `n°${i}€`]]);
     }),
-  ),
+  })),
   {
     name: 'NDJSON log',
     fileName: 'feed.ndjson',
@@ -224,7 +255,10 @@ describe('writers: every tail format through appends, partial writes, rewrites, 
       const files = harness(await tempDir(), scenario);
       const expectFresh = async (step: string) => {
         expect(files.documents(), step).toEqual(await files.fresh());
-        expect(files.documents().every((document) => document !== undefined), `${step}: every symbol published`).toBe(true);
+        expect(
+          files.documents().every((document) => document !== undefined),
+          `${step}: every symbol published`,
+        ).toBe(true);
       };
 
       await files.create(6);
@@ -263,7 +297,10 @@ describe('writers: every tail format through appends, partial writes, rewrites, 
 
       await rm(files.path);
       expect(await files.tail.read()).toBe('gone');
-      expect(files.documents().every((document) => document !== undefined), 'a deleted file keeps its symbols').toBe(true);
+      expect(
+        files.documents().every((document) => document !== undefined),
+        'a deleted file keeps its symbols',
+      ).toBe(true);
       await files.create(3, 5);
       expect(await files.tail.read()).toBe('changed');
       await expectFresh('re-created');
@@ -281,7 +318,11 @@ describe('writers: Sierra rewrites the forming bar record in place', () => {
     await files.tail.read();
     const record = (close: number, volume: number): Buffer =>
       encodeScidRecords([{ time: T0 + 2 * 10_000, open: 6000, high: 6010, low: 5990, close, trades: 4, volume, bidVolume: 1, askVolume: volume - 1 }]);
-    for (const [close, volume] of [[6001, 20], [6003, 25], [6002, 31]] as const) {
+    for (const [close, volume] of [
+      [6001, 20],
+      [6003, 25],
+      [6002, 31],
+    ] as const) {
       const handle = await open(files.path, 'r+');
       await handle.write(record(close, volume), 0, 40, 56 + 2 * 40);
       await handle.close();

@@ -31,9 +31,7 @@ export class SseTransport implements Transport {
     this.#context = context;
     this.#events = events;
     const timeoutMs = context.options.livenessTimeoutMs;
-    this.#liveness = new Liveness(timeoutMs, Math.max(10, Math.floor(timeoutMs / 4)), () =>
-      this.#end(`nothing received for ${timeoutMs} ms`),
-    );
+    this.#liveness = new Liveness(timeoutMs, Math.max(10, Math.floor(timeoutMs / 4)), () => this.#end(`nothing received for ${timeoutMs} ms`));
   }
 
   start(): void {
@@ -100,7 +98,10 @@ export class SseTransport implements Transport {
     const timer = setTimeout(() => stream.controller.abort(), options.connectTimeoutMs);
     let response: Response;
     try {
-      response = await options.fetch(url, { headers: { accept: key === '' ? 'application/json' : 'text/event-stream', ...headers }, signal: stream.controller.signal });
+      response = await options.fetch(url, {
+        headers: { accept: key === '' ? 'application/json' : 'text/event-stream', ...headers },
+        signal: stream.controller.signal,
+      });
     } catch (error) {
       if (current()) this.#end(`cannot reach ${url}: ${describe(error)}`);
       return;

@@ -20,5 +20,8 @@ export class EmaState implements IndicatorState<number> {
 }
 
 export function emaSeries(bars: readonly Bar[], period: number): Series<number> {
-  return emaOf(bars.map((bar) => bar.c), period);
+  return emaOf(
+    bars.map((bar) => bar.c),
+    period,
+  );
 }

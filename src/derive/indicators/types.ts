@@ -1,6 +1,5 @@
 import type { Bar, IndicatorValue } from '../../model/document.js';
 
-
 /**
  * An indicator's state over the closed bars of a series. The newest bar of a window is
  * still forming: it is never pushed, only given to `value`, so a tick that changes it costs
