@@ -7,7 +7,7 @@ import { FileIngest } from '../../src/state/ingest.js';
 import type { Store } from '../../src/state/store.js';
 import { RandomMarket, type MarketTick } from '../../src/sim/random.js';
 
-export const FUTURES = { start: 6012.25, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.8 } as const;
+const FUTURES = { start: 6012.25, tickSize: 0.25, spreadTicks: 1, tradeShare: 0.8 } as const;
 
 interface Feed {
   symbol: string;

@@ -53,7 +53,7 @@ export interface Machine {
   platform: string;
 }
 
-export function machine(): Machine {
+function machine(): Machine {
   let nproc = cpus().length;
   try {
     nproc = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());

@@ -4,7 +4,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { ConfigError, ConfigSchema, isObject, mergeDeep, readConfigFile, type ConfigLayer } from './config.js';
 
 /** Environment variables that configure the loader itself, not a config key. */
-export const ENV_PREFIX = 'TAPEBRIDGE_';
+const ENV_PREFIX = 'TAPEBRIDGE_';
 const LOADER_VARIABLES = new Set([`${ENV_PREFIX}CONFIG_DIR`]);
 
 export interface ConfigLoaderOptions {

@@ -11,7 +11,7 @@ import { LOG_LEVELS } from '../core/logger.js';
 import { READ_DEFAULTS } from '../watch/read-scheduler.js';
 
 /** Node's timers take at most 2^31-1 ms: a longer delay fires after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
+const MAX_TIMER_MS = 2_147_483_647;
 /** Bound of the size keys that have no tighter one (1 TiB). */
 const MAX_BYTES = 2 ** 40;
 /** Bound of the count keys that have no tighter one. */
@@ -458,7 +458,7 @@ function repeatedSources(sources: readonly SourceConfig[]): string[] {
 }
 
 /** Each token has exactly one secret (clear or hashed) and a name of its own. */
-export function tokenProblems(tokens: readonly TokenConfig[], where: string): string[] {
+function tokenProblems(tokens: readonly TokenConfig[], where: string): string[] {
   const problems: string[] = [];
   const names = new Set<string>();
   tokens.forEach((token, index) => {
@@ -519,7 +519,7 @@ export async function readConfigFile(path: string): Promise<ConfigLayer> {
 /** What a token may hold besides its secret: every other key's value is taken as a secret (a misspelled `token`). */
 const TOKEN_CLEAR_KEYS = new Set(['name', 'symbols', 'admin']);
 const SECRET_KEY = /token|sha256|secret|password|authorization|cookie|api[-_]?key/i;
-export const REDACTED_VALUE = '[redacted]';
+const REDACTED_VALUE = '[redacted]';
 
 /**
  * `value` as a config error may show it: with the secrets it may hold replaced (a token's

@@ -167,7 +167,7 @@ export class Notifier {
 }
 
 /** A URL with only its origin shown (webhook URLs often carry their secret in the path). */
-export function redactUrl(url: string | null): string | null {
+function redactUrl(url: string | null): string | null {
   if (url === null) return null;
   try {
     return `${new URL(url).origin}/[redacted]`;

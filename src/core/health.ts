@@ -19,7 +19,7 @@ export interface HealthReport {
 
 const RANK: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2 };
 
-export function worst(a: HealthStatus, b: HealthStatus): HealthStatus {
+function worst(a: HealthStatus, b: HealthStatus): HealthStatus {
   return RANK[b] > RANK[a] ? b : a;
 }
 

@@ -1,5 +1,3 @@
-import type { Histogram } from 'prom-client';
-
 const LATENCY_WINDOW = 4096;
 
 export interface LatencySummary {
@@ -11,13 +9,18 @@ export interface LatencySummary {
   max: number;
 }
 
+/** Where every sample goes too, in seconds (a Prometheus histogram): core/ stays free of prom-client. */
+export interface SecondsObserver {
+  observe(seconds: number): void;
+}
+
 /** A latency in milliseconds: a Prometheus histogram, and the recent samples for percentiles. */
 export class LatencyRecorder {
-  readonly #histogram: Histogram;
+  readonly #histogram: SecondsObserver;
   readonly #window = new Float64Array(LATENCY_WINDOW);
   #recorded = 0;
 
-  constructor(histogram: Histogram) {
+  constructor(histogram: SecondsObserver) {
     this.#histogram = histogram;
   }
 

@@ -39,7 +39,7 @@ export interface TextLayout {
   fingerprintBytes: number;
 }
 
-export const HEAD_BYTES = 4096;
+const HEAD_BYTES = 4096;
 
 /**
  * The delimiter of a line: tab when it has one, else whichever of `;` and `,` it has more of.
@@ -165,7 +165,7 @@ export function badTime(text: string, options: FormatOptions): string {
 }
 
 /** History a file of bars of `timeframe` needs to fill its window (the configured history for null). */
-export function historyFor(options: TailOpenOptions, timeframe: Timeframe | null): number {
+function historyFor(options: TailOpenOptions, timeframe: Timeframe | null): number {
   if (timeframe === null) return options.historyMs;
   return Math.max(options.historyMs, windowSize(options.windows ?? {}, timeframe) * TIMEFRAME_MS[timeframe]);
 }

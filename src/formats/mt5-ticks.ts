@@ -16,7 +16,7 @@ const TICK_FLAG_SELL = 64;
 const TRADE_FLAGS = TICK_FLAG_LAST | TICK_FLAG_BUY | TICK_FLAG_SELL;
 
 /** `_YYYYMMDDHHMM_YYYYMMDDHHMM` that the terminal appends to the symbol in export names. */
-export const EXPORT_RANGE_SUFFIX = /_\d{12}_\d{12}$/;
+const EXPORT_RANGE_SUFFIX = /_\d{12}_\d{12}$/;
 
 export const mt5TicksFormat: TailFormat = {
   name: 'mt5-ticks',

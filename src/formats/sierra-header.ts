@@ -16,7 +16,7 @@ export interface SierraFileSpec {
 /** A header claiming more than this is corrupt. */
 const MAX_HEADER_SIZE = 4096;
 /** Bytes read to validate a header (Sierra's MINIMAL_HEADER_SIZE). */
-export const MINIMAL_HEADER_SIZE = 16;
+const MINIMAL_HEADER_SIZE = 16;
 
 /**
  * Validates the header and returns HeaderSize; null while the file is shorter than its

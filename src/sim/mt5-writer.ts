@@ -13,7 +13,7 @@ const TICK_FLAG_BUY = 32;
 const TICK_FLAG_SELL = 64;
 
 /** `2025.01.02` and `00:00:00.351` of an epoch ms, in UTC (or shifted to server time by the caller). */
-export function mt5DateTime(time: number): [date: string, time: string] {
+function mt5DateTime(time: number): [date: string, time: string] {
   const iso = new Date(time).toISOString(); // 2025-01-02T00:00:00.351Z
   return [iso.slice(0, 10).replace(/-/g, '.'), iso.slice(11, 23)];
 }
@@ -74,7 +74,7 @@ export class Mt5TickWriter {
   }
 }
 
-export const MT5_BAR_HEADER = '<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>';
+const MT5_BAR_HEADER = '<DATE>\t<TIME>\t<OPEN>\t<HIGH>\t<LOW>\t<CLOSE>\t<TICKVOL>\t<VOL>\t<SPREAD>';
 
 /** One row of the terminal's bar export. */
 export interface Mt5Bar {

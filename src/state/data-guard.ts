@@ -13,7 +13,7 @@ export interface DataLimits {
   maxPastMs: number;
 }
 
-export const DEFAULT_DATA_LIMITS: DataLimits = Object.freeze({
+const DEFAULT_DATA_LIMITS: DataLimits = Object.freeze({
   maxSymbolsPerFile: 1000,
   maxSymbols: 10_000,
   maxFutureMs: 10 * 60_000,

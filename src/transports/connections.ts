@@ -20,7 +20,7 @@ export interface ConnectionLimits {
 }
 
 /** The process's open-file limit as it is now (Node raises the soft limit to the hard one at start on POSIX). */
-export function descriptorLimit(): number | null {
+function descriptorLimit(): number | null {
   try {
     const line = readFileSync('/proc/self/limits', 'utf8')
       .split('\n')
@@ -33,7 +33,7 @@ export function descriptorLimit(): number | null {
 }
 
 /** The cap on connections of every kind: http.maxConnections, kept below the descriptor limit minus the reserve. */
-export function connectionBudget(limits: ConnectionLimits, fdLimit: number | null): number {
+function connectionBudget(limits: ConnectionLimits, fdLimit: number | null): number {
   if (fdLimit === null) return limits.maxConnections;
   const room = fdLimit - limits.reservedDescriptors;
   return Math.min(limits.maxConnections, Math.max(MIN_CONNECTIONS, room < MIN_CONNECTIONS ? Math.floor(fdLimit / 2) : room));

@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 
 /**
  * The dashboard at `/`: a static page (`dashboard/`) with plain ES modules, no build step.
- * It imports the client SDK as built (`dist/client`, served at `/client/`) and the SDK's two
+ * It imports the client SDK as built (`dist/client` and the `dist/model` it imports, served at `/client/` and `/model/`) and the SDK's two
  * dependencies as their ESM files (`/vendor/...`), which the page's import map names.
  */
 export function registerDashboardPage(app: FastifyInstance): void {
@@ -30,9 +30,12 @@ export function registerDashboardPage(app: FastifyInstance): void {
     // wildcard false: one route per file of the folder, so that `/` serves index.html and no
     // catch-all route stands in front of the other routes or the 404 handler.
     await scope.register(fastifyStatic, { root: join(ROOT, 'dashboard'), prefix: '/', wildcard: false, index: 'index.html' });
-    const client = join(ROOT, 'dist', 'client');
-    if (existsSync(client)) {
-      await scope.register(fastifyStatic, { root: client, prefix: '/client/', decorateReply: false, allowedPath: (path) => path.endsWith('.js') });
+    // The SDK imports the shared vocabulary from `../model/`, so both folders are served side by side.
+    for (const folder of ['client', 'model']) {
+      const root = join(ROOT, 'dist', folder);
+      if (existsSync(root)) {
+        await scope.register(fastifyStatic, { root, prefix: `/${folder}/`, decorateReply: false, allowedPath: (path) => path.endsWith('.js') });
+      }
     }
     await scope.register(fastifyStatic, {
       root: dirname(require.resolve('fast-json-patch')),
@@ -54,7 +57,7 @@ export function registerDashboardPage(app: FastifyInstance): void {
  * script, the import map, allowed by its hash), no framing (clickjacking), no MIME sniffing,
  * and no Referer (the address may carry `?token=`, until app.js strips it).
  */
-export function hardeningHeaders(): Record<string, string> {
+function hardeningHeaders(): Record<string, string> {
   const page = readFileSync(join(ROOT, 'dashboard', 'index.html'), 'utf8');
   const inline = [...page.matchAll(/<script type="importmap">([\s\S]*?)<\/script>/g)].map(
     (match) =>

@@ -11,12 +11,12 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Whether `host` binds every interface. */
-export function isWildcard(host: string): boolean {
+function isWildcard(host: string): boolean {
   return host === '0.0.0.0' || host === '::' || host === '[::]';
 }
 
 /** The name part of a Host header (`[::1]:8080` → `::1`, `Example.com.:80` → `example.com`); null when malformed. */
-export function hostName(header: string): string | null {
+function hostName(header: string): string | null {
   const value = header.trim().toLowerCase();
   const bracketed = /^\[([0-9a-f:.]+)\](?::\d{1,5})?$/.exec(value);
   if (bracketed) return bracketed[1] ?? null;

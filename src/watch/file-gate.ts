@@ -48,7 +48,7 @@ export async function openRegular(path: string): Promise<FileHandle> {
 }
 
 /** Whether `real` is `root` or inside it (both real paths). */
-export function isInside(root: string, real: string): boolean {
+function isInside(root: string, real: string): boolean {
   return real === root || real.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 

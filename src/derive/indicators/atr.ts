@@ -2,7 +2,7 @@ import type { Bar } from '../../model/document.js';
 import type { IndicatorState, Series } from './types.js';
 
 /** True range: the bar's range, widened to the previous close (the first bar: its range). */
-export function trueRange(bar: Bar, previousClose: number | undefined): number {
+function trueRange(bar: Bar, previousClose: number | undefined): number {
   if (previousClose === undefined) return bar.h - bar.l;
   return Math.max(bar.h - bar.l, Math.abs(bar.h - previousClose), Math.abs(bar.l - previousClose));
 }

@@ -3,7 +3,7 @@ import { RollingWindow } from './rolling.js';
 import type { IndicatorState, Series } from './types.js';
 
 /** Band width in standard deviations. */
-export const BANDS_WIDTH = 2;
+const BANDS_WIDTH = 2;
 
 /**
  * Bollinger bands: the SMA of the last `period` closes, ± 2 population standard

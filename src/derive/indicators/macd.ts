@@ -2,9 +2,9 @@ import type { Bar, MacdValue } from '../../model/document.js';
 import { EmaCore, emaOf } from './rolling.js';
 import type { IndicatorState, Series } from './types.js';
 
-export const MACD_FAST = 12;
-export const MACD_SLOW = 26;
-export const MACD_SIGNAL = 9;
+const MACD_FAST = 12;
+const MACD_SLOW = 26;
+const MACD_SIGNAL = 9;
 /** Bars before the first value: the slow EMA, then the signal's seed. */
 export const MACD_WARMUP = MACD_SLOW + MACD_SIGNAL - 1;
 

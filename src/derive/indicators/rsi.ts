@@ -46,7 +46,7 @@ export class RsiState implements IndicatorState<number> {
   }
 }
 
-export function rsiOf(gain: number, loss: number): number {
+function rsiOf(gain: number, loss: number): number {
   if (loss === 0) return gain === 0 ? 50 : 100;
   return 100 - 100 / (1 + gain / loss);
 }

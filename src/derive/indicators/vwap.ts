@@ -3,7 +3,7 @@ import type { BarClock } from '../bar-clock.js';
 import type { IndicatorState, Series } from './types.js';
 
 /** A bar's typical price, (high + low + close) / 3. */
-export function typicalPrice(bar: Bar): number {
+function typicalPrice(bar: Bar): number {
   return (bar.h + bar.l + bar.c) / 3;
 }
 
