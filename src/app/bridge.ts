@@ -12,7 +12,7 @@ import { loadTokens } from './tokens.js';
 import type { Config, ConfigLayer, SourceConfig } from './config.js';
 import type { ConfigLoader } from './config-loader.js';
 import { FileWatcher } from '../core/file-watcher.js';
-import { EventLoopMonitor, HealthMonitor, HealthRegistry, memoryHealth, type HealthStatus } from '../core/health.js';
+import { EventLoopMonitor, HealthMonitor, HealthRegistry, memoryHealth, type HealthReport, type HealthStatus } from '../core/health.js';
 import { LiveConfig } from './live-config.js';
 import { closeInOrder, type CloseStep } from './shutdown.js';
 import { BridgeMetrics } from './metrics.js';
@@ -171,7 +171,7 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
     logger.info({ epoch: saved.epoch, symbols: saved.symbols.length }, 'saved state restored: clients resume in the same epoch');
   }
   const cache = new DerivedCache(config.cache, metrics.cache);
-  const hub = new Hub(store, config.stream, logger, metrics.hub);
+  const hub = new Hub({ store, logger, counters: metrics.hub }, config.stream);
   const loader = options.configLoader;
   const live = new LiveConfig(config, {
     ...(options.configLayers ? { base: options.configLayers } : {}),
@@ -179,7 +179,10 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
     logger,
     counters: metrics.configChanges,
   });
-  const notifier = new Notifier(config.notify, logger, metrics.notifications, () => ({ name: 'tapebridge', version: VERSION, epoch: store.epoch }));
+  const notifier = new Notifier(
+    { logger, counters: metrics.notifications, identity: () => ({ name: 'tapebridge', version: VERSION, epoch: store.epoch }) },
+    config.notify,
+  );
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
   return { metrics, store, cache, hub, live, notifier, health, stats };
@@ -321,10 +324,11 @@ function monitorHealth(config: Config, unexpected: UnexpectedErrors | undefined,
   }));
   if (unexpected) health.register('process', () => unexpected.health());
   health.register('memory', () => memoryHealth(live.current.health.maxRssBytes));
-  const monitor = new HealthMonitor(health, eventLoop, config.health.intervalMs, (from, to, report) => {
+  const onChange = (from: HealthStatus, to: HealthStatus, report: HealthReport): void => {
     const problems = Object.fromEntries(Object.entries(report.components).filter(([, component]) => component.status !== 'HEALTHY'));
     notifier.notify(HEALTH_LOG_LEVEL[to], `health ${from} -> ${to}`, { type: 'health', from, to, problems });
-  });
+  };
+  const monitor = new HealthMonitor({ registry: health, eventLoop, onChange }, { intervalMs: config.health.intervalMs });
   bridgeStats(stats, { store, hub, metrics, sources, eventLoop, notifier, cache });
   metrics.setProbes({
     clients: () => hub.clients(),

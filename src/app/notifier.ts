@@ -61,6 +61,13 @@ const RETRYABLE = (status: number): boolean => status === 408 || status === 429 
  * bounded queue (the oldest is dropped, and counted, when it is full) and are sent one at
  * a time, in order, each with a timeout and retries with backoff.
  */
+/** Where the notifier logs and counts, and who it says is sending (name, version, epoch). */
+export interface NotifierDeps {
+  logger: Logger;
+  counters: NotifierCounters;
+  identity: () => Record<string, unknown>;
+}
+
 export class Notifier {
   #options: NotifyOptions;
   readonly #logger: Logger;
@@ -71,7 +78,7 @@ export class Notifier {
   #sending: Promise<void> | null = null;
   #dropping = false;
 
-  constructor(options: NotifyOptions, logger: Logger, counters: NotifierCounters, identity: () => Record<string, unknown>) {
+  constructor({ logger, counters, identity }: NotifierDeps, options: NotifyOptions) {
     this.#options = options;
     this.#logger = logger.child({ component: 'notify' });
     this.#counters = counters;

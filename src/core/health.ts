@@ -123,6 +123,13 @@ export function memoryHealth(maxRssBytes: number | null): ComponentHealth {
   return { status, rssBytes: rss, heapUsedBytes: heapUsed, heapTotalBytes: heapTotal, externalBytes: external, degradedAboveBytes: maxRssBytes };
 }
 
+/** What the monitor reads (the components, the event loop) and whom it tells of a change of status. */
+export interface HealthMonitorDeps {
+  registry: HealthRegistry;
+  eventLoop: EventLoopMonitor;
+  onChange: (from: HealthStatus, to: HealthStatus, report: HealthReport) => void;
+}
+
 /**
  * Evaluates health at a fixed interval (closing an event-loop window each time) and tells
  * `onChange` when the bridge's status moves.
@@ -135,12 +142,7 @@ export class HealthMonitor {
   #timer: NodeJS.Timeout;
   #status: HealthStatus = 'HEALTHY';
 
-  constructor(
-    registry: HealthRegistry,
-    eventLoop: EventLoopMonitor,
-    intervalMs: number,
-    onChange: (from: HealthStatus, to: HealthStatus, report: HealthReport) => void,
-  ) {
+  constructor({ registry, eventLoop, onChange }: HealthMonitorDeps, { intervalMs }: { intervalMs: number }) {
     this.#registry = registry;
     this.#eventLoop = eventLoop;
     this.#intervalMs = intervalMs;

@@ -33,6 +33,13 @@ const STALL_CHECK_MS = 50;
  * patch in `seq` order. A client whose backlog passes the high-water mark stops getting
  * patches; once it drains it is told (SLOW_CONSUMER) and gets fresh snapshots.
  */
+/** What the hub is built on: the store it follows, where it logs, and where it counts (none in unit tests). */
+export interface HubDeps {
+  store: Store;
+  logger: Logger;
+  counters?: HubCounters | null;
+}
+
 export class Hub {
   readonly #store: Store;
   #options: HubOptions;
@@ -47,7 +54,7 @@ export class Hub {
   readonly #stopListening: () => void;
   #stallTimer: NodeJS.Timeout | null = null;
 
-  constructor(store: Store, options: HubOptions, logger: Logger, counters: HubCounters | null = null) {
+  constructor({ store, logger, counters = null }: HubDeps, options: HubOptions) {
     this.#store = store;
     this.#options = options;
     this.#logger = logger.child({ component: 'hub' });

@@ -239,7 +239,7 @@ export class Store {
   }
 
   #newState(symbol: string): SymbolState {
-    const state = new SymbolState(symbol, this.#journalSize, this.#counters, this.#journalBytes.perSymbol);
+    const state = new SymbolState({ symbol, counters: this.#counters }, { journalSize: this.#journalSize, journalMaxBytes: this.#journalBytes.perSymbol });
     state.indicators = this.#deriver();
     return state;
   }

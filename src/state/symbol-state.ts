@@ -26,13 +26,20 @@ export class SymbolState {
   #journal: Journal;
   #documentJson: string | undefined;
 
+  readonly symbol: string;
+  private journalSize: number;
+  /** Bytes of patches the journal holds at most (journal.maxBytesPerSymbol). */
+  private journalMaxBytes: number;
+  private readonly counters: Pick<StoreCounters, 'snapshotHits' | 'snapshotMisses'> | null;
+
   constructor(
-    readonly symbol: string,
-    private journalSize: number,
-    private readonly counters: Pick<StoreCounters, 'snapshotHits' | 'snapshotMisses'> | null = null,
-    /** Bytes of patches the journal holds at most (journal.maxBytesPerSymbol). */
-    private journalMaxBytes = Number.POSITIVE_INFINITY,
+    { symbol, counters = null }: { symbol: string; counters?: Pick<StoreCounters, 'snapshotHits' | 'snapshotMisses'> | null },
+    { journalSize, journalMaxBytes = Number.POSITIVE_INFINITY }: { journalSize: number; journalMaxBytes?: number },
   ) {
+    this.symbol = symbol;
+    this.journalSize = journalSize;
+    this.journalMaxBytes = journalMaxBytes;
+    this.counters = counters;
     this.symbolJson = JSON.stringify(symbol);
     this.document = composeDocument(symbol, [], undefined);
     this.#journal = new Journal(journalSize, 0, 0, journalMaxBytes);

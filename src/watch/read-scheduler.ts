@@ -72,6 +72,19 @@ export type ReadFile = (key: string) => Promise<ReadOutcome>;
 /** A file's breaker changed state. */
 export type BreakerListener = (key: string, transition: BreakerTransition) => void;
 
+/** What the scheduler calls: the read of one file, and the listeners of breaker transitions and stalls. */
+export interface ReadSchedulerDeps {
+  read: ReadFile;
+  onBreaker?: BreakerListener;
+  onStall?: StallListener;
+}
+
+/** The read timings and the breaker settings every file's schedule follows. */
+export interface ReadSchedulerSettings {
+  schedule: ReadSchedulerOptions;
+  breaker: BreakerOptions;
+}
+
 /**
  * Decides when each file is read. Watcher events are hints: they are coalesced (trailing
  * debounce with a maximum wait), reads of one file never overlap, every read that found
@@ -94,13 +107,7 @@ export class ReadScheduler {
   #pollCursor: Iterator<[string, FileSchedule]> | null = null;
   #closed = false;
 
-  constructor(
-    options: ReadSchedulerOptions,
-    read: ReadFile,
-    breaker: BreakerOptions,
-    onBreaker: BreakerListener = () => undefined,
-    onStall: StallListener = () => undefined,
-  ) {
+  constructor({ read, onBreaker = () => undefined, onStall = () => undefined }: ReadSchedulerDeps, { schedule: options, breaker }: ReadSchedulerSettings) {
     this.#options = options;
     this.#onStall = onStall;
     this.#breakerOptions = breaker;

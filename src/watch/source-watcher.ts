@@ -129,11 +129,12 @@ export class SourceWatcher {
     };
     this.#logger = options.logger.child({ source: this.root });
     this.#scheduler = new ReadScheduler(
-      options.schedule,
-      (path) => this.#readFile(path),
-      options.breaker ?? DEFAULT_BREAKER,
-      (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
-      (file, stalled, forMs) => this.#onStall(file, stalled, forMs),
+      {
+        read: (path) => this.#readFile(path),
+        onBreaker: (file, transition) => options.onBreaker?.({ ...transition, source: this.root, file, reason: this.#tails.get(file)?.lastFailure ?? null }),
+        onStall: (file, stalled, forMs) => this.#onStall(file, stalled, forMs),
+      },
+      { schedule: options.schedule, breaker: options.breaker ?? DEFAULT_BREAKER },
     );
     this.#included = includeFilter(options.include ?? []);
   }

@@ -13,10 +13,8 @@ afterEach(async () => {
 function notifier(options: Partial<NotifyOptions>, logs = new LogCapture('debug')) {
   const counters = { sent: new Tally(), failed: new Tally(), dropped: new Tally() };
   const created = new Notifier(
+    { logger: logs.logger, counters, identity: () => ({ name: 'tapebridge', epoch: 'e1' }) },
     { webhookUrl: null, webhookHeaders: {}, timeoutMs: 1000, retries: 3, retryBaseMs: 10, queueSize: 100, ...options },
-    logs.logger,
-    counters,
-    () => ({ name: 'tapebridge', epoch: 'e1' }),
   );
   notifiers.push(created);
   return { notifier: created, counters, logs };

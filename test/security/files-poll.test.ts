@@ -17,18 +17,19 @@ describe('the safety poll of many idle files', () => {
     const batches: number[] = [];
     let batchOpen = false;
     const scheduler = new ReadScheduler(
-      { ...DEFAULT_CONFIG.watch, safetyPollMs: 20, safetyPollFiles: budget },
-      async (key) => {
-        if (!batchOpen) {
-          batchOpen = true;
-          batches.push(0);
-          setImmediate(() => (batchOpen = false));
-        }
-        batches[batches.length - 1] = (batches.at(-1) ?? 0) + 1;
-        reads.push(key);
-        return 'unchanged';
+      {
+        read: async (key) => {
+          if (!batchOpen) {
+            batchOpen = true;
+            batches.push(0);
+            setImmediate(() => (batchOpen = false));
+          }
+          batches[batches.length - 1] = (batches.at(-1) ?? 0) + 1;
+          reads.push(key);
+          return 'unchanged';
+        },
       },
-      DEFAULT_CONFIG.breaker,
+      { schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 20, safetyPollFiles: budget }, breaker: DEFAULT_CONFIG.breaker },
     );
     schedulers.push(scheduler);
     const keys = Array.from({ length: files }, (_, index) => `file-${index}`);

@@ -39,7 +39,7 @@ async function readSummaries(url: string) {
 const bar = (t: number, c: number): Bar => ({ t, o: c, h: c, l: c, c, v: 1 });
 
 function stateWith(document: Partial<InstrumentDocument>): SymbolState {
-  const state = new SymbolState('X', 10);
+  const state = new SymbolState({ symbol: 'X' }, { journalSize: 10 });
   state.advance({ symbol: 'X', sources: [], quote: {}, bars: {}, fields: {}, ...document }, 1);
   return state;
 }

@@ -54,12 +54,13 @@ describe('ReadScheduler with hints from a throttled watcher and from the OS', ()
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'performance'] });
     const reads: string[] = [];
     const scheduler = new ReadScheduler(
-      { ...DEFAULT_CONFIG.watch, safetyPollMs: 0 },
-      async (key): Promise<ReadOutcome> => {
-        reads.push(key);
-        return 'unchanged';
+      {
+        read: async (key): Promise<ReadOutcome> => {
+          reads.push(key);
+          return 'unchanged';
+        },
       },
-      DEFAULT_CONFIG.breaker,
+      { schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 0 }, breaker: DEFAULT_CONFIG.breaker },
     );
     scheduler.hint('os', false);
     scheduler.hint('chokidar', true);
