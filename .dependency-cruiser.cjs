@@ -36,6 +36,13 @@ module.exports = {
       from: { path: '^src/' },
       to: { path: '^src/(cli|index)\\.ts$' },
     },
+    {
+      name: 'pure-libraries-do-no-io',
+      severity: 'error',
+      comment: 'model/, formats/ and derive/ compute on what they are given: the file, socket and process modules belong to the stages that own them',
+      from: { path: '^src/(model|formats|derive)/' },
+      to: { dependencyTypes: ['core'], path: '^(node:)?(fs|fs/promises|net|http|https|http2|tls|dgram|child_process|cluster|worker_threads)$' },
+    },
     { name: 'no-orphans', severity: 'error', from: { orphan: true, path: '^src/', pathNot: ['^src/(cli|index)\\.ts$', '\\.d\\.ts$'] }, to: {} },
   ],
   options: {
