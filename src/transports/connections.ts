@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody } from '../model/errors.js';
+import { errorBody } from '../model/wire.js';
 import type { Logger } from '../core/logger.js';
 import type { Tally } from '../core/tally.js';
 

@@ -2,10 +2,12 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { summaryRow, UpdateRates } from './dashboard-summary.js';
 import { ANONYMOUS, type AuthGate, type Principal } from './auth.js';
-import { errorBody, errorFrame, type ClientError } from '../model/errors.js';
+import type { ClientError } from '../model/errors.js';
+import { errorBody, errorMessage, summaryMessage, type SummaryHead } from '../model/wire.js';
 import { healthBrief, healthDetail, type HealthReport, type HealthRegistry } from '../core/health.js';
 import type { Store } from '../state/store.js';
 import { healthFor } from './http.js';
+import { sseEvent } from './frames.js';
 import { openEventStream } from './sse.js';
 
 export const DASHBOARD_SSE_PATH = '/v1/dashboard/sse';
@@ -95,7 +97,7 @@ export class DashboardStream {
       if (response.writableEnded) continue;
       const now = auth.reauthorize(principal);
       if (now === null) {
-        response.end(`event: notice\ndata: ${errorFrame('UNAUTHORIZED', `the token ${JSON.stringify(principal.name)} is no longer valid`)}\n\n`);
+        response.end(sseEvent('notice', errorMessage('UNAUTHORIZED', `the token ${JSON.stringify(principal.name)} is no longer valid`)));
         continue;
       }
       this.#responses.set(response, now);
@@ -141,7 +143,6 @@ export class DashboardStream {
     rows.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
     return {
       head: {
-        type: 'summary',
         epoch: this.#store.epoch,
         time,
         intervalMs: this.#options.intervalMs,
@@ -154,7 +155,7 @@ export class DashboardStream {
 }
 
 interface Summary {
-  head: Record<string, unknown>;
+  head: SummaryHead;
   health: HealthReport;
   rows: ReturnType<typeof summaryRow>[];
 }
@@ -166,7 +167,7 @@ function frameFor(summary: Summary, principal: Principal, frames: Map<Principal,
     const allowed = principal.symbols;
     const symbols = allowed === null ? summary.rows : summary.rows.filter((row) => allowed.allows(row.symbol));
     const health = healthFor(principal) === 'detail' ? healthDetail(summary.health) : healthBrief(summary.health);
-    frame = Buffer.from(`event: summary\ndata: ${JSON.stringify({ ...summary.head, health, symbols })}\n\n`);
+    frame = Buffer.from(sseEvent('summary', summaryMessage(summary.head, health, symbols)));
     frames.set(principal, frame);
   }
   return frame;

@@ -1,11 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { sseEventEncoding } from './frames.js';
-import { parseSseCursor } from '../model/wire.js';
+import { sseEvent, sseEventEncoding } from './frames.js';
+import { errorBody, errorMessage, parseSseCursor } from '../model/wire.js';
 import type { Hub } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from './auth.js';
-import { ClientError, errorBody, type ErrorCode } from '../model/errors.js';
+import { ClientError, type ErrorCode } from '../model/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Refusal } from './refusals.js';
 import type { Tally } from '../core/tally.js';
@@ -49,7 +49,7 @@ class SseOutlet implements Outlet, Flushable {
 
   /** A `notice` event: EventSource's own `error` event name would be confused with connection errors. */
   notify(code: ErrorCode, message: string): void {
-    this.write(Buffer.from(`event: notice\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`));
+    this.write(Buffer.from(sseEvent('notice', errorMessage(code, message))));
   }
 
   close(code: ErrorCode, message: string): void {
