@@ -57,6 +57,13 @@ export function refuseRaw(socket: Duplex, response: string): void {
 
 function ignore(): void {}
 
+/** What the guard works with: the server whose connections it guards, and where refusals are counted. */
+export interface ConnectionDeps {
+  server: Server;
+  logger: Logger;
+  refused: Tally;
+}
+
 /**
  * Every TCP connection the HTTP server accepts, guarded before anything is written to it:
  * an `error` listener first (a peer's RST is that connection's problem, never the
@@ -78,7 +85,7 @@ export class ConnectionGuard {
   #limits: ConnectionLimits;
   #open = 0;
 
-  constructor(server: Server, limits: ConnectionLimits, logger: Logger, refused: Tally) {
+  constructor({ server, logger, refused }: ConnectionDeps, limits: ConnectionLimits) {
     this.#server = server;
     this.#limits = limits;
     this.#logger = logger.child({ component: 'connections' });

@@ -19,6 +19,16 @@ export interface DashboardOptions {
   staleAfterMs: number;
 }
 
+export interface DashboardDeps {
+  store: Store;
+  health: HealthRegistry;
+}
+
+export interface DashboardStreamOptions extends DashboardOptions {
+  /** A client holding more unsent bytes than this skips a summary. Read at start only. */
+  highWaterBytes: number;
+}
+
 /** Update rates are taken over at least this long. */
 const RATE_WINDOW_MS = 5000;
 
@@ -44,11 +54,11 @@ export class DashboardStream {
   #latest: Summary | null = null;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(store: Store, health: HealthRegistry, options: DashboardOptions, highWaterBytes: number) {
+  constructor({ store, health }: DashboardDeps, options: DashboardStreamOptions) {
     this.#store = store;
     this.#health = health;
     this.#options = options;
-    this.#highWaterBytes = highWaterBytes;
+    this.#highWaterBytes = options.highWaterBytes;
     this.#rates = this.#newRates();
   }
 

@@ -99,8 +99,16 @@ export function parseSymbolList(value: unknown): string[] | '*' | ClientError {
   return symbols;
 }
 
+/** What the endpoint works with; refusals are counted when given. */
+export interface SseDeps {
+  hub: Hub;
+  store: Store;
+  logger: Logger;
+  refusals?: Record<Refusal, Tally>;
+}
+
 /** `GET /v1/sse` (PROTOCOL.md §4). */
-export class SseTransport {
+export class SseEndpoint {
   readonly #hub: Hub;
   readonly #store: Store;
   readonly #logger: Logger;
@@ -111,12 +119,12 @@ export class SseTransport {
   #heartbeat: NodeJS.Timeout;
   #closed = false;
 
-  constructor(hub: Hub, store: Store, options: SseOptions, logger: Logger, refusals: Record<Refusal, Tally> | null = null) {
+  constructor({ hub, store, logger, refusals }: SseDeps, options: SseOptions) {
     this.#hub = hub;
     this.#store = store;
     this.#options = options;
     this.#logger = logger.child({ component: 'sse' });
-    this.#refusals = refusals;
+    this.#refusals = refusals ?? null;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
   }
 

@@ -33,6 +33,15 @@ export interface WebSocketOptions extends MessageRateOptions {
   maxSubscriptions: number;
 }
 
+/** What the endpoint works with: the HTTP server whose upgrades it takes, the hub, the store (its epoch), and who may connect. */
+export interface WebSocketDeps {
+  server: Server;
+  hub: Hub;
+  store: Store;
+  logger: Logger;
+  access: WebSocketAccess;
+}
+
 /** Who may connect: tokens, browser origins; and where refusals are counted. */
 export interface WebSocketAccess {
   auth: AuthGate;
@@ -104,7 +113,7 @@ interface Connection {
  * without a valid token is accepted, told why in an `error` frame and closed (1013 or
  * 4001), so that a browser, which never sees the status of a refused upgrade, learns it.
  */
-export class WebSocketTransport {
+export class WebSocketEndpoint {
   readonly #server: Server;
   readonly #hub: Hub;
   readonly #store: Store;
@@ -120,7 +129,7 @@ export class WebSocketTransport {
   #options: WebSocketOptions;
   #heartbeat: NodeJS.Timeout;
 
-  constructor(server: Server, hub: Hub, store: Store, options: WebSocketOptions, logger: Logger, access: WebSocketAccess) {
+  constructor({ server, hub, store, logger, access }: WebSocketDeps, options: WebSocketOptions) {
     this.#server = server;
     this.#hub = hub;
     this.#store = store;
@@ -146,7 +155,7 @@ export class WebSocketTransport {
     this.#options = options;
   }
 
-  /** Stops taking upgrades: later ones are not answered by this transport. */
+  /** Stops taking upgrades: later ones are not answered by this endpoint. */
   stopAccepting(): void {
     this.#server.off('upgrade', this.#onUpgrade);
   }
