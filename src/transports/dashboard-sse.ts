@@ -68,7 +68,7 @@ export class DashboardStream {
 
   /** `admit` refuses a stream over the connection limit (the dashboard's streams count as connections). */
   register(app: FastifyInstance, admit: () => ClientError | null = () => null): void {
-    app.get(DASHBOARD_SSE_PATH, (request, reply) => {
+    app.get(DASHBOARD_SSE_PATH, { config: { queryToken: true } }, (request, reply) => {
       const refusal = admit();
       if (refusal) return void reply.code(refusal.status).type('application/json').send(errorBody(refusal.code, refusal.message));
       const principal = request.principal ?? ANONYMOUS;

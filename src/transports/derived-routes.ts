@@ -40,6 +40,7 @@ export function registerDerivedRoutes(app: FastifyInstance, { store, cache }: De
   app.get<{ Params: SymbolParams; Querystring: BarsQuery }>(
     BARS_ROUTE,
     {
+      config: { symbolRoute: true },
       schema: {
         params: SYMBOL_PARAMS_SCHEMA,
         querystring: { type: 'object', required: ['tf'], properties: { tf, count: { type: 'integer', minimum: 1, maximum: MAX_COUNT } } },
@@ -66,6 +67,7 @@ export function registerDerivedRoutes(app: FastifyInstance, { store, cache }: De
   app.get<{ Params: SymbolParams; Querystring: IndicatorsQuery }>(
     INDICATORS_ROUTE,
     {
+      config: { symbolRoute: true },
       schema: {
         params: SYMBOL_PARAMS_SCHEMA,
         querystring: {

@@ -84,18 +84,23 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
     return reply.type('application/json').send({ symbols });
   });
 
-  app.get<{ Params: SymbolParams }>('/v1/symbols/:symbol', { schema: { params: SYMBOL_PARAMS_SCHEMA } }, async (request, reply) => {
-    const state = store.get(request.params.symbol);
-    if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(request.params.symbol)}`);
-    const etag = `"${store.epoch}:${state.seq}"`;
-    void reply.header('etag', etag).header('cache-control', 'no-cache');
-    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
-    return reply.type('application/json').send(cachedSnapshot(state));
-  });
+  app.get<{ Params: SymbolParams }>(
+    '/v1/symbols/:symbol',
+    { schema: { params: SYMBOL_PARAMS_SCHEMA }, config: { symbolRoute: true } },
+    async (request, reply) => {
+      const state = store.get(request.params.symbol);
+      if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(request.params.symbol)}`);
+      const etag = `"${store.epoch}:${state.seq}"`;
+      void reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      return reply.type('application/json').send(cachedSnapshot(state));
+    },
+  );
 
   app.get<{ Params: SymbolParams; Querystring: PatchesQuery }>(
     '/v1/symbols/:symbol/patches',
     {
+      config: { symbolRoute: true },
       schema: {
         params: SYMBOL_PARAMS_SCHEMA,
         querystring: {
@@ -135,9 +140,11 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
     },
   );
 
-  app.get('/v1/stats', async (_request, reply) => reply.type('application/json').send({ epoch: store.epoch, time: Date.now(), ...stats.report() }));
+  app.get('/v1/stats', { config: { admin: true } }, async (_request, reply) =>
+    reply.type('application/json').send({ epoch: store.epoch, time: Date.now(), ...stats.report() }),
+  );
 
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  app.get('/metrics', { config: { admin: true } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
   // Details (components, paths, reasons) for admin tokens, and for anyone when tokens are off
   // (the bridge is then on loopback unless told otherwise); status and counts for the rest.

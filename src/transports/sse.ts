@@ -142,7 +142,7 @@ export class SseEndpoint {
   }
 
   register(app: FastifyInstance): void {
-    app.get(SSE_PATH, (request, reply) => {
+    app.get(SSE_PATH, { config: { queryToken: true } }, (request, reply) => {
       const refuse = (error: ClientError, reason: Refusal): void => {
         this.#refusals?.[reason].add();
         void reply.code(error.status).type('application/json').send(errorBody(error.code, error.message));
