@@ -30,7 +30,7 @@ describe('route flags (FastifyContextConfig: admin, symbolRoute, queryToken)', (
     );
     const config = { http: { allowedHosts: [], origins: [], rateLimit: { max: 10_000, windowMs: 60_000 } } };
     await installGuards(app, { auth, host: '127.0.0.1', config: () => config, refusals });
-    const ok = async (): Promise<{ ok: true }> => ({ ok: true });
+    const ok = (): Promise<{ ok: boolean }> => Promise.resolve({ ok: true });
     app.get('/probe', ok);
     app.get('/probe/:symbol', ok);
     app.get('/admin-probe', { config: { admin: true } }, ok);
