@@ -36,8 +36,8 @@ import { registerHttpRoutes } from '../transports/http.js';
 import { ConnectionGuard } from '../transports/connections.js';
 import { ExposureError, exposureProblem, hostAllowed, isLoopback } from '../transports/host-check.js';
 import { createHttpServer } from '../transports/server.js';
-import { SseTransport } from '../transports/sse.js';
-import { WebSocketTransport } from '../transports/ws.js';
+import { SseEndpoint } from '../transports/sse.js';
+import { WebSocketEndpoint } from '../transports/ws.js';
 import { formatOptionsOf, symbolMapperOf } from './source-options.js';
 import { SourceSet, sourceHealth } from './sources.js';
 import { SourceWatcher, type FileBreakerEvent } from '../watch/source-watcher.js';
@@ -97,8 +97,8 @@ interface State {
 interface Transports {
   readonly app: FastifyInstance;
   readonly connections: ConnectionGuard;
-  readonly sse: SseTransport;
-  readonly ws: WebSocketTransport;
+  readonly sse: SseEndpoint;
+  readonly ws: WebSocketEndpoint;
   readonly dashboard: DashboardStream;
   /** Stops passing token changes on to the open SSE and dashboard streams. */
   readonly stopReauthorizing: () => void;
@@ -192,21 +192,30 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
 async function openTransports(config: Config, unexpected: UnexpectedErrors | undefined, logger: Logger, auth: AuthGate, state: State): Promise<Transports> {
   const { metrics, store, cache, hub, live, health, stats } = state;
   const app = createHttpServer(logger);
-  const connections = new ConnectionGuard(app.server, config.http, logger, metrics.refusals.connections);
+  const connections = new ConnectionGuard({ server: app.server, logger, refused: metrics.refusals.connections }, config.http);
   unexpected?.attach(logger, metrics.registry);
   await installGuards(app, { auth, host: config.host, config: () => live.current, refusals: metrics.refusals });
-  const sse = new SseTransport(hub, store, config.stream, logger, metrics.refusals);
+  const sse = new SseEndpoint({ hub, store, logger, refusals: metrics.refusals }, config.stream);
   sse.register(app);
   registerHttpRoutes(app, { auth, store, hub, health, stats, metrics: metrics.registry }, config.http);
   registerDerivedRoutes(app, { store, cache });
   registerConfigRoutes(app, live);
-  const ws = new WebSocketTransport(app.server, hub, store, config.stream, logger, {
-    auth,
-    origins: () => live.current.http.origins,
-    hostAllowed: (header) => hostAllowed(header, config.host, live.current.http.allowedHosts),
-    refusals: metrics.refusals,
-  });
-  const dashboard = new DashboardStream(store, health, config.dashboard, config.stream.highWaterBytes);
+  const ws = new WebSocketEndpoint(
+    {
+      server: app.server,
+      hub,
+      store,
+      logger,
+      access: {
+        auth,
+        origins: () => live.current.http.origins,
+        hostAllowed: (header) => hostAllowed(header, config.host, live.current.http.allowedHosts),
+        refusals: metrics.refusals,
+      },
+    },
+    config.stream,
+  );
+  const dashboard = new DashboardStream({ store, health }, { ...config.dashboard, highWaterBytes: config.stream.highWaterBytes });
   dashboard.register(app, () => {
     const limit = live.current.stream.maxConnections;
     if (hub.connections + dashboard.clients < limit) return null;

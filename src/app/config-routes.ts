@@ -6,7 +6,7 @@ import { redact, RESTART_KEYS, type ConfigChange, type LiveConfig } from './live
 /**
  * `GET /v1/config` (secrets redacted), `PATCH /v1/config` (a partial config, merged: objects
  * deeply, arrays and values replaced) and `POST /v1/config/rollback`. Admin token only
- * when tokens are on (see guard.ts).
+ * when tokens are on (the `admin` flag, guard.ts).
  */
 export function registerConfigRoutes(app: FastifyInstance, live: LiveConfig): void {
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, (_request, body, done) => {
@@ -17,7 +17,7 @@ export function registerConfigRoutes(app: FastifyInstance, live: LiveConfig): vo
     }
   });
 
-  app.get('/v1/config', async (_request, reply) =>
+  app.get('/v1/config', { config: { admin: true } }, async (_request, reply) =>
     reply.type('application/json').send({
       config: redact(live.current),
       runtime: live.runtime,
@@ -26,9 +26,9 @@ export function registerConfigRoutes(app: FastifyInstance, live: LiveConfig): vo
     }),
   );
 
-  app.patch('/v1/config', async (request, reply) => answer(reply, () => live.patch(request.body)));
+  app.patch('/v1/config', { config: { admin: true } }, async (request, reply) => answer(reply, () => live.patch(request.body)));
 
-  app.post('/v1/config/rollback', async (_request, reply) => answer(reply, () => live.rollback()));
+  app.post('/v1/config/rollback', { config: { admin: true } }, async (_request, reply) => answer(reply, () => live.rollback()));
 }
 
 async function answer(reply: FastifyReply, change: () => Promise<ConfigChange>): Promise<FastifyReply> {

@@ -144,7 +144,7 @@ export class Hub {
    * The client's token changed: from now on it sees what `filter` allows. Named symbols no
    * longer allowed are unsubscribed and returned; a `*` subscription goes on with the new
    * filter, and a WebSocket one gets snapshots of the symbols it may see now and could not
-   * before. (An SSE stream is only ever narrowed while open, see SseTransport: its cursor
+   * before. (An SSE stream is only ever narrowed while open, see SseEndpoint: its cursor
    * could not resume a snapshot burst in mid-stream.)
    */
   refilter(subscriber: Subscriber, filter: SymbolFilter | null): string[] {

@@ -34,16 +34,6 @@ export class ClientError extends Error {
   }
 }
 
-/** `{ "error": { "code", "message" } }`, the body of every HTTP error. */
-export function errorBody(code: ErrorCode, message: string): string {
-  return JSON.stringify({ error: { code, message } });
-}
-
-/** The WebSocket error frame. */
-export function errorFrame(code: ErrorCode, message: string): string {
-  return JSON.stringify({ type: 'error', code, message });
-}
-
 /** The WebSocket close code for an error that ends a connection (1008, policy violation, by default). */
 export function closeCodeOf(code: ErrorCode): number {
   const entry: { status: number; close?: number } = ERROR_CODES[code];

@@ -9,11 +9,10 @@ import type { SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
 import { DataGuard, type DataLimits } from './data-guard.js';
 import type { PatchOperation } from '../model/patch.js';
+import { patchMessage, patchOpsOffset } from '../model/wire.js';
 import type { CommitTiming } from '../formats/types.js';
 
 const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-/** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"ops":`: what precedes the ops, but the values. */
-const PATCH_PREFIX_LENGTH = '{"type":"patch","symbol":,"epoch":"","seq":,"ops":'.length;
 
 export interface StoreOptions {
   /** Patches kept per symbol for resume. */
@@ -292,10 +291,8 @@ export class Store {
   }
 
   #entry(state: SymbolState, seq: number, gseq: number, ops: readonly PatchOperation[]): JournalEntry {
-    // One flat string per patch (JSON.stringify in one go, keys in PROTOCOL.md's order); the ops' JSON is a slice of it.
-    const messageJson = JSON.stringify({ type: 'patch', symbol: state.symbol, epoch: this.epoch, seq, ops });
-    const opsAt = PATCH_PREFIX_LENGTH + state.symbolJson.length + this.epoch.length + String(seq).length;
-    return new JournalEntry(seq, gseq, messageJson, opsAt);
+    // One flat string per patch, the message itself; the ops' JSON is a slice of it.
+    return new JournalEntry(seq, gseq, patchMessage(state.symbol, this.epoch, seq, ops), patchOpsOffset(state.symbolJson, this.epoch, seq));
   }
 
   #emit(event: CommitEvent): void {

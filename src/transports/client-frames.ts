@@ -1,5 +1,5 @@
 import type { ResumePoint } from '../hub/hub.js';
-import { MAX_SYMBOL_LENGTH, symbolNameProblem } from '../model/symbol-name.js';
+import { symbolNameProblem } from '../model/symbol-name.js';
 import { ClientError } from '../model/errors.js';
 
 /** A validated WebSocket message from a client (PROTOCOL.md §3). */
@@ -8,7 +8,6 @@ export type ClientFrame =
   | { op: 'unsubscribe'; symbols: string[] }
   | { op: 'ping'; id: string | number | null };
 
-export { MAX_SYMBOL_LENGTH };
 export const MAX_SYMBOLS_PER_FRAME = 10_000;
 
 /** Parses and validates a client frame; a ClientError says exactly what is wrong. */

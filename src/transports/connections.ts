@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { errorBody } from '../model/errors.js';
+import { errorBody } from '../model/wire.js';
 import type { Logger } from '../core/logger.js';
 import type { Tally } from '../core/tally.js';
 
@@ -57,6 +57,13 @@ export function refuseRaw(socket: Duplex, response: string): void {
 
 function ignore(): void {}
 
+/** What the guard works with: the server whose connections it guards, and where refusals are counted. */
+export interface ConnectionDeps {
+  server: Server;
+  logger: Logger;
+  refused: Tally;
+}
+
 /**
  * Every TCP connection the HTTP server accepts, guarded before anything is written to it:
  * an `error` listener first (a peer's RST is that connection's problem, never the
@@ -78,7 +85,7 @@ export class ConnectionGuard {
   #limits: ConnectionLimits;
   #open = 0;
 
-  constructor(server: Server, limits: ConnectionLimits, logger: Logger, refused: Tally) {
+  constructor({ server, logger, refused }: ConnectionDeps, limits: ConnectionLimits) {
     this.#server = server;
     this.#limits = limits;
     this.#logger = logger.child({ component: 'connections' });

@@ -2,10 +2,12 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { summaryRow, UpdateRates } from './dashboard-summary.js';
 import { ANONYMOUS, type AuthGate, type Principal } from './auth.js';
-import { errorBody, errorFrame, type ClientError } from '../model/errors.js';
+import type { ClientError } from '../model/errors.js';
+import { errorBody, errorMessage, summaryMessage, type SummaryHead } from '../model/wire.js';
 import { healthBrief, healthDetail, type HealthReport, type HealthRegistry } from '../core/health.js';
 import type { Store } from '../state/store.js';
 import { healthFor } from './http.js';
+import { sseEvent } from './frames.js';
 import { openEventStream } from './sse.js';
 
 export const DASHBOARD_SSE_PATH = '/v1/dashboard/sse';
@@ -15,6 +17,16 @@ export interface DashboardOptions {
   intervalMs: number;
   /** Sent along: the dashboard marks a symbol stale after this long without an update. */
   staleAfterMs: number;
+}
+
+export interface DashboardDeps {
+  store: Store;
+  health: HealthRegistry;
+}
+
+export interface DashboardStreamOptions extends DashboardOptions {
+  /** A client holding more unsent bytes than this skips a summary. Read at start only. */
+  highWaterBytes: number;
 }
 
 /** Update rates are taken over at least this long. */
@@ -42,11 +54,11 @@ export class DashboardStream {
   #latest: Summary | null = null;
   #timer: NodeJS.Timeout | null = null;
 
-  constructor(store: Store, health: HealthRegistry, options: DashboardOptions, highWaterBytes: number) {
+  constructor({ store, health }: DashboardDeps, options: DashboardStreamOptions) {
     this.#store = store;
     this.#health = health;
     this.#options = options;
-    this.#highWaterBytes = highWaterBytes;
+    this.#highWaterBytes = options.highWaterBytes;
     this.#rates = this.#newRates();
   }
 
@@ -56,7 +68,7 @@ export class DashboardStream {
 
   /** `admit` refuses a stream over the connection limit (the dashboard's streams count as connections). */
   register(app: FastifyInstance, admit: () => ClientError | null = () => null): void {
-    app.get(DASHBOARD_SSE_PATH, (request, reply) => {
+    app.get(DASHBOARD_SSE_PATH, { config: { queryToken: true } }, (request, reply) => {
       const refusal = admit();
       if (refusal) return void reply.code(refusal.status).type('application/json').send(errorBody(refusal.code, refusal.message));
       const principal = request.principal ?? ANONYMOUS;
@@ -95,7 +107,7 @@ export class DashboardStream {
       if (response.writableEnded) continue;
       const now = auth.reauthorize(principal);
       if (now === null) {
-        response.end(`event: notice\ndata: ${errorFrame('UNAUTHORIZED', `the token ${JSON.stringify(principal.name)} is no longer valid`)}\n\n`);
+        response.end(sseEvent('notice', errorMessage('UNAUTHORIZED', `the token ${JSON.stringify(principal.name)} is no longer valid`)));
         continue;
       }
       this.#responses.set(response, now);
@@ -141,7 +153,6 @@ export class DashboardStream {
     rows.sort((a, b) => (a.symbol < b.symbol ? -1 : a.symbol > b.symbol ? 1 : 0));
     return {
       head: {
-        type: 'summary',
         epoch: this.#store.epoch,
         time,
         intervalMs: this.#options.intervalMs,
@@ -154,7 +165,7 @@ export class DashboardStream {
 }
 
 interface Summary {
-  head: Record<string, unknown>;
+  head: SummaryHead;
   health: HealthReport;
   rows: ReturnType<typeof summaryRow>[];
 }
@@ -166,7 +177,7 @@ function frameFor(summary: Summary, principal: Principal, frames: Map<Principal,
     const allowed = principal.symbols;
     const symbols = allowed === null ? summary.rows : summary.rows.filter((row) => allowed.allows(row.symbol));
     const health = healthFor(principal) === 'detail' ? healthDetail(summary.health) : healthBrief(summary.health);
-    frame = Buffer.from(`event: summary\ndata: ${JSON.stringify({ ...summary.head, health, symbols })}\n\n`);
+    frame = Buffer.from(sseEvent('summary', summaryMessage(summary.head, health, symbols)));
     frames.set(principal, frame);
   }
   return frame;

@@ -6,7 +6,7 @@ import { ClientError } from '../model/errors.js';
 import { TIMEFRAMES, type InstrumentDocument, type Timeframe } from '../model/document.js';
 import type { Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
-import { MAX_SYMBOL_LENGTH } from './client-frames.js';
+import { SYMBOL_PARAMS_SCHEMA, type SymbolParams } from '../model/wire.js';
 import { sendError } from './http.js';
 
 export const BARS_ROUTE = '/v1/symbols/:symbol/bars';
@@ -29,11 +29,6 @@ interface IndicatorsQuery {
   period?: number;
 }
 
-const params = {
-  type: 'object',
-  required: ['symbol'],
-  properties: { symbol: { type: 'string', minLength: 1, maxLength: MAX_SYMBOL_LENGTH } },
-} as const;
 const tf = { type: 'string', enum: TIMEFRAMES } as const;
 
 /**
@@ -42,11 +37,12 @@ const tf = { type: 'string', enum: TIMEFRAMES } as const;
  * computed from and the version of that timeframe's data (DerivedCache).
  */
 export function registerDerivedRoutes(app: FastifyInstance, { store, cache }: DerivedParts): void {
-  app.get<{ Params: { symbol: string }; Querystring: BarsQuery }>(
+  app.get<{ Params: SymbolParams; Querystring: BarsQuery }>(
     BARS_ROUTE,
     {
+      config: { symbolRoute: true },
       schema: {
-        params,
+        params: SYMBOL_PARAMS_SCHEMA,
         querystring: { type: 'object', required: ['tf'], properties: { tf, count: { type: 'integer', minimum: 1, maximum: MAX_COUNT } } },
       },
     },
@@ -68,11 +64,12 @@ export function registerDerivedRoutes(app: FastifyInstance, { store, cache }: De
     },
   );
 
-  app.get<{ Params: { symbol: string }; Querystring: IndicatorsQuery }>(
+  app.get<{ Params: SymbolParams; Querystring: IndicatorsQuery }>(
     INDICATORS_ROUTE,
     {
+      config: { symbolRoute: true },
       schema: {
-        params,
+        params: SYMBOL_PARAMS_SCHEMA,
         querystring: {
           type: 'object',
           required: ['tf'],

@@ -34,3 +34,8 @@ export const wsTextEncoding: Encoding = {
 export const sseEventEncoding: Encoding = {
   encode: ({ json, event, epoch, gseq, base }: StreamMessage) => Buffer.from(`id: ${formatSseId(epoch, gseq, base)}\nevent: ${event}\ndata: ${json}\n\n`),
 };
+
+/** An SSE event without an id (a notice, a dashboard summary): `data` is one line of JSON. */
+export function sseEvent(event: string, data: string): string {
+  return `event: ${event}\ndata: ${data}\n\n`;
+}

@@ -6,24 +6,28 @@ import { maySee, presentedToken, type AuthGate, type Principal } from './auth.js
 import { ClientError } from '../model/errors.js';
 import type { Refusal } from './refusals.js';
 import type { Tally } from '../core/tally.js';
-import { DASHBOARD_SSE_PATH } from './dashboard-sse.js';
-import { BARS_ROUTE, INDICATORS_ROUTE } from './derived-routes.js';
 import { hostAllowed, hostRefusal } from './host-check.js';
-import { SSE_PATH } from './sse.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Who the request acts for; null only on routes open without a token (/health). */
     principal: Principal | null;
   }
-}
 
-/** Routes only an admin token may use. */
-const ADMIN_ROUTES = new Set(['/metrics', '/v1/stats', '/v1/config', '/v1/config/rollback']);
-/** Routes about one symbol (`:symbol`), refused for a token that may not see it. */
-const SYMBOL_ROUTES = new Set(['/v1/symbols/:symbol', '/v1/symbols/:symbol/patches', BARS_ROUTE, INDICATORS_ROUTE]);
-/** Where `?token=` is accepted: a browser's EventSource cannot set headers. */
-const QUERY_TOKEN_ROUTES = new Set([SSE_PATH, DASHBOARD_SSE_PATH]);
+  /**
+   * What the guard does for a route, declared where the route is registered
+   * (`app.get(url, { config: { admin: true } }, handler)`). A route without flags takes any
+   * valid token, from the Authorization header only.
+   */
+  interface FastifyContextConfig {
+    /** Only an admin token may use the route. */
+    admin?: boolean;
+    /** The route is about its `:symbol`: refused for a token that may not see that symbol. */
+    symbolRoute?: boolean;
+    /** The token may come as `?token=` too: a browser's EventSource cannot set headers. */
+    queryToken?: boolean;
+  }
+}
 
 /** What the guard reads of the running config (the `http` section). */
 export interface GuardConfig {
@@ -94,7 +98,7 @@ function rateKey(request: FastifyRequest, auth: AuthGate): string {
   if (route === '/health') return `health ${request.ip}`;
   if (auth.enabled) {
     const query = request.query as Record<string, unknown> | undefined;
-    const presented = presentedToken(request.headers.authorization, route !== undefined && QUERY_TOKEN_ROUTES.has(route) ? query?.token : undefined);
+    const presented = presentedToken(request.headers.authorization, request.routeOptions.config.queryToken === true ? query?.token : undefined);
     if (presented !== undefined) {
       const authentication = auth.authenticate(presented);
       if (authentication.ok) return `token ${authentication.principal.name}`;
@@ -111,10 +115,11 @@ function check(request: FastifyRequest, auth: AuthGate, config: GuardConfig, ref
     return new ClientError('FORBIDDEN', `origin ${origin} is not allowed (http.origins)`);
   }
   const route = request.routeOptions.url;
+  const flags = request.routeOptions.config;
   if (route === '/health' && auth.openHealth) return null;
-  if (request.routeOptions.config.publicAsset) return null;
+  if (flags.publicAsset) return null;
   const query = request.query as Record<string, unknown> | undefined;
-  const presented = presentedToken(request.headers.authorization, route !== undefined && QUERY_TOKEN_ROUTES.has(route) ? query?.token : undefined);
+  const presented = presentedToken(request.headers.authorization, flags.queryToken === true ? query?.token : undefined);
   const authentication = auth.authenticate(presented);
   if (!authentication.ok) {
     refusals.unauthorized.add();
@@ -122,12 +127,12 @@ function check(request: FastifyRequest, auth: AuthGate, config: GuardConfig, ref
   }
   const principal = authentication.principal;
   request.principal = principal;
-  if (route !== undefined && ADMIN_ROUTES.has(route) && !principal.admin) {
+  if (flags.admin === true && !principal.admin) {
     refusals.forbidden.add();
     return new ClientError('FORBIDDEN', `${route} needs an admin token; ${JSON.stringify(principal.name)} is not one`);
   }
   const symbol = (request.params as Record<string, string> | undefined)?.symbol;
-  if (route !== undefined && SYMBOL_ROUTES.has(route) && symbol !== undefined && !maySee(principal, symbol)) {
+  if (flags.symbolRoute === true && symbol !== undefined && !maySee(principal, symbol)) {
     refusals.forbidden.add();
     return new ClientError('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${JSON.stringify(symbol)}`);
   }

@@ -2,21 +2,17 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Hub } from '../hub/hub.js';
 import { ANONYMOUS, maySee, presentedToken, type AuthGate, type Principal } from './auth.js';
-import { errorBody, type ErrorCode, ERROR_CODES } from '../model/errors.js';
+import { type ErrorCode, ERROR_CODES } from '../model/errors.js';
+import { errorBody, patchesAnswer, snapshotBody, SYMBOL_PARAMS_SCHEMA, type SymbolParams } from '../model/wire.js';
 import { healthBrief, healthDetail, type HealthRegistry } from '../core/health.js';
 import type { StatsRegistry } from '../core/stats.js';
 import type { Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
 import { VERSION } from '../model/version.js';
-import { MAX_SYMBOL_LENGTH } from './client-frames.js';
 
 export interface HttpOptions {
   /** Longest long poll accepted (waitMs). */
   maxWaitMs: number;
-}
-
-interface SymbolParams {
-  symbol: string;
 }
 
 interface PatchesQuery {
@@ -24,12 +20,6 @@ interface PatchesQuery {
   since: number;
   waitMs?: number;
 }
-
-const symbolParams = {
-  type: 'object',
-  required: ['symbol'],
-  properties: { symbol: { type: 'string', minLength: 1, maxLength: MAX_SYMBOL_LENGTH } },
-} as const;
 
 /** The plain HTTP routes of PROTOCOL.md §5: snapshots with ETags, patch polling, health. */
 export interface HttpParts {
@@ -48,10 +38,10 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
    * The snapshot route's body, encoded once per version: with a full bar window it is some
    * 16 KB, and encoding it per request was most of the route's cost (bench/README.md).
    */
-  const snapshotBody = (state: SymbolState): Buffer => {
+  const cachedSnapshot = (state: SymbolState): Buffer => {
     const cached = bodies.get(state);
     if (cached?.seq === state.seq) return cached.body;
-    const body = Buffer.from(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"data":${state.documentJson()}}`);
+    const body = Buffer.from(snapshotBody(state.symbolJson, store.epoch, state.seq, state.documentJson()));
     bodies.set(state, { seq: state.seq, body });
     return body;
   };
@@ -94,20 +84,25 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
     return reply.type('application/json').send({ symbols });
   });
 
-  app.get<{ Params: SymbolParams }>('/v1/symbols/:symbol', { schema: { params: symbolParams } }, async (request, reply) => {
-    const state = store.get(request.params.symbol);
-    if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(request.params.symbol)}`);
-    const etag = `"${store.epoch}:${state.seq}"`;
-    void reply.header('etag', etag).header('cache-control', 'no-cache');
-    if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
-    return reply.type('application/json').send(snapshotBody(state));
-  });
+  app.get<{ Params: SymbolParams }>(
+    '/v1/symbols/:symbol',
+    { schema: { params: SYMBOL_PARAMS_SCHEMA }, config: { symbolRoute: true } },
+    async (request, reply) => {
+      const state = store.get(request.params.symbol);
+      if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(request.params.symbol)}`);
+      const etag = `"${store.epoch}:${state.seq}"`;
+      void reply.header('etag', etag).header('cache-control', 'no-cache');
+      if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
+      return reply.type('application/json').send(cachedSnapshot(state));
+    },
+  );
 
   app.get<{ Params: SymbolParams; Querystring: PatchesQuery }>(
     '/v1/symbols/:symbol/patches',
     {
+      config: { symbolRoute: true },
       schema: {
-        params: symbolParams,
+        params: SYMBOL_PARAMS_SCHEMA,
         querystring: {
           type: 'object',
           required: ['epoch', 'since'],
@@ -141,14 +136,15 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
       if (!patches) {
         return sendError(reply, 'GONE', `patches after seq ${since} are no longer held (oldest held: ${state.journal.floorSeq}): take a snapshot`);
       }
-      const list = patches.map((entry) => `{"seq":${entry.seq},"ops":${entry.opsJson}}`).join(',');
-      return reply.type('application/json').send(`{"symbol":${state.symbolJson},"epoch":"${store.epoch}","seq":${state.seq},"patches":[${list}]}`);
+      return reply.type('application/json').send(patchesAnswer(state.symbolJson, store.epoch, state.seq, patches));
     },
   );
 
-  app.get('/v1/stats', async (_request, reply) => reply.type('application/json').send({ epoch: store.epoch, time: Date.now(), ...stats.report() }));
+  app.get('/v1/stats', { config: { admin: true } }, async (_request, reply) =>
+    reply.type('application/json').send({ epoch: store.epoch, time: Date.now(), ...stats.report() }),
+  );
 
-  app.get('/metrics', async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  app.get('/metrics', { config: { admin: true } }, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
 
   // Details (components, paths, reasons) for admin tokens, and for anyone when tokens are off
   // (the bridge is then on loopback unless told otherwise); status and counts for the rest.

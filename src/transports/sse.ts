@@ -1,11 +1,11 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { sseEventEncoding } from './frames.js';
-import { parseSseCursor } from '../model/wire.js';
+import { sseEvent, sseEventEncoding } from './frames.js';
+import { errorBody, errorMessage, parseSseCursor } from '../model/wire.js';
 import type { Hub } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from './auth.js';
-import { ClientError, errorBody, type ErrorCode } from '../model/errors.js';
+import { ClientError, type ErrorCode } from '../model/errors.js';
 import type { Logger } from '../core/logger.js';
 import type { Refusal } from './refusals.js';
 import type { Tally } from '../core/tally.js';
@@ -49,7 +49,7 @@ class SseOutlet implements Outlet, Flushable {
 
   /** A `notice` event: EventSource's own `error` event name would be confused with connection errors. */
   notify(code: ErrorCode, message: string): void {
-    this.write(Buffer.from(`event: notice\ndata: ${JSON.stringify({ type: 'error', code, message })}\n\n`));
+    this.write(Buffer.from(sseEvent('notice', errorMessage(code, message))));
   }
 
   close(code: ErrorCode, message: string): void {
@@ -99,8 +99,16 @@ export function parseSymbolList(value: unknown): string[] | '*' | ClientError {
   return symbols;
 }
 
+/** What the endpoint works with; refusals are counted when given. */
+export interface SseDeps {
+  hub: Hub;
+  store: Store;
+  logger: Logger;
+  refusals?: Record<Refusal, Tally>;
+}
+
 /** `GET /v1/sse` (PROTOCOL.md §4). */
-export class SseTransport {
+export class SseEndpoint {
   readonly #hub: Hub;
   readonly #store: Store;
   readonly #logger: Logger;
@@ -111,12 +119,12 @@ export class SseTransport {
   #heartbeat: NodeJS.Timeout;
   #closed = false;
 
-  constructor(hub: Hub, store: Store, options: SseOptions, logger: Logger, refusals: Record<Refusal, Tally> | null = null) {
+  constructor({ hub, store, logger, refusals }: SseDeps, options: SseOptions) {
     this.#hub = hub;
     this.#store = store;
     this.#options = options;
     this.#logger = logger.child({ component: 'sse' });
-    this.#refusals = refusals;
+    this.#refusals = refusals ?? null;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
   }
 
@@ -134,7 +142,7 @@ export class SseTransport {
   }
 
   register(app: FastifyInstance): void {
-    app.get(SSE_PATH, (request, reply) => {
+    app.get(SSE_PATH, { config: { queryToken: true } }, (request, reply) => {
       const refuse = (error: ClientError, reason: Refusal): void => {
         this.#refusals?.[reason].add();
         void reply.code(error.status).type('application/json').send(errorBody(error.code, error.message));

@@ -5,7 +5,8 @@ import { wsTextEncoding, wsTextFrame } from './frames.js';
 import type { Hub, ResumePoint } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { maySee, presentedToken, symbolList, type AuthGate, type Principal } from './auth.js';
-import { ClientError, closeCodeOf, errorBody, errorFrame, type ErrorCode } from '../model/errors.js';
+import { ClientError, closeCodeOf, type ErrorCode } from '../model/errors.js';
+import { errorBody, errorMessage, helloMessage, pongMessage } from '../model/wire.js';
 import type { Logger } from '../core/logger.js';
 import type { Refusal } from './refusals.js';
 import type { Tally } from '../core/tally.js';
@@ -30,6 +31,15 @@ export interface WebSocketOptions extends MessageRateOptions {
   maxConnections: number;
   /** Symbols one connection may subscribe to (`*` counts as one). */
   maxSubscriptions: number;
+}
+
+/** What the endpoint works with: the HTTP server whose upgrades it takes, the hub, the store (its epoch), and who may connect. */
+export interface WebSocketDeps {
+  server: Server;
+  hub: Hub;
+  store: Store;
+  logger: Logger;
+  access: WebSocketAccess;
 }
 
 /** Who may connect: tokens, browser origins; and where refusals are counted. */
@@ -74,7 +84,7 @@ class WebSocketOutlet implements Outlet, Flushable {
   }
 
   notify(code: ErrorCode, message: string): void {
-    this.write(wsTextFrame(errorFrame(code, message)));
+    this.write(wsTextFrame(errorMessage(code, message)));
   }
 
   close(code: ErrorCode, message: string): void {
@@ -103,7 +113,7 @@ interface Connection {
  * without a valid token is accepted, told why in an `error` frame and closed (1013 or
  * 4001), so that a browser, which never sees the status of a refused upgrade, learns it.
  */
-export class WebSocketTransport {
+export class WebSocketEndpoint {
   readonly #server: Server;
   readonly #hub: Hub;
   readonly #store: Store;
@@ -119,7 +129,7 @@ export class WebSocketTransport {
   #options: WebSocketOptions;
   #heartbeat: NodeJS.Timeout;
 
-  constructor(server: Server, hub: Hub, store: Store, options: WebSocketOptions, logger: Logger, access: WebSocketAccess) {
+  constructor({ server, hub, store, logger, access }: WebSocketDeps, options: WebSocketOptions) {
     this.#server = server;
     this.#hub = hub;
     this.#store = store;
@@ -145,7 +155,7 @@ export class WebSocketTransport {
     this.#options = options;
   }
 
-  /** Stops taking upgrades: later ones are not answered by this transport. */
+  /** Stops taking upgrades: later ones are not answered by this endpoint. */
   stopAccepting(): void {
     this.#server.off('upgrade', this.#onUpgrade);
   }
@@ -215,7 +225,7 @@ export class WebSocketTransport {
     const subscriber = this.#hub.attach(outlet, principal.symbols);
     const connection: Connection = { outlet, subscriber, principal, rate: new MessageRate(this.#options) };
     this.#connections.set(socket, connection);
-    outlet.write(wsTextFrame(JSON.stringify({ type: 'hello', epoch: this.#store.epoch, server: SERVER_NAME, heartbeatMs: this.#options.heartbeatMs })));
+    outlet.write(wsTextFrame(helloMessage(this.#store.epoch, SERVER_NAME, this.#options.heartbeatMs)));
     socket.on('message', (data, isBinary) => this.#message(connection, data, isBinary));
     socket.on('pong', () => this.#unanswered.delete(socket));
     socket.on('close', () => {
@@ -227,7 +237,7 @@ export class WebSocketTransport {
 
   #refuse(socket: WebSocket, reason: Refusal, error: ClientError): void {
     this.#access.refusals[reason].add();
-    socket.send(errorFrame(error.code, error.message));
+    socket.send(errorMessage(error.code, error.message));
     socket.close(closeCodeOf(error.code), error.message.slice(0, 120));
   }
 
@@ -287,7 +297,7 @@ export class WebSocketTransport {
         case 'unsubscribe':
           return this.#hub.unsubscribe(connection.subscriber, frame.symbols);
         case 'ping':
-          return outlet.write(wsTextFrame(JSON.stringify({ type: 'pong', id: frame.id })));
+          return outlet.write(wsTextFrame(pongMessage(frame.id)));
       }
     } catch (error) {
       this.#logger.error({ err: error }, 'failed to handle a client frame');
