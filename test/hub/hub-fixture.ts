@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../../src/core/logger.js';
 import { LatencyRecorder } from '../../src/core/latency.js';
 import { Tally } from '../../src/core/tally.js';
 import type { HubCounters } from '../../src/hub/counters.js';
+import type { CommitTiming } from '../../src/formats/types.js';
 import { Hub, type HubOptions } from '../../src/hub/hub.js';
 import { Contribution } from '../../src/state/contribution.js';
 import { Store, type StoreOptions } from '../../src/state/store.js';
@@ -64,7 +65,8 @@ export class Market {
 
   constructor(readonly store: Store) {}
 
-  tick(symbol: string, times = 1): void {
+  /** `timing`: when the change was written and read, as a file's would be (null: an untimed change). */
+  tick(symbol: string, times = 1, timing: CommitTiming | null = null): void {
     for (let i = 0; i < times; i++) {
       let contribution = this.#contributions.get(symbol);
       if (!contribution) {
@@ -75,7 +77,7 @@ export class Market {
       this.#time += 1000;
       this.#price += 0.0001;
       contribution.applyTick({ time: this.#time, bid: this.#price, ask: this.#price + 0.0002 });
-      this.store.commit(symbol);
+      this.store.commit(symbol, timing);
     }
   }
 

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { sseEventEncoding, wsTextEncoding } from '../../src/transports/frames.js';
 import { countingEncoding, decodeMessageFrame, decodeSseFrame, decodeWsFrame, FakeOutlet, messageEncoding } from './fake-outlet.js';
@@ -196,6 +197,19 @@ describe('Hub unsubscribe, detach and close', () => {
     market.tick('NEW');
     expect(ws.calls).toBe(calls);
     expect(outlet.frames).toHaveLength(1); // the snapshot before close, nothing after
+  });
+
+  it('measures write-to-send and read-to-send of timed commits, subscribed or not, and nothing once closed', async () => {
+    const { market, hub, counters } = setup();
+    market.tick('EURUSD', 1, { writtenAt: Date.now() - 5000, readAt: performance.now() - 2000 });
+    market.tick('EURUSD');
+    expect(counters.writeToSend.summary()).toEqual(expect.objectContaining({ count: 1, max: expect.toSatisfy((ms: number) => ms >= 5000) }));
+    expect(counters.readToSend.summary()).toEqual(expect.objectContaining({ count: 1, max: expect.toSatisfy((ms: number) => ms >= 2000) }));
+
+    await hub.close();
+    market.tick('EURUSD', 1, { writtenAt: Date.now(), readAt: performance.now() });
+    expect(counters.writeToSend.summary()?.count).toBe(1);
+    expect(counters.readToSend.summary()?.count).toBe(1);
   });
 
   it('waitForCommit resolves at the next commit of its symbol, not of another', async () => {
