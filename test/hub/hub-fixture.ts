@@ -15,7 +15,7 @@ import type { WireMessage } from './fake-outlet.js';
 export const EPOCH = 'e1';
 
 /** Limits no test reaches unless it means to. */
-export const ROOMY: HubOptions = { highWaterBytes: 1_000_000, lowWaterBytes: 100_000, slowConsumer: 'resnapshot', slowCloseAfterMs: 60_000 };
+const ROOMY: HubOptions = { highWaterBytes: 1_000_000, lowWaterBytes: 100_000, slowConsumer: 'resnapshot', slowCloseAfterMs: 60_000 };
 
 /** A store whose listener errors (the hub's) fail the commit, and so the test. */
 export function createStore(options: Partial<StoreOptions> = {}): Store {

@@ -212,6 +212,16 @@ describe('Hub unsubscribe, detach and close', () => {
     expect(counters.readToSend.summary()?.count).toBe(1);
   });
 
+  it('a long poll that starts after close() resolves at once (no timer outlives the hub)', async () => {
+    const { market, hub } = setup();
+    market.tick('EURUSD');
+    await hub.close();
+    let woken = false;
+    void hub.waitForCommit('EURUSD', 600_000).then(() => (woken = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(woken).toBe(true);
+  });
+
   it('waitForCommit resolves at the next commit of its symbol, not of another', async () => {
     const { market, hub } = setup();
     market.tick('EURUSD');
