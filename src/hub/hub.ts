@@ -190,6 +190,7 @@ export class Hub {
 
   /** Resolves at the next commit of `symbol`, or after `timeoutMs`, or when the hub closes. */
   waitForCommit(symbol: string, timeoutMs: number): Promise<void> {
+    if (this.#closing) return Promise.resolve();
     return new Promise((resolve) => {
       const waiters = this.#waiters.get(symbol) ?? new Set<() => void>();
       this.#waiters.set(symbol, waiters);
