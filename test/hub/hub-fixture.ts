@@ -32,7 +32,7 @@ export interface HubDeps {
 
 /** The one place the tests build a Hub: a change to its constructor is a change here. */
 export function createHub({ store, logger = createLogger('silent'), counters = null }: HubDeps, options: Partial<HubOptions> = {}): Hub {
-  return new Hub(store, { ...ROOMY, ...options }, logger, counters);
+  return new Hub({ store, logger, counters }, { ...ROOMY, ...options });
 }
 
 export function hubCounters(): HubCounters {
