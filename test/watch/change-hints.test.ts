@@ -55,9 +55,9 @@ describe('ReadScheduler with hints from a throttled watcher and from the OS', ()
     const reads: string[] = [];
     const scheduler = new ReadScheduler(
       { ...DEFAULT_CONFIG.watch, safetyPollMs: 0 },
-      async (key): Promise<ReadOutcome> => {
+      (key): Promise<ReadOutcome> => {
         reads.push(key);
-        return 'unchanged';
+        return Promise.resolve('unchanged');
       },
       DEFAULT_CONFIG.breaker,
     );
