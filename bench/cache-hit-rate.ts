@@ -49,7 +49,7 @@ const bridge = spawn(process.execPath, ['dist/cli.js', '--watch', dir, '--port',
 });
 const url = await new Promise<string>((resolve) => {
   let out = '';
-  bridge.stdout?.on('data', (chunk: Buffer) => {
+  bridge.stdout.on('data', (chunk: Buffer) => {
     out += chunk.toString();
     const line = out.split('\n').find((text) => text.includes('"msg":"listening"'));
     if (line) resolve((JSON.parse(line) as { url: string }).url);

@@ -72,7 +72,7 @@ try {
     if (i > 0) await sleep(50);
     snapshot = await fetch(`${bridgeProcess.url}/v1/symbols/S00_FUT_CME`);
   }
-  if (!snapshot || snapshot.status !== 200) throw new Error('the bridge did not serve the snapshot');
+  if (snapshot?.status !== 200) throw new Error('the bridge did not serve the snapshot');
   const snapshotBytes = (await snapshot.arrayBuffer()).byteLength;
   const bridge: Server = { name: 'bridge', url: bridgeProcess.url, etag: snapshot.headers.get('etag') as string, pid: bridgeProcess.pid };
   bare = forkTs('bench/lib/bare-server.ts', [String(snapshotBytes)]);

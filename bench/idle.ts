@@ -42,7 +42,7 @@ async function idleRun(dir: string, safetyPollFiles: number): Promise<Idle> {
     const samples = new Map<string, number>();
     for (let second = 0; second < seconds; second++) {
       await sleep(1000);
-      const health = await bridge.json<HealthBody>('/health').catch(() => ({ status: 'no answer' }) as HealthBody);
+      const health = await bridge.json<HealthBody>('/health').catch((): HealthBody => ({ status: 'no answer' }));
       const unhealthy = Object.entries(health.components ?? {})
         .filter(([, component]) => component.status !== 'HEALTHY')
         .map(([name]) => name.replace(/^source:.*/, 'source'));

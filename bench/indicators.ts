@@ -30,7 +30,7 @@ import { ChunkedDecoder } from '../src/formats/chunked-decoder.js';
 import { SCID_HEADER_SIZE, scidFormat } from '../src/formats/scid.js';
 import { DEFAULT_CONFIG } from '../src/app/config.js';
 import { Contribution } from '../src/state/contribution.js';
-import type { BarWindows, Timeframe, WindowSizes } from '../src/model/document.js';
+import type { BarWindows, WindowSizes } from '../src/model/document.js';
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
 import { RandomMarket, type MarketTick } from '../src/sim/random.js';
@@ -89,7 +89,7 @@ const batch: Run = () => {
   for (let i = 1; i < sequence.length; i++) {
     const bars = sequence[i] as BarWindows;
     for (const { timeframe, spec } of specs) {
-      const window = bars[timeframe as Timeframe];
+      const window = bars[timeframe];
       if (!window) continue;
       const value = seriesOf(spec, window, sessions).at(-1);
       if (value !== undefined) checksum += typeof roundValue(spec, value, priceDecimalsOf(window)) === 'number' ? 1 : 3;

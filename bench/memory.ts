@@ -122,15 +122,15 @@ try {
 
     const samples: ({ seconds: number } & Memory)[] = [];
     const startedAt = performance.now();
-    let soaking = true;
+    const soaking = new AbortController();
     const sampler = (async () => {
-      while (soaking) {
+      while (!soaking.signal.aborted) {
         samples.push({ seconds: round((performance.now() - startedAt) / 1000, 1), ...(await memoryOf(bridge)) });
         await sleep(sampleSeconds * 1000);
       }
     })();
     await writeAtRate(writer, rate, soakSeconds);
-    soaking = false;
+    soaking.abort();
     await sampler;
     const journal = (await bridge.json<{ state: { journal: { entries: number; bytes: number } } }>('/v1/stats')).state.journal;
     const end = await memoryOf(bridge);

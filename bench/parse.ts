@@ -170,9 +170,9 @@ async function oursRate(file: Buffer, read?: (offset: number, length: number) =>
 }
 
 /** Records/s of a plain decoder (`decode`) over `file` in 1 MiB runs, carrying a partial record. */
-async function plainRate<T>(
+async function plainRate(
   file: Buffer,
-  decode: (chunk: Buffer, onRecord: (record: T) => void) => number,
+  decode: (chunk: Buffer, onRecord: (record: unknown) => void) => number,
   read?: (offset: number, length: number) => Promise<Buffer>,
 ): Promise<number> {
   let records = 0;

@@ -90,7 +90,7 @@ function measure(shape: Shape): { samples: Sample[]; lastPatches: Record<string,
     ingest.finish();
   };
 
-  const historyMs = Math.max(...Object.entries(shape.bars).map(([timeframe, size]) => (size ?? 0) * TIMEFRAME_MS[timeframe as Timeframe]));
+  const historyMs = Math.max(...Object.entries(shape.bars).map(([timeframe, size]) => size * TIMEFRAME_MS[timeframe as Timeframe]));
   const liveFrom = Date.UTC(2026, 10, 20, 10, 0);
   // A future (.scid: trades at bid or ask and quote-only records, µs times) and an FX pair
   // (MT5 ticks: bid/ask only, bars from the bid), each with a tick every 2 s of history.

@@ -79,14 +79,17 @@ function figure(results: Results, spec: string): string {
   return apply(value, `${file}:${path}`);
 }
 
+/** A machine figure as written (a number or a string); '' for anything else. */
+function textOf(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
 function machineOf(value: unknown): string {
   if (!isRecord(value)) return '';
-  const cores = value.nproc ?? value.cores;
-  const cpu = value.cpuModel ?? value.cpu;
-  const memory = value.memoryGb ?? value.memoryGB;
-  return [cores === undefined ? '' : `${String(cores)} cores`, String(cpu ?? ''), memory === undefined ? '' : `${String(memory)} GB`, String(value.node ?? '')]
-    .filter((part) => part !== '')
-    .join(', ');
+  const cores = textOf(value.nproc ?? value.cores);
+  const cpu = textOf(value.cpuModel ?? value.cpu);
+  const memory = textOf(value.memoryGb ?? value.memoryGB);
+  return [cores === '' ? '' : `${cores} cores`, cpu, memory === '' ? '' : `${memory} GB`, textOf(value.node)].filter((part) => part !== '').join(', ');
 }
 
 function loadOf(value: unknown): string {

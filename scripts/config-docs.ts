@@ -42,7 +42,7 @@ export function configKeys(): string[] {
   return rows(ConfigSchema, '', true).map((row) => row.key);
 }
 
-const code = (value: unknown) => `\`${typeof value === 'string' && !/[\u0000-\u001f]/.test(value) ? value : JSON.stringify(value)}\``;
+const code = (value: unknown) => `\`${typeof value === 'string' && !/\p{Cc}/u.test(value) ? value : JSON.stringify(value)}\``;
 
 function members(schema: TSchema): TSchema[] {
   return (schema.anyOf as TSchema[] | undefined) ?? [schema];

@@ -99,7 +99,7 @@ describe("every patch the bridge emits is one the SDK's applier takes", () => {
   it('while files of every format change, break and come back', async () => {
     const root = await tempDir();
     const folders: SoakFolders = { sierra: join(root, 'sierra'), mt5: join(root, 'mt5'), ea: join(root, 'ea'), json: join(root, 'json') };
-    for (const dir of Object.values(folders)) await mkdir(dir);
+    for (const dir of Object.values(folders) as string[]) await mkdir(dir);
     const random = seededRandom(42);
     const feeds = buildFeeds(folders, 13, random, new SimClock(Date.UTC(2026, 10, 20, 10), 20));
     for (const feed of feeds) await feed.create();
@@ -117,7 +117,8 @@ describe("every patch the bridge emits is one the SDK's applier takes", () => {
       if (!entry) return;
       checked.patches++;
       const ops = JSON.parse(entry.opsJson) as JsonPatchOperation[];
-      const error = jsonpatch.validate(ops as jsonpatch.Operation[], before);
+      // Typed as always returning an error; it returns undefined for a patch that applies.
+      const error = jsonpatch.validate(ops as jsonpatch.Operation[], before) as jsonpatch.JsonPatchError | undefined;
       if (error) checked.problems.push(`${state.symbol} ${entry.seq}: ${error.name}: ${error.message}`);
       else if (JSON.stringify(applyOps(before, ops)) !== JSON.stringify(next) && !sameJson(applyOps(before, ops), next)) {
         checked.problems.push(`${state.symbol} ${entry.seq}: applying the ops does not give the next version`);

@@ -14,7 +14,7 @@
  *   (forked by bench/fanout.ts) fanout-server.ts <mode> <symbols> <batch>
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { startBridge } from '../../src/app/bridge.js';
@@ -106,10 +106,10 @@ async function rawServer(batched: boolean): Promise<Server> {
   const frames = messages.map(textFrame);
   const http = createServer();
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
-  const clients: { ws: WebSocket; socket: Socket }[] = [];
+  const clients: { ws: WebSocket; socket: Duplex }[] = [];
   http.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const client = { ws, socket: socket as Socket };
+      const client = { ws, socket };
       clients.push(client);
       ws.on('close', () => clients.splice(clients.indexOf(client), 1));
       ws.on('error', () => undefined);

@@ -69,13 +69,13 @@ export async function startBridgeProcess(config: Record<string, unknown>, nodeAr
       out += chunk.toString();
       const line = out.split('\n').find((text) => text.includes('"msg":"listening"'));
       if (line) {
-        child.stdout?.off('data', onData);
+        child.stdout.off('data', onData);
         // Keep draining the log so that the bridge never blocks on a full pipe.
-        child.stdout?.resume();
+        child.stdout.resume();
         resolve((JSON.parse(line) as { url: string }).url);
       }
     };
-    child.stdout?.on('data', onData);
+    child.stdout.on('data', onData);
     child.once('exit', (code) => reject(new Error(`bridge exited with ${code} before listening:\n${out}`)));
   });
   return {

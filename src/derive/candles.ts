@@ -193,7 +193,7 @@ export class CandleWindow {
   /** Restores the bar at `t` to what it was before the last merge into it. */
   #undoLastMerge(t: number): void {
     const last = this.#lastMerge;
-    if (!last || last.t !== t) return;
+    if (last?.t !== t) return;
     const bars = this.#draftBars();
     const index = this.#indexFor(bars, t);
     if (index === null || index < 0) return;

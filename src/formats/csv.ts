@@ -120,7 +120,9 @@ class CsvDecoder extends DelimitedDecoder {
     if (roles.time === undefined) throw new FormatError('no time column: name one with columns.time', 0);
     this.#roles = roles;
     const mapped = new Set(Object.values(roles));
-    this.#extra = layout.first.map((_, index) => ({ index, name: layout.header?.[index] || String(index + 1) })).filter((column) => !mapped.has(column.index));
+    this.#extra = layout.first
+      .map((_, index) => ({ index, name: (layout.header?.[index] ?? '') || String(index + 1) }))
+      .filter((column) => !mapped.has(column.index));
     this.#bars = ['open', 'high', 'low', 'close'].every((role) => roles[role as ColumnRole] !== undefined);
   }
 
@@ -152,7 +154,7 @@ class CsvDecoder extends DelimitedDecoder {
       return;
     }
     const roles = this.#roles;
-    const symbol = roles.symbol === undefined ? this.symbol : fields[roles.symbol] || this.symbol;
+    const symbol = roles.symbol === undefined ? this.symbol : (fields[roles.symbol] ?? '') || this.symbol;
     const volume = price(at(fields, roles.volume));
     if (this.#bars) {
       const bar: Bar = {

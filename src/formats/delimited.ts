@@ -199,8 +199,8 @@ export abstract class DelimitedDecoder implements TailDecoder {
   /** Epoch ms of a row, NaN when it has none (used to find where to start a large file). */
   protected abstract timeOf(fields: string[]): number;
   protected abstract row(fields: string[], text: string, offset: number, sink: RecordSink): void;
-  /** Reads what else the decoder needs to know before the first row (the bar timeframe). */
-  protected async prepare(_file: RandomAccessFile): Promise<void> {}
+  /** Reads what else the decoder needs to know before the first row (the bar timeframe); a format that needs nothing leaves it out. */
+  protected prepare?(file: RandomAccessFile): Promise<void>;
   /** The timeframe of the bars when a file holds bars; null otherwise or when unknown. */
   protected barTimeframe(): Timeframe | null {
     return null;
@@ -213,7 +213,7 @@ export abstract class DelimitedDecoder implements TailDecoder {
     if (layout === null) throw new FormatError('no line end in the first 4 KiB: not a text export', 0);
     this.layout = layout;
     this.configure(layout);
-    await this.prepare(file);
+    await this.prepare?.(file);
     const offset = await lineTailStart(file, {
       ...options,
       historyMs: historyFor(options, this.barTimeframe()),

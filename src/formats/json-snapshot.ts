@@ -141,7 +141,8 @@ class JsonSnapshotDecoder implements WholeDecoder {
       if (typeof item !== 'number' || !Number.isFinite(item)) return `${name} must be a number, got ${describe(item)}`;
       bar[key] = item;
     }
-    const volume = entry.real_volume || entry.volume || entry.tick_volume || 0;
+    // The first volume MetaTrader filled in: it writes 0 for one it does not have.
+    const volume = [entry.real_volume, entry.volume, entry.tick_volume].find(Boolean) ?? 0;
     if (typeof volume !== 'number' || !Number.isFinite(volume)) return `volume must be a number, got ${describe(volume)}`;
     bar.v = volume;
     return bar;
@@ -340,5 +341,6 @@ function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'string') return `a string of ${value.length} characters`;
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+  if (typeof value === 'number' || typeof value === 'boolean' || value === undefined) return `${typeof value} ${String(value)}`;
+  return typeof value === 'object' ? 'an object' : typeof value;
 }

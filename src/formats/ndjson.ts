@@ -102,7 +102,7 @@ class NdjsonDecoder implements TailDecoder {
       sink.problem(offset, `${partial}; line skipped`);
       return;
     }
-    const target = symbol || this.#symbol;
+    const target = (symbol ?? '') || this.#symbol;
     const quote = partial.quote ?? {};
     const tick = this.#tick;
     tick.time = time;

@@ -26,7 +26,8 @@ export const FORMATS: readonly FileFormat[] = [
 
 export const FORMAT_NAMES = FORMATS.map((format) => format.name);
 
-export type FormatChoice = 'auto' | string;
+/** A format's name (FORMAT_NAMES), or 'auto'. */
+export type FormatChoice = string;
 
 /** Picks the format of a file by its name and, where names are shared, its first bytes. */
 export class FormatRegistry {

@@ -55,10 +55,10 @@ class QuoteTick implements TickRecord {
   time = 0;
   bid = 0;
   ask = 0;
-  last: undefined = undefined;
-  size: undefined = undefined;
-  bidVolume: undefined = undefined;
-  askVolume: undefined = undefined;
+  last = undefined;
+  size = undefined;
+  bidVolume = undefined;
+  askVolume = undefined;
 }
 
 class ScidDecoder implements TailDecoder {

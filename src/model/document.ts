@@ -8,7 +8,7 @@
 
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
+export type JsonObject = Record<string, JsonValue>;
 
 export const TIMEFRAMES = ['M1', 'M5', 'M15', 'M30', 'H1', 'H4', 'D1'] as const;
 export type Timeframe = (typeof TIMEFRAMES)[number];
@@ -52,7 +52,7 @@ const DEFAULT_WINDOW_BARS = 200;
 
 /** Bars kept of `timeframe` (of a timeframe not configured, when a file states bars of it). */
 export function windowSize(windows: WindowSizes, timeframe: Timeframe): number {
-  return windows[timeframe] || DEFAULT_WINDOW_BARS;
+  return (windows[timeframe] ?? 0) || DEFAULT_WINDOW_BARS;
 }
 
 /** Latest top of book and last trade; a field the source never gave is absent. */

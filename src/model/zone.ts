@@ -35,7 +35,7 @@ export class TimeZone {
     const whole = intlFormat(trimmed);
     if (whole) return /^(UTC|Etc\/UTC|GMT|Etc\/GMT)$/i.test(trimmed) ? TimeZone.UTC : new TimeZone(trimmed, whole, 0);
     const groups = ZONE_SPEC.exec(trimmed)?.groups;
-    if (!groups || groups.sign === undefined) {
+    if (groups?.sign === undefined) {
       throw new RangeError(`time zone ${JSON.stringify(spec)} is not an IANA name (Europe/Athens), an offset (+02:00) or both (America/New_York+07:00)`);
     }
     const hours = Number(groups.hours ?? 0);

@@ -175,7 +175,7 @@ function mt5Instrument(path: string, symbol: string, encoding: Mt5Encoding, opti
         forming = null;
       }
       const spread = Math.round((tick.ask - tick.bid) * 100_000);
-      if (!forming) forming = { t, o: tick.bid, h: tick.bid, l: tick.bid, c: tick.bid, tickVolume: 0, volume: 0, spread };
+      forming ??= { t, o: tick.bid, h: tick.bid, l: tick.bid, c: tick.bid, tickVolume: 0, volume: 0, spread };
       forming.h = Math.max(forming.h, tick.bid);
       forming.l = Math.min(forming.l, tick.bid);
       forming.c = tick.bid;

@@ -31,7 +31,7 @@ export function composeDocument(
 
 function sourcesOf(parts: readonly SealedContribution[], previous: string[] | undefined): string[] {
   const names = [...new Set(parts.map((part) => part.source))].sort();
-  return previous && previous.length === names.length && previous.every((name, i) => name === names[i]) ? previous : names;
+  return previous?.length === names.length && previous.every((name, i) => name === names[i]) ? previous : names;
 }
 
 function composeQuote(parts: readonly SealedContribution[]): Quote {

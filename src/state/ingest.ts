@@ -256,7 +256,8 @@ function newestTimeOf(partial: PartialDocument, sourceTime: number): number {
   let newest = sourceTime;
   if (partial.quote?.time !== undefined && partial.quote.time > newest) newest = partial.quote.time;
   if (partial.book?.time !== undefined && partial.book.time > newest) newest = partial.book.time;
-  for (const bars of Object.values(partial.bars ?? {})) {
+  // A key may hold undefined (optional properties are not exact), which Object.values does not type.
+  for (const bars of Object.values<readonly Bar[] | undefined>(partial.bars ?? {})) {
     const last = bars?.[bars.length - 1];
     if (last && last.t > newest) newest = last.t;
   }

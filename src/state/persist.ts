@@ -74,11 +74,10 @@ export async function saveState(store: SavableStore, dir: string): Promise<{ sym
   await rm(join(dir, MANIFEST_FILE), { force: true });
   const states = [...store.symbols()];
   const listed: Manifest['symbols'] = [];
-  let next = 0;
+  // One iterator shared by the writers: each takes the next symbol from it.
+  const pending = states.entries();
   const writeNext = async (): Promise<void> => {
-    while (next < states.length) {
-      const index = next++;
-      const state = states[index]!;
+    for (const [index, state] of pending) {
       const file = `${index}.json`;
       const entries = (state.journal.since(state.journal.floorSeq) ?? []).map(({ seq, gseq, opsJson }) => ({
         seq,
@@ -152,45 +151,50 @@ async function writeAtomically(path: string, text: string): Promise<void> {
   await rename(temporary, path);
 }
 
-function readManifest(value: unknown): Manifest {
-  const manifest = value as Partial<Manifest> | null;
-  if (typeof manifest !== 'object' || manifest === null || manifest.version !== FORMAT_VERSION)
-    throw new Error(`the manifest is not version ${FORMAT_VERSION}`);
-  if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !Array.isArray(manifest.symbols))
-    throw new Error('the manifest lacks epoch, gseq or symbols');
+function readManifest(manifest: unknown): Manifest {
+  if (!isRecord(manifest) || manifest.version !== FORMAT_VERSION) throw new Error(`the manifest is not version ${FORMAT_VERSION}`);
+  if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !isList(manifest.symbols)) throw new Error('the manifest lacks epoch, gseq or symbols');
   for (const entry of manifest.symbols) {
-    if (typeof entry?.symbol !== 'string' || typeof entry.file !== 'string' || !SYMBOL_FILE.test(entry.file) || !isCount(entry.seq)) {
+    if (!isRecord(entry) || typeof entry.symbol !== 'string' || typeof entry.file !== 'string' || !SYMBOL_FILE.test(entry.file) || !isCount(entry.seq)) {
       throw new Error('a manifest entry is not {symbol, file, seq}');
     }
   }
-  return manifest as Manifest;
+  // Checked above, field by field (savedAt is not read back).
+  return manifest as unknown as Manifest;
 }
 
 /** A symbol file, checked: its epoch, and a journal that leads without a gap from floorSeq to seq. */
-function readSymbol(value: unknown, manifest: Manifest, file: string): SavedSymbol {
-  const saved = value as Partial<SavedSymbol & { version: number; epoch: string }> | null;
-  if (typeof saved !== 'object' || saved === null || saved.version !== FORMAT_VERSION || saved.epoch !== manifest.epoch) {
+function readSymbol(saved: unknown, manifest: Manifest, file: string): SavedSymbol {
+  if (!isRecord(saved) || saved.version !== FORMAT_VERSION || saved.epoch !== manifest.epoch) {
     throw new Error(`${file} is not of version ${FORMAT_VERSION} and epoch ${manifest.epoch}`);
   }
   const { symbol, seq, gseq, updatedAt, document, floorSeq, floorGseq, entries } = saved;
   if (typeof symbol !== 'string' || !isCount(seq) || seq < 1 || !isCount(gseq) || gseq > manifest.gseq || typeof updatedAt !== 'number') {
     throw new Error(`${file} lacks a valid symbol, seq, gseq or updatedAt`);
   }
-  if (typeof document !== 'object' || document === null || Array.isArray(document) || document.symbol !== symbol) {
+  if (!isRecord(document) || document.symbol !== symbol) {
     throw new Error(`${file} holds no document of ${symbol}`);
   }
-  if (!isCount(floorSeq) || !isCount(floorGseq) || !Array.isArray(entries) || floorSeq + entries.length !== seq) {
+  if (!isCount(floorSeq) || !isCount(floorGseq) || !isList(entries) || floorSeq + entries.length !== seq) {
     throw new Error(`${file}: its journal does not lead from its floor to seq ${seq}`);
   }
   let previousGseq = floorGseq;
   entries.forEach((entry, index) => {
-    if (entry?.seq !== floorSeq + index + 1 || !isCount(entry.gseq) || entry.gseq <= previousGseq || !Array.isArray(entry.ops)) {
+    if (!isRecord(entry) || entry.seq !== floorSeq + index + 1 || !isCount(entry.gseq) || entry.gseq <= previousGseq || !Array.isArray(entry.ops)) {
       throw new Error(`${file}: journal entry ${index} is out of order`);
     }
     previousGseq = entry.gseq;
   });
   if (previousGseq !== gseq) throw new Error(`${file}: its last patch is not its version`);
-  return { symbol, seq, gseq, updatedAt, document, floorSeq, floorGseq, entries };
+  return { symbol, seq, gseq, updatedAt, document: document as unknown as InstrumentDocument, floorSeq, floorGseq, entries: entries as SavedEntry[] };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isList(value: unknown): value is unknown[] {
+  return Array.isArray(value);
 }
 
 function isCount(value: unknown): value is number {

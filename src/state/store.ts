@@ -312,6 +312,6 @@ export class Store {
  * order files were first read in differs from one start to the next.
  */
 function sealedInPathOrder(contributions: ReadonlyMap<string, Contribution>): SealedContribution[] {
-  if (contributions.size === 1) return [contributions.values().next().value!.seal()];
+  if (contributions.size === 1) return [...contributions.values()].map((contribution) => contribution.seal());
   return [...contributions].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, contribution]) => contribution.seal());
 }

@@ -30,7 +30,7 @@ export class ChangeHints {
     try {
       watcher = watch(dir, { persistent: false }, (_event, name) => {
         // A null name (rare; some platforms under load) says nothing: the safety poll covers it.
-        if (name) this.#onHint(join(dir, name.toString()));
+        if (name) this.#onHint(join(dir, name));
       });
     } catch (error) {
       this.#logger.debug({ err: error, dir }, 'cannot watch folder for changes; the safety poll reads its files');

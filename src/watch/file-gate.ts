@@ -28,7 +28,9 @@ export class RefusedFile extends Error {
 }
 
 // Windows has no O_NONBLOCK (and no FIFOs in folders): plain read-only there.
-const READ_NONBLOCK = constants.O_RDONLY | (constants.O_NONBLOCK ?? 0);
+// @types/node declares it on every platform, hence the optional field.
+const platform: { O_NONBLOCK?: number } = constants;
+const READ_NONBLOCK = constants.O_RDONLY | (platform.O_NONBLOCK ?? 0);
 
 /**
  * Opens a file for reading without ever blocking on it: O_NONBLOCK makes the open of a

@@ -189,7 +189,7 @@ export class FileTail {
       }
       // Only regular files, inside the folder, are opened: a FIFO would hold a thread for good.
       const special = specialKind(found);
-      if (special !== null) return this.#refuse(`${special}; not read`, identityOf(found));
+      if (special !== null) return await this.#refuse(`${special}; not read`, identityOf(found));
       await this.#options.admit?.(this.path);
       handle = await (this.#options.openFile ?? openRegular)(this.path);
       const identity = identityOf(await handle.stat());
@@ -217,7 +217,7 @@ export class FileTail {
         return 'failed';
       }
     } catch (error) {
-      if (error instanceof RefusedFile) return this.#refuse(error.message, null);
+      if (error instanceof RefusedFile) return await this.#refuse(error.message, null);
       return this.#failed(error);
     } finally {
       await handle?.close().catch(() => undefined);

@@ -265,6 +265,7 @@ export class ReadScheduler {
     const outcome = await read;
     clearTimeout(watchdog);
     file.running = null;
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- the watchdog sets it during the await; TS keeps `stalled = false` from above
     if (file.stalled) {
       file.stalled = false;
       this.#onStall(key, false, Math.round(performance.now() - file.startedAt));

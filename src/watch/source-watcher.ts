@@ -366,8 +366,10 @@ export class SourceWatcher {
         () => true,
         () => false,
       )
-    )
-      return this.#scheduler.hint(path);
+    ) {
+      this.#scheduler.hint(path);
+      return;
+    }
     if (this.#closing || !this.#forget(path)) return;
     this.#counters?.events.unlink.add();
     for (const [key, current] of this.#series) if (current.path === path) this.#series.delete(key);

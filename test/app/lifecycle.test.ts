@@ -123,13 +123,13 @@ describe('bridge lifecycle', () => {
       await using client = connect(bridge.url, { WebSocket, ...FAST_CLIENT });
       recorder = new ClientRecorder(client);
       client.subscribe(['*']);
-      await waitFor('snapshots', () => recorder?.of('snapshot').length === 3);
+      await waitFor('snapshots', () => recorder.of('snapshot').length === 3);
       client.on('close', () => {
         clientClosed = messages(logs, 'closed') === 0 ? 'before the bridge' : 'after the bridge';
       });
     }
-    expect(recorder?.client.state).toBe('closed');
-    expect(recorder?.events.at(-1)?.name).toBe('close');
+    expect(recorder.client.state).toBe('closed');
+    expect(recorder.events.at(-1)?.name).toBe('close');
     expect(clientClosed).toBe('before the bridge');
     expect(messages(logs, 'closed')).toBe(1);
     expect(await accepts(port)).toBe(false);

@@ -75,7 +75,7 @@ describe('LiveConfig', () => {
     const initial = resolveConfig({ journal: { size: fileSize } });
     const config = new LiveConfig(initial, {
       base: [{ journal: { size: fileSize } }],
-      load: async () => [{ journal: { size: fileSize }, port: 1 }],
+      load: () => Promise.resolve([{ journal: { size: fileSize }, port: 1 }]),
       logger: logs.logger,
       counters,
     });

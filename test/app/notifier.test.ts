@@ -88,7 +88,7 @@ describe('Notifier', () => {
     expect(counters.failed.value).toBe(0);
   });
 
-  it('only logs when no webhook is configured', async () => {
+  it('only logs when no webhook is configured', () => {
     const { notifier: n, logs } = notifier({});
     n.notify('info', 'health DEGRADED -> HEALTHY', change('HEALTHY'));
     expect(n.pending).toBe(0);

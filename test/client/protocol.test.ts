@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
+import { frameText } from '../helpers/clients.js';
 import { ClientRecorder, closeClients, testClient } from '../helpers/sdk.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
@@ -17,7 +18,7 @@ class FakeBridge {
     server.on('connection', (socket) => {
       this.#peer = socket;
       socket.on('message', (data) => {
-        const frame = JSON.parse(data.toString()) as Record<string, unknown>;
+        const frame = JSON.parse(frameText(data)) as Record<string, unknown>;
         if (frame.op === 'ping') {
           if (this.answerPings) socket.send(JSON.stringify({ type: 'pong', id: frame.id }));
           return;

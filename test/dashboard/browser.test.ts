@@ -17,7 +17,7 @@ const BRIDGE = { dashboard: { intervalMs: 200, staleAfterMs: 1500 }, stream: { h
 const SYMBOLS = ['ESZ25_FUT_CME', 'EURUSD', 'GBPUSD', 'NQZ25_FUT_CME', 'XAUUSD'];
 const WAIT = { timeout: 15_000 };
 
-let context: BrowserContext;
+let context: BrowserContext | undefined;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set CHROMIUM_PATH`);
@@ -50,7 +50,7 @@ describe('the dashboard in a real browser', () => {
     const dir = await tempDir();
     let simulator: Simulator = await startSimulator({ dir, updatesPerSecond: 10, historyMinutes: 30 });
     const first = await startTestBridge([dir], BRIDGE);
-    const page = context.pages()[0] ?? (await context.newPage());
+    const page = context!.pages()[0] ?? (await context!.newPage());
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
     // The page runs under its Content-Security-Policy: anything it refuses is a problem.
@@ -63,7 +63,13 @@ describe('the dashboard in a real browser', () => {
     try {
       await page.goto(`${first.url}/?token=t0k#XAUUSD`);
       await expect
-        .poll(() => page.locator('#symbols tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-symbol'))), WAIT)
+        .poll(
+          () =>
+            page
+              .locator('#symbols tbody tr')
+              .evaluateAll((rows: { getAttribute(name: string): string | null }[]) => rows.map((row) => row.getAttribute('data-symbol'))),
+          WAIT,
+        )
         .toEqual(SYMBOLS);
       await expect.poll(() => page.locator('#connection').getAttribute('data-state'), WAIT).toBe('live');
       await expect.poll(() => page.locator('#health').textContent(), WAIT).toBe('health: HEALTHY');
@@ -150,7 +156,7 @@ describe('the client SDK in a real browser', () => {
     const files = new TerminalFiles(dir);
     await files.create();
     const bridge = await startTestBridge([dir], BRIDGE);
-    const page = await context.newPage();
+    const page = await context!.newPage();
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(error.message));
     await page.goto(`${bridge.url}/`);

@@ -3,7 +3,9 @@ import { DerivedCache, type DerivedCacheOptions } from '../../src/derive/cache.j
 import { sleep } from '../helpers/wait.js';
 
 const caches: DerivedCache[] = [];
-afterEach(() => caches.splice(0).forEach((cache) => cache.close()));
+afterEach(async () => {
+  await Promise.all(caches.splice(0).map((cache) => cache.close()));
+});
 
 function cacheOf(options: Partial<DerivedCacheOptions> = {}): DerivedCache {
   const cache = new DerivedCache({ maxBytes: 1 << 20, ttlMs: { bars: 60_000, indicators: 60_000 }, ...options });

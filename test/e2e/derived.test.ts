@@ -78,7 +78,7 @@ describe('derived data for every consumer', () => {
     client.subscribe([ES]);
     await waitFor('the snapshot', () => client.document(ES));
     const snapshot = client.document(ES)?.data as InstrumentDocument;
-    expect(Object.fromEntries(Object.entries(snapshot.bars).map(([tf, bars]) => [tf, bars?.length]))).toEqual({ M1: 20, M5: 10, M15: 5, H1: 3 });
+    expect(Object.fromEntries(Object.entries(snapshot.bars).map(([tf, bars]) => [tf, bars.length]))).toEqual({ M1: 20, M5: 10, M15: 5, H1: 3 });
     expect(snapshot.bars.H1?.map((bar) => bar.t)).toEqual([11, 12, 13].map((hour) => Date.UTC(2026, 10, 20, hour)));
     expect(Object.keys(snapshot.indicators ?? {})).toEqual(['M1', 'M5', 'M15', 'H1']);
     expect(Object.keys(snapshot.indicators?.M5 ?? {})).toEqual(['rsi3', 'bb5']);

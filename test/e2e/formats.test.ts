@@ -130,7 +130,7 @@ describe('formats end to end', () => {
 
     await waitFor(
       'the live changes',
-      async () =>
+      () =>
         symbols.every((symbol) => client.document(symbol)?.seq === bridge.store.get(symbol)?.seq) &&
         bridge.store.get('BTCUSD')?.document.fields.venue === 'X' &&
         bridge.store.get('XAUUSD')?.document.fields.tick_value === 1 &&

@@ -90,7 +90,7 @@ describe('chunking: ChunkedDecoder bookkeeping', () => {
   // Tick records: a bar record as the last one read is revisited (see the .scid tests).
   const ticks = (count: number): Buffer => scidFile(marketTicks(4, count).map(scidTickRecord));
 
-  it('keeps a partial record, advances position and reports file offsets', async () => {
+  it('keeps a partial record, advances position and reports file offsets', () => {
     const buf = ticks(3);
     zeroScidTime(buf, 2);
     const chunked = new ChunkedDecoder(scidDecoder(), 56);
@@ -111,7 +111,7 @@ describe('chunking: ChunkedDecoder bookkeeping', () => {
     expect(sink.problems.map((problem) => problem.offset)).toEqual([56 + 80]);
   });
 
-  it('does not keep the caller buffer alive through the carry', async () => {
+  it('does not keep the caller buffer alive through the carry', () => {
     const buf = ticks(2);
     const chunked = new ChunkedDecoder(scidDecoder(), 56);
     const run = Buffer.from(buf.subarray(56, 56 + 50));

@@ -90,7 +90,7 @@ describe('csv: column mapping', () => {
   it('reads rows with open, high, low and close as bars of the inferred timeframe', async () => {
     const rows = Array.from({ length: 4 }, (_, i) => [mqlDateTime(Date.UTC(2024, 0, 2, 10) + i * 3_600_000), 1 + i, 2 + i, 0.5 + i, 1.5 + i, 100]);
     const { sink } = await decode(eaFile(rows, 'utf8', ',', ['Time', 'Open', 'High', 'Low', 'Close', 'Volume']));
-    expect(sink.events.filter((event) => event.kind === 'bar').every((event) => event.kind === 'bar' && event.timeframe === 'H1')).toBe(true);
+    expect(sink.events.filter((event) => event.kind === 'bar').every((event) => event.timeframe === 'H1')).toBe(true);
     expect(sink.bars[3]).toEqual({ t: Date.UTC(2024, 0, 2, 13), o: 4, h: 5, l: 3.5, c: 4.5, v: 100 });
   });
 

@@ -124,7 +124,7 @@ describe('depth: building the book', () => {
     expect(sink.books[1]?.time).toBe(T0 + 2);
   });
 
-  it('CLEAR_BOOK empties both sides; the next batch rebuilds them', async () => {
+  it('CLEAR_BOOK empties both sides; the next batch rebuilds them', () => {
     const clear = endBatch([{ time: T0 + 1, command: DepthCommand.CLEAR_BOOK }]);
     const again = snapshotBatch(T0 + 2, { bids: [[5000, 1, 1]], asks: [[5001, 2, 1]] });
     const sink = decodeFromStart(file([...SNAPSHOT, ...clear, ...again]));
@@ -136,7 +136,7 @@ describe('depth: building the book', () => {
     expect(sink.books[2]).toEqual({ bids: [[5000, 1, 1]], asks: [[5001, 2, 1]], time: T0 + 2 });
   });
 
-  it('reads the older layout (double DateTime, no flags): every record is a batch', async () => {
+  it('reads the older layout (double DateTime, no flags): every record is a batch', () => {
     const records: DepthRecord[] = [
       { time: T0, command: DepthCommand.CLEAR_BOOK },
       { time: T0, command: DepthCommand.ADD_BID, price: 10, quantity: 5 },

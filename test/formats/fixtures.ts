@@ -53,11 +53,11 @@ export function bufferFile(buf: Buffer): CountingFile {
   return {
     size: buf.length,
     stats,
-    read: async (offset: number, length: number) => {
+    read: (offset: number, length: number) => {
       const bytes = buf.subarray(offset, offset + length);
       stats.reads++;
       stats.bytes += bytes.length;
-      return bytes;
+      return Promise.resolve(bytes);
     },
   };
 }

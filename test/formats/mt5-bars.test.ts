@@ -43,7 +43,7 @@ describe('mt5-bars: decoding', () => {
       bars[2]!.volume = 250;
       const { sink } = await decodeAll(decoderFor(mt5BarsFormat, 'EURUSD_M1_202401020000_202401022359.csv'), exportFile(bars, encoding));
       expect(sink.problems).toEqual([]);
-      expect(sink.events.filter((event) => event.kind === 'bar').map((event) => event.kind === 'bar' && event.timeframe)).toEqual(['M1', 'M1', 'M1']);
+      expect(sink.events.filter((event) => event.kind === 'bar').map((event) => event.timeframe)).toEqual(['M1', 'M1', 'M1']);
       expect(sink.bars[0]).toEqual({ t: T0, o: 1.10421, h: 1.10433, l: 1.10405, c: 1.10411, v: 12 });
       expect(sink.bars[2]?.v).toBe(250);
       expect(sink.events.at(-1)).toEqual({ kind: 'fields', symbol: 'EURUSD', fields: { spread: 8 } });

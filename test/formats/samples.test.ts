@@ -49,7 +49,7 @@ describe(`samples: ES.txt, a Sierra Chart "Export Bar Data" file${SAMPLES_SKIP_N
     const whole = (await decodeAll(decoderFor(sierraTextFormat, 'ES.txt'), buf)).sink.events;
     for (const splits of [[100, 101, 5000], [81 + 37, 30_000, 68_000], Array.from({ length: 60 }, (_, i) => 81 + i * 1111)]) {
       const decoder = decoderFor(sierraTextFormat, 'ES.txt');
-      const start = await decoder.open({ size: buf.length, read: async (at, length) => buf.subarray(at, at + length) }, ALL_HISTORY);
+      const start = await decoder.open({ size: buf.length, read: (at, length) => Promise.resolve(buf.subarray(at, at + length)) }, ALL_HISTORY);
       expect(feedInRuns(decoder, buf, start?.offset ?? 0, splits).events).toStrictEqual(whole);
     }
   });

@@ -56,7 +56,7 @@ describe('sierra-text: each writer', () => {
     const { sink } = await decode('export', 'ES.txt', rows);
     expect(sink.problems).toEqual([]);
     const events = sink.events.filter((event) => event.kind === 'bar');
-    expect(events.map((event) => event.kind === 'bar' && event.timeframe)).toEqual(['M1', 'M1', 'M1', 'M1', 'M1']);
+    expect(events.map((event) => event.timeframe)).toEqual(['M1', 'M1', 'M1', 'M1', 'M1']);
     expect(sink.bars[0]).toEqual({ t: T0, o: 6000, h: 6001, l: 5999.5, c: 6000.5, v: 10, n: 3, bv: 4, av: 6 });
     // A chart of sub-second bars prints milliseconds: 14:00:00.782.
     const fine = bars(3, 391);
@@ -80,7 +80,7 @@ describe('sierra-text: each writer', () => {
     const rows = bars(4, 300_000);
     const { sink } = await decode('study2025', 'ES-BarStudyData.csv', rows, {}, { studyNames });
     expect(sink.problems).toEqual([]);
-    expect(sink.events.filter((event) => event.kind === 'bar').every((event) => event.kind === 'bar' && event.timeframe === 'M5')).toBe(true);
+    expect(sink.events.filter((event) => event.kind === 'bar').every((event) => event.timeframe === 'M5')).toBe(true);
     // The averages are not kept; bid and ask volumes are.
     expect(sink.bars[3]).toEqual({ t: T0 + 900_000, o: 6000.75, h: 6001.75, l: 6000.25, c: 6001.25, v: 13, n: 6, bv: 7, av: 6 });
     const fields = sink.events.flatMap((event) => (event.kind === 'fields' ? [event.fields] : []));
@@ -97,7 +97,7 @@ describe('sierra-text: each writer', () => {
   it('.dly daily files: D1 bars and OpenInterest in fields', async () => {
     const rows = bars(3, 86_400_000, Date.UTC(2025, 0, 6));
     const { sink } = await decode('dly', 'CLH25-NYM.dly', rows);
-    expect(sink.events.filter((event) => event.kind === 'bar').every((event) => event.kind === 'bar' && event.timeframe === 'D1')).toBe(true);
+    expect(sink.events.filter((event) => event.kind === 'bar').every((event) => event.timeframe === 'D1')).toBe(true);
     expect(sink.bars[2]).toEqual({ t: Date.UTC(2025, 0, 8), o: 6000.5, h: 6001.5, l: 6000, c: 6001, v: 12 });
     expect(sink.events.at(-1)).toEqual({ kind: 'fields', symbol: 'CLH25-NYM', fields: { openInterest: 1002 } });
   });

@@ -44,8 +44,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await client?.close();
-  await bridge?.close();
+  await client.close();
+  await bridge.close();
   await rm(dir, { recursive: true, force: true });
 });
 
@@ -94,7 +94,7 @@ const mutatedFrame: fc.Arbitrary<string> = fc
   });
 
 const badFrame: fc.Arbitrary<string | Uint8Array> = fc.oneof(
-  fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value) ?? 'null'),
+  fc.jsonValue({ maxDepth: 3 }).map((value) => JSON.stringify(value)),
   fc.string({ maxLength: 200 }),
   fc.string({ unit: 'grapheme', maxLength: 60 }),
   mutatedFrame,

@@ -60,7 +60,7 @@ export class WsClient {
 
   private constructor(readonly socket: WebSocket) {
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as ServerMessage;
+      const message = JSON.parse(frameText(data)) as ServerMessage;
       if (message.type === 'hello') this.hello = message;
       this.messages.push(message);
       this.mirror.apply(message);
@@ -103,11 +103,17 @@ export class WsClient {
   }
 }
 
+/** A frame's text, whichever of the shapes ws hands a message in. */
+export function frameText(data: WebSocket.RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString();
+  return Buffer.isBuffer(data) ? data.toString() : Buffer.from(data).toString();
+}
+
 /** A WebSocket the bridge accepts and then closes: what it said, and the close code. */
 export async function refusedWs(baseUrl: string, path = '/v1/ws', headers: Record<string, string> = {}): Promise<{ messages: ServerMessage[]; code: number }> {
   const socket = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`, { headers });
   const messages: ServerMessage[] = [];
-  socket.on('message', (data) => messages.push(JSON.parse(data.toString()) as ServerMessage));
+  socket.on('message', (data) => messages.push(JSON.parse(frameText(data)) as ServerMessage));
   const code = await new Promise<number>((resolve, reject) => {
     socket.once('close', (closeCode) => resolve(closeCode));
     socket.once('error', reject);
@@ -190,6 +196,7 @@ export class SseClient {
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-unnecessary-type-parameters -- T is the body the test expects; its assertions check it
 export async function getJson<T = unknown>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
   const response = await fetch(url, { headers });
   const text = await response.text();

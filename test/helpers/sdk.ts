@@ -59,7 +59,7 @@ export class ClientRecorder {
     } else if (name === 'patch') {
       const { symbol, epoch, seq } = event as ClientEventMap['patch'];
       const last = this.#seen.get(symbol);
-      if (!last || last.epoch !== epoch || seq !== last.seq + 1) {
+      if (last?.epoch !== epoch || seq !== last.seq + 1) {
         this.violations.push(`${symbol}: patch ${epoch}:${seq} after ${last ? `${last.epoch}:${last.seq}` : 'nothing'}`);
       }
       this.#seen.set(symbol, { epoch, seq });

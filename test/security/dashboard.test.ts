@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/temp.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const WAIT = { timeout: 15_000 };
 
-let context: BrowserContext;
+let context: BrowserContext | undefined;
 /** The browser's profile: removed after the browser closes, not after the first test (temp.ts). */
 let profile: string;
 
@@ -41,7 +41,7 @@ const MARKUP = '<img src=x onerror="window.__xss=1">';
  * bridge's): the dashboard must stand on its own against a digest it did not expect.
  */
 async function pageWithDigest(url: string, hash: string): Promise<{ page: Page; problems: string[] }> {
-  const page = await context.newPage();
+  const page = await context!.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(error.message));
   const time = Date.now();
@@ -66,7 +66,8 @@ async function pageWithDigest(url: string, hash: string): Promise<{ page: Page; 
   return { page, problems };
 }
 
-const shownRows = (page: Page) => page.locator('#symbols tbody tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-symbol')));
+const shownRows = (page: Page) =>
+  page.locator('#symbols tbody tr').evaluateAll((rows: { getAttribute(name: string): string | null }[]) => rows.map((row) => row.getAttribute('data-symbol')));
 
 describe('the dashboard against hostile symbol names', () => {
   it('shows names as text, hides the ones that could pass for others, and survives a malformed #hash', async () => {

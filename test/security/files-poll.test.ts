@@ -18,7 +18,7 @@ describe('the safety poll of many idle files', () => {
     let batchOpen = false;
     const scheduler = new ReadScheduler(
       {
-        read: async (key) => {
+        read: (key) => {
           if (!batchOpen) {
             batchOpen = true;
             batches.push(0);
@@ -26,7 +26,7 @@ describe('the safety poll of many idle files', () => {
           }
           batches[batches.length - 1] = (batches.at(-1) ?? 0) + 1;
           reads.push(key);
-          return 'unchanged';
+          return Promise.resolve('unchanged');
         },
       },
       { schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 20, safetyPollFiles: budget }, breaker: DEFAULT_CONFIG.breaker },

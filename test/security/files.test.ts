@@ -180,7 +180,7 @@ describe('reads that do not finish', () => {
     const dir = await tempDir();
     const stuck = ['S1.json', 'S2.json', 'S3.json'].map((name) => join(dir, name));
     for (const file of stuck) await writeFile(file, '{"bid": 1}');
-    const { watcher } = await (async () => {
+    const { watcher } = (() => {
       const store = new Store({ journalSize: 10, epoch: 'test' });
       const w = new SourceWatcher({
         path: dir,

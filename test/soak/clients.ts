@@ -2,7 +2,7 @@ import { request, type ClientRequest, type IncomingMessage } from 'node:http';
 import jsonpatch from 'fast-json-patch';
 import WebSocket from 'ws';
 import { connect, type ClientEventName, type TapeClient } from '../../src/client/index.js';
-import type { ServerMessage } from '../helpers/clients.js';
+import { frameText, type ServerMessage } from '../helpers/clients.js';
 import { CuttingProxy } from '../helpers/cutting-proxy.js';
 import type { Random } from './feeds.js';
 
@@ -72,7 +72,7 @@ export class RawClient implements SoakClient {
     this.#connect();
   }
 
-  async act(random: Random): Promise<string> {
+  act(random: Random): Promise<string> {
     const actions = ['stall', 'drop', 'reconnect', 'switch', ...(this.#transport === 'ws' ? ['resubscribe'] : [])];
     const action = actions[Math.floor(random() * actions.length)] as string;
     switch (action) {
@@ -105,23 +105,25 @@ export class RawClient implements SoakClient {
         break;
       }
     }
-    return `raw-${action}`;
+    return Promise.resolve(`raw-${action}`);
   }
 
-  async calm(): Promise<void> {
+  calm(): Promise<void> {
     if (this.#stallTimer) {
       clearTimeout(this.#stallTimer);
       this.#stallTimer = null;
       this.#resumeReading();
     }
+    return Promise.resolve();
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.#closed = true;
     if (this.#stallTimer) clearTimeout(this.#stallTimer);
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#ws?.terminate();
     this.#sse?.request.destroy();
+    return Promise.resolve();
   }
 
   #connect(): void {
@@ -143,7 +145,7 @@ export class RawClient implements SoakClient {
     const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/ws`);
     this.#ws = socket;
     socket.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as ServerMessage;
+      const message = JSON.parse(frameText(data)) as ServerMessage;
       if (message.type === 'hello') {
         const symbols = this.wants === '*' ? ['*'] : [...this.wants];
         this.#send({ op: 'subscribe', symbols, resume: this.#resume([...this.#documents.keys()]) });
@@ -237,7 +239,7 @@ export class RawClient implements SoakClient {
       this.#documents.set(symbol, { epoch: held.epoch, seq, data });
       this.counts.patches = (this.counts.patches ?? 0) + 1;
       let recent = this.#recent.get(symbol);
-      if (!recent) this.#recent.set(symbol, (recent = new Map()));
+      if (!recent) this.#recent.set(symbol, (recent = new Map<number, string>()));
       recent.set(seq, opsJson);
       recent.delete(seq - 64);
     } catch (error) {
@@ -342,7 +344,7 @@ export class SdkClient implements SoakClient {
     return version ? { ...version, data: this.client.get(symbol) } : undefined;
   }
 
-  async act(random: Random): Promise<string> {
+  act(random: Random): Promise<string> {
     // The proxy's log of requests is not needed here; it would only grow.
     this.proxy.requests.length = 0;
     const action = ['drop', 'freeze', 'block-ws', 'block-ws-sse'][Math.floor(random() * 4)] as string;
@@ -361,7 +363,7 @@ export class SdkClient implements SoakClient {
         this.proxy.dropConnections();
         break;
     }
-    return `sdk-${action}`;
+    return Promise.resolve(`sdk-${action}`);
   }
 
   async calm(): Promise<void> {

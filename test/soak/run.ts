@@ -112,7 +112,7 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   const durationMs = options.minutes * 60_000;
   const root = await mkdtemp(join(tmpdir(), 'tapebridge-soak-'));
   const folders: SoakFolders = { sierra: join(root, 'sierra'), mt5: join(root, 'mt5'), ea: join(root, 'ea'), json: join(root, 'json') };
-  for (const dir of Object.values(folders)) await mkdir(dir, { recursive: true });
+  for (const dir of Object.values(folders) as string[]) await mkdir(dir, { recursive: true });
   const stateDir = join(root, 'state');
 
   // Sim time runs fast enough to roll bars, and stays within the bar windows' history
@@ -206,9 +206,10 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   })();
   const acting = { paused: false, stopped: false };
   const actor = (async () => {
-    while (!acting.stopped) {
+    for (;;) {
       await sleep(200 + random() * (24_000 / Math.max(1, clients.length)));
-      if (acting.paused || acting.stopped) continue;
+      if (acting.stopped) break;
+      if (acting.paused) continue;
       const client = clients[Math.floor(random() * clients.length)] as SoakClient;
       const action = await client.act(random);
       summary.operations.clientActions[action] = (summary.operations.clientActions[action] ?? 0) + 1;
@@ -320,7 +321,7 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
         .filter((symbol) => client.wants === '*' || client.wants.has(symbol))
         .every((symbol) => {
           const held = client.held(symbol);
-          return held !== undefined && held.epoch === after.epoch && held.seq >= (kind === 'crash' ? 1 : (versions.get(symbol) as number));
+          return held?.epoch === after.epoch && held.seq >= (kind === 'crash' ? 1 : (versions.get(symbol) as number));
         });
     const times: number[] = [];
     const waiting = new Set(clients);
@@ -479,7 +480,7 @@ function subset(symbols: readonly string[], random: Random): Set<string> {
 }
 
 function sameVersion(held: { epoch: string; seq: number } | undefined, snapshot: { epoch: string; seq: number } | undefined): boolean {
-  return held !== undefined && snapshot !== undefined && held.epoch === snapshot.epoch && held.seq === snapshot.seq;
+  return held !== undefined && held.epoch === snapshot?.epoch && held.seq === snapshot.seq;
 }
 
 function withoutBars(document: unknown): unknown {

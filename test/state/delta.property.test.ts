@@ -85,7 +85,7 @@ function strictApply(document: unknown, ops: readonly PatchOperation[]): unknown
     } else if (typeof parent === 'object' && parent !== null) {
       const object = parent as Record<string, unknown>;
       if (op.op !== 'add' && !Object.hasOwn(object, last)) throw new Error(`${op.op} of a missing member: ${op.path}`);
-      if (op.op === 'remove') delete object[last];
+      if (op.op === 'remove') Reflect.deleteProperty(object, last);
       else defineOwn(object, last, clone(op.value));
     } else {
       throw new Error(`parent of ${op.path} is not a container`);
@@ -168,7 +168,7 @@ function mutate(value: Json, choices: readonly number[], pool: readonly Json[], 
       for (let e = 0; e < edits; e++) {
         const kind = next() % 4;
         if (kind === 0 || own.length === 0) defineOwn(copy, pick(keys), pick(pool));
-        else if (kind === 1) delete copy[pick(own)];
+        else if (kind === 1) Reflect.deleteProperty(copy, pick(own));
         else {
           const key = pick(own);
           if (Object.hasOwn(copy, key)) defineOwn(copy, key, walk(copy[key] as Json, depth + 1));
@@ -284,7 +284,7 @@ const messyPair: fc.Arbitrary<[Json, Json]> = fc.oneof(
   fc.tuple(messyLevels, messyLevels, anyJson).map(([a, b, extra]) => [[extra, ...a], b] as [Json, Json]),
   // Bars against levels.
   fc.tuple(messyBars, messyLevels),
-) as fc.Arbitrary<[Json, Json]>;
+);
 
 const quote = fc.record(
   { bid: price, ask: price, last: price, lastSize: fc.nat(100), time: fc.double({ min: 1e12, max: 2e12, noNaN: true }) },
@@ -297,7 +297,7 @@ const quotePair: fc.Arbitrary<[Json, Json]> = fc
 const optionalPair = <T>(pair: fc.Arbitrary<[T, T]>): fc.Arbitrary<[T | undefined, T | undefined]> =>
   fc.tuple(pair, fc.boolean(), fc.boolean()).map(([[a, b], keepA, keepB]) => [keepA ? a : undefined, keepB ? b : undefined]);
 
-const fieldsPair = mutatedPair(fc.dictionary(fc.string({ maxLength: 6 }), safeJson, { maxKeys: 5 }) as fc.Arbitrary<Json>);
+const fieldsPair = mutatedPair(fc.dictionary(fc.string({ maxLength: 6 }), safeJson, { maxKeys: 5 }));
 
 const instrumentPair: fc.Arbitrary<[Json, Json]> = fc
   .record({

@@ -13,7 +13,7 @@ function filled(capacity: number, base: number, count: number, gseqOf: (seq: num
   return journal;
 }
 
-const seqs = (entries: JournalEntry[] | null): number[] | null => entries && entries.map((e) => e.seq);
+const seqs = (entries: JournalEntry[] | null): number[] | null => entries?.map((e) => e.seq) ?? null;
 
 describe('Journal', () => {
   it('starts empty at its base', () => {

@@ -55,9 +55,9 @@ describe('ReadScheduler with hints from a throttled watcher and from the OS', ()
     const reads: string[] = [];
     const scheduler = new ReadScheduler(
       {
-        read: async (key): Promise<ReadOutcome> => {
+        read: (key): Promise<ReadOutcome> => {
           reads.push(key);
-          return 'unchanged';
+          return Promise.resolve('unchanged');
         },
       },
       { schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 0 }, breaker: DEFAULT_CONFIG.breaker },
