@@ -55,7 +55,7 @@ export class ConfigLoader {
     const cliLayer: ConfigLayer = { ...cli };
     if (extraSources.length > 0) {
       const below = layers.reduce<unknown>((merged, layer) => mergeDeep(merged, layer), {});
-      const sources = isObject(below) && Array.isArray(below.sources) ? below.sources : [];
+      const sources = isObject(below) && Array.isArray(below.sources) ? (below.sources as unknown[]) : [];
       cliLayer.sources = [...sources, ...extraSources.map((path) => ({ path }))];
     }
     layers.push(cliLayer);

@@ -407,7 +407,7 @@ export function resolveConfig(...layers: ConfigLayer[]): Config {
   let merged: unknown = structuredClone(DEFAULT_CONFIG);
   for (const layer of layers) merged = mergeDeep(merged, layer);
   if (isObject(merged) && Array.isArray(merged.sources)) {
-    merged.sources = merged.sources.map((source) => (isObject(source) ? { ...DEFAULT_SOURCE, ...source } : source));
+    merged.sources = (merged.sources as unknown[]).map((source) => (isObject(source) ? { ...DEFAULT_SOURCE, ...source } : source));
   }
   const problems = [...Value.Errors(ConfigSchema, merged)].map(
     (error) => `${keyName(error.path)}: ${JSON.stringify(redactedValue(error.path, error.value))} is not allowed (${allowed(error.schema, error.message)})`,

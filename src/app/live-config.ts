@@ -61,7 +61,7 @@ export class LiveConfig {
   #closed = false;
 
   constructor(initial: Config, options: LiveConfigOptions) {
-    this.#current = { config: initial, base: options.base ?? [initial as unknown as ConfigLayer], runtime: {} };
+    this.#current = { config: initial, base: options.base ?? [initial], runtime: {} };
     this.#load = options.load ?? null;
     this.#logger = options.logger.child({ component: 'config' });
     this.#counters = options.counters;

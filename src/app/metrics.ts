@@ -3,11 +3,11 @@ import { BREAKER_STATES, type BreakerState } from '../core/circuit-breaker.js';
 import type { HealthStatus } from '../core/health.js';
 import { LatencyRecorder } from '../core/latency.js';
 import { Tally, tallies } from '../core/tally.js';
-import { CACHE_KINDS, cacheCounters, type CacheCounters } from '../derive/cache-counters.js';
+import { cacheCounters } from '../derive/cache-counters.js';
 import type { HubCounters } from '../hub/counters.js';
 import type { StoreCounters } from '../state/counters.js';
-import { REFUSALS, type Refusal } from '../transports/refusals.js';
-import { FILE_EVENTS, READ_OUTCOMES, SourceCounters } from '../watch/counters.js';
+import { REFUSALS } from '../transports/refusals.js';
+import { SourceCounters } from '../watch/counters.js';
 
 /** Figures read when Prometheus scrapes, from the components that hold them. */
 export interface MetricsProbes {

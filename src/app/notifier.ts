@@ -137,6 +137,11 @@ export class Notifier {
     this.#sending = null;
   }
 
+  /** Read through a call: close() may abort while a delivery awaits, which a narrowed field would hide. */
+  #stopped(): boolean {
+    return this.#closed.signal.aborted;
+  }
+
   /** Posts one notification, retrying; true once the webhook accepted it. */
   async #deliver(body: string): Promise<boolean> {
     const { retries, retryBaseMs } = this.#options;
@@ -163,7 +168,7 @@ export class Notifier {
         problem = `answered ${response.status}`;
         if (!RETRYABLE(response.status)) break;
       } catch (error) {
-        if (this.#closed.signal.aborted) return false;
+        if (this.#stopped()) return false;
         const failure = error as Error & { cause?: Error };
         problem = failure.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (failure.cause?.message ?? failure.message);
       }

@@ -3,7 +3,7 @@ import type { Logger } from '../core/logger.js';
 /** One part the bridge closes at shutdown, named in the log when its close fails. */
 export interface CloseStep {
   readonly name: string;
-  readonly close: () => Promise<unknown> | void;
+  readonly close: () => unknown;
 }
 
 /**

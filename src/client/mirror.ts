@@ -65,7 +65,7 @@ export class DocumentMirror {
  * Validating: an op whose path does not resolve throws instead of inventing structure.
  */
 export function applyOps<T>(document: T, ops: readonly JsonPatchOperation[]): T {
-  return jsonpatch.applyPatch(document, ops as unknown as jsonpatch.Operation[], true, false).newDocument;
+  return jsonpatch.applyPatch(document, ops, true, false).newDocument;
 }
 
 function deepFreeze<T>(value: T): T {

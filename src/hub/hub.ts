@@ -185,7 +185,7 @@ export class Hub {
         this.#subscribersOf(symbol).add(subscriber);
       }
     }
-    this.#streamFrom(subscriber, cursor && cursor.epoch === this.#store.epoch ? cursor : null);
+    this.#streamFrom(subscriber, cursor?.epoch === this.#store.epoch ? cursor : null);
   }
 
   /** Resolves at the next commit of `symbol`, or after `timeoutMs`, or when the hub closes. */
@@ -277,7 +277,7 @@ export class Hub {
 
   /** Brings a client's copy of one symbol up to date (Hub.subscribe: no bridge-wide cursor). */
   #catchUp(subscriber: Subscriber, state: SymbolState, from: ResumePoint | undefined): void {
-    if (from && from.epoch === this.#store.epoch) {
+    if (from?.epoch === this.#store.epoch) {
       if (from.seq === state.seq) return;
       const missed = state.journal.since(from.seq);
       if (missed) {
@@ -296,7 +296,7 @@ export class Hub {
    */
   #snapshotFrame(state: SymbolState, encoding: Encoding): Buffer {
     let cached = this.#snapshots.get(state);
-    if (!cached || cached.seq !== state.seq) {
+    if (cached?.seq !== state.seq) {
       cached = { seq: state.seq, frames: new Map() };
       this.#snapshots.set(state, cached);
     }

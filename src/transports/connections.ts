@@ -55,7 +55,9 @@ export function refuseRaw(socket: Duplex, response: string): void {
   setTimeout(() => socket.destroy(), REFUSAL_LINGER_MS).unref();
 }
 
-function ignore(): void {}
+function ignore(): void {
+  // A refused or closing socket's errors (a reset, a write after the peer left) are expected.
+}
 
 /** What the guard works with: the server whose connections it guards, and where refusals are counted. */
 export interface ConnectionDeps {

@@ -56,7 +56,10 @@ export async function installGuards(app: FastifyInstance, { auth, host, config, 
   app.decorateRequest('principal', null);
   // First of all: a request for a name the bridge is not known by (DNS rebinding) gets nothing.
   app.addHook('onRequest', (request, reply, done) => {
-    if (hostAllowed(request.headers.host, host, config().http.allowedHosts)) return done();
+    if (hostAllowed(request.headers.host, host, config().http.allowedHosts)) {
+      done();
+      return;
+    }
     refusals.host.add();
     done(new ClientError('FORBIDDEN', hostRefusal(request.headers.host)));
   });

@@ -125,7 +125,7 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
       if (since > state.seq) return sendError(reply, 'GONE', `since ${since} is ahead of seq ${state.seq}: take a snapshot`);
       if (since === state.seq && waitMs > 0) {
         await hub.waitForCommit(symbol, waitMs);
-        state = store.get(symbol) as SymbolState;
+        state = store.get(symbol) ?? state;
         // The tokens may have changed while it waited: it answers as they are now.
         const principal = request.principal && auth.reauthorize(request.principal);
         if (principal === null) return sendError(reply, 'UNAUTHORIZED', 'the bearer token is no longer valid');

@@ -23,14 +23,18 @@ export function checkQueryNumbers(app: FastifyInstance): void {
       for (const [key, pattern] of numeric) {
         const value = query[key];
         if (value === undefined) continue;
-        if (typeof value !== 'string') return done(new ClientError('BAD_REQUEST', `querystring ${key} must be given once`));
+        if (typeof value !== 'string') {
+          done(new ClientError('BAD_REQUEST', `querystring ${key} must be given once`));
+          return;
+        }
         if (!pattern.test(value) || !Number.isFinite(Number(value)) || Math.abs(Number(value)) > Number.MAX_SAFE_INTEGER) {
-          return done(
+          done(
             new ClientError(
               'BAD_REQUEST',
               `querystring ${key} must be ${pattern === DECIMAL_INTEGER ? 'integer' : 'number'} (plain decimal digits), not ${JSON.stringify(value.slice(0, 40))}`,
             ),
           );
+          return;
         }
       }
       done();

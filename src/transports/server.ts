@@ -9,9 +9,10 @@ import { checkQueryNumbers } from './query-numbers.js';
  * `{ "error": { "code", "message" } }` (PROTOCOL.md §5).
  */
 export function createHttpServer(logger: Logger): FastifyInstance {
+  // pino's Logger is a FastifyBaseLogger; the generic parameters differ only in name.
+  const loggerInstance: FastifyBaseLogger = logger.child({ component: 'http' });
   const app = Fastify({
-    // pino's Logger is a FastifyBaseLogger; the generic parameters differ only in name.
-    loggerInstance: logger.child({ component: 'http' }) as FastifyBaseLogger,
+    loggerInstance,
     logController: new LogController({ disableRequestLogging: true }),
     // No child logger per request: requests are not logged, and making one (pino bindings,
     // serialised) was a noticeable part of a snapshot's cost. Failures log the request id.

@@ -78,7 +78,7 @@ export class JoinedFrames {
       candidates = [];
       this.#byFirst.set(first, candidates);
     }
-    const data = Buffer.concat(frames as Buffer[], bytes);
+    const data = Buffer.concat(frames, bytes);
     if (candidates.length < CANDIDATES) candidates.push({ frames: frames.slice(), data });
     return data;
   }

@@ -210,15 +210,19 @@ export class WebSocketEndpoint {
   #connected(socket: WebSocket, request: IncomingMessage, raw: Duplex): void {
     socket.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
     if (this.#hub.connections >= this.#options.maxConnections) {
-      return this.#refuse(
+      this.#refuse(
         socket,
         'connections',
         new ClientError('OVERLOADED', `the bridge serves its maximum of ${this.#options.maxConnections} connections; try again later`),
       );
+      return;
     }
     const query = new URL(request.url ?? '/', 'http://bridge').searchParams.get('token') ?? undefined;
     const authentication = this.#access.auth.authenticate(presentedToken(request.headers.authorization, query));
-    if (!authentication.ok) return this.#refuse(socket, 'unauthorized', new ClientError('UNAUTHORIZED', authentication.message));
+    if (!authentication.ok) {
+      this.#refuse(socket, 'unauthorized', new ClientError('UNAUTHORIZED', authentication.message));
+      return;
+    }
 
     const principal = authentication.principal;
     const outlet = new WebSocketOutlet(socket, raw, this.#batcher);
@@ -284,20 +288,33 @@ export class WebSocketEndpoint {
       return;
     }
     const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    if (isBinary) return outlet.notify('BAD_REQUEST', 'frames must be JSON text, not binary');
+    if (isBinary) {
+      outlet.notify('BAD_REQUEST', 'frames must be JSON text, not binary');
+      return;
+    }
     if (bytes.length > this.#options.maxMessageBytes) {
-      return outlet.notify('BAD_REQUEST', `frame of ${bytes.length} bytes exceeds the ${this.#options.maxMessageBytes}-byte limit`);
+      outlet.notify('BAD_REQUEST', `frame of ${bytes.length} bytes exceeds the ${this.#options.maxMessageBytes}-byte limit`);
+      return;
     }
     const frame = parseClientFrame(bytes.toString('utf8'));
-    if (frame instanceof ClientError) return outlet.notify(frame.code, frame.message);
+    if (frame instanceof ClientError) {
+      outlet.notify(frame.code, frame.message);
+      return;
+    }
     try {
       switch (frame.op) {
-        case 'subscribe':
-          return this.#subscribe(connection, frame.symbols, frame.resume);
-        case 'unsubscribe':
-          return this.#hub.unsubscribe(connection.subscriber, frame.symbols);
-        case 'ping':
-          return outlet.write(wsTextFrame(pongMessage(frame.id)));
+        case 'subscribe': {
+          this.#subscribe(connection, frame.symbols, frame.resume);
+          return;
+        }
+        case 'unsubscribe': {
+          this.#hub.unsubscribe(connection.subscriber, frame.symbols);
+          return;
+        }
+        case 'ping': {
+          outlet.write(wsTextFrame(pongMessage(frame.id)));
+          return;
+        }
       }
     } catch (error) {
       this.#logger.error({ err: error }, 'failed to handle a client frame');
@@ -316,10 +333,8 @@ export class WebSocketEndpoint {
     const total = subscriber.symbols.size + (subscriber.wildcard ? 1 : 0) + added.size;
     if (total > this.#options.maxSubscriptions) {
       this.#access.refusals.subscriptions.add();
-      return outlet.notify(
-        'BAD_REQUEST',
-        `this would make ${total} subscriptions; at most ${this.#options.maxSubscriptions} per connection (nothing subscribed)`,
-      );
+      outlet.notify('BAD_REQUEST', `this would make ${total} subscriptions; at most ${this.#options.maxSubscriptions} per connection (nothing subscribed)`);
+      return;
     }
     if (allowed.length < symbols.length) {
       this.#access.refusals.forbidden.add();
