@@ -22,11 +22,7 @@ export class UnexpectedErrors {
   #last: { message: string; at: string; kind: string } | null = null;
   #logger: Logger | null = null;
   #counter: Counter | null = null;
-  #installed: (() => void) | null = null;
-
-  get count(): number {
-    return this.#count;
-  }
+  #installed = false;
 
   /** Where the errors are logged and counted from now on (the bridge's logger and registry). */
   attach(logger: Logger, registry: Registry): void {
@@ -39,22 +35,12 @@ export class UnexpectedErrors {
     this.#counter.inc(this.#count);
   }
 
-  /** Installs the process listeners (idempotent); `uninstall()` removes them. */
+  /** Installs the process listeners, once for the process's life (the command's last line of defence). */
   install(): void {
     if (this.#installed) return;
-    const onException = (error: unknown): void => this.record('uncaughtException', error);
-    const onRejection = (reason: unknown): void => this.record('unhandledRejection', reason);
-    process.on('uncaughtException', onException);
-    process.on('unhandledRejection', onRejection);
-    this.#installed = () => {
-      process.off('uncaughtException', onException);
-      process.off('unhandledRejection', onRejection);
-    };
-  }
-
-  uninstall(): void {
-    this.#installed?.();
-    this.#installed = null;
+    this.#installed = true;
+    process.on('uncaughtException', (error: unknown) => this.record('uncaughtException', error));
+    process.on('unhandledRejection', (reason: unknown) => this.record('unhandledRejection', reason));
   }
 
   record(kind: string, error: unknown): void {

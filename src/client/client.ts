@@ -35,7 +35,7 @@ interface Subscription {
  * trying to go back. Stale callbacks of replaced connections are dropped by generation.
  */
 export class TapeClient {
-  /** The bridge's base URL. */
+  /** @public The bridge's base URL. */
   readonly url: string;
   readonly #options: ResolvedOptions;
   readonly #endpoint: Endpoint;
@@ -116,6 +116,7 @@ export class TapeClient {
     return this.#events.on(name, listener);
   }
 
+  /** @public Removes a listener `on()` added (its returned function does the same). */
   off<K extends ClientEventName>(name: K, listener: ClientListener<K>): void {
     this.#events.off(name, listener);
   }

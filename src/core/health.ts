@@ -150,11 +150,6 @@ export class HealthMonitor {
     this.#timer = setInterval(() => this.check(), intervalMs);
   }
 
-  /** The status at the last evaluation. */
-  get status(): HealthStatus {
-    return this.#status;
-  }
-
   setInterval(intervalMs: number): void {
     if (intervalMs === this.#intervalMs) return;
     this.#intervalMs = intervalMs;

@@ -14,6 +14,7 @@ const ZONE_SPEC = /^(?<name>[A-Za-z][A-Za-z0-9_\-/]*)?(?<sign>[+-])(?<hours>\d{1
 
 export class TimeZone {
   /** The zone as configured. */
+  /** @public What the zone was parsed from, as written (trimmed): for logs and reports. */
   readonly spec: string;
   readonly #format: Intl.DateTimeFormat | null;
   readonly #shiftMs: number;

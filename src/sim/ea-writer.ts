@@ -1,4 +1,4 @@
-import { open, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { byteOrderMark, encodeText } from './text-encoding.js';
 import type { TextEncoding } from '../formats/types.js';
 
@@ -44,11 +44,6 @@ export class EaFileWriter {
     return Buffer.concat([byteOrderMark(this.options.encoding, this.options.encoding === 'utf16le'), this.encode([...header, ...rows])]);
   }
 
-  /** FILE_WRITE: truncates the file and writes it anew, then closes it. */
-  async rewrite(rows: readonly (readonly EaValue[])[]): Promise<void> {
-    await writeFile(this.path, this.content(rows));
-  }
-
   /** Opens the file once and keeps the handle, as an EA does in OnInit; writes the header. */
   async openHeld(rows: readonly (readonly EaValue[])[] = []): Promise<void> {
     this.#handle = await open(this.path, 'w');
@@ -62,12 +57,6 @@ export class EaFileWriter {
     const cut = bytes.length - holdBack;
     await this.#handle.write(bytes.subarray(0, cut));
     return bytes.subarray(cut);
-  }
-
-  /** Writes bytes held back by append(). */
-  async write(bytes: Buffer): Promise<void> {
-    if (!this.#handle) throw new Error('openHeld() first');
-    await this.#handle.write(bytes);
   }
 
   async close(): Promise<void> {

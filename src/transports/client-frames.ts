@@ -8,7 +8,7 @@ export type ClientFrame =
   | { op: 'unsubscribe'; symbols: string[] }
   | { op: 'ping'; id: string | number | null };
 
-export const MAX_SYMBOLS_PER_FRAME = 10_000;
+const MAX_SYMBOLS_PER_FRAME = 10_000;
 
 /** Parses and validates a client frame; a ClientError says exactly what is wrong. */
 export function parseClientFrame(text: string): ClientFrame | ClientError {

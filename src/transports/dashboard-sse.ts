@@ -10,7 +10,7 @@ import { healthFor } from './http.js';
 import { sseEvent } from './frames.js';
 import { openEventStream } from './sse.js';
 
-export const DASHBOARD_SSE_PATH = '/v1/dashboard/sse';
+const DASHBOARD_SSE_PATH = '/v1/dashboard/sse';
 
 export interface DashboardOptions {
   /** A summary goes out at this interval. */

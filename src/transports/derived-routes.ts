@@ -9,8 +9,8 @@ import type { SymbolState } from '../state/symbol-state.js';
 import { SYMBOL_PARAMS_SCHEMA, type SymbolParams } from '../model/wire.js';
 import { sendError } from './http.js';
 
-export const BARS_ROUTE = '/v1/symbols/:symbol/bars';
-export const INDICATORS_ROUTE = '/v1/symbols/:symbol/indicators';
+const BARS_ROUTE = '/v1/symbols/:symbol/bars';
+const INDICATORS_ROUTE = '/v1/symbols/:symbol/indicators';
 const MAX_COUNT = 100_000;
 
 export interface DerivedParts {

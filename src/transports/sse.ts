@@ -13,7 +13,7 @@ import type { Store } from '../state/store.js';
 import { symbolProblem } from './client-frames.js';
 import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
-export const SSE_PATH = '/v1/sse';
+const SSE_PATH = '/v1/sse';
 
 export interface SseOptions {
   /** Comment lines keep idle connections (and proxies) alive at this interval. */
@@ -86,7 +86,7 @@ export function openEventStream(response: ServerResponse, preamble = ''): void {
 }
 
 /** `symbols=A,B` or `symbols=*`, validated. */
-export function parseSymbolList(value: unknown): string[] | '*' | ClientError {
+function parseSymbolList(value: unknown): string[] | '*' | ClientError {
   if (typeof value !== 'string' || value.trim() === '') {
     return new ClientError('BAD_REQUEST', 'query parameter symbols is required: a comma-separated list, or *');
   }
@@ -126,10 +126,6 @@ export class SseEndpoint {
     this.#logger = logger.child({ component: 'sse' });
     this.#refusals = refusals ?? null;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
-  }
-
-  get clients(): number {
-    return this.#subscribers.size;
   }
 
   /** Takes new limits (for new streams) and heartbeat interval. */

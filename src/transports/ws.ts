@@ -19,7 +19,7 @@ import { hostRefusal } from './host-check.js';
 import { MessageRate, type MessageRateOptions } from './message-rate.js';
 import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
-export const WS_PATH = '/v1/ws';
+const WS_PATH = '/v1/ws';
 
 export interface WebSocketOptions extends MessageRateOptions {
   heartbeatMs: number;
@@ -140,10 +140,6 @@ export class WebSocketEndpoint {
     server.on('upgrade', this.#onUpgrade);
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#stopReauthorizing = access.auth.onChange(() => this.#reauthorize());
-  }
-
-  get clients(): number {
-    return this.#connections.size;
   }
 
   /** Takes new limits (from the next frame) and heartbeat interval; maxFrameBytes stays. */

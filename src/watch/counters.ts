@@ -1,7 +1,7 @@
 import { Tally, tallies } from '../core/tally.js';
 import type { ReadOutcome } from './file-tail.js';
 
-export const READ_OUTCOMES: readonly ReadOutcome[] = ['changed', 'unchanged', 'retry', 'failed', 'gone'];
+const READ_OUTCOMES: readonly ReadOutcome[] = ['changed', 'unchanged', 'retry', 'failed', 'gone'];
 export const FILE_EVENTS = ['add', 'change', 'unlink'] as const;
 export type FileEvent = (typeof FILE_EVENTS)[number];
 

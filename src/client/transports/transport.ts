@@ -70,7 +70,7 @@ export async function authorization(options: ResolvedOptions): Promise<Record<st
 }
 
 /** performance.now() exists in browsers and in Node. */
-export const now = (): number => performance.now();
+const now = (): number => performance.now();
 
 /**
  * Declares a connection dead when nothing arrived for `timeoutMs`. Checked every `tickMs`;
