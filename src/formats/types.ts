@@ -1,5 +1,6 @@
 import type { Bar, Book, JsonObject, PartialDocument, Timeframe, WindowSizes } from '../model/document.js';
 import { TimeZone } from '../model/zone.js';
+import { TapeError } from '../model/errors.js';
 
 export type TextEncoding = 'utf8' | 'utf16le' | 'windows-1252';
 
@@ -239,13 +240,19 @@ export interface WholeFormat extends FormatBase {
 
 export type FileFormat = TailFormat | WholeFormat;
 
+/** What a FormatError says is wrong with the content. */
+export type FormatErrorCode = 'FORMAT_BAD_MAGIC' | 'FORMAT_BAD_HEADER' | 'FORMAT_MISSING_COLUMNS' | 'FORMAT_NOT_TEXT' | 'FORMAT_TIMEFRAME';
+
 /** Content that is definitely not of the format (bad magic, wrong record size). */
-export class FormatError extends Error {
+export class FormatError extends TapeError {
+  declare readonly code: FormatErrorCode;
+
   constructor(
+    code: FormatErrorCode,
     message: string,
     readonly offset: number,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'FormatError';
   }
 }
