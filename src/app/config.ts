@@ -399,7 +399,11 @@ export class ConfigError extends TapeError {
     { code = 'CONFIG_INVALID', cause }: { code?: ConfigErrorCode; cause?: unknown } = {},
   ) {
     // One problem is one line (the CLI prints it as such); several are listed under it.
-    super(code, problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join('\n  ')}`, cause === undefined ? undefined : { cause });
+    super(
+      code,
+      problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join('\n  ')}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.name = 'ConfigError';
   }
 }

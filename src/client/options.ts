@@ -147,10 +147,16 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     }),
   };
   if (resolved.livenessTimeoutMs <= resolved.pingIntervalMs) {
-    throw invalidArgument(RangeError, `options.livenessTimeoutMs (${resolved.livenessTimeoutMs}) must exceed options.pingIntervalMs (${resolved.pingIntervalMs})`);
+    throw invalidArgument(
+      RangeError,
+      `options.livenessTimeoutMs (${resolved.livenessTimeoutMs}) must exceed options.pingIntervalMs (${resolved.pingIntervalMs})`,
+    );
   }
   if (resolved.backoff.maxMs < resolved.backoff.baseMs) {
-    throw invalidArgument(RangeError, `options.backoff.maxMs (${resolved.backoff.maxMs}) must not be below options.backoff.baseMs (${resolved.backoff.baseMs})`);
+    throw invalidArgument(
+      RangeError,
+      `options.backoff.maxMs (${resolved.backoff.maxMs}) must not be below options.backoff.baseMs (${resolved.backoff.baseMs})`,
+    );
   }
   return Object.freeze(resolved);
 }

@@ -71,7 +71,12 @@ function resolveRoles(layout: TextLayout, options: FormatOptions): Roles {
   if (options.columns) {
     for (const [role, ref] of Object.entries(options.columns) as [ColumnRole, number | string][]) {
       const index = columnIndex(header, ref);
-      if (index < 0) throw new FormatError('FORMAT_MISSING_COLUMNS', `columns.${role} is ${JSON.stringify(ref)}, which the header (${header?.length ?? 0} columns) lacks`, 0);
+      if (index < 0)
+        throw new FormatError(
+          'FORMAT_MISSING_COLUMNS',
+          `columns.${role} is ${JSON.stringify(ref)}, which the header (${header?.length ?? 0} columns) lacks`,
+          0,
+        );
       roles[role] = index;
     }
     return roles;

@@ -138,7 +138,10 @@ export async function loadState(dir: string, logger: Logger): Promise<SavedState
       logger.info({ event: 'state_absent', dir }, 'no saved state (first start, or the last one did not shut down cleanly): new epoch');
     } else {
       const failure = new StateError('STATE_UNREADABLE', `cannot read ${MANIFEST_FILE}: ${(error as Error).message}`, { cause: error });
-      logger.warn({ event: 'state_load_failed', dir, err: failure, reason: failure.message }, 'saved state unreadable; starting a new epoch (clients take snapshots)');
+      logger.warn(
+        { event: 'state_load_failed', dir, err: failure, reason: failure.message },
+        'saved state unreadable; starting a new epoch (clients take snapshots)',
+      );
     }
     return null;
   }
@@ -153,7 +156,10 @@ export async function loadState(dir: string, logger: Logger): Promise<SavedState
     }
     return { epoch: manifest.epoch, gseq: manifest.gseq, symbols };
   } catch (error) {
-    logger.warn({ event: 'state_refused', dir, err: error, reason: (error as Error).message }, 'saved state refused; starting a new epoch (clients take snapshots)');
+    logger.warn(
+      { event: 'state_refused', dir, err: error, reason: (error as Error).message },
+      'saved state refused; starting a new epoch (clients take snapshots)',
+    );
     return null;
   }
 }
