@@ -144,7 +144,7 @@ async function main(argv: string[]): Promise<number> {
       const boundMs = bridge.config.current.shutdownTimeoutMs;
       logger.info({ signal, boundMs }, 'shutting down');
       setTimeout(() => {
-        logger.error({ boundMs }, 'shutdown did not finish in time; exiting anyway');
+        logger.error({ event: 'shutdown_timeout', boundMs }, 'shutdown did not finish in time; exiting anyway');
         exit(1);
       }, boundMs).unref();
       void (async () => {

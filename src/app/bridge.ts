@@ -164,11 +164,11 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
       indicators: indicatorPlanOf(config),
       ...(epoch ? { epoch } : {}),
     },
-    (error) => logger.error({ err: error }, 'commit listener failed'),
+    (error) => logger.error({ event: 'commit_listener_failed', err: error }, 'commit listener failed'),
   );
   if (saved) {
     store.restore(saved);
-    logger.info({ epoch: saved.epoch, symbols: saved.symbols.length }, 'saved state restored: clients resume in the same epoch');
+    logger.info({ event: 'state_restored', epoch: saved.epoch, symbols: saved.symbols.length }, 'saved state restored: clients resume in the same epoch');
   }
   const cache = new DerivedCache(config.cache, metrics.cache);
   const hub = new Hub({ store, logger, counters: metrics.hub }, config.stream);
@@ -368,9 +368,9 @@ function wireLiveConfig(
   const reloadTokens = async (): Promise<void> => {
     try {
       auth.apply(await loadTokens(live.current.auth), live.current.auth);
-      logger.info('tokens file reloaded');
+      logger.info({ event: 'tokens_reloaded' }, 'tokens file reloaded');
     } catch (error) {
-      logger.error({ err: error }, 'tokens file change refused; the tokens in force stay');
+      logger.error({ event: 'tokens_refused', err: error }, 'tokens file change refused; the tokens in force stay');
     }
   };
   const tokenWatcher = new FileWatcher(tokenFiles(config), () => void reloadTokens(), logger);
@@ -431,7 +431,7 @@ function readInitialFiles(config: Config, logger: Logger, store: Store, sources:
     .then(() => {
       logger.info({ symbols: [...store.symbols()].length }, 'initial read done');
     });
-  ready.catch((error: unknown) => logger.error({ err: error }, 'a source failed to start'));
+  ready.catch((error: unknown) => logger.error({ event: 'source_start_failed', err: error }, 'a source failed to start'));
   return ready;
 }
 
@@ -481,9 +481,9 @@ async function saveOnClose(store: Store, persistDir: string | null, logger: Logg
   const dir = resolve(persistDir);
   try {
     const { symbols } = await saveState(store, dir);
-    logger.info({ dir, symbols, epoch: store.epoch }, 'state saved for the next start');
+    logger.info({ event: 'state_saved', dir, symbols, epoch: store.epoch }, 'state saved for the next start');
   } catch (error) {
-    logger.error({ err: error, dir }, 'state could not be saved; the next start begins a new epoch');
+    logger.error({ event: 'state_save_failed', err: error, dir }, 'state could not be saved; the next start begins a new epoch');
   }
 }
 

@@ -5,6 +5,7 @@ import { INDICATOR_KEY_PATTERN } from '../derive/indicators/catalog.js';
 import { FORMAT_NAMES } from '../formats/registry.js';
 import { COLUMN_ROLES } from '../formats/types.js';
 import { TimeZone } from '../model/zone.js';
+import { TapeError } from '../model/errors.js';
 import { TIMEFRAMES } from '../model/document.js';
 import { DEFAULT_BREAKER } from '../core/circuit-breaker.js';
 import { LOG_LEVELS } from '../core/logger.js';
@@ -387,10 +388,22 @@ export const DEFAULT_SOURCE: Omit<SourceConfig, 'path'> = {
   symbols: { aliases: {}, rename: [] },
 };
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
+/** What a ConfigError says went wrong: the config (CONFIG_INVALID by default), its file, or the tokens. */
+export type ConfigErrorCode = 'CONFIG_INVALID' | 'CONFIG_UNREADABLE' | 'TOKENS_INVALID';
+
+export class ConfigError extends TapeError {
+  declare readonly code: ConfigErrorCode;
+
+  constructor(
+    readonly problems: string[],
+    { code = 'CONFIG_INVALID', cause }: { code?: ConfigErrorCode; cause?: unknown } = {},
+  ) {
     // One problem is one line (the CLI prints it as such); several are listed under it.
-    super(problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join('\n  ')}`);
+    super(
+      code,
+      problems.length === 1 ? `invalid configuration: ${problems[0]}` : `invalid configuration:\n  ${problems.join('\n  ')}`,
+      cause === undefined ? undefined : { cause },
+    );
     this.name = 'ConfigError';
   }
 }
@@ -503,16 +516,16 @@ export async function readConfigFile(path: string): Promise<ConfigLayer> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ConfigError([`cannot read config file ${path}: ${(error as Error).message}`]);
+    throw new ConfigError([`cannot read config file ${path}: ${(error as Error).message}`], { code: 'CONFIG_UNREADABLE', cause: error });
   }
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
-    // The parser's message quotes the text around the fault, which may be a secret.
-    throw new ConfigError([`config file ${path} is not valid JSON${jsonErrorPlace(error)}`]);
+    // The parser's message quotes the text around the fault, which may be a secret: not kept as the cause either (the log prints causes).
+    throw new ConfigError([`config file ${path} is not valid JSON${jsonErrorPlace(error)}`], { code: 'CONFIG_UNREADABLE' });
   }
-  if (!isObject(value)) throw new ConfigError([`config file ${path} must hold a JSON object`]);
+  if (!isObject(value)) throw new ConfigError([`config file ${path} must hold a JSON object`], { code: 'CONFIG_UNREADABLE' });
   return value;
 }
 

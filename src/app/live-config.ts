@@ -120,13 +120,15 @@ export class LiveConfig {
       const base = await this.#load();
       const wanted = resolveConfig(...base, current.runtime);
       const restart = changedKeys(current.config, wanted).filter((key) => RESTART_KEYS.includes(key));
-      if (restart.length > 0) this.#logger.warn({ keys: restart }, 'config file changes keys read only at start: they apply at the next start');
+      if (restart.length > 0)
+        this.#logger.warn({ event: 'config_restart_needed', keys: restart }, 'config file changes keys read only at start: they apply at the next start');
       const pinned: ConfigLayer = {};
       for (const key of restart) setAt(pinned, key, valueAt(current.config, key));
       return this.#apply({ config: resolveConfig(...base, current.runtime, pinned), base, runtime: current.runtime }, 'config file');
     }).catch((error: unknown) => {
-      if (error instanceof ConfigError) this.#logger.error({ problems: error.problems }, 'config file change refused; the running config stays');
-      else this.#logger.error({ err: error }, 'config file change could not be applied; the running config stays');
+      if (error instanceof ConfigError)
+        this.#logger.error({ event: 'config_refused', code: error.code, problems: error.problems }, 'config file change refused; the running config stays');
+      else this.#logger.error({ event: 'config_apply_failed', err: error }, 'config file change could not be applied; the running config stays');
       return null;
     });
   }
@@ -174,16 +176,20 @@ export class LiveConfig {
         try {
           await component.apply(previous.config, next.config);
         } catch (undoError) {
-          this.#logger.error({ err: undoError, component: component.name }, 'could not restore the previous config of a component');
+          this.#logger.error(
+            { event: 'config_undo_failed', err: undoError, component: component.name },
+            'could not restore the previous config of a component',
+          );
         }
       }
-      if (!(error instanceof ConfigError)) this.#logger.error({ err: error, by }, 'config change failed; the previous config is running');
+      if (!(error instanceof ConfigError))
+        this.#logger.error({ event: 'config_apply_failed', err: error, by }, 'config change failed; the previous config is running');
       throw error;
     }
     this.#previous = previous;
     this.#current = next;
     this.#counters.applied.add();
-    this.#logger.info({ changed, by }, 'config applied');
+    this.#logger.info({ event: 'config_applied', changed, by }, 'config applied');
     return { changed, config: next.config };
   }
 }

@@ -97,7 +97,7 @@ export class Notifier {
 
   /** Logs `message` at `level`; posts the notification too unless `webhook` is false. */
   notify(level: NotifyLevel, message: string, notification: Notification, webhook = true): void {
-    this.#logger[level]({ notification }, message);
+    this.#logger[level]({ ...logEventOf(notification), notification }, message);
     if (!webhook || this.#options.webhookUrl === null || this.#closed.signal.aborted) return;
     if (this.#queue.length >= this.#options.queueSize) this.#drop();
     this.#queue.push(JSON.stringify({ ...notification, time: new Date().toISOString(), bridge: this.#identity() }));
@@ -121,7 +121,8 @@ export class Notifier {
   #drop(): void {
     this.#queue.shift();
     this.#counters.dropped.add();
-    if (!this.#dropping) this.#logger.warn({ queueSize: this.#options.queueSize }, 'webhook queue full: dropping the oldest notifications');
+    if (!this.#dropping)
+      this.#logger.warn({ event: 'notification_dropped', queueSize: this.#options.queueSize }, 'webhook queue full: dropping the oldest notifications');
     this.#dropping = true;
   }
 
@@ -173,8 +174,21 @@ export class Notifier {
         problem = failure.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (failure.cause?.message ?? failure.message);
       }
     }
-    this.#logger.warn({ webhook: redactUrl(this.#options.webhookUrl), problem }, 'webhook notification not delivered');
+    this.#logger.warn({ event: 'notification_failed', webhook: redactUrl(this.#options.webhookUrl), problem }, 'webhook notification not delivered');
     return false;
+  }
+}
+
+/** The `event` key of a notification's log line: the breaker's new state, or a health change. */
+function logEventOf(notification: Notification): { event: string } {
+  if (notification.type === 'health') return { event: 'health_changed' };
+  switch (notification.to) {
+    case 'OPEN':
+      return { event: 'breaker_open' };
+    case 'HALF_OPEN':
+      return { event: 'breaker_half_open' };
+    case 'CLOSED':
+      return { event: 'breaker_closed' };
   }
 }
 

@@ -3,13 +3,15 @@ import { Value } from '@sinclair/typebox/value';
 import { TokenTable } from '../transports/auth.js';
 import { ConfigError, jsonErrorPlace, redactedValue, TokenSchema, type Config, type TokenConfig } from './config.js';
 
+const TOKENS = { code: 'TOKENS_INVALID' } as const;
+
 /** The table of `auth`'s tokens and its tokens file's; throws ConfigError naming what is wrong. */
 export async function loadTokens(auth: Config['auth']): Promise<TokenTable> {
   const tokens: TokenConfig[] = [...auth.tokens];
   if (auth.tokensFile !== null) tokens.push(...(await readTokensFile(auth.tokensFile)));
   const names = tokens.map((token) => token.name);
   const twice = names.find((name, index) => names.indexOf(name) !== index);
-  if (twice !== undefined) throw new ConfigError([`auth: the token name ${JSON.stringify(twice)} is used twice (config and tokens file together)`]);
+  if (twice !== undefined) throw new ConfigError([`auth: the token name ${JSON.stringify(twice)} is used twice (config and tokens file together)`], TOKENS);
   return TokenTable.of(tokens);
 }
 
@@ -23,10 +25,13 @@ async function readTokensFile(path: string): Promise<TokenConfig[]> {
     value = JSON.parse(await readFile(path, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    // The parser's message quotes the text around the fault: a secret, in a tokens file.
-    throw new ConfigError([`auth.tokensFile: cannot read ${path} as JSON: ${code ?? `not valid JSON${jsonErrorPlace(error)}`}`]);
+    // The parser's message quotes the text around the fault: a secret, in a tokens file; only an I/O error is kept as the cause.
+    throw new ConfigError([`auth.tokensFile: cannot read ${path} as JSON: ${code ?? `not valid JSON${jsonErrorPlace(error)}`}`], {
+      ...TOKENS,
+      ...(code === undefined ? {} : { cause: error }),
+    });
   }
-  if (!Array.isArray(value)) throw new ConfigError([`auth.tokensFile: ${path} must hold a JSON array of tokens`]);
+  if (!Array.isArray(value)) throw new ConfigError([`auth.tokensFile: ${path} must hold a JSON array of tokens`], TOKENS);
   const problems: string[] = [];
   value.forEach((entry: unknown, index) => {
     for (const error of Value.Errors(TokenSchema, entry)) {
@@ -37,6 +42,6 @@ async function readTokensFile(path: string): Promise<TokenConfig[]> {
     const token = entry as Partial<TokenConfig>;
     if (token.sha256 === undefined || token.token !== undefined) problems.push(`${path}[${index}]: give sha256 (the hex SHA-256 of the token), not the token`);
   });
-  if (problems.length > 0) throw new ConfigError(problems);
+  if (problems.length > 0) throw new ConfigError(problems, TOKENS);
   return value as TokenConfig[];
 }

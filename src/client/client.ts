@@ -1,5 +1,6 @@
 import { Backoff } from './backoff.js';
 import { callSafely, ClientEvents, type ClientEventName, type ClientListener, type ResyncReason } from './events.js';
+import { invalidArgument, TapeError, type RaisedErrorCode } from '../model/errors.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
 import { DocumentMirror, type HeldDocument } from './mirror.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
@@ -128,7 +129,7 @@ export class TapeClient {
    */
   subscribe(symbols: string | readonly string[], onUpdate?: UpdateListener): () => void {
     const list = symbolList(symbols);
-    if (this.#state === 'closed') throw new Error('subscribe() after close()');
+    if (this.#state === 'closed') throw new TapeError('CLIENT_CLOSED', 'subscribe() after close()');
     const subscription: Subscription = { listener: onUpdate };
     const wildcard = this.#wanted.has('*');
     const added: string[] = [];
@@ -396,7 +397,7 @@ export class TapeClient {
       case 'failed':
         this.#resyncing.set(symbol, 'patch-failed');
         this.#events.emit('error', {
-          code: 'PATCH_FAILED',
+          code: 'PATCH_FAILED' satisfies RaisedErrorCode,
           message: `patch ${message.seq} of ${symbol} does not apply to seq ${outcome.held.seq} (${outcome.error.message}); taking a snapshot`,
           symbol,
         });
@@ -466,10 +467,10 @@ function versionOf(held: HeldDocument | undefined): Version | undefined {
 
 function symbolList(symbols: string | readonly string[]): string[] {
   const list = typeof symbols === 'string' ? [symbols] : symbols;
-  if (!Array.isArray(list) || list.length === 0) throw new TypeError('symbols must be a symbol or a non-empty array of symbols');
+  if (!Array.isArray(list) || list.length === 0) throw invalidArgument(TypeError, 'symbols must be a symbol or a non-empty array of symbols');
   for (const symbol of list) {
     const problem = symbolNameProblem(symbol);
-    if (problem) throw new TypeError(`symbol ${JSON.stringify(symbol)}: ${problem}`);
+    if (problem) throw invalidArgument(TypeError, `symbol ${JSON.stringify(symbol)}: ${problem}`);
   }
   return [...new Set(list)];
 }

@@ -1,3 +1,4 @@
+import { invalidArgument } from '../model/errors.js';
 import { TRANSPORT_KINDS, type TransportKind } from './types.js';
 
 /** The parts of a WebSocket the client uses: the browser's, Node 22's global, or `ws`'s. */
@@ -100,28 +101,28 @@ const KNOWN_KEYS = new Set([
   'poll',
 ]);
 
-/** Checks the options and fills the defaults; throws TypeError or RangeError naming the option. */
+/** Checks the options and fills the defaults; throws TypeError or RangeError (code INVALID_ARGUMENT) naming the option. */
 export function resolveOptions(options: ClientOptions): ResolvedOptions {
   for (const key of Object.keys(options)) {
-    if (!KNOWN_KEYS.has(key)) throw new TypeError(`unknown option ${JSON.stringify(key)}; expected one of ${[...KNOWN_KEYS].join(', ')}`);
+    if (!KNOWN_KEYS.has(key)) throw invalidArgument(TypeError, `unknown option ${JSON.stringify(key)}; expected one of ${[...KNOWN_KEYS].join(', ')}`);
   }
   const globalWebSocket = (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   const WebSocket = options.WebSocket ?? globalWebSocket;
-  if (WebSocket !== undefined && typeof WebSocket !== 'function') throw new TypeError('options.WebSocket must be a WebSocket class');
+  if (WebSocket !== undefined && typeof WebSocket !== 'function') throw invalidArgument(TypeError, 'options.WebSocket must be a WebSocket class');
   const fetchFunction = options.fetch ?? (typeof globalThis.fetch === 'function' ? globalThis.fetch.bind(globalThis) : undefined);
-  if (typeof fetchFunction !== 'function') throw new TypeError('options.fetch must be a function when there is no global fetch');
+  if (typeof fetchFunction !== 'function') throw invalidArgument(TypeError, 'options.fetch must be a function when there is no global fetch');
 
   const { token } = options;
   if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
-    throw new TypeError('options.token must be a string or a function returning one');
+    throw invalidArgument(TypeError, 'options.token must be a string or a function returning one');
   }
   const transports = options.transports ?? TRANSPORT_KINDS;
   if (!Array.isArray(transports) || transports.length === 0 || transports.some((kind) => !TRANSPORT_KINDS.includes(kind))) {
-    throw new TypeError(`options.transports must be a non-empty list of ${TRANSPORT_KINDS.join(', ')}`);
+    throw invalidArgument(TypeError, `options.transports must be a non-empty list of ${TRANSPORT_KINDS.join(', ')}`);
   }
-  if (new Set(transports).size !== transports.length) throw new TypeError('options.transports must not repeat a transport');
+  if (new Set(transports).size !== transports.length) throw invalidArgument(TypeError, 'options.transports must not repeat a transport');
   const { logger } = options;
-  if (logger !== undefined && typeof logger?.debug !== 'function') throw new TypeError('options.logger must have a debug(message) method');
+  if (logger !== undefined && typeof logger?.debug !== 'function') throw invalidArgument(TypeError, 'options.logger must have a debug(message) method');
 
   const resolved: ResolvedOptions = {
     WebSocket,
@@ -146,17 +147,23 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     }),
   };
   if (resolved.livenessTimeoutMs <= resolved.pingIntervalMs) {
-    throw new RangeError(`options.livenessTimeoutMs (${resolved.livenessTimeoutMs}) must exceed options.pingIntervalMs (${resolved.pingIntervalMs})`);
+    throw invalidArgument(
+      RangeError,
+      `options.livenessTimeoutMs (${resolved.livenessTimeoutMs}) must exceed options.pingIntervalMs (${resolved.pingIntervalMs})`,
+    );
   }
   if (resolved.backoff.maxMs < resolved.backoff.baseMs) {
-    throw new RangeError(`options.backoff.maxMs (${resolved.backoff.maxMs}) must not be below options.backoff.baseMs (${resolved.backoff.baseMs})`);
+    throw invalidArgument(
+      RangeError,
+      `options.backoff.maxMs (${resolved.backoff.maxMs}) must not be below options.backoff.baseMs (${resolved.backoff.baseMs})`,
+    );
   }
   return Object.freeze(resolved);
 }
 
 function integer(name: string, value: unknown, minimum: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
-    throw new RangeError(`options.${name} must be an integer of at least ${minimum}, got ${JSON.stringify(value)}`);
+    throw invalidArgument(RangeError, `options.${name} must be an integer of at least ${minimum}, got ${JSON.stringify(value)}`);
   }
   return value;
 }

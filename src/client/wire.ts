@@ -1,3 +1,4 @@
+import { TapeError, type RaisedErrorCode } from '../model/errors.js';
 import type { BridgeNotice, DataMessage, InstrumentDocument, JsonPatchOperation, PatchMessage, SnapshotMessage } from './types.js';
 
 /** What the bridge sends on a WebSocket (PROTOCOL.md §3), validated. */
@@ -5,8 +6,13 @@ export type WireMessage =
   DataMessage | { readonly type: 'hello'; readonly epoch: string } | { readonly type: 'pong' } | ({ readonly type: 'error' } & BridgeNotice);
 
 /** A message that does not have the shape the protocol gives it. */
-export class WireError extends Error {
+export class WireError extends TapeError {
   override readonly name = 'WireError';
+  declare readonly code: 'BAD_MESSAGE';
+
+  constructor(message: string, options?: ErrorOptions) {
+    super('BAD_MESSAGE', message, options);
+  }
 }
 
 /**
@@ -74,7 +80,7 @@ export function readNotice(value: unknown, status?: number): BridgeNotice {
     return { code: body.code, message: typeof body.message === 'string' ? body.message : '' };
   }
   return status === undefined
-    ? { code: 'BAD_MESSAGE', message: 'an error without a code' }
+    ? { code: 'BAD_MESSAGE' satisfies RaisedErrorCode, message: 'an error without a code' }
     : { code: `HTTP_${status}`, message: 'the answer has no error code (not from the bridge?)' };
 }
 
@@ -82,8 +88,8 @@ export function parseJson(text: string): Record<string, unknown> | WireError {
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch {
-    return new WireError('message is not valid JSON');
+  } catch (error) {
+    return new WireError('message is not valid JSON', { cause: error });
   }
   return isObject(value) ? value : new WireError('message is not a JSON object');
 }

@@ -46,7 +46,7 @@ export class FileWatcher {
     this.#watcher = watcher;
     this.#ready = new Promise((resolve) => watcher.once('ready', () => resolve()));
     watcher.on('all', () => this.#changed());
-    watcher.on('error', (error) => this.#logger.warn({ err: error }, 'watching the config files failed; edits may go unnoticed'));
+    watcher.on('error', (error) => this.#logger.warn({ event: 'config_watch_failed', err: error }, 'watching the config files failed; edits may go unnoticed'));
   }
 
   #closing: Promise<void> | null = null;

@@ -71,7 +71,12 @@ function resolveRoles(layout: TextLayout, options: FormatOptions): Roles {
   if (options.columns) {
     for (const [role, ref] of Object.entries(options.columns) as [ColumnRole, number | string][]) {
       const index = columnIndex(header, ref);
-      if (index < 0) throw new FormatError(`columns.${role} is ${JSON.stringify(ref)}, which the header (${header?.length ?? 0} columns) lacks`, 0);
+      if (index < 0)
+        throw new FormatError(
+          'FORMAT_MISSING_COLUMNS',
+          `columns.${role} is ${JSON.stringify(ref)}, which the header (${header?.length ?? 0} columns) lacks`,
+          0,
+        );
       roles[role] = index;
     }
     return roles;
@@ -117,7 +122,7 @@ class CsvDecoder extends DelimitedDecoder {
 
   protected configure(layout: TextLayout): void {
     const roles = resolveRoles(layout, this.options);
-    if (roles.time === undefined) throw new FormatError('no time column: name one with columns.time', 0);
+    if (roles.time === undefined) throw new FormatError('FORMAT_MISSING_COLUMNS', 'no time column: name one with columns.time', 0);
     this.#roles = roles;
     const mapped = new Set(Object.values(roles));
     this.#extra = layout.first

@@ -210,7 +210,7 @@ export abstract class DelimitedDecoder implements TailDecoder {
     const head = await file.read(0, Math.min(HEAD_BYTES, file.size));
     const layout = readLayout(head, this.options, (fields) => this.isHeader(fields));
     if (layout === undefined) return null;
-    if (layout === null) throw new FormatError('no line end in the first 4 KiB: not a text export', 0);
+    if (layout === null) throw new FormatError('FORMAT_NOT_TEXT', 'no line end in the first 4 KiB: not a text export', 0);
     this.layout = layout;
     this.configure(layout);
     await this.prepare?.(file);

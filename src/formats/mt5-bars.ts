@@ -50,7 +50,7 @@ class Mt5BarDecoder extends DelimitedDecoder {
   protected configure(layout: TextLayout): void {
     const header = layout.header ?? layout.first;
     if (!isBarHeader(header)) {
-      throw new FormatError(`header of ${header.length} columns lacks <DATE>, <OPEN>, <HIGH>, <LOW> and <CLOSE>`, 0);
+      throw new FormatError('FORMAT_MISSING_COLUMNS', `header of ${header.length} columns lacks <DATE>, <OPEN>, <HIGH>, <LOW> and <CLOSE>`, 0);
     }
     this.#columns = bracketedColumns(header, BAR_COLUMNS);
   }

@@ -67,7 +67,7 @@ class Mt5TickDecoder extends DelimitedDecoder {
   protected configure(layout: TextLayout): void {
     const header = layout.header ?? layout.first;
     if (!isTickHeader(header)) {
-      throw new FormatError(`header of ${header.length} columns lacks <DATE>, <TIME> and <BID> or <LAST>`, 0);
+      throw new FormatError('FORMAT_MISSING_COLUMNS', `header of ${header.length} columns lacks <DATE>, <TIME> and <BID> or <LAST>`, 0);
     }
     this.#columns = bracketedColumns(header, TICK_COLUMNS);
   }

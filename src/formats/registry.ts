@@ -7,6 +7,7 @@ import { ndjsonFormat } from './ndjson.js';
 import { scidFormat } from './scid.js';
 import { sierraTextFormat } from './sierra-text.js';
 import { DEFAULT_FORMAT_OPTIONS, type FileFormat, type FileSeries, type FormatOptions } from './types.js';
+import { TapeError } from '../model/errors.js';
 
 /**
  * Every format the bridge reads. Adding one is a new file in formats/ and a line here.
@@ -39,7 +40,7 @@ export class FormatRegistry {
   constructor(choice: FormatChoice = 'auto', options: FormatOptions = DEFAULT_FORMAT_OPTIONS, formats: readonly FileFormat[] = FORMATS) {
     this.#forced = choice !== 'auto';
     this.#formats = choice === 'auto' ? formats : formats.filter((format) => format.name === choice);
-    if (this.#formats.length === 0) throw new Error(`unknown format ${JSON.stringify(choice)}; known: ${FORMAT_NAMES.join(', ')}`);
+    if (this.#formats.length === 0) throw new TapeError('FORMAT_UNKNOWN', `unknown format ${JSON.stringify(choice)}; known: ${FORMAT_NAMES.join(', ')}`);
     this.options = options;
   }
 

@@ -30,15 +30,15 @@ export async function readSierraHeader(file: RandomAccessFile, spec: SierraFileS
   const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const magic = view.getUint32(0, true);
   if (magic !== spec.magic) {
-    throw new FormatError(`not a ${spec.what}: magic is 0x${magic.toString(16)}, expected "${spec.magicText}"`, 0);
+    throw new FormatError('FORMAT_BAD_MAGIC', `not a ${spec.what}: magic is 0x${magic.toString(16)}, expected "${spec.magicText}"`, 0);
   }
   const headerSize = view.getUint32(4, true);
   const recordSize = view.getUint32(8, true);
   if (headerSize < MINIMAL_HEADER_SIZE || headerSize > MAX_HEADER_SIZE) {
-    throw new FormatError(`header size ${headerSize} is out of range (${MINIMAL_HEADER_SIZE}..${MAX_HEADER_SIZE})`, 4);
+    throw new FormatError('FORMAT_BAD_HEADER', `header size ${headerSize} is out of range (${MINIMAL_HEADER_SIZE}..${MAX_HEADER_SIZE})`, 4);
   }
   if (recordSize !== spec.recordSize) {
-    throw new FormatError(`record size ${recordSize} is not supported (expected ${spec.recordSize})`, 8);
+    throw new FormatError('FORMAT_BAD_HEADER', `record size ${recordSize} is not supported (expected ${spec.recordSize})`, 8);
   }
   return file.size < headerSize ? null : headerSize;
 }

@@ -113,7 +113,8 @@ class SierraTextDecoder extends DelimitedDecoder {
   protected configure(layout: TextLayout): void {
     const header = layout.header ?? layout.first;
     const columns = readColumns(header);
-    if (!columns) throw new FormatError(`header of ${header.length} columns is not Date, [Time,] Open, High, Low, Last or Close, ...`, 0);
+    if (!columns)
+      throw new FormatError('FORMAT_MISSING_COLUMNS', `header of ${header.length} columns is not Date, [Time,] Open, High, Low, Last or Close, ...`, 0);
     this.#columns = columns;
     // The 2020 "Write Bar Data To File" study (its header says Close) prints 5 ms as `.5`.
     const unpaddedMillis =

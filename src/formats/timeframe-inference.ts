@@ -90,6 +90,7 @@ function namedTimeframe(named: NameTimeframe): { timeframe: Timeframe | null; le
   if (timeframe) return { timeframe, lengthMs: null };
   if (length < TIMEFRAME_MS.D1) return { timeframe: null, lengthMs: length };
   throw new FormatError(
+    'FORMAT_TIMEFRAME',
     `timeframe ${named.token} is not one the document keeps (${TIMEFRAMES.join(' ')}) and is coarser than all of them: its bars fit no window; file skipped (set the source's timeframe if the name is wrong)`,
     0,
   );

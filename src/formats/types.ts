@@ -1,5 +1,6 @@
 import type { Bar, Book, JsonObject, PartialDocument, Timeframe, WindowSizes } from '../model/document.js';
 import { TimeZone } from '../model/zone.js';
+import { TapeError } from '../model/errors.js';
 
 export type TextEncoding = 'utf8' | 'utf16le' | 'windows-1252';
 
@@ -78,8 +79,11 @@ export interface ReadCycleFile {
   /** Format name, published in `sources`. */
   source: string;
   barBasis: BarBasis;
-  onProblem: (offset: number, reason: string, line?: number) => void;
+  /** A record skipped (`record`, a decoder's doubt about it) or content the state's bounds refused (`refused`). */
+  onProblem: (offset: number, reason: string, line?: number, kind?: ProblemKind) => void;
 }
+
+export type ProblemKind = 'record' | 'refused';
 
 /** Opens the sink a file's records go to, once the file's format is known. */
 export type OpenReadCycleSink = (file: ReadCycleFile) => ReadCycleSink;
@@ -239,13 +243,28 @@ export interface WholeFormat extends FormatBase {
 
 export type FileFormat = TailFormat | WholeFormat;
 
+/** What a FormatError says is wrong with the content. */
+export type FormatErrorCode =
+  | 'FORMAT_BAD_MAGIC'
+  | 'FORMAT_BAD_HEADER'
+  | 'FORMAT_MISSING_COLUMNS'
+  | 'FORMAT_NOT_TEXT'
+  | 'FORMAT_TIMEFRAME'
+  | 'FORMAT_TOO_LARGE'
+  | 'FORMAT_TRUNCATED'
+  | 'FORMAT_UNDECODABLE';
+
 /** Content that is definitely not of the format (bad magic, wrong record size). */
-export class FormatError extends Error {
+export class FormatError extends TapeError {
+  declare readonly code: FormatErrorCode;
+
   constructor(
+    code: FormatErrorCode,
     message: string,
     readonly offset: number,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(code, message, options);
     this.name = 'FormatError';
   }
 }

@@ -360,13 +360,13 @@ export class Hub {
     if (backlog <= this.#options.highWaterBytes + subscriber.burstBytes) return false;
     const message = `more than ${this.#options.highWaterBytes} bytes were waiting to be sent`;
     if (this.#options.slowConsumer === 'close') {
-      this.#logger.warn({ backlog }, 'slow consumer closed');
+      this.#logger.warn({ event: 'slow_consumer_dropped', backlog }, 'slow consumer closed');
       this.#counters?.slowConsumers.closed.add();
       subscriber.outlet.close('SLOW_CONSUMER', message);
       this.detach(subscriber);
       return true;
     }
-    this.#logger.warn({ backlog }, 'slow consumer: patches paused until it drains');
+    this.#logger.warn({ event: 'slow_consumer_paused', backlog }, 'slow consumer: patches paused until it drains');
     this.#counters?.slowConsumers.paused.add();
     subscriber.stalledAt = performance.now();
     this.#stalled.add(subscriber);
@@ -384,7 +384,7 @@ export class Hub {
         this.#counters?.slowConsumers.resnapshot.add();
         this.#resnapshot(subscriber);
       } else if (now - subscriber.stalledAt > this.#options.slowCloseAfterMs) {
-        this.#logger.warn('slow consumer did not drain in time; closed');
+        this.#logger.warn({ event: 'slow_consumer_dropped' }, 'slow consumer did not drain in time; closed');
         this.#counters?.slowConsumers.closed.add();
         subscriber.outlet.close('SLOW_CONSUMER', `did not drain within ${this.#options.slowCloseAfterMs} ms`);
         this.detach(subscriber);

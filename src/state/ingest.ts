@@ -169,18 +169,23 @@ export class FileIngest implements ReadCycleSink {
     return { count: 1, offset: this.#offset, by };
   }
 
+  /** Content the state's bounds refused: told apart from a bad record (logged as `data_refused`). */
+  #refused(offset: number, reason: string): void {
+    this.#options.onProblem(offset, reason, undefined, 'refused');
+  }
+
   #reportTimes(): void {
     const limits = this.#store.guard.limits;
     if (this.#future) {
       const { count, offset, by } = this.#future;
-      this.problem(
+      this.#refused(
         offset,
         `${count} record(s) stamped more than ${duration(limits.maxFutureMs)} ahead of the clock refused (watch.maxFutureMs), the first here, ${duration(by + limits.maxFutureMs)} ahead; check the source's timeZone if the gap is whole hours`,
       );
     }
     if (this.#past) {
       const { count, offset, by } = this.#past;
-      this.problem(
+      this.#refused(
         offset,
         `${count} record(s) appended more than ${duration(limits.maxPastMs)} older than the newest this file gave refused (watch.maxPastMs), the first here, ${duration(by + limits.maxPastMs)} older`,
       );
@@ -240,14 +245,14 @@ export class FileIngest implements ReadCycleSink {
     this.#store.guard.refuse(reason);
     if (this.#warnedSymbolCap) return;
     this.#warnedSymbolCap = true;
-    this.problem(this.#offset, message);
+    this.#refused(this.#offset, message);
   }
 
   #refuseName(problem: string): void {
     this.#store.guard.refuse('symbolName');
     if (this.#warnedName) return;
     this.#warnedName = true;
-    this.problem(this.#offset, `symbol name refused (${problem}); its records are skipped, and further refused names in this file are only counted`);
+    this.#refused(this.#offset, `symbol name refused (${problem}); its records are skipped, and further refused names in this file are only counted`);
   }
 }
 

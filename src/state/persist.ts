@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type { InstrumentDocument } from '../model/document.js';
 import type { SymbolState } from './symbol-state.js';
 import type { PatchOperation } from '../model/patch.js';
+import { TapeError } from '../model/errors.js';
 
 /**
  * The persisted journal (`journal.persistDir`): at shutdown every symbol's document, version
@@ -22,6 +23,16 @@ const FORMAT_VERSION = 1;
 const SYMBOL_FILE = /^\d+\.json$/;
 /** Symbol files written at once. */
 const WRITE_CONCURRENCY = 16;
+
+/** Why a saved state was not taken: unreadable, of another version or epoch, or not checking out. */
+export class StateError extends TapeError {
+  declare readonly code: 'STATE_UNREADABLE' | 'STATE_FOREIGN' | 'STATE_INCONSISTENT';
+
+  constructor(code: StateError['code'], message: string, options?: ErrorOptions) {
+    super(code, message, options);
+    this.name = 'StateError';
+  }
+}
 
 export interface SavedEntry {
   seq: number;
@@ -123,25 +134,48 @@ export async function loadState(dir: string, logger: Logger): Promise<SavedState
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      logger.info({ dir }, 'no saved state (first start, or the last one did not shut down cleanly): new epoch');
+      logger.info({ event: 'state_absent', dir }, 'no saved state (first start, or the last one did not shut down cleanly): new epoch');
     } else {
-      logger.warn({ dir, reason: (error as Error).message }, 'saved state unreadable; starting a new epoch (clients take snapshots)');
+      const failure = new StateError('STATE_UNREADABLE', `cannot read ${MANIFEST_FILE}: ${(error as Error).message}`, { cause: error });
+      logger.warn(
+        { event: 'state_load_failed', dir, err: failure, reason: failure.message },
+        'saved state unreadable; starting a new epoch (clients take snapshots)',
+      );
     }
     return null;
   }
   try {
-    const manifest = readManifest(JSON.parse(text));
+    const manifest = readManifest(parseSaved(text, MANIFEST_FILE));
     const symbols: SavedSymbol[] = [];
     for (const { symbol, file, seq } of manifest.symbols) {
-      const saved = readSymbol(JSON.parse(await readFile(join(dir, file), 'utf8')), manifest, file);
+      const saved = readSymbol(parseSaved(await readSaved(join(dir, file), file), file), manifest, file);
       if (saved.symbol !== symbol || saved.seq !== seq)
-        throw new Error(`${file} holds ${saved.symbol} at seq ${saved.seq}, the manifest ${symbol} at seq ${seq}`);
+        throw new StateError('STATE_INCONSISTENT', `${file} holds ${saved.symbol} at seq ${saved.seq}, the manifest ${symbol} at seq ${seq}`);
       symbols.push(saved);
     }
     return { epoch: manifest.epoch, gseq: manifest.gseq, symbols };
   } catch (error) {
-    logger.warn({ dir, reason: (error as Error).message }, 'saved state refused; starting a new epoch (clients take snapshots)');
+    logger.warn(
+      { event: 'state_refused', dir, err: error, reason: (error as Error).message },
+      'saved state refused; starting a new epoch (clients take snapshots)',
+    );
     return null;
+  }
+}
+
+async function readSaved(path: string, file: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    throw new StateError('STATE_UNREADABLE', `cannot read ${file}: ${(error as Error).message}`, { cause: error });
+  }
+}
+
+function parseSaved(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new StateError('STATE_UNREADABLE', `${file} is not valid JSON`, { cause: error });
   }
 }
 
@@ -152,11 +186,12 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 function readManifest(manifest: unknown): Manifest {
-  if (!isRecord(manifest) || manifest.version !== FORMAT_VERSION) throw new Error(`the manifest is not version ${FORMAT_VERSION}`);
-  if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !isList(manifest.symbols)) throw new Error('the manifest lacks epoch, gseq or symbols');
+  if (!isRecord(manifest) || manifest.version !== FORMAT_VERSION) throw new StateError('STATE_FOREIGN', `the manifest is not version ${FORMAT_VERSION}`);
+  if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !isList(manifest.symbols))
+    throw new StateError('STATE_INCONSISTENT', 'the manifest lacks epoch, gseq or symbols');
   for (const entry of manifest.symbols) {
     if (!isRecord(entry) || typeof entry.symbol !== 'string' || typeof entry.file !== 'string' || !SYMBOL_FILE.test(entry.file) || !isCount(entry.seq)) {
-      throw new Error('a manifest entry is not {symbol, file, seq}');
+      throw new StateError('STATE_INCONSISTENT', 'a manifest entry is not {symbol, file, seq}');
     }
   }
   // Checked above, field by field (savedAt is not read back).
@@ -166,26 +201,26 @@ function readManifest(manifest: unknown): Manifest {
 /** A symbol file, checked: its epoch, and a journal that leads without a gap from floorSeq to seq. */
 function readSymbol(saved: unknown, manifest: Manifest, file: string): SavedSymbol {
   if (!isRecord(saved) || saved.version !== FORMAT_VERSION || saved.epoch !== manifest.epoch) {
-    throw new Error(`${file} is not of version ${FORMAT_VERSION} and epoch ${manifest.epoch}`);
+    throw new StateError('STATE_FOREIGN', `${file} is not of version ${FORMAT_VERSION} and epoch ${manifest.epoch}`);
   }
   const { symbol, seq, gseq, updatedAt, document, floorSeq, floorGseq, entries } = saved;
   if (typeof symbol !== 'string' || !isCount(seq) || seq < 1 || !isCount(gseq) || gseq > manifest.gseq || typeof updatedAt !== 'number') {
-    throw new Error(`${file} lacks a valid symbol, seq, gseq or updatedAt`);
+    throw new StateError('STATE_INCONSISTENT', `${file} lacks a valid symbol, seq, gseq or updatedAt`);
   }
   if (!isRecord(document) || document.symbol !== symbol) {
-    throw new Error(`${file} holds no document of ${symbol}`);
+    throw new StateError('STATE_INCONSISTENT', `${file} holds no document of ${symbol}`);
   }
   if (!isCount(floorSeq) || !isCount(floorGseq) || !isList(entries) || floorSeq + entries.length !== seq) {
-    throw new Error(`${file}: its journal does not lead from its floor to seq ${seq}`);
+    throw new StateError('STATE_INCONSISTENT', `${file}: its journal does not lead from its floor to seq ${seq}`);
   }
   let previousGseq = floorGseq;
   entries.forEach((entry, index) => {
     if (!isRecord(entry) || entry.seq !== floorSeq + index + 1 || !isCount(entry.gseq) || entry.gseq <= previousGseq || !Array.isArray(entry.ops)) {
-      throw new Error(`${file}: journal entry ${index} is out of order`);
+      throw new StateError('STATE_INCONSISTENT', `${file}: journal entry ${index} is out of order`);
     }
     previousGseq = entry.gseq;
   });
-  if (previousGseq !== gseq) throw new Error(`${file}: its last patch is not its version`);
+  if (previousGseq !== gseq) throw new StateError('STATE_INCONSISTENT', `${file}: its last patch is not its version`);
   return { symbol, seq, gseq, updatedAt, document: document as unknown as InstrumentDocument, floorSeq, floorGseq, entries: entries as SavedEntry[] };
 }
 

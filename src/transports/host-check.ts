@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { TapeError } from '../model/errors.js';
 
 /** Names that always mean this machine's loopback. */
 const LOOPBACK_NAMES = ['localhost', '127.0.0.1', '::1'];
@@ -47,9 +48,9 @@ export function hostRefusal(header: string | undefined): string {
 }
 
 /** A start refused because the bridge would be open to the network without tokens. */
-export class ExposureError extends Error {
+export class ExposureError extends TapeError {
   constructor(message: string) {
-    super(message);
+    super('EXPOSURE_REFUSED', message);
     this.name = 'ExposureError';
   }
 }

@@ -30,7 +30,7 @@ export function createHttpServer(logger: Logger): FastifyInstance {
       return sendError(reply, 'BAD_REQUEST', `${error.validationContext ?? 'request'} ${error.message.replace(/^\w+\/?/, '').trim() || 'is invalid'}`);
     if (error instanceof ClientError) return sendError(reply, error.code, error.message);
     if (typeof error.statusCode === 'number' && error.statusCode < 500) return sendError(reply, 'BAD_REQUEST', error.message);
-    request.log.error({ err: error, reqId: request.id, url: request.url }, 'request failed');
+    request.log.error({ event: 'request_failed', err: error, reqId: request.id, url: request.url }, 'request failed');
     return sendError(reply, 'INTERNAL', 'the bridge failed to answer this request');
   });
   checkQueryNumbers(app);

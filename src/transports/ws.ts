@@ -276,7 +276,7 @@ export class WebSocketEndpoint {
       const limit = `more than ${this.#options.messagesPerSecond} frames per second (burst ${this.#options.messageBurst})`;
       if (verdict === 'close') {
         this.#access.refusals.rateClosed.add();
-        this.#logger.warn({ client: connection.principal.name }, 'client kept exceeding the frame rate; closed');
+        this.#logger.warn({ event: 'client_rate_closed', client: connection.principal.name }, 'client kept exceeding the frame rate; closed');
         outlet.close('RATE_LIMITED', `${limit}, ${this.#options.rateLimitCloseAfter} frames refused in a row`);
       } else if (verdict === 'refuse-and-notify') {
         outlet.notify('RATE_LIMITED', `${limit}: frames are dropped until the rate falls`);
@@ -313,7 +313,7 @@ export class WebSocketEndpoint {
         }
       }
     } catch (error) {
-      this.#logger.error({ err: error }, 'failed to handle a client frame');
+      this.#logger.error({ event: 'client_frame_failed', err: error }, 'failed to handle a client frame');
       outlet.notify('INTERNAL', 'the bridge failed to handle this frame');
     }
   }

@@ -1,6 +1,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import { sep } from 'node:path';
+import { TapeError } from '../model/errors.js';
 
 /**
  * What a path is when it must not be opened, null when it may. Opening a FIFO blocks a libuv thread until
@@ -17,12 +18,12 @@ export function specialKind(stats: Stats): string | null {
 }
 
 /** A path that is not read, and why (logged once, shown in status). */
-export class RefusedFile extends Error {
+export class RefusedFile extends TapeError {
   constructor(
     readonly kind: 'special' | 'outside' | 'duplicate',
     message: string,
   ) {
-    super(message);
+    super('FILE_REFUSED', message);
     this.name = 'RefusedFile';
   }
 }

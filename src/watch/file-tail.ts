@@ -6,6 +6,7 @@ import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { errorKind } from '../formats/record-guard.js';
 import {
   FormatError,
+  type FormatErrorCode,
   type CommitTiming,
   type FileFormat,
   type OpenReadCycleSink,
@@ -213,7 +214,7 @@ export class FileTail {
       } catch (error) {
         if (!(error instanceof FormatError)) throw error;
         this.#tail = null;
-        this.#reject(identity, error.offset, error.message);
+        this.#reject(identity, error);
         return 'failed';
       }
     } catch (error) {
@@ -239,7 +240,7 @@ export class FileTail {
       key: this.path,
       source: format.name,
       barBasis: format.barBasis,
-      onProblem: (offset, reason, line) => this.#problem(offset, reason, line),
+      onProblem: (offset, reason, line, kind) => this.#problem(kind === 'refused' ? 'data_refused' : 'record_skipped', offset, reason, line),
     });
     this.#logger.debug({ format: format.name, symbol }, 'file recognised');
     return format;
@@ -320,7 +321,10 @@ export class FileTail {
     });
     if (whole.identity && sameIdentity(whole.identity, identity)) return 'unchanged';
     if (identity.size > this.#options.maxWholeBytes) {
-      this.#reject(identity, 0, `file is ${identity.size} bytes, more than the ${this.#options.maxWholeBytes} a whole-file source may hold`);
+      this.#reject(
+        identity,
+        new FormatError('FORMAT_TOO_LARGE', `file is ${identity.size} bytes, more than the ${this.#options.maxWholeBytes} a whole-file source may hold`, 0),
+      );
       return 'failed';
     }
     const content = await readAt(handle, 0, identity.size);
@@ -336,9 +340,10 @@ export class FileTail {
     try {
       result = whole.decoder.decode(content, ingest, { mtimeMs: identity.mtimeMs });
     } catch (error) {
-      // What the decoder could not isolate to one record: the file keeps its last good state.
+      // What the decoder could not isolate to one record: the file keeps its last good state. Its
+      // error is not kept as the cause: its message may quote the input (errorKind says why).
       ingest.abandon();
-      this.#reject(identity, 0, `content could not be decoded (${errorKind(error)}); keeping the last good state`);
+      this.#reject(identity, new FormatError('FORMAT_UNDECODABLE', `content could not be decoded (${errorKind(error)}); keeping the last good state`, 0));
       return 'failed';
     }
     if (!result.ok) {
@@ -347,7 +352,10 @@ export class FileTail {
       whole.incompleteReads = same ? whole.incompleteReads + 1 : 1;
       whole.incomplete = identity;
       if (whole.incompleteReads < INCOMPLETE_REPORT_AFTER) return 'retry';
-      this.#reject(identity, 0, `${result.incomplete} (unchanged after ${INCOMPLETE_REPORT_AFTER} reads); keeping the last good state`);
+      this.#reject(
+        identity,
+        new FormatError('FORMAT_TRUNCATED', `${result.incomplete} (unchanged after ${INCOMPLETE_REPORT_AFTER} reads); keeping the last good state`, 0),
+      );
       return 'failed';
     }
     whole.identity = identity;
@@ -365,7 +373,7 @@ export class FileTail {
     const key = message.replace(/\d+/g, '#');
     if (this.#warnings.has(key) || this.#warnings.size >= WARNINGS_PER_FILE) return;
     this.#warnings.add(key);
-    this.#logger.warn(message);
+    this.#logger.warn({ event: 'format_doubt' }, message);
   }
 
   #failed(error: unknown): ReadOutcome {
@@ -377,12 +385,14 @@ export class FileTail {
         this.#logger.debug({ code }, 'file locked by its writer; retrying');
         return 'retry';
       }
-      if (this.#lockedReads === LOCKED_REPORT_AFTER) this.#logger.warn({ code, attempts: this.#lockedReads }, 'file held locked by its writer; still retrying');
+      if (this.#lockedReads === LOCKED_REPORT_AFTER) {
+        this.#logger.warn({ event: 'file_locked', code, attempts: this.#lockedReads }, 'file held locked by its writer; still retrying');
+      }
       this.#lastFailure = `held locked by its writer (${code}) for ${this.#lockedReads} reads in a row`;
       return 'failed';
     }
     this.#lastFailure = `read failed: ${(error as Error).message}`;
-    if (++this.#failures === 1) this.#logger.error({ err: error }, 'read failed; retrying');
+    if (++this.#failures === 1) this.#logger.error({ event: 'read_failed', err: error }, 'read failed; retrying');
     else this.#logger.debug({ err: error, failures: this.#failures }, 'read failed again');
     return 'failed';
   }
@@ -399,23 +409,25 @@ export class FileTail {
   }
 
   /** The file cannot be read as its format: skipped (a failed read) until it changes. */
-  #reject(identity: FileIdentity, offset: number, reason: string): void {
+  #reject(identity: FileIdentity, error: FormatError): void {
     this.#rejected = identity;
-    this.#lastFailure = reason;
-    this.#problem(offset, reason);
+    this.#lastFailure = error.message;
+    this.#problem('file_rejected', error.offset, error.message, undefined, error.code);
   }
 
-  #problem(offset: number, reason: string, line?: number): void {
+  #problem(event: 'record_skipped' | 'data_refused' | 'file_rejected', offset: number, reason: string, line?: number, code?: FormatErrorCode): void {
     this.#options.onProblem?.(this.path);
     this.#problemsSeen.count++;
     this.#problemsSeen.last = { reason, offset, at: Date.now() };
     this.#problems++;
-    if (this.#problems <= PROBLEMS_LOGGED_PER_READ) this.#logger.warn({ offset, ...(line === undefined ? {} : { line }) }, reason);
+    if (this.#problems <= PROBLEMS_LOGGED_PER_READ) {
+      this.#logger.warn({ event, offset, ...(line === undefined ? {} : { line }), ...(code === undefined ? {} : { code }) }, reason);
+    }
   }
 
   #reportSkippedProblems(): void {
     const skipped = this.#problems - PROBLEMS_LOGGED_PER_READ;
-    if (skipped > 0) this.#logger.warn({ skipped }, `${skipped} more problems in this read were not logged one by one`);
+    if (skipped > 0) this.#logger.warn({ event: 'problems_not_logged', skipped }, `${skipped} more problems in this read were not logged one by one`);
   }
 }
 

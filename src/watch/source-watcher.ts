@@ -148,7 +148,7 @@ export class SourceWatcher {
   async start(): Promise<void> {
     await stat(this.root).catch(() => {
       this.#exists = false;
-      this.#logger.warn('watched folder does not exist (yet); waiting for it');
+      this.#logger.warn({ event: 'folder_missing' }, 'watched folder does not exist (yet); waiting for it');
     });
     const hints = this.#options.usePolling ? null : new ChangeHints((path) => this.#onHint(path), this.#logger);
     this.#hints = hints;
@@ -176,7 +176,7 @@ export class SourceWatcher {
       hints?.unwatch(path);
       if (path === this.root) this.#lostFolder(watcher);
     });
-    watcher.on('error', (error) => this.#logger.error({ err: error }, 'watcher error; watching continues'));
+    watcher.on('error', (error) => this.#logger.error({ event: 'watcher_failed', err: error }, 'watcher error; watching continues'));
     await new Promise<void>((ready) => watcher.once('ready', ready));
     this.#ready = true;
     if (this.#closing) return;
@@ -274,7 +274,7 @@ export class SourceWatcher {
           this.#folderPoll = null;
           this.#exists = true;
           this.#gate.rootChanged();
-          this.#logger.info('watched folder appeared');
+          this.#logger.info({ event: 'folder_appeared' }, 'watched folder appeared');
           watcher.add(this.root);
         },
         () => undefined,

@@ -231,6 +231,7 @@ describe('restart with the persisted journal', () => {
     expect(refused.store.epoch).not.toBe(manifest.epoch);
     const warning = refusedLogs.find((line) => line.msg === 'saved state refused; starting a new epoch (clients take snapshots)');
     expect(warning?.reason).toMatch(/journal does not lead from its floor|holds .* the manifest/);
+    expect(warning).toMatchObject({ event: 'state_refused', err: { code: 'STATE_INCONSISTENT' } });
     expect(refused.store.get('XAUUSD')?.seq).toBe(1);
   });
 
@@ -243,6 +244,7 @@ describe('restart with the persisted journal', () => {
     await first.close();
     const failed = logs.find((line) => line.msg === 'state could not be saved; the next start begins a new epoch');
     expect(failed?.level).toBe(50);
+    expect(failed?.event).toBe('state_save_failed');
     expect(failed?.dir).toBe(notAFolder);
     const second = await startTestBridge([dir], persisted(notAFolder));
     expect(second.store.epoch).not.toBe(first.store.epoch);

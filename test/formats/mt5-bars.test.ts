@@ -69,6 +69,7 @@ describe('mt5-bars: decoding', () => {
   it('rejects a timeframe the document does not keep (W1, MN1) with FormatError', async () => {
     const open = decoderFor(mt5BarsFormat, 'EURUSD_MN1_202401020000_202406282359.csv').open(bufferFile(exportFile(mt5Bars(2, 1))), ALL_HISTORY);
     await expect(open).rejects.toThrow(FormatError);
+    await expect(open).rejects.toMatchObject({ code: 'FORMAT_TIMEFRAME' });
     await expect(open).rejects.toThrow(/MN1 is not one the document keeps/);
   });
 

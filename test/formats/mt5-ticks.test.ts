@@ -185,12 +185,13 @@ describe('mt5-ticks: open()', () => {
   it('throws FormatError for a header without <DATE>', async () => {
     const error = await openError(mt5Decoder(), Buffer.from('<TIME>\t<BID>\t<ASK>\t<LAST>\t<VOLUME>\t<FLAGS>\r\n00:00:00.351\t1\t2\t\t\t6\r\n'));
     expect(error.offset).toBe(0);
+    expect(error.code).toBe('FORMAT_MISSING_COLUMNS');
     expect(error.message).toMatch(/<DATE>/);
     await openError(mt5Decoder(), mt5File([], 'utf16le', '\r\n', '<TIME>\t<BID>\t<ASK>'));
   });
 
   it('throws FormatError when the first 4 KiB hold no line end', async () => {
-    await openError(mt5Decoder(), Buffer.alloc(5000, 'x'));
+    expect((await openError(mt5Decoder(), Buffer.alloc(5000, 'x'))).code).toBe('FORMAT_NOT_TEXT');
   });
 
   it('returns null while the header is not complete', async () => {

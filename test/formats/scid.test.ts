@@ -133,6 +133,7 @@ describe('scid: header validation', () => {
     const error = await openError(buf);
     expect(error.offset).toBe(0);
     expect(error.name).toBe('FormatError');
+    expect(error.code).toBe('FORMAT_BAD_MAGIC');
     expect(error.message).toMatch(/magic/);
     // A text file that happens to be long enough is not a .scid either.
     expect((await openError(Buffer.from('<DATE>\t<TIME>\t<BID>\t<ASK>\r\n'))).offset).toBe(0);
@@ -143,6 +144,7 @@ describe('scid: header validation', () => {
     buf.writeUInt32LE(48, 8);
     const error = await openError(buf);
     expect(error.offset).toBe(8);
+    expect(error.code).toBe('FORMAT_BAD_HEADER');
     expect(error.message).toMatch(/record size 48/);
   });
 
@@ -150,7 +152,7 @@ describe('scid: header validation', () => {
     for (const size of [0, 8, 1 << 20]) {
       const buf = valid();
       buf.writeUInt32LE(size, 4);
-      expect((await openError(buf)).offset).toBe(4);
+      expect(await openError(buf)).toMatchObject({ offset: 4, code: 'FORMAT_BAD_HEADER' });
     }
   });
 

@@ -210,6 +210,19 @@ describe('FileIngest', () => {
     expect(problems).toEqual([[1234, 'bad record', 7]]);
   });
 
+  it('tells content the state refused apart from a bad record (logged as data_refused)', () => {
+    const kinds: [string, string | undefined][] = [];
+    const { ingest } = setup({ onProblem: (_offset, reason, _line, kind) => kinds.push([reason, kind]) });
+    ingest.begin(true);
+    ingest.problem(10, 'bad record');
+    ingest.tick('A,B', { time: T0, bid: 1, ask: 2 });
+    ingest.finish();
+    expect(kinds).toEqual([
+      ['bad record', undefined],
+      [expect.stringMatching(/^symbol name refused/), 'refused'],
+    ]);
+  });
+
   it('copies reused tick records', () => {
     const { store, ingest } = setup();
     const tick: TickRecord = { time: T0, bid: 1, ask: 2 };

@@ -181,7 +181,7 @@ describe('FileTail on a .scid file', () => {
     expect(await badReader.read()).toBe('failed');
     expect(await tail(good).read()).toBe('changed');
     const line = logs.find((entry) => entry.file === bad);
-    expect(line).toMatchObject({ level: 40, offset: 0 });
+    expect(line).toMatchObject({ level: 40, offset: 0, event: 'file_rejected', code: 'FORMAT_BAD_MAGIC' });
     expect(String(line?.msg)).toMatch(/magic/);
     expect(store.get('BAD')).toBeUndefined();
     expect(store.get('GOOD')?.document.quote.last).toBe(6000);
@@ -200,7 +200,7 @@ describe('FileTail on a .scid file', () => {
     expect(await reader.read()).toBe('failed');
     expect(await reader.read()).toBe('failed');
     expect(reader.lastFailure).toMatch(/read failed: EISDIR/);
-    expect(logs.lines.filter((line) => line.file === path)).toHaveLength(1);
+    expect(logs.lines.filter((line) => line.file === path)).toMatchObject([{ level: 50, event: 'read_failed', err: { code: 'EISDIR' } }]);
   });
 
   it('reports a deleted file as gone', async () => {
@@ -280,7 +280,10 @@ describe('FileTail on a JSON snapshot', () => {
     expect(outcomes.slice(0, 9).every((outcome) => outcome === 'retry')).toBe(true);
     expect(outcomes[9]).toBe('failed');
     expect(await reader.read()).toBe('failed');
-    expect(logs.find((line) => line.file === path && String(line.msg).includes('invalid JSON'))).toBeDefined();
+    expect(logs.find((line) => line.file === path && String(line.msg).includes('invalid JSON'))).toMatchObject({
+      event: 'file_rejected',
+      code: 'FORMAT_TRUNCATED',
+    });
     expect(store.get('XAUUSD')?.document.quote).toEqual({ bid: 1, ask: 2 });
   });
 
@@ -293,7 +296,7 @@ describe('FileTail on a JSON snapshot', () => {
     await reader.read();
     await writeFile(path, '{"bid": "high", "ask": 2}');
     expect(await reader.read()).toBe('unchanged');
-    expect(logs.find((line) => line.file === path)?.msg).toMatch(/record\.bid must be a number/);
+    expect(logs.find((line) => line.file === path)).toMatchObject({ event: 'record_skipped', msg: expect.stringMatching(/record\.bid must be a number/) });
     expect(store.get('XAUUSD')?.seq).toBe(1);
   });
 });

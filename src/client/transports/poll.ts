@@ -1,4 +1,5 @@
 import type { Version } from '../types.js';
+import { TapeError } from '../../model/errors.js';
 import { readNotice, readPatchList, readSnapshot, WireError } from '../wire.js';
 import { authorization, type Transport, type TransportContext, type TransportEvents } from './transport.js';
 
@@ -17,7 +18,11 @@ interface Answer {
 }
 
 /** A request that failed for a reason that ends the transport (network, timeout, an unexpected status). */
-class PollFailure extends Error {}
+class PollFailure extends TapeError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('BRIDGE_UNREACHABLE', message, options);
+  }
+}
 
 /**
  * HTTP polling (PROTOCOL.md §5), the last resort: a loop per symbol that fetches its
@@ -161,7 +166,7 @@ export class PollTransport implements Transport {
       if (answer.status === 404) return poll.intervalMs;
       if (answer.status !== 200) throw unexpected(answer, path);
       const snapshot = readSnapshot((answer.body ?? {}) as Record<string, unknown>);
-      if (snapshot instanceof WireError) throw new PollFailure(snapshot.message);
+      if (snapshot instanceof WireError) throw new PollFailure(snapshot.message, { cause: snapshot });
       loop.needsSnapshot = false;
       this.#deliver(loop, [snapshot]);
       return 0;
@@ -177,7 +182,7 @@ export class PollTransport implements Transport {
     }
     if (answer.status !== 200) throw unexpected(answer, path);
     const patches = readPatchList(answer.body);
-    if (patches instanceof WireError) throw new PollFailure(patches.message);
+    if (patches instanceof WireError) throw new PollFailure(patches.message, { cause: patches });
     this.#deliver(loop, patches);
     return longPoll ? 0 : poll.intervalMs;
   }
@@ -217,7 +222,7 @@ export class PollTransport implements Transport {
       if (this.#done) return null;
       if (timedOut) throw new PollFailure(`no answer to ${path} within ${timeoutMs} ms`);
       if (request.signal.aborted) return null;
-      throw new PollFailure(`cannot reach ${path}: ${(error as Error).message}`);
+      throw new PollFailure(`cannot reach ${path}: ${(error as Error).message}`, { cause: error });
     } finally {
       clearTimeout(timer);
       if (loop?.request === request) loop.request = undefined;

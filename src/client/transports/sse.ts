@@ -156,7 +156,7 @@ export class SseTransport implements Transport {
       const value = parseJson(event.data);
       const message = value instanceof WireError ? value : event.event === 'snapshot' ? readSnapshot(value) : readPatch(value);
       if (message instanceof WireError) {
-        this.#events.notice({ code: 'BAD_MESSAGE', message: message.message });
+        this.#events.notice({ code: message.code, message: message.message });
         return;
       }
       // The cursor moves only past what the client took in; a resync replays from before it.

@@ -1,3 +1,4 @@
+import { invalidArgument } from '../../model/errors.js';
 import type { ResolvedOptions } from '../options.js';
 import type { BridgeNotice, DataMessage, TransportKind, Version } from '../types.js';
 import type { WebSocketChoice } from '../websocket.js';
@@ -13,12 +14,12 @@ export function endpointOf(url: string): Endpoint {
   let parsed: URL;
   try {
     parsed = new URL(url);
-  } catch {
-    throw new TypeError(`url ${JSON.stringify(url)} is not a URL; expected the bridge's base, e.g. http://127.0.0.1:8080`);
+  } catch (error) {
+    throw invalidArgument(TypeError, `url ${JSON.stringify(url)} is not a URL; expected the bridge's base, e.g. http://127.0.0.1:8080`, { cause: error });
   }
   const secure = parsed.protocol === 'https:' || parsed.protocol === 'wss:';
   if (!['http:', 'https:', 'ws:', 'wss:'].includes(parsed.protocol)) {
-    throw new TypeError(`url ${JSON.stringify(url)} must start with http:, https:, ws: or wss:`);
+    throw invalidArgument(TypeError, `url ${JSON.stringify(url)} must start with http:, https:, ws: or wss:`);
   }
   const rest = `//${parsed.host}${parsed.pathname.replace(/\/+$/, '')}`;
   return { http: `${secure ? 'https:' : 'http:'}${rest}`, ws: `${secure ? 'wss:' : 'ws:'}${rest}` };

@@ -1,5 +1,6 @@
 import type { WebSocketLike } from '../options.js';
 import type { Version } from '../types.js';
+import type { RaisedErrorCode } from '../../model/errors.js';
 import { parseWireMessage, WireError } from '../wire.js';
 import { authorization, Liveness, type Transport, type TransportContext, type TransportEvents } from './transport.js';
 
@@ -122,13 +123,13 @@ export class WebSocketTransport implements Transport {
     if (this.#done) return;
     this.#liveness.touch();
     if (typeof data !== 'string') {
-      this.#events.notice({ code: 'BAD_MESSAGE', message: 'the bridge sent a binary frame' });
+      this.#events.notice({ code: 'BAD_MESSAGE' satisfies RaisedErrorCode, message: 'the bridge sent a binary frame' });
       return;
     }
     const message = parseWireMessage(data);
     if (message === null) return;
     if (message instanceof WireError) {
-      this.#events.notice({ code: 'BAD_MESSAGE', message: message.message });
+      this.#events.notice({ code: message.code, message: message.message });
       return;
     }
     switch (message.type) {
