@@ -81,6 +81,8 @@ export class TapeClient {
     const { WebSocket, webSocketHeaders, webSocketSource } = this.#options;
     if (WebSocket) this.#webSocket = { WebSocket, headers: webSocketHeaders, source: webSocketSource ?? 'options.WebSocket' };
     this.#why = this.#transports[0] === 'ws' ? '' : 'first in options.transports';
+    // A get/set pair in an object literal has its own `this`: the accessors reach the client by name.
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
     const client = this;
     this.#context = {
       options: this.#options,
@@ -153,7 +155,7 @@ export class TapeClient {
         queueMicrotask(() => {
           for (const symbol of held) {
             const document = this.#mirror.get(symbol);
-            const wanted = this.#wanted.get(symbol)?.has(subscription) || this.#wanted.get('*')?.has(subscription);
+            const wanted = [symbol, '*'].some((key) => this.#wanted.get(key)?.has(subscription));
             if (!wanted || !document) continue;
             callSafely(() => onUpdate(document.document, { symbol, epoch: document.epoch, seq: document.seq, type: 'snapshot' }));
           }
@@ -363,7 +365,7 @@ export class TapeClient {
     this.#resyncing.delete(symbol);
     const current = this.#mirror.get(symbol);
     // The same version again (a stream restarted from nothing): the held document is that already.
-    if (current && current.epoch === message.epoch && current.seq === message.seq) return true;
+    if (current?.epoch === message.epoch && current.seq === message.seq) return true;
     const { held, previous } = this.#mirror.snapshot(message);
     this.#events.emit('snapshot', { symbol, epoch: held.epoch, seq: held.seq, document: held.document });
     if (previous) {
@@ -467,7 +469,9 @@ function versionOf(held: HeldDocument | undefined): Version | undefined {
 
 function symbolList(symbols: string | readonly string[]): string[] {
   const list = typeof symbols === 'string' ? [symbols] : symbols;
-  if (!Array.isArray(list) || list.length === 0) throw invalidArgument(TypeError, 'symbols must be a symbol or a non-empty array of symbols');
+  // Plain JavaScript may pass anything: the check is on the value, not its declared type.
+  const given: unknown = list;
+  if (!Array.isArray(given) || list.length === 0) throw invalidArgument(TypeError, 'symbols must be a symbol or a non-empty array of symbols');
   for (const symbol of list) {
     const problem = symbolNameProblem(symbol);
     if (problem) throw invalidArgument(TypeError, `symbol ${JSON.stringify(symbol)}: ${problem}`);

@@ -45,7 +45,7 @@ export class DocumentMirror {
 
   patch(message: PatchMessage): PatchOutcome {
     const current = this.#held.get(message.symbol);
-    if (!current || current.epoch !== message.epoch) return { kind: 'gap', held: current };
+    if (current?.epoch !== message.epoch) return { kind: 'gap', held: current };
     if (message.seq <= current.seq) return { kind: 'duplicate' };
     if (message.seq !== current.seq + 1) return { kind: 'gap', held: current };
     let document: InstrumentDocument;

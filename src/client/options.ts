@@ -117,12 +117,14 @@ export function resolveOptions(options: ClientOptions): ResolvedOptions {
     throw invalidArgument(TypeError, 'options.token must be a string or a function returning one');
   }
   const transports = options.transports ?? TRANSPORT_KINDS;
-  if (!Array.isArray(transports) || transports.length === 0 || transports.some((kind) => !TRANSPORT_KINDS.includes(kind))) {
+  const given: unknown = transports;
+  if (!Array.isArray(given) || transports.length === 0 || transports.some((kind) => !TRANSPORT_KINDS.includes(kind))) {
     throw invalidArgument(TypeError, `options.transports must be a non-empty list of ${TRANSPORT_KINDS.join(', ')}`);
   }
   if (new Set(transports).size !== transports.length) throw invalidArgument(TypeError, 'options.transports must not repeat a transport');
   const { logger } = options;
-  if (logger !== undefined && typeof logger?.debug !== 'function') throw invalidArgument(TypeError, 'options.logger must have a debug(message) method');
+  if (logger !== undefined && typeof (logger as { debug?: unknown } | null)?.debug !== 'function')
+    throw invalidArgument(TypeError, 'options.logger must have a debug(message) method');
 
   const resolved: ResolvedOptions = {
     WebSocket,

@@ -45,7 +45,7 @@ describe('saved state errors', () => {
     const line = await refusal(dir);
     expect(line).toMatchObject({ level: 40, event: 'state_refused', dir, err: { type: 'StateError', code: 'STATE_UNREADABLE' } });
     // pino prints the cause's message after the error's own.
-    expect(String((line.err as { message: string }).message)).toMatch(/^1\.json is not valid JSON: .*JSON/);
+    expect((line.err as { message: string }).message).toMatch(/^1\.json is not valid JSON: .*JSON/);
   });
 
   it('a missing symbol file is STATE_UNREADABLE with the I/O error as its cause', async () => {

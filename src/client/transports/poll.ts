@@ -137,12 +137,17 @@ export class PollTransport implements Transport {
     }
   }
 
+  /** Read through a call: close() or an unsubscribe may land while a request awaits, which a narrowed field would hide. */
+  #stopped(loop?: Loop): boolean {
+    return this.#done || loop?.stopped === true;
+  }
+
   async #poll(symbol: string, loop: Loop): Promise<void> {
-    while (!loop.stopped && !this.#done) {
+    while (!this.#stopped(loop)) {
       await this.#slots.acquire();
       let pause: number;
       try {
-        if (loop.stopped || this.#done) return;
+        if (this.#stopped(loop)) return;
         pause = await this.#step(symbol, loop);
       } catch (error) {
         this.#fail(error);
@@ -200,9 +205,10 @@ export class PollTransport implements Transport {
   async #get(path: string, timeoutMs: number, loop: Loop | undefined): Promise<Answer | null> {
     const request = new AbortController();
     if (loop) loop.request = request;
-    let timedOut = false;
+    // A field, not a local: the timer sets it while the request awaits.
+    const deadline = { passed: false };
     const timer = setTimeout(() => {
-      timedOut = true;
+      deadline.passed = true;
       request.abort();
     }, timeoutMs);
     try {
@@ -219,8 +225,8 @@ export class PollTransport implements Transport {
       }
       return { status: response.status, body };
     } catch (error) {
-      if (this.#done) return null;
-      if (timedOut) throw new PollFailure(`no answer to ${path} within ${timeoutMs} ms`);
+      if (this.#stopped()) return null;
+      if (deadline.passed) throw new PollFailure(`no answer to ${path} within ${timeoutMs} ms`);
       if (request.signal.aborted) return null;
       throw new PollFailure(`cannot reach ${path}: ${(error as Error).message}`, { cause: error });
     } finally {
