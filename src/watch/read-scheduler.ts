@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../core/circuit-breaker.js';
 import type { ReadOutcome } from './file-tail.js';
 

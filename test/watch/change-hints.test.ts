@@ -62,6 +62,8 @@ describe('ReadScheduler with hints from a throttled watcher and from the OS', ()
       },
       { schedule: { ...DEFAULT_CONFIG.watch, safetyPollMs: 0 }, breaker: DEFAULT_CONFIG.breaker },
     );
+    // The scheduler's clock (performance.now()) is faked too; a real process never reads it at 0.
+    await vi.advanceTimersByTimeAsync(1000);
     scheduler.hint('os', false);
     scheduler.hint('chokidar', true);
     await vi.advanceTimersByTimeAsync(DEFAULT_CONFIG.watch.debounceMs + 1);
