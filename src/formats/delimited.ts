@@ -1,7 +1,7 @@
 import { type Timeframe, TIMEFRAME_MS, windowSize } from '../model/document.js';
 import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './datetime.js';
 import { decodeRecord } from './record-guard.js';
-import { firstLine, forEachLine, lineTailStart, sniffEncoding } from './text.js';
+import { firstLine, forEachLine, LineReader, lineTailStart, OVERLONG_LINE, sniffEncoding } from './text.js';
 import { decideTimeframe, type TimeframeDecision } from './timeframe-inference.js';
 import {
   DEFAULT_FORMAT_OPTIONS,
@@ -183,6 +183,7 @@ export abstract class DelimitedDecoder implements TailDecoder {
   protected readonly fileName: string;
   protected readonly options: FormatOptions;
   protected layout: TextLayout | null = null;
+  #lines: LineReader | null = null;
   readonly #warn: ((message: string) => void) | undefined;
 
   constructor(context: DecoderContext) {
@@ -212,6 +213,7 @@ export abstract class DelimitedDecoder implements TailDecoder {
     if (layout === undefined) return null;
     if (layout === null) throw new FormatError('FORMAT_NOT_TEXT', 'no line end in the first 4 KiB: not a text export', 0);
     this.layout = layout;
+    this.#lines = new LineReader(layout.encoding);
     this.configure(layout);
     await this.prepare?.(file);
     const offset = await lineTailStart(file, {
@@ -226,15 +228,14 @@ export abstract class DelimitedDecoder implements TailDecoder {
 
   decode(chunk: Buffer, offset: number, sink: RecordSink): number {
     const layout = this.layout;
-    if (!layout) return 0;
-    return forEachLine(
+    if (!layout || !this.#lines) return 0;
+    return this.#lines.read(
       chunk,
       offset,
-      layout.encoding,
       (text, lineOffset, length) => {
         if (text.trim() !== '') decodeRecord(sink, lineOffset, length, () => this.row(splitFields(text, layout.delimiter), text, lineOffset, sink));
       },
-      (lineOffset, length) => sink.problem(lineOffset, `line longer than the limit (${length} bytes without a line end); skipped`),
+      (lineOffset) => sink.problem(lineOffset, OVERLONG_LINE),
     );
   }
 

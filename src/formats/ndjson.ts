@@ -3,7 +3,7 @@ import type { JsonObject } from '../model/document.js';
 import { flatRecord } from './json-snapshot.js';
 import { TimeReader } from './delimited.js';
 import { decodeRecord } from './record-guard.js';
-import { forEachLine, lineTailStart, sniffEncoding } from './text.js';
+import { LineReader, lineTailStart, OVERLONG_LINE, sniffEncoding } from './text.js';
 import {
   DEFAULT_FORMAT_OPTIONS,
   type DecoderContext,
@@ -15,7 +15,6 @@ import {
   type TailOpenOptions,
   type TailStart,
   type TickRecord,
-  type TextEncoding,
 } from './types.js';
 
 /**
@@ -38,7 +37,7 @@ class NdjsonDecoder implements TailDecoder {
   readonly #options: FormatOptions;
   readonly #times: TimeReader;
   readonly #tick: TickRecord = { time: 0 };
-  #encoding: TextEncoding = 'utf8';
+  #lines = new LineReader('utf8');
 
   constructor(context: DecoderContext) {
     this.#symbol = context.symbol;
@@ -50,12 +49,13 @@ class NdjsonDecoder implements TailDecoder {
     if (file.size === 0) return null;
     const head = await file.read(0, Math.min(64, file.size));
     const sniffed = sniffEncoding(head);
-    this.#encoding = this.#options.encoding === 'auto' ? sniffed.encoding : this.#options.encoding;
+    const encoding = this.#options.encoding === 'auto' ? sniffed.encoding : this.#options.encoding;
+    this.#lines = new LineReader(encoding);
     const dataStart = this.#options.encoding === 'auto' ? sniffed.bomBytes : 0;
     const offset = await lineTailStart(file, {
       ...options,
       dataStart,
-      encoding: this.#encoding,
+      encoding,
       timeOf: (line) => {
         const record = parseRecord(line);
         return typeof record === 'string' ? Number.NaN : this.#timeOf(record.time);
@@ -66,12 +66,11 @@ class NdjsonDecoder implements TailDecoder {
   }
 
   decode(chunk: Buffer, offset: number, sink: RecordSink): number {
-    return forEachLine(
+    return this.#lines.read(
       chunk,
       offset,
-      this.#encoding,
       (text, lineOffset, length) => decodeRecord(sink, lineOffset, length, () => this.#line(text, lineOffset, sink)),
-      (lineOffset, length) => sink.problem(lineOffset, `line longer than the limit (${length} bytes without a line end); skipped`),
+      (lineOffset) => sink.problem(lineOffset, OVERLONG_LINE),
     );
   }
 

@@ -72,29 +72,50 @@ export const MAX_LINE_BYTES = 64 * 1024;
 
 /** `length`: the line's bytes in the file, without its line end. */
 export type LineHandler = (text: string, offset: number, length: number) => void;
-export type OverflowHandler = (offset: number, length: number) => void;
+/** `offset`: where the over-long line starts; the reader then skips to the next line end. */
+export type OverflowHandler = (offset: number) => void;
+
+/** What the decoders report for a line past MAX_LINE_BYTES, wherever the reads cut it. */
+export const OVERLONG_LINE = `line longer than the limit (${MAX_LINE_BYTES} bytes); skipped to the next line end`;
 
 /**
- * Splits the complete lines at the start of `chunk` (CRLF or LF; in UTF-16LE the line end
- * is the code unit 0x000A at an even offset) and returns the bytes consumed. A trailing
- * partial line is left for the next call. `offset` is the chunk's position in the file.
+ * Splits the lines of a file read in runs (CRLF or LF; in UTF-16LE the line end is the
+ * code unit 0x000A at an even offset). It carries one fact from run to run: that it is
+ * inside an over-long line, which was reported once and is skipped up to its line end.
+ * So what comes out never depends on where the reads cut the bytes.
  */
+export class LineReader {
+  #skipping = false;
+
+  constructor(readonly encoding: TextEncoding) {}
+
+  /**
+   * Hands over the complete lines at the start of `chunk` and returns the bytes consumed;
+   * a trailing partial line is left for the next call. `offset`: the chunk's place in the file.
+   */
+  read(chunk: Buffer, offset: number, onLine: LineHandler, onOverflow: OverflowHandler): number {
+    const wide = this.encoding === 'utf16le';
+    const unit = wide ? 2 : 1;
+    let start = 0;
+    for (;;) {
+      const end = findLineEnd(chunk, start, wide);
+      if (end < 0) break;
+      if (this.#skipping) this.#skipping = false;
+      else if (end - start > MAX_LINE_BYTES) onOverflow(offset + start);
+      else onLine(decodeText(withoutCr(chunk, start, end, wide), this.encoding), offset + start, end - start);
+      start = end + unit;
+    }
+    const rest = chunk.length - start;
+    if (!this.#skipping && rest <= MAX_LINE_BYTES) return start;
+    if (!this.#skipping) onOverflow(offset + start);
+    this.#skipping = true;
+    return chunk.length - (rest % unit);
+  }
+}
+
+/** The complete lines at the start of one buffer read on its own (a probe, not a tail). */
 export function forEachLine(chunk: Buffer, offset: number, encoding: TextEncoding, onLine: LineHandler, onOverflow: OverflowHandler): number {
-  const wide = encoding === 'utf16le';
-  const unit = wide ? 2 : 1;
-  let start = 0;
-  for (;;) {
-    const end = findLineEnd(chunk, start, wide);
-    if (end < 0) break;
-    if (end - start > MAX_LINE_BYTES) onOverflow(offset + start, end + unit - start);
-    else onLine(decodeText(withoutCr(chunk, start, end, wide), encoding), offset + start, end - start);
-    start = end + unit;
-  }
-  if (chunk.length - start > MAX_LINE_BYTES) {
-    onOverflow(offset + start, chunk.length - start);
-    return chunk.length - ((chunk.length - start) % unit);
-  }
-  return start;
+  return new LineReader(encoding).read(chunk, offset, onLine, onOverflow);
 }
 
 /** The first complete line of `chunk` and its length with the line end, or null. */

@@ -1,12 +1,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeText, firstLine, forEachLine, lineTailStart, MAX_LINE_BYTES, sniffEncoding } from '../../src/formats/text.js';
+import { decodeText, firstLine, forEachLine, LineReader, lineTailStart, MAX_LINE_BYTES, sniffEncoding } from '../../src/formats/text.js';
 import { bufferFile } from './fixtures.js';
 import type { TextEncoding } from '../../src/formats/types.js';
 
 interface Split {
   lines: { text: string; offset: number }[];
-  overflows: { offset: number; length: number }[];
+  overflows: number[];
   consumed: number;
 }
 
@@ -18,7 +18,7 @@ function split(chunk: Buffer, encoding: TextEncoding, offset = 0): Split {
     offset,
     encoding,
     (text, at) => lines.push({ text, offset: at }),
-    (at, length) => overflows.push({ offset: at, length }),
+    (at) => overflows.push(at),
   );
   return { lines, overflows, consumed };
 }
@@ -129,7 +129,7 @@ describe('text: forEachLine', () => {
       { text: 'ok', offset: 50 },
       { text: 'after', offset: 50 + 3 + long.length + 2 },
     ]);
-    expect(overflows).toEqual([{ offset: 53, length: long.length + 2 }]);
+    expect(overflows).toEqual([53]);
     expect(consumed).toBe(chunk.length);
   });
 
@@ -137,13 +137,36 @@ describe('text: forEachLine', () => {
     const chunk = Buffer.from(`ok\n${'y'.repeat(MAX_LINE_BYTES + 1)}`);
     const { lines, overflows, consumed } = split(chunk, 'utf8');
     expect(lines.map((line) => line.text)).toEqual(['ok']);
-    expect(overflows).toEqual([{ offset: 3, length: MAX_LINE_BYTES + 1 }]);
+    expect(overflows).toEqual([3]);
     expect(consumed).toBe(chunk.length);
     // In UTF-16LE only whole code units are dropped.
     const wide = Buffer.concat([Buffer.from('ok\n', 'utf16le'), Buffer.alloc(MAX_LINE_BYTES + 3, 0x41)]);
     const result = split(wide, 'utf16le');
-    expect(result.overflows).toEqual([{ offset: 6, length: MAX_LINE_BYTES + 3 }]);
+    expect(result.overflows).toEqual([6]);
     expect(result.consumed).toBe(wide.length - 1);
+  });
+
+  it('skips the rest of an over-long line that later reads bring, and reports it once', () => {
+    for (const encoding of ['utf8', 'utf16le'] as const) {
+      const unit = encoding === 'utf16le' ? 2 : 1;
+      const bytes = Buffer.from(`ok\n${'z'.repeat(MAX_LINE_BYTES + 5)}${'w'.repeat(300)}\nafter\n`, encoding);
+      const cut = (3 + MAX_LINE_BYTES + 5) * unit;
+      const reader = new LineReader(encoding);
+      const lines: string[] = [];
+      const overflows: number[] = [];
+      const onLine = (text: string): number => lines.push(text);
+      const onOverflow = (at: number): number => overflows.push(at);
+      const first = reader.read(bytes.subarray(0, cut), 0, onLine, onOverflow);
+      expect(first).toBe(cut);
+      // The next read starts inside the skipped line: its rest is not a line of its own.
+      expect(reader.read(bytes.subarray(cut), cut, onLine, onOverflow)).toBe(bytes.length - cut);
+      expect(lines).toEqual(['ok', 'after']);
+      expect(overflows).toEqual([3 * unit]);
+      // Read whole, the same.
+      const whole = split(bytes, encoding);
+      expect(whole.lines.map((line) => line.text)).toEqual(['ok', 'after']);
+      expect(whole.overflows).toEqual([3 * unit]);
+    }
   });
 
   it('gives the same lines for any split into runs (property)', () => {
