@@ -36,8 +36,8 @@ async function answer(reply: FastifyReply, change: () => Promise<ConfigChange>):
   try {
     result = await change();
   } catch (error) {
-    if (error instanceof ConfigError) throw new ClientError('BAD_REQUEST', `configuration refused: ${error.problems.join('; ')}`);
-    throw new ClientError('INTERNAL', `the change could not be applied (${(error as Error).message}); the previous configuration is running`);
+    if (error instanceof ConfigError) throw new ClientError('BAD_REQUEST', `configuration refused: ${error.problems.join('; ')}`, { cause: error });
+    throw new ClientError('INTERNAL', `the change could not be applied (${(error as Error).message}); the previous configuration is running`, { cause: error });
   }
   return reply.type('application/json').send({ changed: result.changed, config: redact(result.config) });
 }

@@ -8,6 +8,7 @@ export class StatsRegistry {
   readonly #sections = new Map<string, StatsSection>();
 
   register(name: string, section: StatsSection): void {
+    // An internal invariant (sections are registered once, at start, by the bridge's own code): no code of the registry.
     if (this.#sections.has(name)) throw new Error(`stats section ${name} is registered twice`);
     this.#sections.set(name, section);
   }

@@ -21,6 +21,8 @@ import { TapeError } from '../model/errors.js';
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT_VERSION = 1;
 const SYMBOL_FILE = /^\d+\.json$/;
+/** What an epoch may be: it is part of SSE event ids (`<epoch>:<gseq>`) and of hand-built JSON. */
+export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Symbol files written at once. */
 const WRITE_CONCURRENCY = 16;
 
@@ -189,6 +191,7 @@ function readManifest(manifest: unknown): Manifest {
   if (!isRecord(manifest) || manifest.version !== FORMAT_VERSION) throw new StateError('STATE_FOREIGN', `the manifest is not version ${FORMAT_VERSION}`);
   if (typeof manifest.epoch !== 'string' || !isCount(manifest.gseq) || !isList(manifest.symbols))
     throw new StateError('STATE_INCONSISTENT', 'the manifest lacks epoch, gseq or symbols');
+  if (!EPOCH_PATTERN.test(manifest.epoch)) throw new StateError('STATE_INCONSISTENT', `the manifest's epoch does not match ${EPOCH_PATTERN}`);
   for (const entry of manifest.symbols) {
     if (!isRecord(entry) || typeof entry.symbol !== 'string' || typeof entry.file !== 'string' || !SYMBOL_FILE.test(entry.file) || !isCount(entry.seq)) {
       throw new StateError('STATE_INCONSISTENT', 'a manifest entry is not {symbol, file, seq}');

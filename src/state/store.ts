@@ -5,14 +5,12 @@ import { composeDocument } from './compose.js';
 import type { Contribution, SealedContribution } from './contribution.js';
 import { diff } from './delta.js';
 import { Journal, JournalEntry } from './journal.js';
-import type { SavedState } from './persist.js';
+import { EPOCH_PATTERN, type SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
 import { DataGuard, type DataLimits } from './data-guard.js';
 import type { PatchOperation } from '../model/patch.js';
 import { patchMessage, patchOpsOffset } from '../model/wire.js';
 import type { CommitTiming } from '../formats/types.js';
-
-const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export interface StoreOptions {
   /** Patches kept per symbol for resume. */
@@ -70,7 +68,7 @@ export class Store {
     private readonly onListenerError: (error: unknown) => void = () => undefined,
   ) {
     this.epoch = options.epoch ?? randomBytes(6).toString('base64url');
-    // The epoch is part of SSE event ids (`<epoch>:<gseq>`) and of hand-built JSON.
+    // An internal invariant (the bridge makes its epochs, persist checks a saved one): a plain RangeError.
     if (!EPOCH_PATTERN.test(this.epoch)) throw new RangeError(`epoch ${JSON.stringify(this.epoch)} must match ${EPOCH_PATTERN}`);
     this.#journalSize = options.journalSize;
     this.#journalBytes = options.journalBytes ?? { perSymbol: Number.POSITIVE_INFINITY, total: Number.POSITIVE_INFINITY };

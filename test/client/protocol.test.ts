@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ERROR_CODES, RAISED_ERROR_CODES } from '../../src/model/errors.js';
 import WebSocket, { WebSocketServer } from 'ws';
 import { frameText } from '../helpers/clients.js';
 import { ClientRecorder, closeClients, testClient } from '../helpers/sdk.js';
@@ -44,7 +45,7 @@ class FakeBridge {
   }
 
   send(message: unknown): void {
-    this.#peer?.send(typeof message === 'string' ? message : JSON.stringify(message));
+    this.#peer?.send(typeof message === 'string' || Buffer.isBuffer(message) ? message : JSON.stringify(message));
   }
 
   snapshot(seq: number, bid: number): void {
@@ -138,8 +139,12 @@ describe('the client SDK against exact protocol sequences', () => {
     fake.send({ type: 'error', code: 'SLOW_CONSUMER', message: 'patches were dropped' });
     fake.send('not json');
     fake.send({ type: 'patch', symbol: 'A', epoch: 'E1', seq: 'two', ops: [] });
-    await waitFor('three errors', () => recorder.of('error').length === 3);
-    expect(recorder.of('error').map((event) => event.code)).toEqual(['SLOW_CONSUMER', 'BAD_MESSAGE', 'BAD_MESSAGE']);
+    fake.send(Buffer.from('a binary frame'));
+    await waitFor('four errors', () => recorder.of('error').length === 4);
+    expect(recorder.of('error').map((event) => event.code)).toEqual(['SLOW_CONSUMER', 'BAD_MESSAGE', 'BAD_MESSAGE', 'BAD_MESSAGE']);
+    // The codes are the registry's: the bridge's wire code, and the SDK's own.
+    expect(Object.keys(ERROR_CODES)).toContain('SLOW_CONSUMER');
+    expect(Object.keys(RAISED_ERROR_CODES)).toContain('BAD_MESSAGE');
     fake.snapshot(1, 100);
     await waitFor('the snapshot', () => client.get('A'));
     expect(recorder.of('reconnecting')).toEqual([]);

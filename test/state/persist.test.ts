@@ -54,11 +54,15 @@ describe('saved state errors', () => {
     expect(await refusal(dir)).toMatchObject({ event: 'state_refused', err: { code: 'STATE_UNREADABLE', message: expect.stringContaining('ENOENT') } });
   });
 
-  it('a manifest of another version is STATE_FOREIGN, a symbol file not matching its manifest entry STATE_INCONSISTENT', async () => {
+  it('a manifest of another version is STATE_FOREIGN; an epoch that is not one, or a symbol file not matching its manifest entry, STATE_INCONSISTENT', async () => {
     const foreign = await savedState();
     const manifest = JSON.parse(await readFile(join(foreign, MANIFEST_FILE), 'utf8')) as Record<string, unknown>;
     await writeFile(join(foreign, MANIFEST_FILE), JSON.stringify({ ...manifest, version: 99 }));
     expect(await refusal(foreign)).toMatchObject({ event: 'state_refused', err: { code: 'STATE_FOREIGN' } });
+
+    const badEpoch = await savedState();
+    await writeFile(join(badEpoch, MANIFEST_FILE), JSON.stringify({ ...manifest, epoch: 'e1:"' }));
+    expect(await refusal(badEpoch)).toMatchObject({ event: 'state_refused', err: { code: 'STATE_INCONSISTENT', message: expect.stringMatching(/epoch/) } });
 
     const swapped = await savedState();
     const entries = manifest.symbols as { symbol: string }[];
