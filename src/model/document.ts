@@ -44,7 +44,7 @@ export type IndicatorValues = Readonly<Record<string, IndicatorValue>>;
 /** The document's `indicators`: per timeframe. */
 export type Indicators = Readonly<Partial<Record<Timeframe, IndicatorValues>>>;
 
-/** Bar windows to keep per timeframe (timeframe → number of bars; 0 keeps none). */
+/** Bar windows to keep per timeframe (timeframe → number of bars; 0 builds none from ticks, yet a file of such bars keeps DEFAULT_WINDOW_BARS). */
 export type WindowSizes = Partial<Record<Timeframe, number>>;
 
 /** Bars kept of a timeframe a file states bars of when the configuration names no window for it. */
