@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -18,11 +20,14 @@ const SYMBOLS = ['ESZ25_FUT_CME', 'EURUSD', 'GBPUSD', 'NQZ25_FUT_CME', 'XAUUSD']
 const WAIT = { timeout: 15_000 };
 
 let context: BrowserContext | undefined;
+/** The browser's profile: it lives as long as the browser (tempDir() folders go after each test, while Chromium still writes here). */
+let profile: string | undefined;
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (as .ci/run does), or set CHROMIUM_PATH`);
   await mkdir(ARTIFACTS, { recursive: true });
-  context = await chromium.launchPersistentContext(await tempDir(), {
+  profile = await mkdtemp(join(tmpdir(), 'tapebridge-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
     viewport: { width: 1280, height: 720 },
@@ -41,6 +46,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await context?.close();
+  if (profile) await rm(profile, { recursive: true, force: true, maxRetries: 5 });
 });
 
 const cell = (page: Page, symbol: string, column: string) => page.locator(`#symbols tr[data-symbol="${symbol}"] td.${column}`);

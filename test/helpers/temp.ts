@@ -6,7 +6,7 @@ import { afterEach } from 'vitest';
 const created: string[] = [];
 
 afterEach(async () => {
-  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+  await Promise.all(created.splice(0).map((dir) => rm(dir, { recursive: true, force: true, maxRetries: 5 })));
 });
 
 /** A fresh folder for one test, removed after it. */
