@@ -88,6 +88,11 @@ interface TailState {
   tailMark: Buffer;
 }
 
+/**
+ * How far apart two writes may be and still get the same modification time: FAT and exFAT
+ * keep 2 s, Linux file systems the kernel's clock tick (a few ms).
+ */
+const MTIME_RESOLUTION_MS = 2000;
 /** Bytes before the read position compared on every read, to see a rewrite that grew back. */
 const TAIL_MARK_BYTES = 64;
 
@@ -126,8 +131,8 @@ export class FileTail {
   /** A read found data before: later changes are timed (what the first read finds is history). */
   #seen = false;
   #lastFailure: string | null = null;
-  /** The file as the last read that went through found it (null after anything else). */
-  #settled: FileIdentity | null = null;
+  /** The file as the last read that went through found it, and when (Date.now()) that read began; null after anything else. */
+  #settled: { identity: FileIdentity; checkedAt: number } | null = null;
   /** Failed reads in a row (only the first of a run is logged as an error). */
   #failures = 0;
   /** Why the file is not read (not a regular file, a link out of the folder), while it is not. */
@@ -177,14 +182,17 @@ export class FileTail {
 
   async #read(): Promise<ReadOutcome> {
     const readAt = performance.now();
+    const checkedAt = Date.now();
     let handle: FileHandle | undefined;
     try {
       // The same inode, size and modification time as at the last read that went through:
-      // nothing to read, and one stat instead of opening the file (follow-up reads, the safety poll).
+      // nothing to read, and one stat instead of opening the file (follow-up reads, the safety
+      // poll). Unless it was modified just before that read: a rewrite to the same size within
+      // the file system's timestamp resolution keeps the modification time.
       const settled = this.#settled;
       this.#settled = null;
       const found = await stat(this.path);
-      if (settled && sameIdentity(settled, identityOf(found))) {
+      if (settled && sameIdentity(settled.identity, identityOf(found)) && found.mtimeMs < settled.checkedAt - MTIME_RESOLUTION_MS) {
         this.#settled = settled;
         return 'unchanged';
       }
@@ -209,7 +217,7 @@ export class FileTail {
         const outcome =
           format.mode === 'tail' ? await this.#readTail(handle, identity, format, timing) : await this.#readWhole(handle, identity, format, timing);
         if (outcome === 'changed') this.#seen = true;
-        if (outcome === 'changed' || outcome === 'unchanged') this.#settled = identity;
+        if (outcome === 'changed' || outcome === 'unchanged') this.#settled = { identity, checkedAt };
         return outcome;
       } catch (error) {
         if (!(error instanceof FormatError)) throw error;
@@ -404,7 +412,7 @@ export class FileTail {
   async #refuse(reason: string, identity: FileIdentity | null): Promise<ReadOutcome> {
     if (reason !== this.#refused) this.#logger.warn({ event: 'file_skipped', reason }, `file skipped: ${reason}`);
     this.#refused = reason;
-    this.#settled = identity ?? identityOf(await stat(this.path).catch(() => ({ ino: -1, size: -1, mtimeMs: -1 })));
+    this.#settled = { identity: identity ?? identityOf(await stat(this.path).catch(() => ({ ino: -1, size: -1, mtimeMs: -1 }))), checkedAt: Date.now() };
     return 'unchanged';
   }
 

@@ -1,4 +1,4 @@
-import { appendFile, mkdir, open, rename, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, rename, rm, stat, truncate, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
@@ -64,6 +64,9 @@ describe('FileTail on a .scid file', () => {
     const path = join(dir, 'ESZ25_FUT_CME.scid');
     const writer = new ScidWriter(path);
     await writer.create([0, 1].map((i) => scidTickRecord(trade(i))));
+    // Written a while ago: a write since would have another modification time.
+    const past = new Date(Date.now() - 60_000);
+    await utimes(path, past, past);
     const { tail, quote, opens } = setup();
     const reader = tail(path);
     expect(await reader.read()).toBe('changed');
@@ -79,6 +82,25 @@ describe('FileTail on a .scid file', () => {
     await writer.create([5, 6, 7].map((i) => scidTickRecord(trade(i, 5000))));
     expect(await reader.read()).toBe('changed');
     expect(quote('ESZ25_FUT_CME')).toMatchObject({ last: 5000, time: T0 + 7000 });
+  });
+
+  it('opens a file modified just before its last read, though it looks the same: a same-size rewrite may keep the modification time', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'ESZ25_FUT_CME.scid');
+    const writer = new ScidWriter(path);
+    await writer.create([0, 1].map((i) => scidTickRecord(trade(i))));
+    // A whole second, which utimes sets exactly.
+    const now = Math.floor(Date.now() / 1000);
+    await utimes(path, now, now);
+    const { tail, quote } = setup();
+    const reader = tail(path);
+    expect(await reader.read()).toBe('changed');
+    // Rewritten to the same size within the timestamp resolution: the same inode, size and modification time.
+    await writer.create([5, 6].map((i) => scidTickRecord(trade(i, 5000))));
+    await utimes(path, now, now);
+    expect((await stat(path)).mtimeMs).toBe(now * 1000);
+    expect(await reader.read()).toBe('changed');
+    expect(quote('ESZ25_FUT_CME')).toMatchObject({ last: 5000, time: T0 + 6000 });
   });
 
   it('keeps a partial last record until the rest of it arrives', async () => {
