@@ -26,6 +26,8 @@ Options:
   -c, --config FILE     JSON config file, over config/default.json and config/$NODE_ENV.json
       --config-dir DIR  where default.json and $NODE_ENV.json are (default ./config,
                         or $TAPEBRIDGE_CONFIG_DIR)
+      --state-dir DIR   keep the state across restarts in DIR (journal.persistDir): the
+                        saved versions and the checkpoint of where each file was read
       --demo            run the simulator even when folders are given
       --log-level L     fatal, error, warn, info, debug, trace or silent
       --insecure-no-auth  allow a non-loopback --host without tokens (auth.insecureNoAuth)
@@ -50,6 +52,7 @@ async function main(argv: string[]): Promise<number> {
         host: { type: 'string' },
         config: { type: 'string', short: 'c' },
         'config-dir': { type: 'string' },
+        'state-dir': { type: 'string' },
         demo: { type: 'boolean' },
         'log-level': { type: 'string' },
         'insecure-no-auth': { type: 'boolean' },
@@ -70,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.port !== undefined) cli.port = /^\d+$/.test(args.port) ? Number(args.port) : args.port;
   if (args['log-level'] !== undefined) cli.log = { level: args['log-level'] };
   if (args['insecure-no-auth']) cli.auth = { insecureNoAuth: true };
+  if (args['state-dir'] !== undefined) cli.journal = { persistDir: args['state-dir'] };
   const loaderFor = (extraSources: string[]): ConfigLoader =>
     new ConfigLoader({
       configDir: args['config-dir'] ?? process.env.TAPEBRIDGE_CONFIG_DIR ?? 'config',

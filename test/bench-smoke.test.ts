@@ -68,7 +68,14 @@ const SANE: Record<(typeof SCENARIOS)[number], string[]> = {
   http: ['figures.requestsPerSecond', 'figures.notModifiedPerSecond', 'baseline.requestsPerSecond', 'baseline.notModifiedPerSecond'],
   polling: ['figures.cpuSeconds', 'figures.readsPerChange', 'baseline.cpuSeconds', 'baseline.readsPerChange'],
   idle: ['baseline.cores', 'baseline.safetyPollFiles', 'figures.safetyPollFiles'],
-  fanout: ['figures.deliveriesPerSecond', 'baseline.wsSendPerMessage.deliveriesPerSecond', 'baseline.wsBatchedPrebuiltFrames.deliveriesPerSecond'],
+  fanout: [
+    'figures.deliveriesPerSecond',
+    'baseline.wsSendPerMessage.deliveriesPerSecond',
+    'baseline.wsBatchedPrebuiltFrames.deliveriesPerSecond',
+    'figures.cli.atRate.deliveriesPerSecond',
+    'figures.cli.atRate.serverCpu',
+    'baseline.rawWsOneWritePerMessage.deliveriesPerSecond',
+  ],
   latency: ['figures.latencyMs.p50', 'figures.latencyMs.p99', 'figures.samples', 'baseline.latencyMs.p50'],
   memory: ['figures.withClients.rssMb', 'figures.withClients.heapUsedMb', 'figures.soak.end.rssMb', 'baseline.emptyBridge.rssMb', 'baseline.bareNodeRssMb'],
 };

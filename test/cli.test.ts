@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -106,6 +106,21 @@ describe('tapebridge command line', () => {
       .map((line) => JSON.parse(line) as { msg: string; boundMs?: number });
     expect(lines.find((line) => line.msg === 'shutting down')?.boundMs).toBe(5000);
     expect(lines.at(-1)?.msg).toBe('closed');
+  });
+
+  it('--state-dir keeps the state there: a restart after SIGTERM keeps the epoch and goes on from the checkpoint', async () => {
+    const dir = await tempDir();
+    const state = await tempDir();
+    await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 2650.1, ask: 2650.4 }, 'rewrite');
+    const epochOf = async (url: string): Promise<string | undefined> =>
+      waitFor('the symbol', async () => (await getJson<{ symbols: { epoch: string }[] }>(`${url}/v1/symbols`)).body.symbols[0]?.epoch);
+    const first = run(['--watch', dir, '--port', '0', '--state-dir', state]);
+    const epoch = await epochOf(await listeningUrl(first));
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect((await readdir(state)).sort()).toEqual(['0.json', 'checkpoint.json', 'manifest.json']);
+    const second = run(['--watch', dir, '--port', '0', '--state-dir', state]);
+    expect(await epochOf(await listeningUrl(second))).toBe(epoch);
   });
 
   it('reads config/default.json and config/$NODE_ENV.json from --config-dir, TAPEBRIDGE_* variables over them', async () => {

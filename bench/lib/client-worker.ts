@@ -5,11 +5,16 @@
  * - `ws`: the `ws` library's client, decoding every message; in `record` mode it notes, for
  *   every patch that moves a symbol's quote time, the time of receipt on the machine's
  *   monotonic clock (shared by every process), to be matched with the writer's writes.
- * - `raw`: CountingWebSocket, which only counts frames (delivery-rate runs).
+ * - `raw`: CountingWebSocket, which only counts frames (delivery-rate runs);
+ * - `nats`: NatsCountingWebSocket, the same against a NATS server (its MSGs counted);
+ * - `plain`: the `ws` client of a server that sends each quote as a JSON object with its
+ *   `symbol` and `time` (the hand-written baseline), recorded as `ws` records patches; the
+ *   first quote of each symbol (sent on connection) stands for its snapshot.
  */
 import WebSocket from 'ws';
 import type { ToWorker, FromWorker, SocketPlan } from './clients.js';
 import { CountingWebSocket } from './raw-ws.js';
+import { NatsCountingWebSocket } from './nats-ws.js';
 
 interface Patch {
   type: string;
@@ -53,7 +58,7 @@ function quoteTimeUs(ops: NonNullable<Patch['ops']>): number | undefined {
 }
 
 const wsClients: WebSocket[] = [];
-const rawClients: CountingWebSocket[] = [];
+const rawClients: (CountingWebSocket | NatsCountingWebSocket)[] = [];
 const receipts = new Receipts();
 let symbolIndex = new Map<string, number>();
 let recording = false;
@@ -109,6 +114,39 @@ async function connectWs(url: string, plans: SocketPlan[], record: boolean): Pro
   });
 }
 
+async function connectPlain(url: string, plans: SocketPlan[], record: boolean): Promise<void> {
+  await Promise.all(
+    plans.map(
+      (plan) =>
+        new Promise<void>((resolve) => {
+          const socket = new WebSocket(url.replace(/^http/, 'ws'), { perMessageDeflate: false });
+          wsClients.push(socket);
+          const quoteTimes = new Map<number, number>();
+          socket.on('message', (data: Buffer) => {
+            const receivedMs = nowMs();
+            const quote = JSON.parse(data.toString()) as { symbol: string; time: number };
+            const index = symbolIndex.get(quote.symbol);
+            if (index === undefined) return;
+            const timeUs = Math.round(quote.time * 1000);
+            const previous = quoteTimes.get(index);
+            quoteTimes.set(index, timeUs);
+            if (previous === undefined) {
+              snapshots++;
+              if (quoteTimes.size === plan.expect) resolve();
+              return;
+            }
+            patches++;
+            if (recording && record) receipts.push(index, previous, timeUs, receivedMs);
+          });
+          socket.on('error', () => errors++);
+          socket.on('close', () => {
+            if (!closing) closedEarly++;
+          });
+        }),
+    ),
+  );
+}
+
 async function connectRaw(url: string, plans: SocketPlan[]): Promise<void> {
   const target = new URL('/v1/ws', url);
   // A few at a time: a thousand handshakes at once overflow the listen backlog.
@@ -116,6 +154,13 @@ async function connectRaw(url: string, plans: SocketPlan[]): Promise<void> {
     const batch = plans.slice(i, i + 50);
     const opened = await Promise.all(batch.map((plan) => CountingWebSocket.open(target, JSON.stringify({ op: 'subscribe', symbols: plan.symbols }))));
     rawClients.push(...opened);
+  }
+}
+
+async function connectNats(url: string, count: number): Promise<void> {
+  for (let i = 0; i < count; i += 50) {
+    const batch = Array.from({ length: Math.min(50, count - i) }, () => NatsCountingWebSocket.open(new URL(url)));
+    rawClients.push(...(await Promise.all(batch)));
   }
 }
 
@@ -163,6 +208,8 @@ process.on('message', (message: ToWorker) => {
         symbolIndex = new Map(message.symbols.map((symbol, index) => [symbol, index]));
         try {
           if (message.kind === 'raw') await connectRaw(message.url, message.plans);
+          else if (message.kind === 'plain') await connectPlain(message.url, message.plans, message.record);
+          else if (message.kind === 'nats') await connectNats(message.url, message.plans.length);
           else await connectWs(message.url, message.plans, message.record);
           send({ type: 'connected', sockets: message.plans.length });
         } catch (error) {

@@ -5,6 +5,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { forkTs, stopChild } from './processes.js';
 
+/**
+ * `ws`: decoding clients of the bridge (latency); `raw`: counting clients of the bridge or raw ws;
+ * `nats`: counting clients of a NATS server; `plain`: quotes as JSON objects (bench/lib/hand-written.ts).
+ */
+export type ClientKind = 'ws' | 'raw' | 'nats' | 'plain';
+
 /** One connection: what it subscribes to, and how many snapshots mean it is in sync. */
 export interface SocketPlan {
   symbols: string[];
@@ -12,7 +18,7 @@ export interface SocketPlan {
 }
 
 export type ToWorker =
-  | { type: 'connect'; url: string; kind: 'ws' | 'raw'; plans: SocketPlan[]; symbols: string[]; record: boolean }
+  | { type: 'connect'; url: string; kind: ClientKind; plans: SocketPlan[]; symbols: string[]; record: boolean }
   | { type: 'record'; on: boolean }
   | { type: 'counts' }
   | { type: 'latencies'; writes: { timesUs: Float64Array; atMs: Float64Array }[] }
@@ -90,7 +96,7 @@ export class ClientPool {
   }
 
   /** Opens every connection (resolves once each has the snapshots it expects). */
-  async connect(url: string, kind: 'ws' | 'raw', plans: SocketPlan[], symbols: string[], record = false): Promise<void> {
+  async connect(url: string, kind: ClientKind, plans: SocketPlan[], symbols: string[], record = false): Promise<void> {
     const shares = this.#workers.map((): SocketPlan[] => []);
     plans.forEach((plan, i) => shares[i % shares.length]?.push(plan));
     await Promise.all(this.#workers.map((worker, i) => worker.ask({ type: 'connect', url, kind, plans: shares[i] ?? [], symbols, record }, 'connected')));

@@ -9,7 +9,9 @@
  *   to every socket in one write.
  *
  * All three are paced alike: a batch of `batch` messages per turn of the event loop while
- * the clients' unsent bytes stay under `--limit` bytes per client.
+ * the clients' unsent bytes stay under `--limit` bytes per client (`drive`), or `rate`
+ * batches a second, each in its own timer turn (`pace`: with a batch of 1 and `ws-batched`,
+ * one write per socket per message, the floor of a server that does not join messages).
  *
  *   (forked by bench/fanout.ts) fanout-server.ts <mode> <symbols> <batch>
  */
@@ -25,7 +27,7 @@ import { TickDriver } from './market.js';
 
 export type FanoutMode = 'bridge' | 'ws-send' | 'ws-batched';
 
-export type FanoutCommand = { type: 'drive'; limitBytes: number } | { type: 'stop' };
+export type FanoutCommand = { type: 'drive'; limitBytes: number } | { type: 'pace'; rate: number } | { type: 'stop' };
 
 export type FanoutReport =
   { type: 'listening'; url: string; messageBytes: number } | { type: 'stopped'; messages: number; cpuSeconds: number; clients: number };
@@ -165,8 +167,28 @@ function loop(limitBytes: number): void {
   }
 }
 
+/** `rate` batches a second, evenly, each in a timer turn of its own. */
+function pace(rate: number): void {
+  const start = performance.now();
+  const tick = (): void => {
+    if (!driving) return;
+    const due = Math.floor(((performance.now() - start) / 1000) * rate) + 1;
+    if (batches < due) {
+      server.step();
+      batches++;
+    }
+    setTimeout(tick, Math.max(0, start + (batches / rate) * 1000 - performance.now()));
+  };
+  tick();
+}
+
 process.on('message', (command: FanoutCommand) => {
-  if (command.type === 'drive') {
+  if (command.type === 'pace') {
+    driving = true;
+    batches = 0;
+    cpuAtStart = process.cpuUsage();
+    pace(command.rate);
+  } else if (command.type === 'drive') {
     driving = true;
     batches = 0;
     cpuAtStart = process.cpuUsage();

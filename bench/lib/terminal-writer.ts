@@ -44,15 +44,17 @@ export class TerminalWriter {
   #next = 0;
 
   /**
-   * `count` symbols: 40% `.scid`, 30% MT5 ticks, 30% JSON, each with `historyMinutes` of
-   * ticks already in its file (JSON files hold only the latest quote).
+   * `count` symbols: `scidShare` of them `.scid` (40% by default), then MT5 ticks and JSON
+   * (30% each, as many as are left), each with `historyMinutes` of ticks already in its
+   * file (JSON files hold only the latest quote).
    */
   constructor(
     readonly dir: string,
     count: number,
     readonly historyMinutes = 200,
+    scidShare = 0.4,
   ) {
-    const scid = Math.round(count * 0.4);
+    const scid = Math.round(count * scidShare);
     const mt5 = Math.round(count * 0.3);
     this.#files = Array.from({ length: count }, (_, i): FileOf => {
       const kind: Kind = i < scid ? 'scid' : i < scid + mt5 ? 'mt5' : 'json';

@@ -24,8 +24,9 @@ import { ClientError } from '../model/errors.js';
 import type { UnexpectedErrors } from './unexpected.js';
 import { type Timeframe, TIMEFRAME_MS } from '../model/document.js';
 import { loadState, saveState } from '../state/persist.js';
+import { Checkpointer, loadCheckpoint, type RestoredFiles } from './checkpoint.js';
 import type { DataLimits } from '../state/data-guard.js';
-import { ingestInto } from '../state/ingest.js';
+import { ingestInto, type SourceIngestOptions } from '../state/ingest.js';
 import { Store } from '../state/store.js';
 import { DashboardStream } from '../transports/dashboard-sse.js';
 import { registerDashboardPage } from '../transports/dashboard-page.js';
@@ -39,7 +40,7 @@ import { createHttpServer } from '../transports/server.js';
 import { SseEndpoint } from '../transports/sse.js';
 import { WebSocketEndpoint } from '../transports/ws.js';
 import { formatOptionsOf, symbolMapperOf } from './source-options.js';
-import { SourceSet, sourceHealth } from './sources.js';
+import { documentShape, SourceSet, sourceHealth, sourceKey } from './sources.js';
 import { SourceWatcher, type FileBreakerEvent } from '../watch/source-watcher.js';
 import { VERSION } from '../model/version.js';
 
@@ -91,6 +92,8 @@ interface State {
   readonly notifier: Notifier;
   readonly health: HealthRegistry;
   readonly stats: StatsRegistry;
+  /** What the checkpoint gives the files at start (null: none was taken); emptied once they were read. */
+  readonly restored: RestoredFiles | null;
 }
 
 /** The HTTP server with its routes and streams, registered but not listening. */
@@ -123,11 +126,12 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const transports = await openTransports(config, options.unexpected, logger, auth, state);
   const { url, port } = await listen(config, logger, auth, state, transports);
   const sources = openSources(logger, state);
-  const monitoring = monitorHealth(config, options.unexpected, state, transports.connections, sources);
+  const checkpointer = checkpointerOf(state, sources, logger);
+  const monitoring = monitorHealth(config, options.unexpected, state, transports.connections, sources, checkpointer);
   const watchers = wireLiveConfig(config, options.configLoader, logger, auth, state, transports, sources, monitoring.monitor);
-  const ready = readInitialFiles(config, logger, state.store, sources, watchers);
+  const ready = readInitialFiles(config, logger, state, sources, watchers, checkpointer);
 
-  const steps = shutdownSteps(state, transports, sources, monitoring, watchers, options.closeSteps ?? [], logger);
+  const steps = shutdownSteps(state, transports, sources, monitoring, watchers, checkpointer, options.closeSteps ?? [], logger);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= closeInOrder(steps, logger).then(() => logger.info('closed'));
@@ -170,6 +174,16 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
     store.restore(saved);
     logger.info({ event: 'state_restored', epoch: saved.epoch, symbols: saved.symbols.length }, 'saved state restored: clients resume in the same epoch');
   }
+  const restored =
+    config.journal.persistDir === null
+      ? null
+      : await loadCheckpoint(resolve(config.journal.persistDir), config.journal.checkpointMaxBytes, {
+          store,
+          logger,
+          shape: documentShape(config),
+          sources: new Set(config.sources.map(sourceKey)),
+          ingest: ingestOptionsOf(config),
+        });
   const cache = new DerivedCache(config.cache, metrics.cache);
   const hub = new Hub({ store, logger, counters: metrics.hub }, config.stream);
   const loader = options.configLoader;
@@ -185,7 +199,7 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
   );
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
-  return { metrics, store, cache, hub, live, notifier, health, stats };
+  return { metrics, store, cache, hub, live, notifier, health, stats, restored };
 }
 
 /** The HTTP server, its guards and routes, the SSE, WebSocket and dashboard streams. */
@@ -258,7 +272,7 @@ async function listen(config: Config, logger: Logger, auth: AuthGate, state: Sta
 }
 
 /** The watched folders (started by readInitialFiles), their circuit breakers told to the notifier. */
-function openSources(logger: Logger, { store, metrics, notifier }: State): SourceSet {
+function openSources(logger: Logger, { store, metrics, notifier, restored }: State): SourceSet {
   const onBreaker = (event: FileBreakerEvent): void => {
     metrics.breakerTransitions[event.to].add();
     const retryAt = event.retryAt === null ? null : new Date(Date.now() + (event.retryAt - performance.now())).toISOString();
@@ -284,10 +298,12 @@ function openSources(logger: Logger, { store, metrics, notifier }: State): Sourc
       registry: new FormatRegistry(source.format, formatOptionsOf(source, config.document.bookLevels)),
       include: source.include,
       openIngest: ingestInto(store, {
-        windows: config.document.bars,
-        sessionZone: TimeZone.parse(config.document.sessionZone),
+        ...ingestOptionsOf(config),
         ...(mapSymbol ? { mapSymbol } : {}),
+        ...(restored ? { resumeFrom: (key: string) => restored.ingests.get(key) } : {}),
       }),
+      ...(restored ? { savedTail: (path: string) => restored.tails.get(path) } : {}),
+      onResume: (_path, outcome) => metrics.checkpointFiles[outcome.resumed ? 'resumed' : 'reread'].add(),
       logger,
       schedule: config.watch,
       usePolling: source.usePolling,
@@ -307,7 +323,14 @@ function openSources(logger: Logger, { store, metrics, notifier }: State): Sourc
 }
 
 /** The health components, the monitor that tells their changes to the notifier, /stats and the /metrics probes. */
-function monitorHealth(config: Config, unexpected: UnexpectedErrors | undefined, state: State, connections: ConnectionGuard, sources: SourceSet): Monitoring {
+function monitorHealth(
+  config: Config,
+  unexpected: UnexpectedErrors | undefined,
+  state: State,
+  connections: ConnectionGuard,
+  sources: SourceSet,
+  checkpointer: Checkpointer,
+): Monitoring {
   const { metrics, store, cache, hub, live, notifier, health, stats } = state;
   const eventLoop = new EventLoopMonitor();
   health.registerGroup(() => sourceHealth(sources.statuses()));
@@ -338,7 +361,7 @@ function monitorHealth(config: Config, unexpected: UnexpectedErrors | undefined,
     notifier.notify(HEALTH_LOG_LEVEL[to], `health ${from} -> ${to}`, { type: 'health', from, to, problems });
   };
   const monitor = new HealthMonitor({ registry: health, eventLoop, onChange }, { intervalMs: config.health.intervalMs });
-  bridgeStats(stats, { store, hub, metrics, sources, eventLoop, notifier, cache });
+  bridgeStats(stats, { store, hub, metrics, sources, eventLoop, notifier, cache, checkpointer });
   metrics.setProbes({
     clients: () => hub.clients(),
     symbols: () => [...store.symbols()].length,
@@ -424,10 +447,25 @@ function wireLiveConfig(
   return { tokenWatcher, configWatcher };
 }
 
-/** Starts the sources: resolves once every file present has been read once and the config files are watched. */
-function readInitialFiles(config: Config, logger: Logger, store: Store, sources: SourceSet, { tokenWatcher, configWatcher }: ConfigWatchers): Promise<void> {
+/**
+ * Starts the sources: resolves once every file present has been read once and the config
+ * files are watched. Checkpoints are taken from then on.
+ */
+function readInitialFiles(
+  config: Config,
+  logger: Logger,
+  { store, restored }: State,
+  sources: SourceSet,
+  { tokenWatcher, configWatcher }: ConfigWatchers,
+  checkpointer: Checkpointer,
+): Promise<void> {
   const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready()])
-    .finally(() => store.release())
+    .finally(() => {
+      store.release();
+      restored?.tails.clear();
+      restored?.ingests.clear();
+      checkpointer.start();
+    })
     .then(() => {
       logger.info({ symbols: [...store.symbols()].length }, 'initial read done');
     });
@@ -446,6 +484,7 @@ function shutdownSteps(
   sources: SourceSet,
   { eventLoop, monitor }: Monitoring,
   { tokenWatcher, configWatcher }: ConfigWatchers,
+  checkpointer: Checkpointer,
   embedderSteps: readonly CloseStep[],
   logger: Logger,
 ): CloseStep[] {
@@ -463,6 +502,8 @@ function shutdownSteps(
     { name: 'stream reauthorization', close: stopReauthorizing },
     { name: 'health monitor', close: () => monitor.close() },
     { name: 'event loop monitor', close: () => eventLoop.close() },
+    // Before the sources close (they hold where each file was read); reads still running are waited for, file by file.
+    { name: 'checkpoint', close: () => checkpointer.close() },
     { name: 'sources', close: () => sources.close() },
     { name: 'saved state', close: () => saveOnClose(store, live.current.journal.persistDir, logger) },
     { name: 'hub', close: () => hub.close() },
@@ -492,6 +533,19 @@ const HEALTH_LOG_LEVEL: Record<HealthStatus, NotifyLevel> = { HEALTHY: 'info', D
 /** How far back a file's history is read at start: enough to fill the longest bar window. */
 function historyMsOf(config: Config): number {
   return Math.max(0, ...Object.entries(config.document.bars).map(([tf, size]) => (size ?? 0) * TIMEFRAME_MS[tf as Timeframe]));
+}
+
+/** How every file's records become contributions: the bar windows and where D1 bars begin. */
+function ingestOptionsOf(config: Config): Pick<SourceIngestOptions, 'windows' | 'sessionZone'> {
+  return { windows: config.document.bars, sessionZone: TimeZone.parse(config.document.sessionZone) };
+}
+
+/** Checkpoints into journal.persistDir, as the running config says (none while it is null). */
+function checkpointerOf({ store, live }: State, sources: SourceSet, logger: Logger): Checkpointer {
+  return new Checkpointer({ sources, store, logger, shape: () => documentShape(live.current) }, () => {
+    const { persistDir, checkpointMs, checkpointMaxBytes } = live.current.journal;
+    return persistDir === null ? null : { dir: resolve(persistDir), intervalMs: checkpointMs, maxBytes: checkpointMaxBytes };
+  });
 }
 
 function indicatorPlanOf(config: Config): IndicatorPlan {

@@ -121,8 +121,9 @@ export const ConfigSchema = Type.Object(
     sources: Type.Array(SourceSchema),
     watch: Type.Object(
       {
-        debounceMs: Millis('quiet time after a change event before reading'),
+        debounceMs: Millis('change events closer together than this are one burst, read (again) this long after its last event, within maxWaitMs'),
         maxWaitMs: Millis('a file that keeps changing is still read at least this often', 1),
+        leadingEdge: Type.Boolean({ description: 'the first change event of a burst reads the file at once (false: only after debounceMs of quiet)' }),
         trailingMs: Millis('re-read this long after a read that found data', 1),
         safetyPollMs: Millis('read every file at this interval regardless of events (0 disables)'),
         safetyPollFiles: Type.Integer({
@@ -179,6 +180,15 @@ export const ConfigSchema = Type.Object(
         maxBytesPerSymbol: Bytes('bytes of patches kept per symbol for resume; the oldest are dropped beyond', 1024),
         maxBytes: Bytes('bytes of patches kept for resume in all; the oldest of all are dropped beyond', 1024),
         persistDir: Type.Union([Type.Null(), Type.String({ minLength: 1, description: 'a folder where the state is saved at shutdown and read at start' })]),
+        checkpointMs: Millis(
+          'how often, while something changed, the checkpoint of where each file was read is written to persistDir; 0: only at shutdown',
+          0,
+          3_600_000,
+        ),
+        checkpointMaxBytes: Bytes(
+          'largest checkpoint written or read; a larger one is skipped with a warning (files are then read whole at the next start)',
+          65_536,
+        ),
       },
       { additionalProperties: false },
     ),
@@ -198,6 +208,11 @@ export const ConfigSchema = Type.Object(
         messagesPerSecond: Count('client frames per second per WebSocket (token bucket refill)'),
         messageBurst: Count('client frames a WebSocket may send at once (token bucket size)'),
         rateLimitCloseAfter: Count('frames refused in a row (RATE_LIMITED) before the connection is closed (4029)'),
+        flushWindowMs: Millis(
+          'while changes keep coming, each connection is written at most once per this many ms, joining them (0: once per event-loop turn)',
+          0,
+          100,
+        ),
       },
       { additionalProperties: false },
     ),
@@ -335,7 +350,14 @@ export const DEFAULT_CONFIG: Config = {
     maxSymbols: 10_000,
   },
   cache: { maxBytes: 50 * 1024 * 1024, ttlMs: { bars: 60_000, indicators: 60_000 } },
-  journal: { size: 1000, maxBytesPerSymbol: 8 * 1024 * 1024, maxBytes: 256 * 1024 * 1024, persistDir: null },
+  journal: {
+    size: 1000,
+    maxBytesPerSymbol: 8 * 1024 * 1024,
+    maxBytes: 256 * 1024 * 1024,
+    persistDir: null,
+    checkpointMs: 5000,
+    checkpointMaxBytes: 256 * 1024 * 1024,
+  },
   stream: {
     heartbeatMs: 15_000,
     highWaterBytes: 1024 * 1024,
@@ -349,6 +371,7 @@ export const DEFAULT_CONFIG: Config = {
     messagesPerSecond: 100,
     messageBurst: 200,
     rateLimitCloseAfter: 100,
+    flushWindowMs: 2,
   },
   http: {
     maxWaitMs: 30_000,

@@ -39,6 +39,8 @@ export class BridgeMetrics {
   readonly notifications = tallies(['sent', 'failed', 'dropped'] as const);
   readonly refusals = tallies(REFUSALS);
   readonly configChanges = tallies(['applied', 'refused'] as const);
+  /** Files a checkpoint held at start: gone on from it, or read again from their start. */
+  readonly checkpointFiles = tallies(['resumed', 'reread'] as const);
   readonly cache = cacheCounters();
   readonly #sources = new Map<string, SourceCounters>();
   #probes: MetricsProbes | null = null;
@@ -81,6 +83,13 @@ export class BridgeMetrics {
     single('tapebridge_snapshot_cache_misses_total', 'snapshots that serialised their document', this.store.snapshotMisses);
     labelled(registry, 'tapebridge_deliveries_total', 'messages handed to client connections', 'transport', this.hub.deliveries);
     labelled(registry, 'tapebridge_slow_consumer_actions_total', 'slow consumer handling: paused, resnapshot, closed', 'action', this.hub.slowConsumers);
+    labelled(
+      registry,
+      'tapebridge_checkpoint_files_total',
+      'files a checkpoint held at start: resumed from it, or reread from their start',
+      'outcome',
+      this.checkpointFiles,
+    );
     labelled(registry, 'tapebridge_breaker_transitions_total', 'file circuit breaker transitions, by new state', 'to', this.breakerTransitions);
     labelled(
       registry,

@@ -90,6 +90,13 @@ export class SourceSet {
     this.#logger.info({ added: wanted.map(({ source }) => source.path), removed: removed.map((entry) => entry.source.path) }, 'sources changed');
   }
 
+  /** Every file's reading and ingest (JSON), for a checkpoint, with the identity of the source that reads it. */
+  async checkpoint(): Promise<{ source: string; files: string[] }[]> {
+    const saved: { source: string; files: string[] }[] = [];
+    for (const { key, watcher } of [...this.#entries]) saved.push({ source: key, files: await watcher.checkpoint() });
+    return saved;
+  }
+
   /** Each folder's status, with a name for its health component (`source:<path>`). */
   statuses(): { name: string; status: SourceStatus }[] {
     const names = new Map<string, number>();
@@ -117,7 +124,10 @@ export class SourceSet {
 }
 
 /** A source's identity: all its options. */
-const sourceKey = (source: SourceConfig): string => stableJson(source);
+export const sourceKey = (source: SourceConfig): string => stableJson(source);
+
+/** What shapes every file's contribution (windows, zone, read sizes): a checkpoint of another shape is not taken. */
+export const documentShape = (config: Config): string => stableJson(REREAD_KEYS(config));
 
 /**
  * Reads stalled at once that make a folder, or all of them, UNHEALTHY: libuv's thread pool

@@ -6,6 +6,7 @@ import type { EventLoopMonitor } from '../core/health.js';
 import type { BridgeMetrics } from './metrics.js';
 import type { Tally } from '../core/tally.js';
 import type { Notifier } from './notifier.js';
+import type { Checkpointer } from './checkpoint.js';
 import type { StatsRegistry } from '../core/stats.js';
 
 /** The parts whose figures /v1/stats reports (the same figures /metrics exposes). */
@@ -17,10 +18,11 @@ export interface StatsParts {
   eventLoop: EventLoopMonitor;
   notifier: Notifier;
   cache: DerivedCache;
+  checkpointer: Checkpointer;
 }
 
-/** Registers the bridge's sections: hub, latency, sources, state, cache, eventLoop, memory, notifications, refusals, config. */
-export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources, eventLoop, notifier, cache }: StatsParts): void {
+/** Registers the bridge's sections: hub, latency, sources, state, checkpoint, cache, eventLoop, memory, notifications, refusals, config. */
+export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources, eventLoop, notifier, cache, checkpointer }: StatsParts): void {
   stats.register('hub', () => ({
     clients: hub.clients(),
     slowConsumers: hub.slowConsumers,
@@ -48,6 +50,7 @@ export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources
     const { snapshotHits, snapshotMisses, patches, patchBytes } = metrics.store;
     const served = snapshotHits.value + snapshotMisses.value;
     return {
+      gseq: store.gseq,
       patches: patches.value,
       patchBytes: patchBytes.value,
       journal: store.journalTotals(),
@@ -57,6 +60,10 @@ export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources
         hitRate: served === 0 ? null : Math.round((snapshotHits.value / served) * 1000) / 1000,
       },
     };
+  });
+  stats.register('checkpoint', () => {
+    const last = checkpointer.last;
+    return { files: values(metrics.checkpointFiles), last: last && { ...last, at: new Date(last.at).toISOString() } };
   });
   stats.register('cache', () => ({ ...cache.stats() }));
   stats.register('eventLoop', () => ({ ...eventLoop.delay() }));

@@ -8,6 +8,17 @@ interface Edges {
 }
 
 /**
+ * A window as a checkpoint holds it: its bars, the edges of those built here (open time,
+ * first, last) and the last merge (so that a rewritten forming bar is corrected, not added).
+ */
+export interface SavedWindow {
+  timeframe: Timeframe;
+  bars: Bar[];
+  edges: [t: number, first: number, last: number][];
+  lastMerge: { t: number; before: Bar | null; edges: [first: number, last: number] | null } | null;
+}
+
+/**
  * A rolling window of bars of one timeframe, oldest first, built from trades or finer bars.
  * A bar's open and close are its earliest and latest trades by time, whatever order they
  * arrive in, so that a late trade gives every timeframe the same bars as finer bars would.
@@ -206,6 +217,43 @@ export class CandleWindow {
     bars[index] = restored;
     this.#fresh.add(restored);
     this.#setEdges(t, { ...last.edges });
+  }
+
+  checkpoint(): SavedWindow {
+    const last = this.#lastMerge;
+    return {
+      timeframe: this.timeframe,
+      bars: [...this.bars],
+      edges: [...this.#edges].map(([t, { first, last }]) => [t, first, last]),
+      lastMerge: last && { t: last.t, before: last.before, edges: last.edges && [last.edges.first, last.edges.last] },
+    };
+  }
+
+  /**
+   * Goes on from what checkpoint() saved, into an empty window of the same timeframe. Throws
+   * RangeError when it cannot be this window's: another timeframe, more bars than it keeps,
+   * bars out of order.
+   */
+  restore(saved: SavedWindow): void {
+    if (saved.timeframe !== this.timeframe || saved.bars.length > this.capacity)
+      throw new RangeError(`a saved ${saved.timeframe} window does not fit ${this.timeframe}`);
+    let previous = Number.NEGATIVE_INFINITY;
+    for (const bar of saved.bars) {
+      if (bar.t <= previous) throw new RangeError(`saved ${this.timeframe} bars are not in order`);
+      previous = bar.t;
+    }
+    this.#published = saved.bars.map((bar) => ({ ...bar }));
+    this.#draft = null;
+    this.#fresh.clear();
+    this.#edges.clear();
+    this.#newestEdges = null;
+    for (const [t, first, last] of saved.edges) this.#setEdges(t, { first, last });
+    const merge = saved.lastMerge;
+    this.#lastMerge = merge && {
+      t: merge.t,
+      before: merge.before && { ...merge.before },
+      edges: merge.edges && { first: merge.edges[0], last: merge.edges[1] },
+    };
   }
 
   /** Publishes the changes since the last seal; returns the same array when nothing changed. */

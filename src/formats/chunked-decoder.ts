@@ -8,17 +8,26 @@ import type { RecordSink, TailDecoder } from './types.js';
  * file: `position` moves back to them.
  */
 export class ChunkedDecoder {
-  #carry: Buffer | null = null;
+  #carry: Buffer | null;
 
   constructor(
     readonly decoder: TailDecoder,
     /** Offset in the file of the next byte to feed (read). */
     public position: number,
-  ) {}
+    /** Bytes before `position` fed but not decoded yet (a checkpoint's partial record). */
+    pending: Buffer | null = null,
+  ) {
+    this.#carry = pending !== null && pending.length > 0 ? pending : null;
+  }
 
   /** Bytes fed but not decoded yet (a partial record or line). */
   get pendingBytes(): number {
     return this.#carry?.length ?? 0;
+  }
+
+  /** Those bytes, for a checkpoint. */
+  get pending(): Buffer | null {
+    return this.#carry;
   }
 
   /** Decodes `bytes`, which start at `position`. */

@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../model/document.js';
 import { badTime, columnIndex, DelimitedDecoder, fieldValue, normalizeName, price, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { carriedNumber, carriedPart, carriedString, savedNumber, type DecoderCarry } from './carry.js';
 import { symbolFromFileName } from './file-names.js';
 import {
   COLUMN_ROLES,
@@ -118,6 +119,16 @@ class CsvDecoder extends DelimitedDecoder {
 
   protected isHeader(fields: string[]): boolean {
     return isHeader(fields, this.options);
+  }
+
+  protected carried(): DecoderCarry {
+    return { times: this.#times.checkpoint(), lastSymbol: this.#lastSymbol, lastTime: savedNumber(this.#lastTime) };
+  }
+
+  protected resumeCarried(saved: DecoderCarry): void {
+    this.#times.resume(carriedPart(saved, 'times'));
+    this.#lastSymbol = carriedString(saved, 'lastSymbol');
+    this.#lastTime = carriedNumber(saved, 'lastTime', Number.NaN);
   }
 
   protected configure(layout: TextLayout): void {

@@ -1,5 +1,6 @@
 import { type Timeframe, TIMEFRAME_MS, windowSize } from '../model/document.js';
 import { parseDate, parseDateTime, parseTimeOfDay, type DateOrder } from './datetime.js';
+import { carriedNumber, carriedPart, savedNumber, type DecoderCarry } from './carry.js';
 import { decodeRecord } from './record-guard.js';
 import { firstLine, forEachLine, LineReader, lineTailStart, OVERLONG_LINE, sniffEncoding } from './text.js';
 import { decideTimeframe, type TimeframeDecision } from './timeframe-inference.js';
@@ -134,6 +135,15 @@ export class TimeReader {
     this.#unpaddedMillis = unpaddedMillis;
   }
 
+  /** The instant of the last row remembered: it places a repeated (fall-back) hour. */
+  checkpoint(): DecoderCarry {
+    return { last: savedNumber(this.#last) };
+  }
+
+  resume(saved: DecoderCarry): void {
+    this.#last = carriedNumber(saved, 'last', Number.NEGATIVE_INFINITY);
+  }
+
   /**
    * Epoch ms of `date` (which may hold the time too) and `time`, or NaN. Rows read in order
    * `remember` theirs, which places a time of a repeated (fall-back) hour after the previous row.
@@ -197,6 +207,10 @@ export abstract class DelimitedDecoder implements TailDecoder {
   protected abstract isHeader(fields: string[]): boolean;
   /** Sets up the columns; throws FormatError when the file is not of this format. */
   protected abstract configure(layout: TextLayout): void;
+  /** What a row carries to the next (the time reader's state, the last bar's time), for a checkpoint. */
+  protected abstract carried(): DecoderCarry;
+  /** Takes back what carried() saved; throws CarryMismatch when it does not fit. */
+  protected abstract resumeCarried(saved: DecoderCarry): void;
   /** Epoch ms of a row, NaN when it has none (used to find where to start a large file). */
   protected abstract timeOf(fields: string[]): number;
   protected abstract row(fields: string[], text: string, offset: number, sink: RecordSink): void;
@@ -224,6 +238,15 @@ export abstract class DelimitedDecoder implements TailDecoder {
       timeOf: (line) => this.timeOf(splitFields(line, layout.delimiter)),
     });
     return { offset, fingerprintBytes: layout.fingerprintBytes };
+  }
+
+  checkpoint(): DecoderCarry {
+    return { lines: this.#lines?.checkpoint() ?? null, rows: this.carried() };
+  }
+
+  resume(saved: DecoderCarry): void {
+    this.#lines?.resume(carriedPart(saved, 'lines'));
+    this.resumeCarried(carriedPart(saved, 'rows'));
   }
 
   decode(chunk: Buffer, offset: number, sink: RecordSink): number {

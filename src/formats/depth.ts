@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
-import type { Book, BookLevel } from '../model/document.js';
+import type { Book, BookLevel, JsonValue } from '../model/document.js';
+import { CarryMismatch, carriedBoolean, type DecoderCarry } from './carry.js';
 import { decodeRecord } from './record-guard.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
@@ -25,6 +26,8 @@ import {
 export const DEPTH_MAGIC = 0x44444353; // "SCDD" little-endian
 export const DEPTH_HEADER_SIZE = 64;
 export const DEPTH_RECORD_SIZE = 24;
+/** Levels per side a checkpoint's book may hold (a real book has a few thousand at most). */
+const MAX_SAVED_LEVELS = 100_000;
 export const FLAG_END_OF_BATCH = 0x01;
 export const DepthCommand = {
   NONE: 0,
@@ -66,6 +69,22 @@ class BookSide {
   readonly levels: [price: number, size: number, orders: number][] = [];
 
   constructor(private readonly descending: boolean) {}
+
+  /** A side as checkpoint() saved it: levels of three finite numbers, best first. */
+  static from(descending: boolean, saved: JsonValue | undefined): BookSide {
+    const side = new BookSide(descending);
+    if (!Array.isArray(saved) || saved.length > MAX_SAVED_LEVELS) throw new CarryMismatch('a book side is not a list of levels');
+    for (const level of saved) {
+      if (!Array.isArray(level) || level.length !== 3 || !level.every((value) => typeof value === 'number' && Number.isFinite(value))) {
+        throw new CarryMismatch('a book level is not [price, size, orders]');
+      }
+      const [price, size, orders] = level as [number, number, number];
+      const previous = side.levels.at(-1);
+      if (previous && (descending ? previous[0] <= price : previous[0] >= price)) throw new CarryMismatch('book levels are not sorted best first');
+      side.levels.push([price, size, orders]);
+    }
+    return side;
+  }
 
   /** Sets a level; returns its index. */
   set(price: number, size: number, orders: number): number {
@@ -134,6 +153,16 @@ class DepthDecoder implements TailDecoder {
     if (headerSize === null) return null;
     const offset = await lastSnapshot(file, headerSize, options.maxBackfillBytes);
     return { offset, fingerprintBytes: headerSize + DEPTH_RECORD_SIZE };
+  }
+
+  checkpoint(): DecoderCarry {
+    return { bids: this.#bids.levels, asks: this.#asks.levels, dirty: this.#dirty };
+  }
+
+  resume(saved: DecoderCarry): void {
+    this.#bids = BookSide.from(true, saved.bids);
+    this.#asks = BookSide.from(false, saved.asks);
+    this.#dirty = carriedBoolean(saved, 'dirty');
   }
 
   decode(chunk: Buffer, offset: number, sink: RecordSink): number {

@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import type { Bar, Timeframe } from '../model/document.js';
 import { DelimitedDecoder, TimeReader, type TextLayout } from './delimited.js';
+import { carriedNumber, carriedPart, savedNumber, type DecoderCarry } from './carry.js';
 import { symbolFromFileName } from './file-names.js';
 import { bracketedColumns, sniffBracketedHeader } from './mt5-ticks.js';
 import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
@@ -45,6 +46,15 @@ class Mt5BarDecoder extends DelimitedDecoder {
 
   protected isHeader(): boolean {
     return true;
+  }
+
+  protected carried(): DecoderCarry {
+    return { times: this.#times.checkpoint(), lastTime: savedNumber(this.#lastTime) };
+  }
+
+  protected resumeCarried(saved: DecoderCarry): void {
+    this.#times.resume(carriedPart(saved, 'times'));
+    this.#lastTime = carriedNumber(saved, 'lastTime', Number.NaN);
   }
 
   protected configure(layout: TextLayout): void {

@@ -1,4 +1,5 @@
 import { basename, extname } from 'node:path';
+import { carriedOptional, carriedPart, savedNumber, type DecoderCarry } from './carry.js';
 import { DelimitedDecoder, price, readLayout, TimeReader, type TextLayout } from './delimited.js';
 import { FormatError, type DecoderContext, type FormatOptions, type RecordSink, type TailFormat, type TickRecord } from './types.js';
 
@@ -62,6 +63,16 @@ class Mt5TickDecoder extends DelimitedDecoder {
 
   protected isHeader(): boolean {
     return true;
+  }
+
+  protected carried(): DecoderCarry {
+    return { times: this.#times.checkpoint(), bid: savedNumber(this.#bid), ask: savedNumber(this.#ask) };
+  }
+
+  protected resumeCarried(saved: DecoderCarry): void {
+    this.#times.resume(carriedPart(saved, 'times'));
+    this.#bid = carriedOptional(saved, 'bid');
+    this.#ask = carriedOptional(saved, 'ask');
   }
 
   protected configure(layout: TextLayout): void {

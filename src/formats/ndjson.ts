@@ -2,6 +2,7 @@ import { basename, extname } from 'node:path';
 import type { JsonObject } from '../model/document.js';
 import { flatRecord } from './json-snapshot.js';
 import { TimeReader } from './delimited.js';
+import { carriedPart, type DecoderCarry } from './carry.js';
 import { decodeRecord } from './record-guard.js';
 import { LineReader, lineTailStart, OVERLONG_LINE, sniffEncoding } from './text.js';
 import {
@@ -63,6 +64,15 @@ class NdjsonDecoder implements TailDecoder {
     });
     // The first line identifies the file (a log rewritten from scratch starts differently).
     return { offset, fingerprintBytes: Math.min(file.size, 256) };
+  }
+
+  checkpoint(): DecoderCarry {
+    return { lines: this.#lines.checkpoint(), times: this.#times.checkpoint() };
+  }
+
+  resume(saved: DecoderCarry): void {
+    this.#lines.resume(carriedPart(saved, 'lines'));
+    this.#times.resume(carriedPart(saved, 'times'));
   }
 
   decode(chunk: Buffer, offset: number, sink: RecordSink): number {

@@ -1,5 +1,6 @@
 import { basename, extname } from 'node:path';
 import type { Bar } from '../model/document.js';
+import { CarryMismatch, carriedNumber, type DecoderCarry } from './carry.js';
 import { decodeRecord } from './record-guard.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { readSierraHeader } from './sierra-header.js';
@@ -95,6 +96,19 @@ class ScidDecoder implements TailDecoder {
     const count = Math.floor((file.size - headerSize) / SCID_RECORD_SIZE);
     const first = await firstRecordWithin(file, headerSize, count, options);
     return { offset: headerSize + first * SCID_RECORD_SIZE, fingerprintBytes: headerSize + SCID_RECORD_SIZE };
+  }
+
+  checkpoint(): DecoderCarry {
+    return { formingOffset: this.#formingOffset, forming: this.#forming?.toString('base64') ?? null };
+  }
+
+  resume(saved: DecoderCarry): void {
+    const forming = saved.forming;
+    if (forming !== null && (typeof forming !== 'string' || Buffer.byteLength(forming, 'base64') !== SCID_RECORD_SIZE)) {
+      throw new CarryMismatch('forming is not a record');
+    }
+    this.#formingOffset = carriedNumber(saved, 'formingOffset', -1);
+    this.#forming = forming === null ? null : Buffer.from(forming, 'base64');
   }
 
   decode(chunk: Buffer, offset: number, sink: RecordSink): number {

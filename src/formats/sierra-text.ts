@@ -1,6 +1,7 @@
 import { extname } from 'node:path';
 import type { Bar, JsonObject, Timeframe } from '../model/document.js';
 import { badTime, DelimitedDecoder, fieldValue, normalizeName, readLayout, TimeReader, type TextLayout } from './delimited.js';
+import { carriedNumber, carriedPart, savedNumber, type DecoderCarry } from './carry.js';
 import { symbolFromFileName } from './file-names.js';
 import { multiplierFor, scalePrice } from './price-multiplier.js';
 import { FormatError, type DecoderContext, type RandomAccessFile, type RecordSink, type TailFormat } from './types.js';
@@ -108,6 +109,15 @@ class SierraTextDecoder extends DelimitedDecoder {
 
   protected isHeader(): boolean {
     return true;
+  }
+
+  protected carried(): DecoderCarry {
+    return { times: this.#times.checkpoint(), lastTime: savedNumber(this.#lastTime) };
+  }
+
+  protected resumeCarried(saved: DecoderCarry): void {
+    this.#times.resume(carriedPart(saved, 'times'));
+    this.#lastTime = carriedNumber(saved, 'lastTime', Number.NaN);
   }
 
   protected configure(layout: TextLayout): void {

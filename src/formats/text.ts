@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { carriedBoolean, type DecoderCarry } from './carry.js';
 import type { RandomAccessFile, TailOpenOptions, TextEncoding } from './types.js';
 
 /**
@@ -88,6 +89,14 @@ export class LineReader {
   #skipping = false;
 
   constructor(readonly encoding: TextEncoding) {}
+
+  checkpoint(): DecoderCarry {
+    return { skipping: this.#skipping };
+  }
+
+  resume(saved: DecoderCarry): void {
+    this.#skipping = carriedBoolean(saved, 'skipping');
+  }
 
   /**
    * Hands over the complete lines at the start of `chunk` and returns the bytes consumed;

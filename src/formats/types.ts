@@ -1,6 +1,7 @@
 import type { Bar, Book, JsonObject, PartialDocument, Timeframe, WindowSizes } from '../model/document.js';
 import { TimeZone } from '../model/zone.js';
 import { TapeError } from '../model/errors.js';
+import type { DecoderCarry } from './carry.js';
 
 export type TextEncoding = 'utf8' | 'utf16le' | 'windows-1252';
 
@@ -70,6 +71,8 @@ export interface ReadCycleSink extends RecordSink {
   finish(): number;
   /** Ends a cycle without committing it (its decoder failed as a whole): the published state stays. */
   abandon(): void;
+  /** What a checkpoint saves of the file's records, between cycles: JSON the state layer reads back itself. */
+  checkpoint(): unknown;
 }
 
 /** The file a read-cycle sink is opened for. */
@@ -129,6 +132,14 @@ export interface TailDecoder {
    * (Sierra's forming bar record): they are read again, and decoded only if they changed.
    */
   readonly revisit?: number;
+  /**
+   * What the decoder carries from one read to the next (a forming bar, the working book, the
+   * line and time state), for a checkpoint: with it, a decoder opened on the same file goes on
+   * at the checkpoint's offset exactly as this one would.
+   */
+  checkpoint(): DecoderCarry;
+  /** Goes on from a checkpoint's carry, after open() on the same file; throws CarryMismatch when it does not fit. */
+  resume(saved: DecoderCarry): void;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { barClock } from '../derive/bar-clock.js';
-import { CandleWindow } from '../derive/candles.js';
+import { CandleWindow, type SavedWindow } from '../derive/candles.js';
 import type { BarBasis, TickRecord } from '../formats/types.js';
 import { TimeZone } from '../model/zone.js';
 import {
@@ -25,6 +25,19 @@ export interface SealedContribution {
   readonly bars: BarWindows;
   readonly book: Book | undefined;
   readonly fields: JsonObject | undefined;
+}
+
+/** A contribution as a checkpoint holds it (Contribution.checkpoint). */
+export interface SavedContribution {
+  source: string;
+  barBasis: BarBasis;
+  quote: Quote | null;
+  built: SavedWindow[];
+  stated: { window: SavedWindow; rollups: SavedWindow[] }[];
+  documentBars: BarWindows;
+  book: Book | null;
+  fields: JsonObject | null;
+  sawTrade: boolean;
 }
 
 /** The window of a timeframe a file states bars of, and the coarser configured windows built from it. */
@@ -153,6 +166,49 @@ export class Contribution {
       }
     }
     this.#sealed = null;
+  }
+
+  /** What goes on exactly after a restart (a checkpoint), at the end of a read cycle. */
+  checkpoint(): SavedContribution {
+    const quote = this.#quoteDraft ?? this.#quote;
+    return {
+      source: this.source,
+      barBasis: this.barBasis,
+      quote: quote ? { ...quote } : null,
+      built: this.#built.map((window) => window.checkpoint()),
+      stated: [...this.#stated.values()].map(({ window, rollups }) => ({ window: window.checkpoint(), rollups: rollups.map((rollup) => rollup.checkpoint()) })),
+      documentBars: this.#documentBars,
+      book: this.#book ?? null,
+      fields: this.#fields ?? null,
+      sawTrade: this.#sawTrade,
+    };
+  }
+
+  /**
+   * A contribution as `saved` holds it, with the windows configured now; throws RangeError when
+   * it cannot be one of them (windows of other timeframes or sizes than these).
+   */
+  static restore(saved: SavedContribution, windows: WindowSizes, sessionZone: TimeZone = TimeZone.UTC): Contribution {
+    const contribution = new Contribution(saved.source, saved.barBasis, windows, sessionZone);
+    contribution.#restore(saved);
+    return contribution;
+  }
+
+  #restore(saved: SavedContribution): void {
+    this.#quote = saved.quote ?? undefined;
+    if (saved.built.length !== this.#built.length) throw new RangeError('the saved windows are not the configured ones');
+    this.#built.forEach((window, index) => window.restore(saved.built[index] as SavedWindow));
+    for (const { window, rollups } of saved.stated) {
+      const series = this.#series(window.timeframe);
+      if (series.rollups.length !== rollups.length) throw new RangeError(`the saved ${window.timeframe} rollups are not the configured ones`);
+      series.window.restore(window);
+      series.rollups.forEach((rollup, index) => rollup.restore(rollups[index] as SavedWindow));
+    }
+    this.#documentBars = saved.documentBars;
+    this.#documentRollups = this.#rollupsOf(saved.documentBars);
+    this.#book = saved.book ?? undefined;
+    this.#fields = saved.fields ?? undefined;
+    this.#sawTrade = saved.sawTrade;
   }
 
   seal(): SealedContribution {

@@ -1,6 +1,6 @@
 import type { CommitTiming, OpenReadCycleSink, ReadCycleFile, ReadCycleSink, TickRecord } from '../formats/types.js';
 import type { TimeZone } from '../model/zone.js';
-import { Contribution } from './contribution.js';
+import { Contribution, type SavedContribution } from './contribution.js';
 import type { Bar, Book, JsonObject, PartialDocument, Timeframe, WindowSizes } from '../model/document.js';
 import type { Store } from './store.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
@@ -20,6 +20,34 @@ export interface SourceIngestOptions {
   sessionZone?: TimeZone;
   /** Maps the symbol a format reports to the one published. */
   mapSymbol?: (symbol: string) => string;
+  /** What a checkpoint saved of a file's ingest (its contributions are restored in the store beforehand). */
+  resumeFrom?: (key: string) => SavedIngest | undefined;
+}
+
+/** A file's ingest as a checkpoint holds it: what it contributes to each symbol, and the newest time it took. */
+export interface SavedIngest {
+  newest: number | null;
+  contributions: { symbol: string; contribution: SavedContribution }[];
+}
+
+/**
+ * Puts back what a checkpoint saved of each file (by key) into `store`, with the windows
+ * configured now: all of them, or none when one does not fit (Contribution.restore throws
+ * RangeError). The symbols commit at the store's release(), once the files present at start
+ * were read.
+ */
+export function restoreIngests(store: Store, saved: ReadonlyMap<string, SavedIngest>, options: Pick<SourceIngestOptions, 'windows' | 'sessionZone'>): void {
+  const restored = [...saved].flatMap(([key, ingest]) =>
+    ingest.contributions.map(({ symbol, contribution }) => ({
+      key,
+      symbol,
+      contribution: Contribution.restore(contribution, options.windows, options.sessionZone),
+    })),
+  );
+  for (const { key, symbol, contribution } of restored) {
+    store.setContribution(symbol, key, contribution);
+    store.holdForRelease(symbol);
+  }
 }
 
 export interface FileIngestOptions extends ReadCycleFile, SourceIngestOptions {}
@@ -70,6 +98,21 @@ export class FileIngest implements ReadCycleSink {
     this.#store = store;
     this.#options = options;
     this.#mapSymbol = options.mapSymbol ?? ((symbol) => symbol);
+    const saved = options.resumeFrom?.(options.key);
+    if (saved) {
+      this.#newest = saved.newest ?? Number.NEGATIVE_INFINITY;
+      this.#symbols = new Set(saved.contributions.map(({ symbol }) => symbol));
+    }
+  }
+
+  /** What a checkpoint saves of this file's ingest, between read cycles. */
+  checkpoint(): SavedIngest {
+    const contributions: SavedIngest['contributions'] = [];
+    for (const symbol of this.#symbols) {
+      const contribution = this.#store.contribution(symbol, this.#options.key);
+      if (contribution) contributions.push({ symbol, contribution: contribution.checkpoint() });
+    }
+    return { newest: Number.isFinite(this.#newest) ? this.#newest : null, contributions };
   }
 
   /**

@@ -1,5 +1,6 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomically } from '../core/atomic-file.js';
 import type { Logger } from '../core/logger.js';
 import type { InstrumentDocument } from '../model/document.js';
 import type { SymbolState } from './symbol-state.js';
@@ -107,7 +108,7 @@ export async function saveState(store: SavableStore, dir: string): Promise<{ sym
         floorGseq: state.journal.floorGseq,
         entries,
       };
-      await writeAtomically(join(dir, file), JSON.stringify({ version: FORMAT_VERSION, epoch: store.epoch, ...saved }));
+      await writeFileAtomically(join(dir, file), JSON.stringify({ version: FORMAT_VERSION, epoch: store.epoch, ...saved }));
       listed[index] = { symbol: state.symbol, file, seq: state.seq };
     }
   };
@@ -117,7 +118,7 @@ export async function saveState(store: SavableStore, dir: string): Promise<{ sym
     if (SYMBOL_FILE.test(name) && !written.has(name)) await rm(join(dir, name), { force: true });
   }
   const manifest: Manifest = { version: FORMAT_VERSION, epoch: store.epoch, gseq: store.gseq, savedAt: new Date().toISOString(), symbols: listed };
-  await writeAtomically(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
+  await writeFileAtomically(join(dir, MANIFEST_FILE), JSON.stringify(manifest));
   return { symbols: states.length };
 }
 
@@ -179,12 +180,6 @@ function parseSaved(text: string, file: string): unknown {
   } catch (error) {
     throw new StateError('STATE_UNREADABLE', `${file} is not valid JSON`, { cause: error });
   }
-}
-
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const temporary = `${path}.tmp`;
-  await writeFile(temporary, text);
-  await rename(temporary, path);
 }
 
 function readManifest(manifest: unknown): Manifest {

@@ -162,7 +162,7 @@ export class Store {
   restore(saved: SavedState): void {
     if (saved.epoch !== this.epoch) throw new RangeError(`saved epoch ${saved.epoch} is not this store's (${this.epoch})`);
     this.#gseq = Math.max(this.#gseq, saved.gseq);
-    this.#holding = new Set();
+    this.#holding ??= new Set();
     for (const symbol of saved.symbols) {
       const state = this.#newState(symbol.symbol);
       const journal = new Journal(this.#journalSize, symbol.floorSeq, symbol.floorGseq, this.#journalBytes.perSymbol);
@@ -172,6 +172,12 @@ export class Store {
       this.#holding.add(symbol.symbol);
     }
     this.#recountJournals();
+  }
+
+  /** A symbol a checkpoint restored: it commits at release(), once, whatever the files read at start. */
+  holdForRelease(symbol: string): void {
+    (this.#holding ??= new Set()).add(symbol);
+    this.#deferred.add(symbol);
   }
 
   /** Commits what restored symbols were held back from (once the files present at start were read). */

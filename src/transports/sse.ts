@@ -22,6 +22,8 @@ export interface SseOptions {
   maxConnections: number;
   /** Symbols one stream may name. */
   maxSubscriptions: number;
+  /** At most one write per stream per this many ms while changes keep coming (write-batch.ts); 0: one per turn. */
+  flushWindowMs: number;
 }
 
 /** An SSE response as the hub sees it; its events are written once per turn (write-batch.ts). */
@@ -114,7 +116,7 @@ export class SseEndpoint {
   readonly #logger: Logger;
   readonly #refusals: Record<Refusal, Tally> | null;
   readonly #subscribers = new Map<ServerResponse, SseStream>();
-  readonly #batcher = new WriteBatcher();
+  readonly #batcher: WriteBatcher;
   #options: SseOptions;
   #heartbeat: NodeJS.Timeout;
   #closed = false;
@@ -123,13 +125,15 @@ export class SseEndpoint {
     this.#hub = hub;
     this.#store = store;
     this.#options = options;
+    this.#batcher = new WriteBatcher(options.flushWindowMs);
     this.#logger = logger.child({ component: 'sse' });
     this.#refusals = refusals ?? null;
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
   }
 
-  /** Takes new limits (for new streams) and heartbeat interval. */
+  /** Takes new limits (for new streams), heartbeat interval and flush window. */
   applyOptions(options: SseOptions): void {
+    this.#batcher.windowMs = options.flushWindowMs;
     if (options.heartbeatMs !== this.#options.heartbeatMs) {
       clearInterval(this.#heartbeat);
       this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
@@ -231,6 +235,7 @@ export class SseEndpoint {
     this.#closing = Promise.resolve();
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    this.#batcher.flush();
     for (const { outlet } of this.#subscribers.values()) outlet.end();
     return this.#closing;
   }

@@ -29,24 +29,49 @@ export interface Flushable {
   flush(joined: JoinedFrames): void;
 }
 
-/** Runs the flushes of every connection written to during this turn, once, in setImmediate. */
+/**
+ * Runs the flushes of every connection written to, once, in setImmediate: at the end of the
+ * turn. With a flush window of W ms, a flush comes at most every W ms: the first frame after
+ * a quiet spell still goes at the end of its turn (no added latency when changes are rare),
+ * and what arrives within W of the last flush waits for the window to end, so that the
+ * changes of separate turns (one file read each) share one write per socket. That write, not
+ * the bytes, is what a change costs at a thousand clients (docs/benchmarks.md). 0: every turn.
+ */
 export class WriteBatcher {
   #dirty: Flushable[] = [];
   #spare: Flushable[] = [];
   #scheduled: NodeJS.Immediate | null = null;
+  #delayed: NodeJS.Timeout | null = null;
+  #windowMs: number;
+  #lastFlushAt = Number.NEGATIVE_INFINITY;
   readonly #joined = new JoinedFrames();
   readonly #run = (): void => this.flush();
 
-  /** `outlet` has its first frame of this turn waiting. */
+  constructor(windowMs = 0) {
+    this.#windowMs = windowMs;
+  }
+
+  /** A new flush window; it applies from the next flush scheduled. */
+  set windowMs(windowMs: number) {
+    this.#windowMs = windowMs;
+  }
+
+  /** `outlet` has its first frame since its last flush waiting. */
   schedule(outlet: Flushable): void {
     this.#dirty.push(outlet);
-    this.#scheduled ??= setImmediate(this.#run);
+    if (this.#scheduled || this.#delayed) return;
+    const wait = this.#lastFlushAt + this.#windowMs - performance.now();
+    if (wait > 0) this.#delayed = setTimeout(this.#run, wait);
+    else this.#scheduled = setImmediate(this.#run);
   }
 
   /** Writes everything waiting now (also what the timer would have written). */
   flush(): void {
     if (this.#scheduled) clearImmediate(this.#scheduled);
+    if (this.#delayed) clearTimeout(this.#delayed);
     this.#scheduled = null;
+    this.#delayed = null;
+    this.#lastFlushAt = performance.now();
     // Swap the lists: a flush that queues again lands in the next batch.
     const dirty = this.#dirty;
     this.#dirty = this.#spare;

@@ -31,6 +31,8 @@ export interface WebSocketOptions extends MessageRateOptions {
   maxConnections: number;
   /** Symbols one connection may subscribe to (`*` counts as one). */
   maxSubscriptions: number;
+  /** At most one write per socket per this many ms while changes keep coming (write-batch.ts); 0: one per turn. */
+  flushWindowMs: number;
 }
 
 /** What the endpoint works with: the HTTP server whose upgrades it takes, the hub, the store (its epoch), and who may connect. */
@@ -120,7 +122,7 @@ export class WebSocketEndpoint {
   readonly #access: WebSocketAccess;
   readonly #logger: Logger;
   readonly #wss: WebSocketServer;
-  readonly #batcher = new WriteBatcher();
+  readonly #batcher: WriteBatcher;
   readonly #connections = new Map<WebSocket, Connection>();
   /** Clients pinged and not yet answered; still there at the next beat means dead. */
   readonly #unanswered = new Set<WebSocket>();
@@ -134,6 +136,7 @@ export class WebSocketEndpoint {
     this.#hub = hub;
     this.#store = store;
     this.#options = options;
+    this.#batcher = new WriteBatcher(options.flushWindowMs);
     this.#access = access;
     this.#logger = logger.child({ component: 'ws' });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
@@ -142,8 +145,9 @@ export class WebSocketEndpoint {
     this.#stopReauthorizing = access.auth.onChange(() => this.#reauthorize());
   }
 
-  /** Takes new limits (from the next frame) and heartbeat interval; maxFrameBytes stays. */
+  /** Takes new limits (from the next frame), heartbeat interval and flush window; maxFrameBytes stays. */
   applyOptions(options: WebSocketOptions): void {
+    this.#batcher.windowMs = options.flushWindowMs;
     if (options.heartbeatMs !== this.#options.heartbeatMs) {
       clearInterval(this.#heartbeat);
       this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
@@ -166,6 +170,7 @@ export class WebSocketEndpoint {
 
   async #close(): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#batcher.flush();
     this.#stopReauthorizing();
     this.stopAccepting();
     const closed = [...this.#connections].map(

@@ -2,6 +2,7 @@ import { stat, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { FormatRegistry } from '../formats/registry.js';
+import { CarryMismatch } from '../formats/carry.js';
 import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { errorKind } from '../formats/record-guard.js';
 import {
@@ -12,12 +13,14 @@ import {
   type OpenReadCycleSink,
   type RandomAccessFile,
   type ReadCycleSink,
+  type TailDecoder,
   type TailOpenOptions,
   type WholeDecodeResult,
   type WholeDecoder,
 } from '../formats/types.js';
 import type { Logger } from '../core/logger.js';
 import { openRegular, RefusedFile, specialKind } from './file-gate.js';
+import { hashOf, type SavedFile, type SavedTail } from './saved-tail.js';
 
 /**
  * What a read found: new data, nothing new, a reason to try again soon (locked by the
@@ -49,6 +52,10 @@ export interface FileTailOptions extends TailOpenOptions {
    * link out of the watched folder, or another path to a file already read (FileGate).
    */
   admit?: (path: string) => Promise<unknown>;
+  /** Where a checkpoint left this file (asked once, when the file is first opened): reading goes on from there if it is the same file. */
+  savedTail?: (path: string) => SavedTail | undefined;
+  /** Told whether a file a checkpoint held went on from it, or was read again from its start (and why). */
+  onResume?: (path: string, outcome: { resumed: true } | { resumed: false; reason: string }) => void;
 }
 
 /** What went wrong with a file, for health and metrics. */
@@ -74,6 +81,7 @@ const WARNINGS_PER_FILE = 4;
 const PROBLEMS_LOGGED_PER_READ = 10;
 
 interface FileIdentity {
+  dev: number;
   ino: number;
   size: number;
   mtimeMs: number;
@@ -81,6 +89,7 @@ interface FileIdentity {
 
 interface TailState {
   chunks: ChunkedDecoder;
+  dev: number;
   ino: number;
   fingerprintBytes: number;
   fingerprint: Buffer;
@@ -95,6 +104,8 @@ interface TailState {
 const MTIME_RESOLUTION_MS = 2000;
 /** Bytes before the read position compared on every read, to see a rewrite that grew back. */
 const TAIL_MARK_BYTES = 64;
+/** Reads a checkpoint waits for before it gives up on a file that never stops being read (it is then read again at the next start). */
+const CHECKPOINT_WAITS = 100;
 
 interface WholeState {
   decoder: WholeDecoder;
@@ -140,6 +151,10 @@ export class FileTail {
   readonly #problemsSeen: FileProblems = { count: 0, last: null };
   /** Warnings logged for this file (a few per file: what was assumed about its content). */
   readonly #warnings = new Set<string>();
+  /** The read in flight: a checkpoint waits for it, so that it saves the file between read cycles. */
+  #reading: Promise<ReadOutcome> | null = null;
+  /** Whether the checkpoint's entry for this file was asked for (only the first opening may go on from it). */
+  #askedSaved = false;
 
   constructor(path: string, options: FileTailOptions) {
     this.path = path;
@@ -172,12 +187,39 @@ export class FileTail {
   }
 
   async read(): Promise<ReadOutcome> {
-    const outcome = await this.#read();
+    const reading = this.#read();
+    this.#reading = reading;
+    let outcome: ReadOutcome;
+    try {
+      outcome = await reading;
+    } finally {
+      if (this.#reading === reading) this.#reading = null;
+    }
     if (outcome === 'changed' || outcome === 'unchanged') {
       this.#lastFailure = null;
       this.#failures = 0;
     }
     return outcome;
+  }
+
+  /**
+   * Where the file's reading stands and what its ingest holds (the JSON of a SavedFile), taken between two read cycles
+   * (the read in flight is waited for). Null when there is nothing to go on from: no format
+   * reads it as a tail, nothing was read yet, or a read never stopped long enough. Whole-file
+   * sources are not saved: they are small, and read again at start.
+   */
+  async checkpoint(): Promise<string | null> {
+    for (let waits = 0; this.#reading; waits++) {
+      if (waits >= CHECKPOINT_WAITS) return null;
+      await this.#reading.catch(() => undefined);
+    }
+    const ingest = this.#ingest;
+    const tail = this.#tail;
+    const format = this.#format;
+    if (!ingest || !tail || !format || this.#fresh) return null;
+    // Serialised at once: the windows' newest bars are drafts the next read may change.
+    const saved: SavedFile = { path: this.path, tail: savedTailOf(format.name, tail), ingest: ingest.checkpoint() };
+    return JSON.stringify(saved);
   }
 
   async #read(): Promise<ReadOutcome> {
@@ -262,23 +304,23 @@ export class FileTail {
       this.#fresh = true;
     }
     if (!tail) {
-      const symbol = format.symbolFor(basename(this.path));
-      const decoder = format.createDecoder({
-        fileName: basename(this.path),
-        symbol,
-        options: this.#options.registry.options,
-        warn: (message) => this.#warn(message),
-      });
-      const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
-      if (!start) return 'retry';
-      tail = this.#tail = {
-        chunks: new ChunkedDecoder(decoder, start.offset),
-        ino: identity.ino,
-        fingerprintBytes: start.fingerprintBytes,
-        fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
-        tailMark: Buffer.alloc(0),
-      };
-      tail.tailMark = await tailMark(handle, tail.chunks.position);
+      const saved = this.#askedSaved ? undefined : this.#options.savedTail?.(this.path);
+      this.#askedSaved = true;
+      tail = saved ? await this.#resume(handle, identity, format, saved) : null;
+      if (!tail) {
+        const decoder = this.#newDecoder(format);
+        const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
+        if (!start) return 'retry';
+        tail = {
+          chunks: new ChunkedDecoder(decoder, start.offset),
+          dev: identity.dev,
+          ino: identity.ino,
+          fingerprintBytes: start.fingerprintBytes,
+          fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
+          tailMark: await tailMark(handle, start.offset),
+        };
+      }
+      this.#tail = tail;
     }
     const chunks = tail.chunks;
     if (identity.size === chunks.position) return 'unchanged';
@@ -302,12 +344,61 @@ export class FileTail {
     return records > 0 ? 'changed' : 'unchanged';
   }
 
+  #newDecoder(format: FileFormat & { mode: 'tail' }): TailDecoder {
+    return format.createDecoder({
+      fileName: basename(this.path),
+      symbol: format.symbolFor(basename(this.path)),
+      options: this.#options.registry.options,
+      warn: (message) => this.#warn(message),
+    });
+  }
+
+  /**
+   * Goes on where a checkpoint left the file, when it is still that file: the same device,
+   * inode and format, at least as long, the same leading bytes and bytes before the offset.
+   * Null otherwise (it is then read from its start, as on a first start).
+   */
+  async #resume(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'tail' }, saved: SavedTail): Promise<TailState | null> {
+    const refuse = (reason: string): null => {
+      this.#options.onResume?.(this.path, { resumed: false, reason });
+      this.#logger.info({ event: 'checkpoint_file_reread', reason }, `checkpoint does not fit the file (${reason}); reading it from its start`);
+      return null;
+    };
+    if (saved.format !== format.name) return refuse(`read as ${saved.format} then, as ${format.name} now`);
+    if (saved.dev !== identity.dev || saved.ino !== identity.ino) return refuse('another file (device or inode) at this path');
+    if (identity.size < saved.position) return refuse(`shorter (${identity.size} bytes) than where reading stood (${saved.position})`);
+    const head = await readAt(handle, 0, saved.headBytes);
+    if (head.length !== saved.headBytes || hashOf(head) !== saved.headHash) return refuse('its leading bytes changed');
+    const mark = await readAt(handle, saved.position - saved.markBytes, saved.markBytes);
+    if (mark.length !== saved.markBytes || hashOf(mark) !== saved.markHash) return refuse('the bytes before where reading stood changed');
+    const decoder = this.#newDecoder(format);
+    // Opened for its layout only (the header, the text encoding and columns): where it would start is not used.
+    const start = await decoder.open(randomAccess(handle, identity.size), { ...this.#options, historyMs: 0 });
+    if (!start) return refuse('its header cannot be read');
+    try {
+      decoder.resume(saved.decoder);
+    } catch (error) {
+      if (error instanceof CarryMismatch) return refuse(error.message);
+      throw error;
+    }
+    this.#fresh = false;
+    this.#options.onResume?.(this.path, { resumed: true });
+    return {
+      chunks: new ChunkedDecoder(decoder, saved.position, saved.pending === null ? null : Buffer.from(saved.pending, 'base64')),
+      dev: identity.dev,
+      ino: identity.ino,
+      fingerprintBytes: start.fingerprintBytes,
+      fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
+      tailMark: await tailMark(handle, saved.position),
+    };
+  }
+
   /**
    * A shrink, a new inode, different leading bytes, or different bytes just before where
    * reading goes on (a rewrite that grew back past it): the file is not the one we were reading.
    */
   async #wasRewritten(handle: FileHandle, tail: TailState, identity: FileIdentity): Promise<boolean> {
-    if (identity.ino !== tail.ino || identity.size < tail.chunks.position) return true;
+    if (identity.ino !== tail.ino || identity.dev !== tail.dev || identity.size < tail.chunks.position) return true;
     const head = await readAt(handle, 0, Math.min(identity.size, tail.fingerprintBytes));
     const common = Math.min(head.length, tail.fingerprint.length);
     if (head.compare(tail.fingerprint, 0, common, 0, common) !== 0) return true;
@@ -412,7 +503,10 @@ export class FileTail {
   async #refuse(reason: string, identity: FileIdentity | null): Promise<ReadOutcome> {
     if (reason !== this.#refused) this.#logger.warn({ event: 'file_skipped', reason }, `file skipped: ${reason}`);
     this.#refused = reason;
-    this.#settled = { identity: identity ?? identityOf(await stat(this.path).catch(() => ({ ino: -1, size: -1, mtimeMs: -1 }))), checkedAt: Date.now() };
+    this.#settled = {
+      identity: identity ?? identityOf(await stat(this.path).catch(() => ({ dev: -1, ino: -1, size: -1, mtimeMs: -1 }))),
+      checkedAt: Date.now(),
+    };
     return 'unchanged';
   }
 
@@ -439,12 +533,28 @@ export class FileTail {
   }
 }
 
-function identityOf(stats: { ino: number; size: number; mtimeMs: number }): FileIdentity {
-  return { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
+function identityOf(stats: { dev: number; ino: number; size: number; mtimeMs: number }): FileIdentity {
+  return { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
 }
 
 function sameIdentity(a: FileIdentity, b: FileIdentity): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+function savedTailOf(format: string, tail: TailState): SavedTail {
+  const pending = tail.chunks.pending;
+  return {
+    format,
+    dev: tail.dev,
+    ino: tail.ino,
+    position: tail.chunks.position,
+    pending: pending ? pending.toString('base64') : null,
+    headBytes: tail.fingerprint.length,
+    headHash: hashOf(tail.fingerprint),
+    markBytes: tail.tailMark.length,
+    markHash: hashOf(tail.tailMark),
+    decoder: tail.chunks.decoder.checkpoint(),
+  };
 }
 
 async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {

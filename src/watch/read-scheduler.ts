@@ -2,11 +2,17 @@ import { CircuitBreaker, type BreakerOptions, type BreakerTransition } from '../
 import type { ReadOutcome } from './file-tail.js';
 
 /** What the scheduler assumes when its options leave these out (`watch.*` in the config). */
-export const READ_DEFAULTS = { safetyPollFiles: 200, readTimeoutMs: 5000 } as const;
+export const READ_DEFAULTS = { leadingEdge: true, safetyPollFiles: 200, readTimeoutMs: 5000 } as const;
 
 export interface ReadSchedulerOptions {
-  /** Quiet time after the last change event before reading (trailing debounce). */
+  /**
+   * Change events closer together than this are one burst, read together this long after
+   * its last event (trailing debounce); with `leadingEdge`, the burst's first event is also
+   * read at once.
+   */
   debounceMs: number;
+  /** The first event of a burst reads at once (default true); false waits `debounceMs` first. */
+  leadingEdge?: boolean;
   /** A file that keeps changing is still read at least this often. */
   maxWaitMs: number;
   /** After a read that found data, read again this much later: a write may have been missed. */
@@ -52,6 +58,8 @@ interface FileSchedule {
   due: number;
   /** First event of the current debounce (for the maximum wait). */
   firstEventAt: number;
+  /** Last event of any source: one after `debounceMs` of quiet starts a burst. */
+  lastEventAt: number;
   /** Last event from a throttled source (chokidar): a read is due past its throttle window. */
   throttledEventAt: number;
   running: Promise<void> | null;
@@ -85,10 +93,12 @@ export interface ReadSchedulerSettings {
 }
 
 /**
- * Decides when each file is read. Watcher events are hints: they are coalesced (trailing
- * debounce with a maximum wait), reads of one file never overlap, every read that found
- * data is followed by another, and a slow safety poll reads every file regardless, so the
- * last write of a burst is never missed.
+ * Decides when each file is read. Watcher events are hints: the first of a burst reads at
+ * once (leading edge), the rest are coalesced (trailing debounce with a maximum wait), reads
+ * of one file never overlap, an event during a read has the file read again after it, every
+ * read that found data is followed by another, and a slow safety poll reads every file
+ * regardless, so the last write of a burst is never missed. A read that finds a partial
+ * record leaves it to the next read (FileTail), which that record's last write hints.
  *
  * Each file has its own circuit breaker: a failed read is retried after a backoff (events
  * do not hasten it), and a file that keeps failing is left alone for a cool-down, then
@@ -139,6 +149,11 @@ export class ReadScheduler {
     return stalled;
   }
 
+  /** When the trailing read of a burst is due after its first event: the maximum wait bounds it too. */
+  get #trailingDelay(): number {
+    return Math.min(this.#options.debounceMs, this.#options.maxWaitMs);
+  }
+
   get #readTimeoutMs(): number {
     return this.#options.readTimeoutMs ?? READ_DEFAULTS.readTimeoutMs;
   }
@@ -152,6 +167,8 @@ export class ReadScheduler {
     const file = this.#file(key);
     const now = performance.now();
     if (throttled) file.throttledEventAt = now;
+    const startsBurst = now - file.lastEventAt >= this.#options.debounceMs;
+    file.lastEventAt = now;
     // A failing file is tried again when its breaker says, not sooner.
     if (file.breaker.backingOff) return;
     if (file.running) {
@@ -160,9 +177,13 @@ export class ReadScheduler {
     }
     if (file.pending === 'debounce') {
       this.#schedule(key, file, Math.min(now + this.#options.debounceMs, file.firstEventAt + this.#options.maxWaitMs), 'debounce');
-    } else if (file.pending === null || file.due > now + this.#options.debounceMs) {
+    } else if (startsBurst && (this.#options.leadingEdge ?? READ_DEFAULTS.leadingEdge)) {
+      // Leading edge: the write is read now; events that follow within the burst wait for the
+      // trailing read (or, during this read, for the read again after it).
+      void this.#run(key, file);
+    } else if (file.pending === null || file.due > now + this.#trailingDelay) {
       file.firstEventAt = now;
-      this.#schedule(key, file, now + this.#options.debounceMs, 'debounce');
+      this.#schedule(key, file, now + this.#trailingDelay, 'debounce');
     }
   }
 
@@ -215,6 +236,7 @@ export class ReadScheduler {
         pending: null,
         due: 0,
         firstEventAt: 0,
+        lastEventAt: Number.NEGATIVE_INFINITY,
         throttledEventAt: 0,
         running: null,
         rerun: false,
@@ -283,7 +305,7 @@ export class ReadScheduler {
     if (outcome === 'changed' || outcome === 'unchanged') file.breaker.success();
     if (file.rerun) {
       file.firstEventAt = now;
-      this.#schedule(key, file, now + this.#options.debounceMs, 'debounce');
+      this.#schedule(key, file, now + this.#trailingDelay, 'debounce');
       return;
     }
     if (outcome === 'retry') {

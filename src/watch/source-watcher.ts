@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { setImmediate } from 'node:timers/promises';
 import { basename, relative, resolve, sep } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { watch, type FSWatcher } from 'chokidar';
@@ -183,6 +184,21 @@ export class SourceWatcher {
     if (!this.#exists) this.#awaitFolder(watcher);
     await Promise.all([...this.#tails.keys()].map((path) => this.#scheduler.readNow(path)));
     this.#logger.info({ files: this.#tails.size }, 'watching');
+  }
+
+  /**
+   * Each file's reading and ingest, for a checkpoint (FileTail.checkpoint, JSON): those with
+   * something to go on from. One file at a time, each in its own turn of the event loop, so
+   * that clients are served between them.
+   */
+  async checkpoint(): Promise<string[]> {
+    const saved: string[] = [];
+    for (const tail of [...this.#tails.values()]) {
+      const file = await tail.checkpoint();
+      if (file !== null) saved.push(file);
+      await setImmediate();
+    }
+    return saved;
   }
 
   /** Files being read, with their format. */

@@ -5,6 +5,7 @@ import type { Bridge } from '../../src/app/bridge.js';
 import { DepthCommand } from '../../src/formats/depth.js';
 import { DepthWriter, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { scidTickRecord } from '../../src/sim/scid-writer.js';
+import { CHECKPOINT_FILE } from '../../src/app/checkpoint.js';
 import { MANIFEST_FILE } from '../../src/state/persist.js';
 import { LogCapture, startTestBridge } from '../helpers/bridge.js';
 import { getJson, SseClient, WsClient, type MirroredDocument } from '../helpers/clients.js';
@@ -67,7 +68,7 @@ describe('restart with the persisted journal', () => {
     const held = new Map(client.mirror.documents);
     const versions = Object.fromEntries(symbols.map((symbol) => [symbol, first.store.get(symbol)?.seq]));
     await first.close();
-    expect((await readdir(state)).sort()).toEqual(['0.json', '1.json', '2.json', MANIFEST_FILE]);
+    expect((await readdir(state)).sort()).toEqual(['0.json', '1.json', '2.json', CHECKPOINT_FILE, MANIFEST_FILE].sort());
 
     // Written while the bridge is down.
     await files.step();

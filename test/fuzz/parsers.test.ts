@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import { FormatRegistry, FORMATS } from '../../src/formats/registry.js';
+import type { DecoderCarry } from '../../src/formats/carry.js';
 import { DEFAULT_FORMAT_OPTIONS, FormatError, type FileFormat, type FormatOptions } from '../../src/formats/types.js';
 import { depthHeader, encodeDepthRecords, endBatch, snapshotBatch } from '../../src/sim/depth-writer.js';
 import { EaFileWriter } from '../../src/sim/ea-writer.js';
@@ -255,6 +256,43 @@ async function parse(subject: Subject, bytes: Buffer, splits: readonly number[])
   return { kind: 'events', events: sink.events };
 }
 
+/**
+ * As parse(), but at the read that ends at `at` the decoder is saved as a checkpoint saves it
+ * (its carry through JSON, the position and the bytes pending), and a new decoder, opened on
+ * the same file for its layout only, goes on from there.
+ */
+async function parseAcrossCheckpoint(subject: Subject, bytes: Buffer, splits: readonly number[], at: number): Promise<Outcome> {
+  const options = { ...DEFAULT_FORMAT_OPTIONS, ...subject.options };
+  const context = { fileName: subject.fileName, symbol: subject.format.symbolFor(subject.fileName), options };
+  if (subject.format.mode === 'whole') return { kind: 'not-ready' };
+  const tail = subject.format;
+  const decoder = tail.createDecoder(context);
+  let start;
+  try {
+    start = await decoder.open(bufferFile(bytes), ALL_HISTORY);
+  } catch (error) {
+    if (!(error instanceof FormatError)) throw error;
+    return { kind: 'rejected' };
+  }
+  if (!start) return { kind: 'not-ready' };
+  const sink = new RecordingSink();
+  let chunked = new ChunkedDecoder(decoder, start.offset);
+  let saved = false;
+  for (const cut of [...new Set([...splits, at])].sort((a, b) => a - b).concat(bytes.length)) {
+    if (cut > chunked.position) chunked.feed(bytes.subarray(chunked.position, cut), sink);
+    if (!saved && cut >= at) {
+      saved = true;
+      const carry = JSON.parse(JSON.stringify(chunked.decoder.checkpoint())) as DecoderCarry;
+      const pending = chunked.pending && Buffer.from(chunked.pending.toString('base64'), 'base64');
+      const resumed = tail.createDecoder(context);
+      expect(await resumed.open(bufferFile(bytes), { ...ALL_HISTORY, historyMs: 0 })).not.toBeNull();
+      resumed.resume(carry);
+      chunked = new ChunkedDecoder(resumed, chunked.position, pending);
+    }
+  }
+  return { kind: 'events', events: sink.events };
+}
+
 const finite = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value);
 const optionalFinite = (value: unknown): boolean => value === undefined || finite(value);
 
@@ -422,6 +460,24 @@ describe('fuzzing every parser', () => {
             expect(got.problems.some((reason) => reason.includes('could not be decoded (RangeError'))).toBe(true);
           }),
           { numRuns: Math.min(20, records.length) },
+        );
+      });
+
+      it('a checkpoint after any read goes on exactly as the decoder would have (mutated files too)', async () => {
+        if (subject.format.mode === 'whole') return;
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(mutation, { maxLength: 3 }).chain((mutations) => {
+              const bytes = mutate(subject.bytes, mutations);
+              return fc.tuple(fc.constant(bytes), splitsOf(bytes.length), fc.integer({ min: 0, max: bytes.length }));
+            }),
+            async ([bytes, splits, at]) => {
+              const straight = await parse(subject, bytes, splits);
+              const resumed = await parseAcrossCheckpoint(subject, bytes, splits, at);
+              expect(resumed).toStrictEqual(straight);
+            },
+          ),
+          { numRuns: 80 },
         );
       });
 

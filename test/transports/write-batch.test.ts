@@ -74,6 +74,29 @@ describe('WriteBatcher', () => {
     expect(a.flushes).toBe(2);
   });
 
+  it('with a flush window, writes the first frame after a quiet spell at the end of its turn and joins what the next turns queue until the window ends', async () => {
+    const batcher = new WriteBatcher(1000);
+    const a = new Outlet(batcher);
+    const b = new Outlet(batcher);
+    a.write(Buffer.from('1'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.written.map(String)).toEqual(['1']);
+    for (const text of ['2', '3', '4']) {
+      a.write(Buffer.from(text));
+      b.write(Buffer.from(text));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect([a.written.length, b.written.length]).toEqual([1, 0]);
+    await waitFor('the end of the window', () => a.written.length === 2);
+    expect(a.written.map(String)).toEqual(['1', '234']);
+    expect(b.written.map(String)).toEqual(['234']);
+    // Back to one flush per turn: the next frame goes at the end of its turn.
+    batcher.windowMs = 0;
+    a.write(Buffer.from('5'));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(a.written.map(String)).toEqual(['1', '234', '5']);
+  });
+
   it('gives connections with the same frames the same buffer, and others their own', () => {
     const joined = new JoinedFrames();
     const [x, y, z] = ['x', 'y', 'z'].map((text) => Buffer.from(text)) as [Buffer, Buffer, Buffer];
