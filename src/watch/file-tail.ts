@@ -106,6 +106,8 @@ const MTIME_RESOLUTION_MS = 2000;
 const TAIL_MARK_BYTES = 64;
 /** Reads a checkpoint waits for before it gives up on a file that never stops being read (it is then read again at the next start). */
 const CHECKPOINT_WAITS = 100;
+/** Leading bytes read before a file is first opened as its format: its header, and its fingerprint for most formats. */
+const HEAD_BYTES = 4096;
 
 interface WholeState {
   decoder: WholeDecoder;
@@ -277,7 +279,7 @@ export class FileTail {
 
   async #detect(handle: FileHandle, size: number): Promise<FileFormat | null | undefined> {
     if (this.#format !== undefined) return this.#format;
-    const head = await readAt(handle, 0, Math.min(size, 4096));
+    const head = await readAt(handle, 0, Math.min(size, HEAD_BYTES));
     const format = this.#options.registry.detect(basename(this.path), head);
     if (format === undefined) return undefined;
     this.#format = format;
@@ -309,14 +311,21 @@ export class FileTail {
       tail = saved ? await this.#resume(handle, identity, format, saved) : null;
       if (!tail) {
         const decoder = this.#newDecoder(format);
-        const start = await decoder.open(randomAccess(handle, identity.size), this.#options);
+        // The header the decoder checks and the fingerprint later reads compare against are the
+        // same bytes: read apart, a rewrite between them (a file replaced while its first read
+        // runs) would leave a fingerprint of the new content that nothing tells from the old.
+        const head = await readAt(handle, 0, Math.min(identity.size, HEAD_BYTES));
+        const start = await decoder.open(randomAccess(handle, identity.size, head), this.#options);
         if (!start) return 'retry';
         tail = {
           chunks: new ChunkedDecoder(decoder, start.offset),
           dev: identity.dev,
           ino: identity.ino,
           fingerprintBytes: start.fingerprintBytes,
-          fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
+          fingerprint:
+            start.fingerprintBytes <= head.length
+              ? head.subarray(0, start.fingerprintBytes)
+              : await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
           tailMark: await tailMark(handle, start.offset),
         };
       }
@@ -575,6 +584,13 @@ function tailMark(handle: FileHandle, position: number): Promise<Buffer> {
   return readAt(handle, from, position - from);
 }
 
-function randomAccess(handle: FileHandle, size: number): RandomAccessFile {
-  return { size, read: (offset, length) => readAt(handle, offset, length) };
+/** Reads of `handle`; those within `head` (the file's leading bytes, read before) are served from it. */
+function randomAccess(handle: FileHandle, size: number, head: Buffer = Buffer.alloc(0)): RandomAccessFile {
+  return {
+    size,
+    read: (offset, length) =>
+      offset + Math.min(length, size - offset) <= head.length
+        ? Promise.resolve(head.subarray(offset, offset + Math.min(length, size - offset)))
+        : readAt(handle, offset, length),
+  };
 }
