@@ -1,11 +1,12 @@
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Bridge } from '../../src/app/bridge.js';
 import { CHECKPOINT_FILE } from '../../src/app/checkpoint.js';
 import { DepthCommand } from '../../src/formats/depth.js';
 import { DepthWriter, endBatch, snapshotBatch } from '../../src/sim/depth-writer.js';
-import { ScidWriter, scidTickRecord } from '../../src/sim/scid-writer.js';
+import { SCID_RECORD_SIZE } from '../../src/formats/scid.js';
+import { ScidWriter, encodeScidRecords, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
 import { BridgeProcess } from '../soak/bridge-process.js';
 import { LogCapture, startTestBridge } from '../helpers/bridge.js';
 import { getJson } from '../helpers/clients.js';
@@ -55,7 +56,23 @@ class Folder {
       endBatch([{ time, command: DepthCommand.MODIFY_BID, price: 6000 - (round % 3) * 0.25, quantity: round, orders: 1 }]),
       round % 2 ? 5 : 0,
     );
-    await this.nq.appendPartial([scidTickRecord({ time, bid: 21000 + round, ask: 21000.25 + round, last: 21000 + round, size: round })], round % 2 ? 11 : 0);
+    const tick = scidTickRecord({ time, bid: 21000 + round, ask: 21000.25 + round, last: 21000 + round, size: round });
+    // Every fourth round the last record is a forming bar, rewritten once in place before a
+    // trade split into sub-trades follows it: the decoder's carry across a checkpoint.
+    if (round % 4 === 0) await this.nq.append([this.#bar(time, round)]);
+    else if (round % 4 === 1 && round > 1) {
+      const handle = await open(this.nq.path, 'r+');
+      try {
+        await handle.write(encodeScidRecords([this.#bar(time - 1000, round + 1)]), 0, SCID_RECORD_SIZE, (await handle.stat()).size - SCID_RECORD_SIZE);
+      } finally {
+        await handle.close();
+      }
+      await this.nq.appendPartial([{ ...tick, open: 'first-sub-trade' }, { ...tick, time: time + 0.001, open: 'last-sub-trade' }], 11);
+    } else await this.nq.appendPartial([tick], round % 2 ? 11 : 0);
+  }
+
+  #bar(time: number, volume: number): ScidRecord {
+    return { time, open: 21000, high: 21000 + volume, low: 20999, close: 21000 + volume / 2, trades: 3, volume, bidVolume: 1, askVolume: volume - 1 };
   }
 
   /** The sizes of the files read by offset (the JSON snapshot is read whole at every start). */
@@ -264,6 +281,10 @@ describe('the checkpoint', () => {
       let found = await stats(bridge.url);
       expect(found.checkpoint.files).toEqual({ resumed: 4, reread: 0 });
       expect(await epochOf()).toBe(firstEpoch);
+      // Written while it runs: read live, then checkpointed.
+      await settled();
+      await folder.step();
+      await folder.step();
       await settled();
       const before = await folder.tailSizes();
       expect(await bridge.stop('SIGKILL')).toBeNull();

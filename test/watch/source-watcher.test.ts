@@ -74,10 +74,11 @@ describe('SourceWatcher', () => {
     const path = join(dir, 'ES.scid');
     const writer = new ScidWriter(path);
     await writer.create();
-    const { store, commits } = await watchFolder(dir, { safetyPollMs: 0 });
+    // A debounce far above the gaps between appends even on a loaded machine (the default, 3 ms, is not).
+    const { store, commits } = await watchFolder(dir, { safetyPollMs: 0, debounceMs: 50, maxWaitMs: 1000 });
     const start = Date.UTC(2026, 10, 20, 14);
     const writes = 60;
-    // Appends closer together than the debounce (watch.debounceMs, 3 ms): every one has an OS event.
+    // Appends closer together than the debounce: every one has an OS event.
     for (let i = 0; i < writes; i++) {
       await writer.append([scidTickRecord({ time: start + i * 100, bid: 10, ask: 10.25, last: 10 + i, size: 1, side: 'buy' })]);
       await sleep(1);
@@ -136,7 +137,8 @@ describe('SourceWatcher', () => {
     const beforeData = Date.now();
     await mkdir(dir);
     await writeJsonSnapshot(join(dir, 'XAUUSD.json'), { bid: 1, ask: 2 }, 'rewrite');
-    await waitFor('the file in the new folder', () => store.get('XAUUSD'), 3000);
+    // The document is committed while the read is still running; the read's time is taken once it returns.
+    await waitFor('the file in the new folder', () => store.get('XAUUSD') && watcher.status().lastDataAt !== null, 3000);
     expect(watcher.status()).toMatchObject({
       exists: true,
       files: [{ format: 'json', problems: { count: 0 } }],
