@@ -67,7 +67,13 @@ class Folder {
       } finally {
         await handle.close();
       }
-      await this.nq.appendPartial([{ ...tick, open: 'first-sub-trade' }, { ...tick, time: time + 0.001, open: 'last-sub-trade' }], 11);
+      await this.nq.appendPartial(
+        [
+          { ...tick, open: 'first-sub-trade' },
+          { ...tick, time: time + 0.001, open: 'last-sub-trade' },
+        ],
+        11,
+      );
     } else await this.nq.appendPartial([tick], round % 2 ? 11 : 0);
   }
 
