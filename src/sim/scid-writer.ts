@@ -1,4 +1,4 @@
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, open, writeFile } from 'node:fs/promises';
 import { FIRST_SUB_TRADE_BITS, LAST_SUB_TRADE_BITS, SCID_HEADER_SIZE, SCID_MAGIC, SCID_RECORD_SIZE } from '../formats/scid.js';
 import { writeLegacyScDateTime, writeScDateTime } from '../formats/sierra-time.js';
 import type { MarketTick } from './random.js';
@@ -88,6 +88,18 @@ export class ScidWriter {
     const bytes = Buffer.concat([this.#pending, encodeScidRecords(records, this.legacyTime)]);
     this.#pending = Buffer.alloc(0);
     await appendFile(this.path, bytes);
+  }
+
+  /** Rewrites the file's last record in place, as Sierra Chart does with the bar that is forming (FORMATS.md §1.6). */
+  async rewriteLast(record: ScidRecord): Promise<void> {
+    if (this.#pending.length > 0) throw new Error('the last record is not written whole yet');
+    const handle = await open(this.path, 'r+');
+    try {
+      const { size } = await handle.stat();
+      await handle.write(encodeScidRecords([record], this.legacyTime), 0, SCID_RECORD_SIZE, size - SCID_RECORD_SIZE);
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Appends all but the last `holdBack` bytes of the records; the next append completes them. */

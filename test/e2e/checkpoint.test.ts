@@ -1,12 +1,11 @@
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Bridge } from '../../src/app/bridge.js';
 import { CHECKPOINT_FILE } from '../../src/app/checkpoint.js';
 import { DepthCommand } from '../../src/formats/depth.js';
 import { DepthWriter, endBatch, snapshotBatch } from '../../src/sim/depth-writer.js';
-import { SCID_RECORD_SIZE } from '../../src/formats/scid.js';
-import { ScidWriter, encodeScidRecords, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
+import { ScidWriter, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
 import { BridgeProcess } from '../soak/bridge-process.js';
 import { LogCapture, startTestBridge } from '../helpers/bridge.js';
 import { getJson } from '../helpers/clients.js';
@@ -61,12 +60,7 @@ class Folder {
     // trade split into sub-trades follows it: the decoder's carry across a checkpoint.
     if (round % 4 === 0) await this.nq.append([this.#bar(time, round)]);
     else if (round % 4 === 1 && round > 1) {
-      const handle = await open(this.nq.path, 'r+');
-      try {
-        await handle.write(encodeScidRecords([this.#bar(time - 1000, round + 1)]), 0, SCID_RECORD_SIZE, (await handle.stat()).size - SCID_RECORD_SIZE);
-      } finally {
-        await handle.close();
-      }
+      await this.nq.rewriteLast(this.#bar(time - 1000, round + 1));
       await this.nq.appendPartial(
         [
           { ...tick, open: 'first-sub-trade' },
