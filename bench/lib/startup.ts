@@ -26,7 +26,7 @@ import type { FromProbe, ToProbe } from './probe-worker.js';
 import { percentile, sleep } from './report.js';
 
 /** The /v1/stats `warmup` section (absent from bridges that read everything before serving). */
-export interface Warmup {
+interface Warmup {
   done: boolean;
   filesDone: number;
   filesLeft: number;
@@ -56,7 +56,7 @@ const PROBE_PATH = '/health';
 const BENCH_CONFIG = { http: { rateLimit: { max: 1_000_000, windowMs: 1000 } } };
 
 /** Milliseconds since spawn of each stage of one start, and what the bridge said at them. */
-export interface StartTimes {
+interface StartTimes {
   /** Every symbol's snapshot has a quote. */
   quoteMs: number;
   /** Every symbol's snapshot is served. */
@@ -79,7 +79,7 @@ export interface StartTimes {
 export const symbolsOf = (count: number): string[] => Array.from({ length: count }, (_, i) => `F${String(i).padStart(2, '0')}_FUT_CME`);
 
 /** The bridge on `folder`, with `stateDir` as its journal.persistDir (the CLI's --state-dir) when given. */
-export async function launch(folder: string, stateDir: string | null): Promise<{ bridge: BridgeProcess; spawn: number; listening: number }> {
+async function launchBridge(folder: string, stateDir: string | null): Promise<{ bridge: BridgeProcess; spawn: number; listening: number }> {
   const spawn = monotonicMs();
   const bridge = await startBridgeProcess({ ...BENCH_CONFIG, sources: [{ path: folder }], ...(stateDir ? { journal: { persistDir: stateDir } } : {}) });
   return { bridge, spawn, listening: monotonicMs() };
@@ -89,7 +89,7 @@ const statsOf = (bridge: BridgeProcess): Promise<Stats> => bridge.json<Stats>('/
 const bytesReadOf = (stats: Stats): number => stats.sources.folders.reduce((sum, folder) => sum + folder.bytesRead, 0);
 
 /** Polls until every symbol's quote, every snapshot and every window is served; `onServed` is called once snapshots are. */
-export async function watchStart(
+async function watchStart(
   started: { bridge: BridgeProcess; spawn: number; listening: number },
   symbols: readonly string[],
   onServed?: () => void,
@@ -314,13 +314,20 @@ export interface RoundFigures {
 export async function startupRound(folder: string, symbols: readonly string[], checkpointMs: number): Promise<RoundFigures> {
   const state = await mkdtemp(join(tmpdir(), 'tapebridge-bench-state-'));
   const checkpointWait = checkpointMs * 3 + 30_000;
+  // Every bridge of the round, stopped at the end whatever happened (stop() of one that exited returns at once).
+  const bridges: BridgeProcess[] = [];
+  const launch = async (stateDir: string | null) => {
+    const started = await launchBridge(folder, stateDir);
+    bridges.push(started.bridge);
+    return started;
+  };
   try {
     // 1. Cold, clients and probe.
     const probe = await Probe.open();
     const pool = await ClientPool.start(1);
     // Set once every snapshot is served (an array: the callback's assignment is not seen by the narrowing).
     const synced: Promise<number>[] = [];
-    const coldStart = await launch(folder, state);
+    const coldStart = await launch(state);
     await probe.start(coldStart.bridge.url);
     const cold = await watchStart(coldStart, symbols, () => {
       const plans = Array.from({ length: CLIENTS }, () => ({ symbols: ['*'], expect: symbols.length }));
@@ -334,7 +341,7 @@ export async function startupRound(folder: string, symbols: readonly string[], c
     await coldStart.bridge.stop();
 
     // 2. Warm restart, then a crash after a periodic checkpoint.
-    const warmStart = await launch(folder, state);
+    const warmStart = await launch(state);
     const warm = await watchStart(warmStart, symbols);
     const before = (await statsOf(warmStart.bridge)).checkpoint.last?.at ?? null;
     const beforeCheckpoint = await appendTicks(folder, symbols, Math.min(3, symbols.length), 20, 100);
@@ -345,14 +352,14 @@ export async function startupRound(folder: string, symbols: readonly string[], c
     await warmStart.bridge.stop();
 
     // 3. Restart after the crash.
-    const crashStart = await launch(folder, state);
+    const crashStart = await launch(state);
     const crash = await watchStart(crashStart, symbols);
     await quiet(crashStart.bridge);
     const afterCrash = await documents(crashStart.bridge, symbols);
     await crashStart.bridge.stop();
 
     // 4. A cold full read of the same files.
-    const fullStart = await launch(folder, null);
+    const fullStart = await launch(null);
     const fullRead = await watchStart(fullStart, symbols);
     await quiet(fullStart.bridge);
     const whole = await documents(fullStart.bridge, symbols);
@@ -384,13 +391,14 @@ export async function startupRound(folder: string, symbols: readonly string[], c
       differencesFile,
     };
   } finally {
+    await Promise.all(bridges.map((bridge) => bridge.stop()));
     await rm(state, { recursive: true, force: true });
   }
 }
 
 /** Spawn to the bridge answering /v1/symbols on an empty folder: the baseline of every start. */
 export async function emptyStart(folder: string): Promise<number> {
-  const started = await launch(folder, null);
+  const started = await launchBridge(folder, null);
   try {
     return (await watchStart(started, [])).snapshotMs;
   } finally {
