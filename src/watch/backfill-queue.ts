@@ -55,7 +55,7 @@ export class BackfillQueue {
 
   /** Forgets a file no longer read (deleted, or superseded by a newer file of its series). */
   remove(path: string): void {
-    this.#files.delete(path);
+    if (this.#files.delete(path) && this.#files.size === 0) this.#warmed();
   }
 
   /** Starts reading the files queued, and those queued from now on. */
@@ -96,10 +96,15 @@ export class BackfillQueue {
         if (!more) {
           this.#files.delete(file.path);
           this.#filesDone++;
+          if (this.#files.size === 0) this.#warmed();
         }
         await setImmediate();
       }
     }
+  }
+
+  /** The last file's history was read: the warm-up ends, with one line saying how long it took. */
+  #warmed(): void {
     const warming = this.#warming;
     if (this.#closed || !warming) return;
     this.#warming = null;

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { FormatRegistry } from '../../src/formats/registry.js';
 import { ingestInto } from '../../src/state/ingest.js';
 import { Store } from '../../src/state/store.js';
+import type { SymbolState } from '../../src/state/symbol-state.js';
 import { Mt5TickWriter } from '../../src/sim/mt5-writer.js';
 import { RandomMarket } from '../../src/sim/random.js';
 import { ScidWriter, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
@@ -136,7 +137,7 @@ describe('a file read tail first', () => {
     const { store, tail } = reader({ tailFirstBytes: 20_001 });
     const file = tail(path);
     expect(await file.read()).toBe('changed');
-    const symbol = [...store.symbols()][0] as string;
+    const symbol = ([...store.symbols()][0] as SymbolState).symbol;
     expect(file.backfillProgress?.bytesLeft).toBeGreaterThan(100_000);
     await file.backfill();
     await writer.append(all.slice(7_000));
