@@ -3,7 +3,7 @@ import type { BridgeWarmup } from './sources.js';
 
 export interface WarmupProgressOptions {
   /** Where the progress line goes when it is a terminal (a line rewritten in place); null: log lines instead. */
-  tty: NodeJS.WriteStream | null;
+  tty: Pick<NodeJS.WritableStream, 'write'> | null;
   logger: Logger;
   /** How often the line is rewritten on a terminal, and how often a log line is written otherwise. */
   ttyEveryMs?: number;

@@ -90,7 +90,7 @@ export class BackfillQueue {
         // Removed meanwhile, or closed (which forgets every file).
         if (this.#files.get(file.path) !== file) continue;
         const more = await file.backfill().catch((error: unknown) => {
-          this.#logger.error({ event: 'backfill_failed', file: file.path, err: error }, 'history behind the tail could not be read');
+          this.#logger.warn({ event: 'backfill_failed', file: file.path, err: error }, 'history behind the tail could not be read');
           return false;
         });
         if (!more) {
