@@ -54,7 +54,7 @@ describe('a cold start', () => {
     const logs = new LogCapture('info');
     const bridge = await startTestBridge([dir], WARM, logs);
     // Served at once: every symbol's quote, from the tail of its file.
-    for (const symbol of SYMBOLS) expect(bridge.store.get(symbol)?.document.quote?.time, symbol).toBeGreaterThan(0);
+    for (const symbol of SYMBOLS) expect(bridge.store.get(symbol)?.document.quote.time, symbol).toBeGreaterThan(0);
     const client = await WsClient.connect(bridge.url);
     client.subscribe(SYMBOLS);
     await waitFor('the snapshots', () => SYMBOLS.every((symbol) => client.document(symbol)));
