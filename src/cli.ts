@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBridge, type Bridge } from './app/bridge.js';
+import { showWarmupProgress } from './app/warmup-progress.js';
 import { ConfigError, resolveConfig, type Config, type ConfigLayer } from './app/config.js';
 import { ConfigLoader } from './app/config-loader.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -135,6 +136,7 @@ async function main(argv: string[]): Promise<number> {
     );
   }
 
+  const progress = showWarmupProgress(() => bridge.warmup(), { tty: process.stderr.isTTY ? process.stderr : null, logger });
   return new Promise<number>((resolve) => {
     let stopping = false;
     const exit = (code: number): void => void flushed(logger).then(() => resolve(code));
@@ -145,6 +147,7 @@ async function main(argv: string[]): Promise<number> {
         return;
       }
       stopping = true;
+      progress.close();
       const boundMs = bridge.config.current.shutdownTimeoutMs;
       logger.info({ signal, boundMs }, 'shutting down');
       setTimeout(() => {

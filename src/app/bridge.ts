@@ -40,7 +40,7 @@ import { createHttpServer } from '../transports/server.js';
 import { SseEndpoint } from '../transports/sse.js';
 import { WebSocketEndpoint } from '../transports/ws.js';
 import { formatOptionsOf, symbolMapperOf } from './source-options.js';
-import { documentShape, SourceSet, sourceHealth, sourceKey } from './sources.js';
+import { documentShape, SourceSet, sourceHealth, sourceKey, type BridgeWarmup } from './sources.js';
 import { SourceWatcher, type FileBreakerEvent } from '../watch/source-watcher.js';
 import { VERSION } from '../model/version.js';
 
@@ -72,6 +72,8 @@ export interface Bridge extends AsyncDisposable {
   readonly health: HealthRegistry;
   /** Resolves once every file present at start has been read once (and config files are watched). */
   readonly ready: Promise<void>;
+  /** The history still to read behind the tails served first (watch.tailFirstBytes). */
+  warmup(): BridgeWarmup;
   /**
    * Stops accepting, stops watching, closes every connection (WebSocket 1001) and the server,
    * step by step (a step that fails is logged and the others still run). Memoised: every call
@@ -138,7 +140,18 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
     return closing;
   };
 
-  return { url, port, store: state.store, hub: state.hub, config: state.live, health: state.health, ready, close, [Symbol.asyncDispose]: close };
+  return {
+    url,
+    port,
+    store: state.store,
+    hub: state.hub,
+    config: state.live,
+    health: state.health,
+    ready,
+    warmup: () => sources.warmup(),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
 }
 
 /** Refuses an exposure without access control, and reads the tokens file before anything opens: a bad one stops the start. */
@@ -291,7 +304,7 @@ function openSources(logger: Logger, { store, metrics, notifier, restored }: Sta
       notifier.notify('error', `file failed ${event.failures} times in a row; circuit breaker open, next try at ${retryAt}`, notification);
     else notifier.notify('debug', `circuit breaker ${event.from} -> ${event.to}`, notification, false);
   };
-  const watcherFor = (source: SourceConfig, config: Config): SourceWatcher => {
+  const watcherFor = (source: SourceConfig, config: Config, initial: boolean): SourceWatcher => {
     const mapSymbol = symbolMapperOf(source.symbols);
     return new SourceWatcher({
       path: source.path,
@@ -312,6 +325,8 @@ function openSources(logger: Logger, { store, metrics, notifier, restored }: Sta
       followSymlinks: source.followSymlinks,
       historyMs: historyMsOf(config),
       maxBackfillBytes: config.watch.maxBackfillBytes,
+      // A folder a config change adds or reads again keeps what it published until it is read whole.
+      tailFirstBytes: initial ? config.watch.tailFirstBytes : 0,
       chunkBytes: config.watch.chunkBytes,
       maxWholeBytes: config.watch.maxWholeBytes,
       breaker: config.breaker,
@@ -369,6 +384,7 @@ function monitorHealth(
     data: () => ({ symbols: store.symbolCount, limits: store.guard.limits, journalMaxBytes: store.journalBytes.total, refused: store.guard.refused }),
     breakers: () => sources.statuses().map(({ status }) => ({ source: status.path, states: status.breakers })),
     health: () => health.report().status,
+    warmup: () => sources.warmup(),
     cache: () => {
       const { entries, bytes } = cache.stats();
       return { entries, bytes };

@@ -147,6 +147,10 @@ export const ConfigSchema = Type.Object(
         ),
         maxPastMs: Millis("after a file's first read, records older than the newest it gave by more than this are refused (history at start is not)", 60_000),
         maxBackfillBytes: Bytes('most history read from an existing file at start', 4096),
+        tailFirstBytes: Bytes(
+          'at start, a file without a checkpoint to go on from is served from its last this-many bytes first, and the history before them is read in the background (0: all of it before serving)',
+          0,
+        ),
       },
       { additionalProperties: false },
     ),
@@ -334,6 +338,7 @@ export const DEFAULT_CONFIG: Config = {
     chunkBytes: 1024 * 1024,
     maxWholeBytes: 16 * 1024 * 1024,
     maxBackfillBytes: 64 * 1024 * 1024,
+    tailFirstBytes: 1024 * 1024,
     maxFutureMs: 10 * 60_000,
     maxPastMs: 24 * 3_600_000,
   },

@@ -21,6 +21,8 @@ export interface MetricsProbes {
   cache(): { entries: number; bytes: number };
   /** Symbols held against their caps, and what files' content had refused (state/data-guard.ts). */
   data(): { symbols: number; limits: { maxSymbols: number; maxSymbolsPerFile: number }; journalMaxBytes: number; refused: Record<string, Tally> };
+  /** The history still to read behind the tails served first. */
+  warmup(): { bytesLeft: number; filesLeft: number };
 }
 
 const LATENCY_BUCKETS_S = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -141,6 +143,12 @@ export class BridgeMetrics {
       (set) => {
         for (const [reason, tally] of Object.entries(probes()?.data().refused ?? {})) set({ reason }, tally.value);
       },
+    );
+    gauge(registry, 'tapebridge_warmup_bytes_left', 'history still to read behind the tails served first (watch.tailFirstBytes)', [], (set) =>
+      set({}, probes()?.warmup().bytesLeft ?? 0),
+    );
+    gauge(registry, 'tapebridge_warmup_files_left', 'files whose history is still being read behind their tail', [], (set) =>
+      set({}, probes()?.warmup().filesLeft ?? 0),
     );
     gauge(registry, 'tapebridge_cache_entries', 'answers held by the on-demand cache', [], (set) => set({}, probes()?.cache().entries ?? 0));
     gauge(registry, 'tapebridge_cache_bytes', 'bytes held by the on-demand cache', [], (set) => set({}, probes()?.cache().bytes ?? 0));

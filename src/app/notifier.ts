@@ -157,12 +157,18 @@ export class Notifier {
       }
       const { webhookUrl, webhookHeaders, timeoutMs } = this.#options;
       if (webhookUrl === null || this.#closed.signal.aborted) return false;
+      // A timer of our own, held until the attempt ends: an AbortSignal.timeout() combined by
+      // AbortSignal.any() can be collected before it fires, and the request then waits for good.
+      const attemptAbort = new AbortController();
+      const onClose = (): void => attemptAbort.abort();
+      this.#closed.signal.addEventListener('abort', onClose, { once: true });
+      const timer = setTimeout(() => attemptAbort.abort(), timeoutMs);
       try {
         const response = await fetch(webhookUrl, {
           method: 'POST',
           headers: { ...webhookHeaders, 'content-type': 'application/json' },
           body,
-          signal: AbortSignal.any([this.#closed.signal, AbortSignal.timeout(timeoutMs)]),
+          signal: attemptAbort.signal,
         });
         await response.body?.cancel();
         if (response.ok) return true;
@@ -171,7 +177,10 @@ export class Notifier {
       } catch (error) {
         if (this.#stopped()) return false;
         const failure = error as Error & { cause?: Error };
-        problem = failure.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (failure.cause?.message ?? failure.message);
+        problem = attemptAbort.signal.aborted ? `no answer within ${timeoutMs} ms` : (failure.cause?.message ?? failure.message);
+      } finally {
+        clearTimeout(timer);
+        this.#closed.signal.removeEventListener('abort', onClose);
       }
     }
     this.#logger.warn({ event: 'notification_failed', webhook: redactUrl(this.#options.webhookUrl), problem }, 'webhook notification not delivered');

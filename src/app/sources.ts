@@ -3,13 +3,27 @@ import { stableJson, type Config, type SourceConfig } from './config.js';
 import { servedReason, type ComponentHealth, type HealthStatus } from '../core/health.js';
 import type { Logger } from '../core/logger.js';
 import type { SourceStatus, SourceWatcher } from '../watch/source-watcher.js';
+import type { WarmupStatus } from '../watch/backfill-queue.js';
 
-export type CreateWatcher = (source: SourceConfig, config: Config) => SourceWatcher;
+/** `initial`: a folder watched from the start (its files are read tail first); false for one a config change adds or reads again. */
+export type CreateWatcher = (source: SourceConfig, config: Config, initial: boolean) => SourceWatcher;
 
 interface Entry {
   key: string;
   source: SourceConfig;
   watcher: SourceWatcher;
+}
+
+/** The history still to read behind the tails served first, over every folder (/v1/stats `warmup`). */
+export interface BridgeWarmup {
+  /** The files present at start were read, and none has history left to read. */
+  done: boolean;
+  filesDone: number;
+  filesLeft: number;
+  bytesLeft: number;
+  /** The longest folder's last warm-up, in ms; null before one ended. */
+  tookMs: number | null;
+  files: WarmupStatus['files'];
 }
 
 /** Keys whose change needs every file read again from its start. */
@@ -33,6 +47,7 @@ export class SourceSet {
   readonly #logger: Logger;
   #entries: Entry[] = [];
   #closed = false;
+  #started = false;
 
   constructor(create: CreateWatcher, logger: Logger) {
     this.#create = create;
@@ -41,8 +56,27 @@ export class SourceSet {
 
   /** Starts a watcher per source; resolves once each has read the files present. */
   async start(config: Config): Promise<void> {
-    this.#entries = config.sources.map((source) => this.#entry(source, config));
+    this.#entries = config.sources.map((source) => this.#entry(source, config, true));
     await Promise.all(this.#entries.map((entry) => entry.watcher.start()));
+    this.#started = true;
+  }
+
+  /** The warm-up of every folder: done once the files present at start were read and no history is left behind their tails. */
+  warmup(): BridgeWarmup {
+    let filesDone = 0;
+    let bytesLeft = 0;
+    let tookMs: number | null = null;
+    const files: BridgeWarmup['files'] = [];
+    for (const { watcher } of this.#entries) {
+      const warmup = watcher.warmup();
+      filesDone += warmup.filesDone;
+      if (warmup.tookMs !== null) tookMs = Math.max(tookMs ?? 0, warmup.tookMs);
+      for (const file of warmup.files) {
+        bytesLeft += file.bytesLeft;
+        files.push(file);
+      }
+    }
+    return { done: this.#started && files.length === 0, filesDone, filesLeft: files.length, bytesLeft, tookMs, files };
   }
 
   /**
@@ -68,12 +102,12 @@ export class SourceSet {
     if (removed.length === 0 && wanted.length === 0) return;
 
     await Promise.all(removed.map((entry) => entry.watcher.close()));
-    const added = wanted.map(({ source }) => this.#entry(source, next));
+    const added = wanted.map(({ source }) => this.#entry(source, next, false));
     try {
       await Promise.all(added.map((entry) => entry.watcher.start()));
     } catch (error) {
       await Promise.all(added.map((entry) => entry.watcher.close()));
-      const restored = removed.map((entry) => this.#entry(entry.source, previous));
+      const restored = removed.map((entry) => this.#entry(entry.source, previous, false));
       this.#entries = [...kept, ...restored];
       for (const entry of kept) entry.watcher.applySchedule(previous.watch, previous.breaker);
       await Promise.all(restored.map((entry) => entry.watcher.start()));
@@ -118,8 +152,8 @@ export class SourceSet {
     return this.#closing;
   }
 
-  #entry(source: SourceConfig, config: Config): Entry {
-    return { key: sourceKey(source), source, watcher: this.#create(source, config) };
+  #entry(source: SourceConfig, config: Config, initial: boolean): Entry {
+    return { key: sourceKey(source), source, watcher: this.#create(source, config, initial) };
   }
 }
 
@@ -155,12 +189,30 @@ export function sourceHealth(statuses: readonly { name: string; status: SourceSt
     stalled += status.stalled.length;
     const hung = status.stalled.length >= STALLED_UNHEALTHY || status.stalled.some((read) => read.forMs >= status.readTimeoutMs * STALL_UNHEALTHY_FACTOR);
     const degraded = !status.exists || status.breakers.OPEN + status.breakers.HALF_OPEN > 0 || status.stalled.length > 0;
-    // The per-file list stays in /v1/stats; health gives the count.
-    return [name, { status: hung ? 'UNHEALTHY' : degraded ? 'DEGRADED' : 'HEALTHY', ...servedStatus(status), files: status.files.length }];
+    // The per-file lists stay in /v1/stats; health gives the counts.
+    return [
+      name,
+      {
+        status: hung ? 'UNHEALTHY' : degraded ? 'DEGRADED' : 'HEALTHY',
+        ...servedStatus(status),
+        files: status.files.length,
+        warmup: warmupCounts(status.warmup),
+      },
+    ];
   });
   const summary: HealthStatus = (files > 0 && open === files) || stalled >= STALLED_UNHEALTHY ? 'UNHEALTHY' : 'HEALTHY';
   components.push(['sources', { status: summary, folders: statuses.length, files, open, stalled }]);
   return components;
+}
+
+/** A folder's warm-up as health reports it: served while it runs (HEALTHY), with its files done and left and the bytes left. */
+function warmupCounts(warmup: WarmupStatus): { filesDone: number; filesLeft: number; bytesLeft: number; tookMs: number | null } {
+  return {
+    filesDone: warmup.filesDone,
+    filesLeft: warmup.files.length,
+    bytesLeft: warmup.files.reduce((sum, file) => sum + file.bytesLeft, 0),
+    tookMs: warmup.tookMs,
+  };
 }
 
 /** A folder's status as it is served: failure reasons short and structured (servedReason), never file bytes. */

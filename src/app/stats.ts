@@ -21,7 +21,7 @@ export interface StatsParts {
   checkpointer: Checkpointer;
 }
 
-/** Registers the bridge's sections: hub, latency, sources, state, checkpoint, cache, eventLoop, memory, notifications, refusals, config. */
+/** Registers the bridge's sections: hub, latency, sources, warmup, state, checkpoint, cache, eventLoop, memory, notifications, refusals, config. */
 export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources, eventLoop, notifier, cache, checkpointer }: StatsParts): void {
   stats.register('hub', () => ({
     clients: hub.clients(),
@@ -46,6 +46,7 @@ export function bridgeStats(stats: StatsRegistry, { store, hub, metrics, sources
       breakerTransitions: values(metrics.breakerTransitions),
     };
   });
+  stats.register('warmup', () => ({ ...sources.warmup() }));
   stats.register('state', () => {
     const { snapshotHits, snapshotMisses, patches, patchBytes } = metrics.store;
     const served = snapshotHits.value + snapshotMisses.value;

@@ -34,7 +34,7 @@ export interface FileTailOptions extends TailOpenOptions {
   /** Opens the sink of a file's records once its format is known (the composition builds it from the store). */
   openIngest: OpenReadCycleSink;
   logger: Logger;
-  /** Largest read per call while catching up. */
+  /** Largest read per call while catching up, and per back-fill step (a step holds the event loop while it decodes). */
   chunkBytes: number;
   /** Largest whole-file source accepted. */
   maxWholeBytes: number;
@@ -56,6 +56,17 @@ export interface FileTailOptions extends TailOpenOptions {
   savedTail?: (path: string) => SavedTail | undefined;
   /** Told whether a file a checkpoint held went on from it, or was read again from its start (and why). */
   onResume?: (path: string, outcome: { resumed: true } | { resumed: false; reason: string }) => void;
+  /**
+   * On a file's first opening without a checkpoint to go on from, history beyond its last
+   * this-many bytes is read later, by back-fill() (0 or absent: all of it at once).
+   */
+  tailFirstBytes?: number;
+}
+
+/** A file's history still to be read behind its tail (FileTail.backfill), in bytes. */
+export interface BackfillProgress {
+  bytesLeft: number;
+  bytesTotal: number;
 }
 
 /** What went wrong with a file, for health and metrics. */
@@ -95,6 +106,21 @@ interface TailState {
   fingerprint: Buffer;
   /** The last bytes read before `chunks.position`: a rewrite that grew past them changes them. */
   tailMark: Buffer;
+  /** The end of the bytes fed so far (`chunks.position`, or past it by what the decoder revisits or keeps pending). */
+  readTo: number;
+}
+
+/**
+ * A file read tail first: a decoder of its own reads the history from where a whole read
+ * starts, into an ingest of its own that stages everything it reads. Once it has read up to
+ * where the live tail stands, it takes the live decoder's and ingest's place, and its commit
+ * publishes the whole history as an ordinary patch: the document is then what a whole read
+ * gives.
+ */
+interface Backfill {
+  chunks: ChunkedDecoder;
+  ingest: ReadCycleSink;
+  from: number;
 }
 
 /**
@@ -155,6 +181,9 @@ export class FileTail {
   readonly #warnings = new Set<string>();
   /** The read in flight: a checkpoint waits for it, so that it saves the file between read cycles. */
   #reading: Promise<ReadOutcome> | null = null;
+  /** The end of the last read or back-fill step: the next waits for it (they share the file's decoder state). */
+  #turn: Promise<unknown> = Promise.resolve();
+  #backfill: Backfill | null = null;
   /** Whether the checkpoint's entry for this file was asked for (only the first opening may go on from it). */
   #askedSaved = false;
 
@@ -188,8 +217,16 @@ export class FileTail {
     return this.#problemsSeen;
   }
 
+  /** The history still to read behind the tail, while there is some (tail-first opening). */
+  get backfillProgress(): BackfillProgress | null {
+    const backfill = this.#backfill;
+    const tail = this.#tail;
+    if (!backfill || !tail) return null;
+    return { bytesLeft: Math.max(0, tail.readTo - backfill.chunks.position), bytesTotal: tail.readTo - backfill.from };
+  }
+
   async read(): Promise<ReadOutcome> {
-    const reading = this.#read();
+    const reading = this.#inTurn(() => this.#read());
     this.#reading = reading;
     let outcome: ReadOutcome;
     try {
@@ -202,6 +239,20 @@ export class FileTail {
       this.#failures = 0;
     }
     return outcome;
+  }
+
+  /**
+   * Reads the next run of the history behind the tail (chunkBytes); true while
+   * there is more. The step that reaches the live tail commits the whole history.
+   */
+  backfill(): Promise<boolean> {
+    return this.#inTurn(() => this.#backfillStep());
+  }
+
+  #inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#turn.then(work);
+    this.#turn = run.catch(() => undefined);
+    return run;
   }
 
   /**
@@ -218,7 +269,8 @@ export class FileTail {
     const ingest = this.#ingest;
     const tail = this.#tail;
     const format = this.#format;
-    if (!ingest || !tail || !format || this.#fresh) return null;
+    // A file still back-filling holds only its tail: it is read again at the next start.
+    if (!ingest || !tail || !format || this.#fresh || this.#backfill) return null;
     // Serialised at once: the windows' newest bars are drafts the next read may change.
     const saved: SavedFile = { path: this.path, tail: savedTailOf(format.name, tail), ingest: ingest.checkpoint() };
     return JSON.stringify(saved);
@@ -266,6 +318,7 @@ export class FileTail {
       } catch (error) {
         if (!(error instanceof FormatError)) throw error;
         this.#tail = null;
+        this.#dropBackfill();
         this.#reject(identity, error);
         return 'failed';
       }
@@ -287,15 +340,22 @@ export class FileTail {
       this.#logger.debug('no format reads this file; ignored');
       return null;
     }
-    const symbol = format.symbolFor(basename(this.path));
-    this.#ingest = this.#options.openIngest({
+    this.#ingest = this.#openIngest(format, 0);
+    this.#logger.debug({ format: format.name, symbol: format.symbolFor(basename(this.path)) }, 'file recognised');
+    return format;
+  }
+
+  /** The file's sink; problems before `reportedFrom` only (those after were reported by the live tail's reading). */
+  #openIngest(format: FileFormat, reportedFrom: number): ReadCycleSink {
+    return this.#options.openIngest({
       key: this.path,
       source: format.name,
       barBasis: format.barBasis,
-      onProblem: (offset, reason, line, kind) => this.#problem(kind === 'refused' ? 'data_refused' : 'record_skipped', offset, reason, line),
+      onProblem: (offset, reason, line, kind) => {
+        if (reportedFrom > 0 && offset >= reportedFrom) return;
+        this.#problem(kind === 'refused' ? 'data_refused' : 'record_skipped', offset, reason, line);
+      },
     });
-    this.#logger.debug({ format: format.name, symbol }, 'file recognised');
-    return format;
   }
 
   async #readTail(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'tail' }, timing: CommitTiming | null): Promise<ReadOutcome> {
@@ -304,31 +364,15 @@ export class FileTail {
       this.#logger.info({ size: identity.size, readUpTo: tail.chunks.position }, 'file rewritten or replaced; reading it again from the start');
       tail = this.#tail = null;
       this.#fresh = true;
+      this.#dropBackfill();
     }
     if (!tail) {
-      const saved = this.#askedSaved ? undefined : this.#options.savedTail?.(this.path);
+      const firstOpening = !this.#askedSaved;
+      const saved = firstOpening ? this.#options.savedTail?.(this.path) : undefined;
       this.#askedSaved = true;
       tail = saved ? await this.#resume(handle, identity, format, saved) : null;
-      if (!tail) {
-        const decoder = this.#newDecoder(format);
-        // The header the decoder checks and the fingerprint later reads compare against are the
-        // same bytes: read apart, a rewrite between them (a file replaced while its first read
-        // runs) would leave a fingerprint of the new content that nothing tells from the old.
-        const head = await readAt(handle, 0, Math.min(identity.size, HEAD_BYTES));
-        const start = await decoder.open(randomAccess(handle, identity.size, head), this.#options);
-        if (!start) return 'retry';
-        tail = {
-          chunks: new ChunkedDecoder(decoder, start.offset),
-          dev: identity.dev,
-          ino: identity.ino,
-          fingerprintBytes: start.fingerprintBytes,
-          fingerprint:
-            start.fingerprintBytes <= head.length
-              ? head.subarray(0, start.fingerprintBytes)
-              : await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
-          tailMark: await tailMark(handle, start.offset),
-        };
-      }
+      tail ??= await this.#open(handle, identity, format, firstOpening && !saved);
+      if (!tail) return 'retry';
       this.#tail = tail;
     }
     const chunks = tail.chunks;
@@ -344,13 +388,103 @@ export class FileTail {
       if (bytes.length === 0) break;
       this.#options.readBytes?.add(bytes.length);
       chunks.feed(bytes, ingest);
-      if (from + bytes.length >= identity.size) break;
+      tail.readTo = from + bytes.length;
+      if (tail.readTo >= identity.size) break;
     }
     tail.tailMark = await tailMark(handle, chunks.position);
     this.#reportSkippedProblems();
     const records = ingest.finish();
     if (records > 0) this.#fresh = false;
     return records > 0 ? 'changed' : 'unchanged';
+  }
+
+  /**
+   * Opens the file from its start, as its format chooses where history begins. On a first
+   * opening with `tailFirstBytes`, the live reading begins that many bytes from the end
+   * instead (the decoder choosing the record or line there), and a back-fill reads the
+   * history before it.
+   */
+  async #open(handle: FileHandle, identity: FileIdentity, format: FileFormat & { mode: 'tail' }, tailFirst: boolean): Promise<TailState | null> {
+    // The header the decoder checks and the fingerprint later reads compare against are the
+    // same bytes: read apart, a rewrite between them (a file replaced while its first read
+    // runs) would leave a fingerprint of the new content that nothing tells from the old.
+    const head = await readAt(handle, 0, Math.min(identity.size, HEAD_BYTES));
+    const file = randomAccess(handle, identity.size, head);
+    const decoder = this.#newDecoder(format);
+    const start = await decoder.open(file, this.#options);
+    if (!start) return null;
+    const tailBytes = tailFirst ? (this.#options.tailFirstBytes ?? 0) : 0;
+    let live = { decoder, offset: start.offset };
+    if (tailBytes > 0 && identity.size - start.offset > tailBytes) {
+      const tailDecoder = this.#newDecoder(format);
+      const tailStart = await tailDecoder.open(file, { ...this.#options, maxBackfillBytes: Math.min(tailBytes, this.#options.maxBackfillBytes) });
+      if (tailStart && tailStart.offset > start.offset) {
+        const ingest = this.#openIngest(format, tailStart.offset);
+        ingest.begin(true);
+        this.#backfill = { chunks: new ChunkedDecoder(decoder, start.offset), ingest, from: start.offset };
+        live = { decoder: tailDecoder, offset: tailStart.offset };
+      }
+    }
+    return {
+      chunks: new ChunkedDecoder(live.decoder, live.offset),
+      dev: identity.dev,
+      ino: identity.ino,
+      fingerprintBytes: start.fingerprintBytes,
+      fingerprint:
+        start.fingerprintBytes <= head.length
+          ? head.subarray(0, start.fingerprintBytes)
+          : await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
+      tailMark: await tailMark(handle, live.offset),
+      readTo: live.offset,
+    };
+  }
+
+  async #backfillStep(): Promise<boolean> {
+    const backfill = this.#backfill;
+    const tail = this.#tail;
+    if (!backfill || !tail) return false;
+    let handle: FileHandle | undefined;
+    try {
+      handle = await (this.#options.openFile ?? openRegular)(this.path);
+      // Rewritten since the live tail's last read: that read is about to see it, and read the file again from its start.
+      if (await this.#wasRewritten(handle, tail, identityOf(await handle.stat()))) {
+        this.#dropBackfill();
+        return false;
+      }
+      const target = tail.readTo;
+      const from = backfill.chunks.position;
+      const bytes = await readAt(handle, from, Math.min(this.#options.chunkBytes, target - from));
+      this.#options.readBytes?.add(bytes.length);
+      this.#problems = 0;
+      backfill.chunks.feed(bytes, backfill.ingest);
+      this.#reportSkippedProblems();
+      if (from + bytes.length < target) return true;
+      // Caught up: this decoder has read every byte the live one has, from where a whole read starts.
+      if (backfill.ingest.finish() > 0) this.#fresh = false;
+      tail.chunks = backfill.chunks;
+      this.#ingest = backfill.ingest;
+      this.#backfill = null;
+      return false;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // Held by its writer: the next step tries again.
+      if (code !== undefined && LOCKED.has(code)) return true;
+      if (code !== 'ENOENT')
+        this.#logger.warn({ event: 'backfill_failed', err: error }, 'history behind the tail could not be read; the file is read again from its start');
+      this.#dropBackfill();
+      // Read again from its start by the next read (a whole read), unless it is gone.
+      this.#tail = null;
+      this.#fresh = true;
+      this.#settled = null;
+      return false;
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  #dropBackfill(): void {
+    this.#backfill?.ingest.abandon();
+    this.#backfill = null;
   }
 
   #newDecoder(format: FileFormat & { mode: 'tail' }): TailDecoder {
@@ -399,6 +533,7 @@ export class FileTail {
       fingerprintBytes: start.fingerprintBytes,
       fingerprint: await readAt(handle, 0, Math.min(identity.size, start.fingerprintBytes)),
       tailMark: await tailMark(handle, saved.position),
+      readTo: saved.position,
     };
   }
 

@@ -8,6 +8,7 @@ import type { FormatRegistry } from '../formats/registry.js';
 import { BREAKER_STATES, DEFAULT_BREAKER, type BreakerOptions, type BreakerState, type BreakerTransition } from '../core/circuit-breaker.js';
 import type { Logger } from '../core/logger.js';
 import type { FileEvent, SourceCounters } from './counters.js';
+import { BackfillQueue, type WarmupStatus } from './backfill-queue.js';
 import { ChangeHints } from './change-hints.js';
 import { FileGate } from './file-gate.js';
 import { FileTail, type FileProblems, type FileTailOptions, type ReadOutcome } from './file-tail.js';
@@ -46,6 +47,8 @@ export interface SourceStatus {
   problems: number;
   /** Problems and failed reads since start. */
   errors: number;
+  /** The history still to read behind the tails of files opened tail first. */
+  warmup: WarmupStatus;
 }
 
 export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' | 'logger'> {
@@ -94,6 +97,7 @@ export class SourceWatcher {
   readonly #logger: Logger;
   readonly #tails = new Map<string, FileTail>();
   readonly #scheduler: ReadScheduler;
+  readonly #backfills: BackfillQueue;
   readonly #counters: SourceCounters | null;
   readonly #included: (relativePath: string) => boolean;
   readonly #gate: FileGate;
@@ -129,6 +133,7 @@ export class SourceWatcher {
       ...(counters ? { readBytes: counters.bytes } : {}),
     };
     this.#logger = options.logger.child({ source: this.root });
+    this.#backfills = new BackfillQueue(this.#logger);
     this.#scheduler = new ReadScheduler(
       {
         read: (path) => this.#readFile(path),
@@ -183,6 +188,8 @@ export class SourceWatcher {
     if (this.#closing) return;
     if (!this.#exists) this.#awaitFolder(watcher);
     await Promise.all([...this.#tails.keys()].map((path) => this.#scheduler.readNow(path)));
+    // Every file's tail was read: the history behind them comes now.
+    this.#backfills.open();
     this.#logger.info({ files: this.#tails.size }, 'watching');
   }
 
@@ -204,6 +211,11 @@ export class SourceWatcher {
   /** Files being read, with their format. */
   files(): { path: string; format: string | null }[] {
     return [...this.#tails.values()].map((tail) => ({ path: tail.path, format: tail.format?.name ?? null }));
+  }
+
+  /** The history still to read behind the tails of files opened tail first. */
+  warmup(): WarmupStatus {
+    return this.#backfills.status();
   }
 
   /** Breaker states, failing files, last reads, and the problems found in each file. */
@@ -234,6 +246,7 @@ export class SourceWatcher {
       lastDataAt: this.#lastDataAt,
       problems,
       errors: problems + this.#failedReads,
+      warmup: this.warmup(),
     };
   }
 
@@ -242,6 +255,7 @@ export class SourceWatcher {
       if (this.#folderPoll) clearInterval(this.#folderPoll);
       this.#hints?.close();
       await this.#watcher?.close();
+      await this.#backfills.close();
       await this.#scheduler.close();
       this.#tails.clear();
     })();
@@ -343,6 +357,7 @@ export class SourceWatcher {
     this.#pastProblems += tail.problems.count;
     this.#tails.delete(path);
     this.#scheduler.remove(path);
+    this.#backfills.remove(path);
     this.#gate.release(path);
     return true;
   }
@@ -400,6 +415,7 @@ export class SourceWatcher {
     if (outcome === 'changed' || outcome === 'unchanged') this.#lastGoodReadAt = Date.now();
     if (outcome === 'changed') this.#lastDataAt = this.#lastGoodReadAt;
     if (outcome === 'failed') this.#failedReads++;
+    if (tail.backfillProgress) this.#backfills.add(tail);
     return outcome;
   }
 }
