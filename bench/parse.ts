@@ -393,7 +393,7 @@ try {
       `The ${files} files are copies of one synthetic file (records over ${spanHours} h), read warm from the page cache; the bridge reads each from the first record of its 200-minute bar window.`,
       `Each start-up round: a cold start on a fresh state dir (100 WebSocket clients subscribe to * once every snapshot is served; a probe process GETs /health every 5 ms), past a periodic checkpoint (journal.checkpointMs ${DEFAULT_CONFIG.journal.checkpointMs} ms), SIGTERM; a warm restart on that state dir, ticks appended to 3 files (going on from their last record), a periodic checkpoint, more ticks appended, SIGKILL; the restart after it, whose documents (epoch, seq and version left out) are compared with a cold full read (no state dir) of the same files done after.`,
       cold.warmupReported
-        ? 'Every window full: /v1/stats warmup.done.'
+        ? "This bridge serves each file's tail first and back-fills the windows behind it: every window is full once /v1/stats says warmup.done."
         : 'This bridge has no /v1/stats warmup section: it reads every file before serving, so every window is full once every snapshot is served, and the back-fill ends before the clients can subscribe (the stall is over listening to served, without clients).',
     ],
   });
