@@ -88,6 +88,17 @@ async function launchBridge(folder: string, stateDir: string | null): Promise<{ 
 const statsOf = (bridge: BridgeProcess): Promise<Stats> => bridge.json<Stats>('/v1/stats');
 const bytesReadOf = (stats: Stats): number => stats.sources.folders.reduce((sum, folder) => sum + folder.bytesRead, 0);
 
+/** Whether /v1/symbols lists every one of `symbols`. */
+async function listsEvery(bridge: BridgeProcess, symbols: readonly string[]): Promise<boolean> {
+  const response = await fetch(`${bridge.url}/v1/symbols`);
+  if (!response.ok) {
+    await response.arrayBuffer();
+    return false;
+  }
+  const listed = new Set(((await response.json()) as { symbols: { symbol: string }[] }).symbols.map((entry) => entry.symbol));
+  return symbols.every((symbol) => listed.has(symbol));
+}
+
 /** Polls until every symbol's quote, every snapshot and every window is served; `onServed` is called once snapshots are. */
 async function watchStart(
   started: { bridge: BridgeProcess; spawn: number; listening: number },
@@ -103,7 +114,8 @@ async function watchStart(
   let eventLoopMaxMs: number | null = null;
   const deadline = spawn + TIMEOUT_MS;
   for (;;) {
-    if (Number.isNaN(servedAt)) {
+    // The symbol list first (one small answer): polling every snapshot every 5 ms would load the start it times.
+    if (Number.isNaN(servedAt) && (await listsEvery(bridge, symbols))) {
       await Promise.all(
         [...noQuote].map(async (symbol) => {
           const response = await fetch(`${bridge.url}/v1/symbols/${symbol}`);
@@ -294,8 +306,16 @@ async function appendTicks(folder: string, symbols: readonly string[], files: nu
 
 export interface RoundFigures {
   cold: StartTimes;
-  /** The probe over the back-fill: from listening to every window full, and the part of it with the clients connected. */
-  stall: { backfill: { maxMs: number; p99Ms: number; samples: number }; withClients: { maxMs: number; p99Ms: number; samples: number }; failures: number };
+  /**
+   * The probe over the back-fill: from listening to every window full, the part of it from the clients connecting (their
+   * snapshots' burst included), and the part once every client held every snapshot (the back-fill alone, clients subscribed).
+   */
+  stall: {
+    backfill: { maxMs: number; p99Ms: number; samples: number };
+    withClients: { maxMs: number; p99Ms: number; samples: number };
+    subscribed: { maxMs: number; p99Ms: number; samples: number };
+    failures: number;
+  };
   /** When the 100 clients had every snapshot, ms after spawn; whether that was before warm-up was done. */
   clients: { syncedMs: number; duringBackfill: boolean };
   sigterm: { code: number | null; ms: number };
@@ -377,6 +397,7 @@ export async function startupRound(folder: string, symbols: readonly string[], c
       stall: {
         backfill: stall(samples, cold.at.listening, cold.at.full),
         withClients: stall(samples, cold.at.served, cold.at.full),
+        subscribed: stall(samples, syncedAt, cold.at.full),
         failures: samples.failures,
       },
       clients: { syncedMs: syncedAt - cold.at.spawn, duringBackfill: syncedAt < cold.at.full },

@@ -236,6 +236,9 @@ async function firstRecordWithin(file: RandomAccessFile, headerSize: number, cou
   const newest = await validFrom(count - 1, floor, -1);
   if (!newest) return floor;
   const cutoff = newest.time - options.historyMs;
+  // The cap is nearer than the history wanted (a tail read first, a small maxBackfillBytes): no search.
+  const first = await validFrom(floor, newest.index, 1);
+  if (first && first.time >= cutoff) return floor;
   let lo = floor;
   let hi = count - 1;
   while (lo < hi) {

@@ -515,8 +515,8 @@ export class FileTail {
     const mark = await readAt(handle, saved.position - saved.markBytes, saved.markBytes);
     if (mark.length !== saved.markBytes || hashOf(mark) !== saved.markHash) return refuse('the bytes before where reading stood changed');
     const decoder = this.#newDecoder(format);
-    // Opened for its layout only (the header, the text encoding and columns): where it would start is not used.
-    const start = await decoder.open(randomAccess(handle, identity.size), { ...this.#options, historyMs: 0 });
+    // Opened for its layout only (the header, the text encoding and columns): where it would start is not used, nor looked for.
+    const start = await decoder.open(randomAccess(handle, identity.size), { ...this.#options, historyMs: 0, maxBackfillBytes: 0 });
     if (!start) return refuse('its header cannot be read');
     try {
       decoder.resume(saved.decoder);
