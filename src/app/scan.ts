@@ -104,7 +104,7 @@ export async function scanFolders(config: Config, folders: readonly string[], op
       report.missing.push({ folder, reason: listed });
       continue;
     }
-    const scanner = new SourceScanner(config, source, folder, options.now ?? Date.now());
+    const scanner = new SourceScanner(config, source, folder, options.now ?? Date.now(), listed.paths);
     for (const path of listed.paths) report.files.push(await scanner.scan(path));
     if (listed.cut) report.missing.push({ folder, reason: `more than ${MAX_FILES} files; the first ${MAX_FILES} were scanned` });
   }
@@ -145,9 +145,9 @@ class SourceScanner {
   readonly #mapSymbol: (symbol: string) => string;
   readonly #included: (relativePath: string) => boolean;
   /** The newest file of each series (Sierra's depth files, one per day): only that one is read. */
-  readonly #series = new Map<string, string>();
+  readonly #series = new Map<string, { path: string; rank: string }>();
 
-  constructor(config: Config, source: SourceConfig, folder: string, now: number) {
+  constructor(config: Config, source: SourceConfig, folder: string, now: number, paths: readonly string[]) {
     this.#config = config;
     this.#source = source;
     this.#folder = folder;
@@ -159,6 +159,11 @@ class SourceScanner {
     this.#sessionZone = TimeZone.parse(config.document.sessionZone);
     this.#mapSymbol = symbolMapperOf(source.symbols) ?? ((symbol) => symbol);
     this.#included = includeFilter(source.include);
+    for (const path of paths) {
+      const series = this.#registry.seriesOf(basename(path));
+      const current = series && this.#series.get(series.key);
+      if (series && (!current || current.rank < series.rank)) this.#series.set(series.key, { path, rank: series.rank });
+    }
   }
 
   async scan(path: string): Promise<ScanFile> {
@@ -174,8 +179,9 @@ class SourceScanner {
       file.warnings.push(`not read: the source's include (${this.#source.include.join(', ')}) leaves it out`);
       return file;
     }
-    const current = this.#currentOfSeries(name, path);
-    if (current !== null) file.warnings.push(`not read by the bridge: ${JSON.stringify(basename(current))} is the newer file of its series`);
+    const series = this.#registry.seriesOf(name);
+    const current = series && this.#series.get(series.key)?.path;
+    if (current && current !== path) file.warnings.push(`not read by the bridge: ${JSON.stringify(basename(current))} is the newer file of its series`);
     let handle: FileHandle | undefined;
     try {
       const found = await stat(path);
@@ -241,19 +247,6 @@ class SourceScanner {
       warnings: [],
       error: null,
     };
-  }
-
-  /** The newer file of the series `path` belongs to, when there is one (the bridge reads only the newest); null otherwise. */
-  #currentOfSeries(name: string, path: string): string | null {
-    const series = this.#registry.seriesOf(name);
-    if (!series) return null;
-    // The paths come sorted, and a series' ranks sort as its names do: the last one seen so far is compared.
-    const previous = this.#series.get(series.key);
-    if (previous === undefined || basename(previous) <= name) {
-      this.#series.set(series.key, path);
-      return null;
-    }
-    return previous;
   }
 
   #reasonFor(format: FileFormat, name: string): string {
