@@ -76,7 +76,11 @@ function summary(report: ScanReport): string {
 }
 
 function utc(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '').replace(/\.000$/, '');
+  return new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace('Z', '')
+    .replace(/\.000$/, '');
 }
 
 function cut(text: string): string {

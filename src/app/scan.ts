@@ -4,14 +4,7 @@ import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { errorKind } from '../formats/record-guard.js';
 import { parseFileName } from '../formats/file-names.js';
 import { FormatRegistry, FORMATS } from '../formats/registry.js';
-import {
-  FormatError,
-  type FileFormat,
-  type RecordSink,
-  type TailOpenOptions,
-  type TextLayoutSummary,
-  type TickRecord,
-} from '../formats/types.js';
+import { FormatError, type FileFormat, type RecordSink, type TailOpenOptions, type TextLayoutSummary, type TickRecord } from '../formats/types.js';
 import type { Bar, Book, PartialDocument, Timeframe } from '../model/document.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
 import { TimeZone } from '../model/zone.js';
@@ -80,6 +73,16 @@ const MAX_FILES = 100_000;
 /** A file's whole history: decoders start at its first record. */
 const WHOLE_FILE: TailOpenOptions = { historyMs: Number.MAX_SAFE_INTEGER, maxBackfillBytes: Number.MAX_SAFE_INTEGER };
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** A gap this long between two records of a file is a weekend: the record after it opens a week. */
+const WEEKEND_GAP_MS = 36 * HOUR_MS;
+/**
+ * When, in UTC, every market with a weekend opens its week: from New Zealand's FX open on
+ * Sunday evening to the US cash open on Monday afternoon (ms after Sunday 00:00 UTC).
+ */
+const WEEK_OPENS_FROM = 20 * HOUR_MS;
+const WEEK_OPENS_UNTIL = DAY_MS + 16 * HOUR_MS;
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 
 /**
  * The sources `folders` name: each folder with the options of the configured sources of that
@@ -113,7 +116,7 @@ export async function scanFolders(config: Config, folders: readonly string[], op
 
 /** Every entry below `root` up to `depth` folder levels (what the watcher would see), sorted; or why it cannot be listed. */
 async function listFiles(root: string, depth: number): Promise<{ paths: string[]; cut: boolean } | string> {
-  const found = await stat(root).catch((error: NodeJS.ErrnoException) => error.code ?? 'unreadable');
+  const found = await stat(root).catch((error: unknown) => (error as NodeJS.ErrnoException).code ?? 'unreadable');
   if (typeof found === 'string') return found === 'ENOENT' ? 'the folder does not exist' : `the folder cannot be read (${found})`;
   if (!found.isDirectory()) return 'not a folder';
   const paths: string[] = [];
@@ -277,7 +280,7 @@ class SourceScanner {
     }
     // In runs of watch.chunkBytes, as the watcher reads: a file of any size is never held whole.
     const chunks = new ChunkedDecoder(decoder, start.offset);
-    for (let readTo = start.offset; readTo < size; ) {
+    for (let readTo = start.offset; readTo < size;) {
       const from = chunks.position;
       const bytes = await readAt(handle, from, Math.min(this.#config.watch.chunkBytes, size - from));
       if (bytes.length === 0) break;
@@ -289,7 +292,8 @@ class SourceScanner {
 
   async #readWhole(handle: FileHandle, size: number, format: FileFormat & { mode: 'whole' }, name: string, sink: ScanSink, file: ScanFile): Promise<void> {
     const maxWholeBytes = this.#config.watch.maxWholeBytes;
-    if (size > maxWholeBytes) throw new FormatError('FORMAT_TOO_LARGE', `file is ${size} bytes, more than the ${maxWholeBytes} a whole-file source may hold (watch.maxWholeBytes)`, 0);
+    if (size > maxWholeBytes)
+      throw new FormatError('FORMAT_TOO_LARGE', `file is ${size} bytes, more than the ${maxWholeBytes} a whole-file source may hold (watch.maxWholeBytes)`, 0);
     const decoder = format.createDecoder({ fileName: name, symbol: format.symbolFor(name), options: this.#registry.options });
     const { mtimeMs } = await handle.stat();
     let result;
@@ -298,7 +302,12 @@ class SourceScanner {
     } catch (error) {
       throw new FormatError('FORMAT_UNDECODABLE', `content could not be decoded (${errorKind(error)})`, 0);
     }
-    if (!result.ok) throw new FormatError('FORMAT_TRUNCATED', `${result.incomplete} (half-written, or broken: the bridge keeps reading it and reports it after a few reads)`, 0);
+    if (!result.ok)
+      throw new FormatError(
+        'FORMAT_TRUNCATED',
+        `${result.incomplete} (half-written, or broken: the bridge keeps reading it and reports it after a few reads)`,
+        0,
+      );
     file.encoding = 'utf8';
   }
 
@@ -311,8 +320,9 @@ class SourceScanner {
     file.counts = { ...sink.counts };
     file.records = sink.counts.ticks + sink.counts.bars + sink.counts.books + sink.counts.documents;
     if (sink.first !== Number.POSITIVE_INFINITY) {
-      file.first = sink.first;
-      file.last = sink.last;
+      // Whole ms: a fraction is Sierra's same-millisecond counter, or a file system's sub-ms mtime.
+      file.first = Math.floor(sink.first);
+      file.last = Math.floor(sink.last);
       file.firstLocal = localTime(sink.first, this.#zone);
       file.lastLocal = localTime(sink.last, this.#zone);
     }
@@ -328,6 +338,12 @@ class SourceScanner {
     if (oddDaily !== null) {
       file.warnings.push(
         `D1 bars open at ${oddDaily} in ${this.#sessionZone.spec} (document.sessionZone), not at midnight: the source's timeZone (${this.#zone.spec}) looks wrong, or set document.sessionZone to the zone the days begin in`,
+      );
+    }
+    const oddWeek = sink.oddWeekOpen();
+    if (oddWeek !== null) {
+      file.warnings.push(
+        `${oddWeek}, when no market with a weekend opens (Sunday 20:00 to Monday 16:00 UTC): the source's timeZone (${this.#zone.spec}) looks wrong by whole hours`,
       );
     }
     for (const refused of sink.refusedNames) file.warnings.push(refused);
@@ -361,6 +377,9 @@ class ScanSink implements RecordSink {
   readonly refusedNames: string[] = [];
   /** Minutes after midnight (UTC) of the D1 bars' opens, by count. */
   readonly #dailyOpens: number[] = [];
+  /** Records that follow a weekend's gap (in file order), as ms after their week's Sunday 00:00 UTC. */
+  readonly #weekOpens: number[] = [];
+  #previous: number | null = null;
   readonly #mapSymbol: (symbol: string) => string;
   readonly #latest: number;
   readonly #maxSymbols: number;
@@ -375,6 +394,7 @@ class ScanSink implements RecordSink {
   tick(symbol: string, tick: TickRecord): void {
     this.counts.ticks++;
     this.#record(symbol, tick.time);
+    this.#sequence(tick.time);
   }
 
   bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false, lengthMs?: number): void {
@@ -384,6 +404,7 @@ class ScanSink implements RecordSink {
     else if (lengthMs !== undefined) this.lengthMs = lengthMs;
     if (timeframe === 'D1' && this.#dailyOpens.length < 10_000) this.#dailyOpens.push(bar.t);
     this.#record(symbol, bar.t);
+    if (timeframe !== 'D1') this.#sequence(bar.t);
   }
 
   book(symbol: string, book: Book): void {
@@ -418,13 +439,34 @@ class ScanSink implements RecordSink {
   dailyOpens(zone: TimeZone): string | null {
     const byMinute = new Map<number, number>();
     for (const t of this.#dailyOpens) {
-      const minute = Math.round((((t + zone.offsetAt(t)) % DAY_MS) + DAY_MS) % DAY_MS / 60_000);
+      const minute = Math.round(((((t + zone.offsetAt(t)) % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);
       byMinute.set(minute, (byMinute.get(minute) ?? 0) + 1);
     }
     let common: [number, number] | null = null;
     for (const entry of byMinute) if (!common || entry[1] > common[1]) common = entry;
     if (!common || common[0] === 0) return null;
     return `${String(Math.floor(common[0] / 60)).padStart(2, '0')}:${String(common[0] % 60).padStart(2, '0')}`;
+  }
+
+  /** `Mon 01:00 UTC (3 of 4 weekly opens)` when most weeks open outside the hours markets open them; null otherwise. */
+  oddWeekOpen(): string | null {
+    const odd = this.#weekOpens.filter((at) => at < WEEK_OPENS_FROM || at > WEEK_OPENS_UNTIL);
+    if (odd.length === 0 || odd.length * 2 < this.#weekOpens.length) return null;
+    const at = odd[0] as number;
+    const minutes = Math.floor((at % DAY_MS) / 60_000);
+    const when = `${WEEKDAYS[Math.floor(at / DAY_MS)]} ${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')} UTC`;
+    return `the week opens at ${when} (${odd.length} of ${this.#weekOpens.length} weekly opens)`;
+  }
+
+  /** Follows the records' times in file order, for the weeks' opens. */
+  #sequence(time: number): void {
+    if (!Number.isFinite(time)) return;
+    if (this.#previous !== null && time - this.#previous >= WEEKEND_GAP_MS && this.#weekOpens.length < 10_000) {
+      // 1970-01-04 was a Sunday.
+      const sinceSunday = (((time - 3 * DAY_MS) % (7 * DAY_MS)) + 7 * DAY_MS) % (7 * DAY_MS);
+      this.#weekOpens.push(sinceSunday);
+    }
+    this.#previous = time;
   }
 
   #record(symbol: string, time: number | undefined): void {
@@ -487,7 +529,11 @@ function zoneHint(aheadMs: number, zone: TimeZone): string {
 /** `YYYY-MM-DD HH:MM:SS[.mmm]` of `utcMs` on the clock of `zone`, with its offset. */
 export function localTime(utcMs: number, zone: TimeZone): string {
   const offset = zone.offsetAt(utcMs);
-  const wall = new Date(utcMs + offset).toISOString().replace('T', ' ').replace('Z', '').replace(/\.000$/, '');
+  const wall = new Date(utcMs + offset)
+    .toISOString()
+    .replace('T', ' ')
+    .replace('Z', '')
+    .replace(/\.000$/, '');
   const sign = offset < 0 ? '-' : '+';
   const minutes = Math.abs(offset) / 60_000;
   return `${wall} ${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;

@@ -75,7 +75,13 @@ describe('tapebridge scan', () => {
     await new Mt5BarWriter(join(dir, 'AUDUSD_M1.csv'), 'utf8', 5).create(bars(20, MINUTE));
     await writeFile(join(dir, 'NQ.txt'), sierraTextFile(sierraBars(15, MINUTE), 'export'));
     const ea = new EaFileWriter(join(dir, 'ticks.csv'), { encoding: 'utf8', delimiter: ';', header: ['symbol', 'time', 'bid', 'ask'] });
-    await writeFile(ea.path, ea.content([['XAUUSD', mqlDateTime(START), 2650.1, 2650.4], ['XAGUSD', mqlDateTime(START + 1000), 31.1, 31.2]]));
+    await writeFile(
+      ea.path,
+      ea.content([
+        ['XAUUSD', mqlDateTime(START), 2650.1, 2650.4],
+        ['XAGUSD', mqlDateTime(START + 1000), 31.1, 31.2],
+      ]),
+    );
     await appendJsonLines(join(dir, 'BTCUSD.ndjson'), [
       { time: START, bid: 90000, ask: 90010 },
       { time: START + 2000, bid: 90001, ask: 90011, last: 90005, lastSize: 0.5 },
@@ -111,12 +117,28 @@ describe('tapebridge scan', () => {
     expect(depth).toMatchObject({ format: 'sierra-depth', symbol: 'ESZ25_FUT_CME', records: 1, first: START, last: START });
 
     const utf16 = only(report, 'EURUSD_202611201400_202611201500.csv');
-    expect(utf16).toMatchObject({ format: 'mt5-ticks', symbol: 'EURUSD', encoding: 'utf16le', delimiter: '\t', records: 30, first: START, last: START + 29_000 });
+    expect(utf16).toMatchObject({
+      format: 'mt5-ticks',
+      symbol: 'EURUSD',
+      encoding: 'utf16le',
+      delimiter: '\t',
+      records: 30,
+      first: START,
+      last: START + 29_000,
+    });
     expect(utf16.header).toContain('<BID>');
     expect(only(report, 'GBPUSD_202611201400_202611201500.csv')).toMatchObject({ format: 'mt5-ticks', symbol: 'GBPUSD', encoding: 'utf8', records: 30 });
 
     const m5 = only(report, 'USDJPY_M5_202611201400_202611201500.csv');
-    expect(m5).toMatchObject({ format: 'mt5-bars', symbol: 'USDJPY', encoding: 'utf16le', timeframe: 'M5', records: 12, first: START, last: START + 55 * MINUTE });
+    expect(m5).toMatchObject({
+      format: 'mt5-bars',
+      symbol: 'USDJPY',
+      encoding: 'utf16le',
+      timeframe: 'M5',
+      records: 12,
+      first: START,
+      last: START + 55 * MINUTE,
+    });
     expect(m5.timeframeReason).toMatch(/named in the file name \(M5\)/);
     expect(only(report, 'AUDUSD_M1.csv')).toMatchObject({ format: 'mt5-bars', symbol: 'AUDUSD', encoding: 'utf8', timeframe: 'M1', records: 20 });
 
@@ -143,7 +165,13 @@ describe('tapebridge scan', () => {
     const report = await scan(samplePath(''));
     for (const file of report.files) expectContractShape(file);
     expect(only(report, 'test.scid')).toMatchObject({ format: 'sierra-scid', records: 10, first: Date.parse('2023-02-21T20:37:19.026Z'), error: null });
-    expect(only(report, 'ES.txt')).toMatchObject({ format: 'sierra-text', symbol: 'ES', records: 999, delimiter: ',', first: Date.parse('2011-01-02T23:00:00Z') });
+    expect(only(report, 'ES.txt')).toMatchObject({
+      format: 'sierra-text',
+      symbol: 'ES',
+      records: 999,
+      delimiter: ',',
+      first: Date.parse('2011-01-02T23:00:00Z'),
+    });
     expect(only(report, 'BBDC4MN1.csv')).toMatchObject({ encoding: 'utf16le', delimiter: ',', header: null, error: null });
     expect(only(report, 'SOURCES.md')).toMatchObject({ format: null, warnings: [expect.stringMatching(/^unknown file/)] });
   });
@@ -168,7 +196,9 @@ describe('tapebridge scan', () => {
     const dir = await tempDir();
     await new Mt5BarWriter(join(dir, 'EURJPY.csv'), 'utf8', 3).create(bars(30, 15 * MINUTE, START - 30 * 15 * MINUTE));
     // Two gaps of 15 min and one of 30: a guess.
-    await new Mt5BarWriter(join(dir, 'CHFJPY.csv'), 'utf8', 3).create(bars(4, 15 * MINUTE).map((bar, i) => (i === 3 ? { ...bar, t: bar.t + 15 * MINUTE } : bar)));
+    await new Mt5BarWriter(join(dir, 'CHFJPY.csv'), 'utf8', 3).create(
+      bars(4, 15 * MINUTE).map((bar, i) => (i === 3 ? { ...bar, t: bar.t + 15 * MINUTE } : bar)),
+    );
     const inferred = await scan(dir);
     expect(only(inferred, 'EURJPY.csv')).toMatchObject({ timeframe: 'M15', timeframeReason: 'inferred from the spacing of the first rows', warnings: [] });
     const thin = only(inferred, 'CHFJPY.csv');
@@ -191,17 +221,51 @@ describe('tapebridge scan', () => {
 
     const future = only(report, 'EURUSD_202611201700_202611201800.csv');
     expect(future.records).toBe(10);
-    expect(future.warnings).toEqual([expect.stringMatching(/^10 record\(s\) stamped more than 10 min ahead of the clock .*about 3 h: .*set the source's timeZone/)]);
+    expect(future.warnings).toEqual([
+      expect.stringMatching(/^10 record\(s\) stamped more than 10 min ahead of the clock .*about 3 h: .*set the source's timeZone/),
+    ]);
 
     const daily = only(report, 'EURUSD_Daily.csv');
     expect(daily.timeframe).toBe('D1');
     expect(daily.warnings).toEqual([expect.stringMatching(/^D1 bars open at 22:00 in UTC \(document\.sessionZone\), not at midnight/)]);
 
-    expect(only(report, 'notes.md')).toMatchObject({ format: null, records: 0, error: null, warnings: [expect.stringMatching(/^unknown file: no format reads/)] });
+    expect(only(report, 'notes.md')).toMatchObject({
+      format: null,
+      records: 0,
+      error: null,
+      warnings: [expect.stringMatching(/^unknown file: no format reads/)],
+    });
     const skipped = only(report, 'BTCUSD.ndjson');
     expect(skipped).toMatchObject({ records: 1, counts: { skipped: 1 } });
     expect(skipped.warnings).toEqual([expect.stringMatching(/^skipped at (line 2|byte \d+): /)]);
     expect(scanTable(report)).toMatch(/warning: unknown file/);
+  });
+
+  it('warns when the weeks open at an hour no market opens them', async () => {
+    const dir = await tempDir();
+    // Friday 2026-11-20 until 20:55 UTC, then the week opening on Sunday 17:00 (a New York clock read as UTC) or 22:00.
+    const friday = bars(12, 5 * MINUTE, Date.UTC(2026, 10, 20, 20));
+    const week = (hour: number): Mt5Bar[] => [...friday, ...bars(12, 5 * MINUTE, Date.UTC(2026, 10, 22, hour))];
+    await new Mt5BarWriter(join(dir, 'EURUSD_M5.csv'), 'utf8', 5).create(week(17));
+    await new Mt5BarWriter(join(dir, 'GBPUSD_M5.csv'), 'utf8', 5).create(week(22));
+    const report = await scanFolders(resolveConfig({}), [dir], { now: Date.UTC(2026, 10, 23) });
+    expect(only(report, 'EURUSD_M5.csv').warnings).toEqual([
+      expect.stringMatching(/^the week opens at Sun 17:00 UTC \(1 of 1 weekly opens\), when no market with a weekend opens .*timeZone \(UTC\) looks wrong/),
+    ]);
+    expect(only(report, 'GBPUSD_M5.csv').warnings).toEqual([]);
+  });
+
+  it('reads a file larger than watch.chunkBytes in runs of it, with the records a single read gives', async () => {
+    const dir = await tempDir();
+    const many = ticks(2000, START - 3_600_000, 1000);
+    await new ScidWriter(join(dir, 'ESZ25_FUT_CME.scid')).create(many.map(scidTickRecord));
+    await new Mt5TickWriter(join(dir, 'EURUSD_202611201300_202611201400.csv'), 'utf16le', 5).create(ticks(2000, START - 3_600_000, 1000, 0));
+    const small = await scanFolders(resolveConfig({ watch: { chunkBytes: 4096 } }), [dir], { now: NOW });
+    const large = await scanFolders(resolveConfig({}), [dir], { now: NOW });
+    expect(only(small, 'ESZ25_FUT_CME.scid').bytes).toBeGreaterThan(10 * 4096);
+    expect(small).toEqual(large);
+    expect(only(small, 'ESZ25_FUT_CME.scid')).toMatchObject({ records: 2000, first: START - 3_600_000, last: START - 3_600_000 + 1_999_000 });
+    expect(only(small, 'EURUSD_202611201300_202611201400.csv')).toMatchObject({ records: 2000, warnings: [] });
   });
 
   it('reports a file that cannot be read at all with its error, and the older files of a series', async () => {
