@@ -8,7 +8,7 @@ import { FormatError, type FileFormat, type RecordSink, type TailOpenOptions, ty
 import type { Bar, Book, PartialDocument, Timeframe } from '../model/document.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
 import { TimeZone } from '../model/zone.js';
-import { openRegular, specialKind } from '../watch/file-gate.js';
+import { FileGate, openRegular, RefusedFile, specialKind } from '../watch/file-gate.js';
 import { randomAccess, readAt } from '../watch/file-tail.js';
 import { includeFilter } from '../watch/source-watcher.js';
 import { DEFAULT_SOURCE, type Config, type SourceConfig } from './config.js';
@@ -121,7 +121,12 @@ async function listFiles(root: string, depth: number): Promise<{ paths: string[]
   if (!found.isDirectory()) return 'not a folder';
   const paths: string[] = [];
   const walk = async (dir: string, level: number): Promise<void> => {
-    for await (const entry of await opendir(dir)) {
+    // A sub-folder that cannot be listed is left out, as the watcher leaves it; the folder itself must list.
+    const entries = await opendir(dir).catch((error: unknown) => {
+      if (dir === root) throw error;
+      return [];
+    });
+    for await (const entry of entries) {
       if (paths.length >= MAX_FILES) return;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
@@ -147,6 +152,8 @@ class SourceScanner {
   readonly #sessionZone: TimeZone;
   readonly #mapSymbol: (symbol: string) => string;
   readonly #included: (relativePath: string) => boolean;
+  /** Links out of the folder and second paths to one file, refused as the watcher refuses them. */
+  readonly #gate: FileGate;
   /** The newest file of each series (Sierra's depth files, one per day): only that one is read. */
   readonly #series = new Map<string, { path: string; rank: string }>();
 
@@ -162,6 +169,7 @@ class SourceScanner {
     this.#sessionZone = TimeZone.parse(config.document.sessionZone);
     this.#mapSymbol = symbolMapperOf(source.symbols) ?? ((symbol) => symbol);
     this.#included = includeFilter(source.include);
+    this.#gate = new FileGate(this.#root, source.followSymlinks, () => undefined);
     for (const path of paths) {
       const series = this.#registry.seriesOf(basename(path));
       const current = series && this.#series.get(series.key);
@@ -188,10 +196,18 @@ class SourceScanner {
     let handle: FileHandle | undefined;
     try {
       const found = await stat(path);
-      const special = specialKind(found);
+      const special = found.isDirectory() ? 'a link to a folder' : specialKind(found);
       if (special !== null) {
         file.formatReason = `${special}; not read`;
         file.warnings.push(`not read: ${special}`);
+        return file;
+      }
+      try {
+        await this.#gate.admit(path);
+      } catch (error) {
+        if (!(error instanceof RefusedFile)) throw error;
+        file.formatReason = 'refused by the folder rules';
+        file.warnings.push(`not read: ${error.message}`);
         return file;
       }
       handle = await openRegular(path);

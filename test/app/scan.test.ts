@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { resolveConfig, type ConfigLayer } from '../../src/app/config.js';
@@ -284,6 +284,22 @@ describe('tapebridge scan', () => {
     expect(only(report, 'depth/NQZ25.2026-11-19.depth').warnings).toEqual([expect.stringMatching(/newer file of its series/)]);
     expect(only(report, 'depth/NQZ25.2026-11-20.depth').warnings).toEqual([]);
     expect(scanTable(report)).toMatch(/^ {2}BAD\.scid +sierra-scid \(unreadable\)/m);
+  });
+
+  it('refuses a link out of the folder as the watcher does, unless followSymlinks', async () => {
+    const dir = await tempDir();
+    const elsewhere = await tempDir();
+    await new Mt5TickWriter(join(elsewhere, 'EURUSD_202611201400_202611201500.csv'), 'utf8', 5).create(ticks(3, START, 1000, 0));
+    await symlink(join(elsewhere, 'EURUSD_202611201400_202611201500.csv'), join(dir, 'EURUSD_202611201400_202611201500.csv'));
+    const refused = only(await scan(dir), 'EURUSD_202611201400_202611201500.csv');
+    expect(refused).toMatchObject({
+      format: null,
+      records: 0,
+      error: null,
+      warnings: [expect.stringMatching(/^not read: a link to .*outside the watched folder/)],
+    });
+    const followed = only(await scan(dir, { sources: [{ path: dir, followSymlinks: true }] }), 'EURUSD_202611201400_202611201500.csv');
+    expect(followed).toMatchObject({ format: 'mt5-ticks', records: 3, warnings: [] });
   });
 
   it('names a folder that does not exist', async () => {
