@@ -217,12 +217,33 @@ async function scan(argv: string[]): Promise<number> {
     process.stderr.write(`tapebridge scan: name a folder (tapebridge scan DIR), or a config with sources\n\n${USAGE}`);
     return 2;
   }
-  const report = await scanFolders(config, folders);
-  const text = args.json ? `${JSON.stringify(report, null, 2)}\n` : scanTable(report);
-  // A pipe may take the report in several writes: exit once it is all out.
-  await new Promise<void>((resolve) => process.stdout.write(text, () => resolve()));
-  for (const { folder, reason } of report.missing) if (args.json) process.stderr.write(`tapebridge scan: ${folder}: ${reason}\n`);
-  return report.files.some((file) => file.error !== null) || report.missing.length > 0 ? 1 : 0;
+  // A pipe may take the report in several writes: each waits for the last to be out.
+  const write = (text: string): Promise<void> => new Promise((resolve) => process.stdout.write(text, () => resolve()));
+  let unreadable = false;
+  let report;
+  if (args.json) {
+    // Printed file by file, so that a folder of any size is never held whole.
+    let separator = '';
+    await write('{\n  "files": [');
+    report = await scanFolders(config, folders, {
+      onFile: async (file) => {
+        unreadable ||= file.error !== null;
+        await write(`${separator}\n${indent(JSON.stringify(file, null, 2), '    ')}`);
+        separator = ',';
+      },
+    });
+    await write(`${separator === '' ? '' : '\n  '}],\n  "folders": ${indent(JSON.stringify(report.folders, null, 2), '  ').trimStart()}\n}\n`);
+  } else {
+    report = await scanFolders(config, folders);
+    unreadable = report.files.some((file) => file.error !== null);
+    await write(scanTable(report));
+  }
+  for (const { folder, error } of report.folders) if (error !== null && args.json) process.stderr.write(`tapebridge scan: ${folder}: ${error}\n`);
+  return unreadable || report.folders.some((folder) => folder.error !== null) ? 1 : 0;
+}
+
+function indent(text: string, by: string): string {
+  return text.replace(/^/gm, by);
 }
 
 /** Resolves once the log lines written so far are out (pino writes asynchronously). */

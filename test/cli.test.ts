@@ -176,7 +176,7 @@ describe('tapebridge command line', () => {
     await writeFile(config, JSON.stringify({ sources: [{ path: dir, symbols: { rename: [{ pattern: '_FUT_CME$', replace: '' }] } }] }));
 
     const ok = run(['scan', dir, '--config', config, '--json']);
-    expect(await ok.exited).toBe(0);
+    expect(await ok.exited, ok.stderr()).toBe(0);
     const report = JSON.parse(ok.stdout()) as { files: Record<string, unknown>[] };
     expect(report.files).toEqual([
       expect.objectContaining({

@@ -14,10 +14,16 @@ const HEADER_NAMES_SHOWN = 8;
 
 export function scanTable(report: ScanReport): string {
   const out: string[] = [];
-  const folders = [...new Set(report.files.map((file) => file.folder))];
-  for (const folder of folders) {
-    const files = report.files.filter((file) => file.folder === folder);
-    out.push(`${folder} (${files.length} file${files.length === 1 ? '' : 's'}, times read in ${files[0]?.zone ?? 'UTC'})`);
+  let next = 0;
+  for (const folder of report.folders) {
+    if (folder.error !== null) {
+      out.push(`${folder.folder}: ${folder.error}`, '');
+      continue;
+    }
+    const files = report.files.slice(next, (next += folder.files));
+    out.push(
+      `${folder.folder} (${files.length} file${files.length === 1 ? '' : 's'}, times read in ${folder.zone})${folder.note === null ? '' : `: ${folder.note}`}`,
+    );
     const rows = files.map(cells);
     const widths = COLUMNS.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
     const line = (row: readonly string[]): string =>
@@ -32,7 +38,6 @@ export function scanTable(report: ScanReport): string {
     });
     out.push('');
   }
-  for (const { folder, reason } of report.missing) out.push(`${folder}: ${reason}`);
   out.push(summary(report));
   return `${out.join('\n')}\n`;
 }

@@ -4,15 +4,16 @@ import { ChunkedDecoder } from '../formats/chunked-decoder.js';
 import { errorKind } from '../formats/record-guard.js';
 import { parseFileName } from '../formats/file-names.js';
 import { FormatRegistry, FORMATS } from '../formats/registry.js';
-import { FormatError, type FileFormat, type RecordSink, type TailOpenOptions, type TextLayoutSummary, type TickRecord } from '../formats/types.js';
-import type { Bar, Book, PartialDocument, Timeframe } from '../model/document.js';
-import { symbolNameProblem } from '../model/symbol-name.js';
+import { sniffEncoding } from '../formats/text.js';
+import { FormatError, type FileFormat, type TailOpenOptions, type TextLayoutSummary } from '../formats/types.js';
+import type { Timeframe } from '../model/document.js';
 import { TimeZone } from '../model/zone.js';
 import { FileGate, openRegular, RefusedFile, specialKind } from '../watch/file-gate.js';
 import { randomAccess, readAt } from '../watch/file-tail.js';
 import { includeFilter } from '../watch/source-watcher.js';
 import { DEFAULT_SOURCE, type Config, type SourceConfig } from './config.js';
 import { formatOptionsOf, symbolMapperOf } from './source-options.js';
+import { duration, localTime, ScanSink } from './scan-sink.js';
 
 /**
  * `tapebridge scan`: what the bridge would make of each file of its folders, read once with
@@ -53,37 +54,38 @@ export interface ScanFile {
   error: string | null;
 }
 
+/** A folder scanned (once per configured source of its path). */
+export interface ScanFolder {
+  /** As given. */
+  folder: string;
+  /** The source's timeZone. */
+  zone: string;
+  files: number;
+  /** Why it could not be listed (it does not exist, is not a folder); null when it could. */
+  error: string | null;
+  /** Said of a folder listed only in part (more files than MAX_FILES). */
+  note: string | null;
+}
+
 export interface ScanReport {
+  /** Empty when the files went to `onFile`. */
   files: ScanFile[];
-  /** Folders that could not be listed (missing, not a folder), with why. */
-  missing: { folder: string; reason: string }[];
+  folders: ScanFolder[];
 }
 
 export interface ScanOptions {
   /** The clock records are compared with (default Date.now()). */
   now?: number;
+  /** Given each file as it is scanned, instead of keeping it in the report (a folder of any size, printed as it goes). */
+  onFile?: (file: ScanFile) => void | Promise<void>;
 }
 
-/** Problems listed one by one per file; the rest are counted. */
-const PROBLEMS_LISTED = 5;
 /** Leading bytes a format is detected from, as the watcher reads them. */
 const HEAD_BYTES = 4096;
 /** Files listed per folder: a folder holding more is reported cut short. */
 const MAX_FILES = 100_000;
 /** A file's whole history: decoders start at its first record. */
 const WHOLE_FILE: TailOpenOptions = { historyMs: Number.MAX_SAFE_INTEGER, maxBackfillBytes: Number.MAX_SAFE_INTEGER };
-const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
-/** A gap this long between two records of a file is a weekend: the record after it opens a week. */
-const WEEKEND_GAP_MS = 36 * HOUR_MS;
-/**
- * When, in UTC, every market with a weekend opens its week: from New Zealand's FX open on
- * Sunday evening to the US cash open on Monday afternoon (ms after Sunday 00:00 UTC).
- */
-const WEEK_OPENS_FROM = 20 * HOUR_MS;
-const WEEK_OPENS_UNTIL = DAY_MS + 16 * HOUR_MS;
-const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-
 /**
  * The sources `folders` name: each folder with the options of the configured sources of that
  * path (all of them, when several), or the default options when none is configured there;
@@ -100,16 +102,20 @@ export function sourcesToScan(config: Config, folders: readonly string[]): { fol
 
 /** Reads every file of the folders once, one at a time, and says what the bridge would make of each. */
 export async function scanFolders(config: Config, folders: readonly string[], options: ScanOptions = {}): Promise<ScanReport> {
-  const report: ScanReport = { files: [], missing: [] };
+  const report: ScanReport = { files: [], folders: [] };
+  const onFile = options.onFile ?? ((file: ScanFile) => void report.files.push(file));
   for (const { folder, source } of sourcesToScan(config, folders)) {
+    const entry: ScanFolder = { folder, zone: source.timeZone, files: 0, error: null, note: null };
+    report.folders.push(entry);
     const listed = await listFiles(resolve(source.path), source.depth);
     if (typeof listed === 'string') {
-      report.missing.push({ folder, reason: listed });
+      entry.error = listed;
       continue;
     }
     const scanner = new SourceScanner(config, source, folder, options.now ?? Date.now(), listed.paths);
-    for (const path of listed.paths) report.files.push(await scanner.scan(path));
-    if (listed.cut) report.missing.push({ folder, reason: `more than ${MAX_FILES} files; the first ${MAX_FILES} were scanned` });
+    for (const path of listed.paths) await onFile(await scanner.scan(path));
+    entry.files = listed.paths.length;
+    if (listed.cut) entry.note = `more than ${MAX_FILES} files: the first ${MAX_FILES} found were scanned`;
   }
   return report;
 }
@@ -120,6 +126,7 @@ async function listFiles(root: string, depth: number): Promise<{ paths: string[]
   if (typeof found === 'string') return found === 'ENOENT' ? 'the folder does not exist' : `the folder cannot be read (${found})`;
   if (!found.isDirectory()) return 'not a folder';
   const paths: string[] = [];
+  let cut = false;
   const walk = async (dir: string, level: number): Promise<void> => {
     // A sub-folder that cannot be listed is left out, as the watcher leaves it; the folder itself must list.
     const entries = await opendir(dir).catch((error: unknown) => {
@@ -127,7 +134,10 @@ async function listFiles(root: string, depth: number): Promise<{ paths: string[]
       return [];
     });
     for await (const entry of entries) {
-      if (paths.length >= MAX_FILES) return;
+      if (paths.length >= MAX_FILES) {
+        cut = true;
+        return;
+      }
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (level < depth) await walk(path, level + 1);
@@ -137,7 +147,7 @@ async function listFiles(root: string, depth: number): Promise<{ paths: string[]
     }
   };
   await walk(root, 0);
-  return { paths: paths.sort(), cut: paths.length >= MAX_FILES };
+  return { paths: paths.sort(), cut };
 }
 
 /** The files of one source, read with its options. */
@@ -312,9 +322,10 @@ class SourceScanner {
       throw new FormatError('FORMAT_TOO_LARGE', `file is ${size} bytes, more than the ${maxWholeBytes} a whole-file source may hold (watch.maxWholeBytes)`, 0);
     const decoder = format.createDecoder({ fileName: name, symbol: format.symbolFor(name), options: this.#registry.options });
     const { mtimeMs } = await handle.stat();
+    const content = await readAt(handle, 0, size);
     let result;
     try {
-      result = decoder.decode(await readAt(handle, 0, size), sink, { mtimeMs });
+      result = decoder.decode(content, sink, { mtimeMs });
     } catch (error) {
       throw new FormatError('FORMAT_UNDECODABLE', `content could not be decoded (${errorKind(error)})`, 0);
     }
@@ -324,7 +335,7 @@ class SourceScanner {
         `${result.incomplete} (half-written, or broken: the bridge keeps reading it and reports it after a few reads)`,
         0,
       );
-    file.encoding = 'utf8';
+    file.encoding = sniffEncoding(content.subarray(0, HEAD_BYTES)).encoding;
   }
 
   #summarise(file: ScanFile, sink: ScanSink, format: FileFormat, name: string): void {
@@ -380,143 +391,6 @@ class SourceScanner {
   }
 }
 
-/** Counts what a decoder reports, with the symbol mapping and the clock bound the bridge's ingest applies. */
-class ScanSink implements RecordSink {
-  readonly counts = { ticks: 0, bars: 0, books: 0, documents: 0, skipped: 0 };
-  readonly symbols = new Set<string>();
-  readonly timeframes = new Set<Timeframe>();
-  lengthMs: number | null = null;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
-  readonly problems: string[] = [];
-  readonly future = { count: 0, most: 0 };
-  readonly refusedNames: string[] = [];
-  /** Minutes after midnight (UTC) of the D1 bars' opens, by count. */
-  readonly #dailyOpens: number[] = [];
-  /** Records that follow a weekend's gap (in file order), as ms after their week's Sunday 00:00 UTC. */
-  readonly #weekOpens: number[] = [];
-  #previous: number | null = null;
-  readonly #mapSymbol: (symbol: string) => string;
-  readonly #latest: number;
-  readonly #maxSymbols: number;
-  readonly #mapped = new Map<string, string | null>();
-
-  constructor(mapSymbol: (symbol: string) => string, latest: number, maxSymbols: number) {
-    this.#mapSymbol = mapSymbol;
-    this.#latest = latest;
-    this.#maxSymbols = maxSymbols;
-  }
-
-  tick(symbol: string, tick: TickRecord): void {
-    this.counts.ticks++;
-    this.#record(symbol, tick.time);
-    this.#sequence(tick.time);
-  }
-
-  bar(symbol: string, bar: Bar, timeframe: Timeframe | null, replacesLast = false, lengthMs?: number): void {
-    // A rewritten forming bar is the same bar again.
-    if (!replacesLast) this.counts.bars++;
-    if (timeframe !== null) this.timeframes.add(timeframe);
-    else if (lengthMs !== undefined) this.lengthMs = lengthMs;
-    if (timeframe === 'D1' && this.#dailyOpens.length < 10_000) this.#dailyOpens.push(bar.t);
-    this.#record(symbol, bar.t);
-    if (timeframe !== 'D1') this.#sequence(bar.t);
-  }
-
-  book(symbol: string, book: Book): void {
-    this.counts.books++;
-    this.#record(symbol, book.time);
-  }
-
-  fields(symbol: string): void {
-    this.#symbol(symbol);
-  }
-
-  document(symbol: string, partial: PartialDocument, sourceTime: number): void {
-    this.counts.documents++;
-    this.#record(symbol, sourceTime);
-    if (partial.quote?.time !== undefined) this.#record(symbol, partial.quote.time);
-    if (partial.book?.time !== undefined) this.#record(symbol, partial.book.time);
-    for (const [timeframe, bars] of Object.entries<readonly Bar[] | undefined>(partial.bars ?? {})) {
-      if (!bars || bars.length === 0) continue;
-      this.timeframes.add(timeframe as Timeframe);
-      this.counts.bars += bars.length;
-      this.#record(symbol, (bars[0] as Bar).t);
-      this.#record(symbol, (bars[bars.length - 1] as Bar).t);
-    }
-  }
-
-  problem(offset: number, reason: string, line?: number): void {
-    this.counts.skipped++;
-    if (this.problems.length < PROBLEMS_LISTED) this.problems.push(`skipped at ${line === undefined ? `byte ${offset}` : `line ${line}`}: ${reason}`);
-  }
-
-  /** The most common D1 open time of day in `zone` when it is not midnight (HH:MM), null when it is or there are none. */
-  dailyOpens(zone: TimeZone): string | null {
-    const byMinute = new Map<number, number>();
-    for (const t of this.#dailyOpens) {
-      const minute = Math.round(((((t + zone.offsetAt(t)) % DAY_MS) + DAY_MS) % DAY_MS) / 60_000);
-      byMinute.set(minute, (byMinute.get(minute) ?? 0) + 1);
-    }
-    let common: [number, number] | null = null;
-    for (const entry of byMinute) if (!common || entry[1] > common[1]) common = entry;
-    if (!common || common[0] === 0) return null;
-    return `${String(Math.floor(common[0] / 60)).padStart(2, '0')}:${String(common[0] % 60).padStart(2, '0')}`;
-  }
-
-  /** `Mon 01:00 UTC (3 of 4 weekly opens)` when most weeks open outside the hours markets open them; null otherwise. */
-  oddWeekOpen(): string | null {
-    const odd = this.#weekOpens.filter((at) => at < WEEK_OPENS_FROM || at > WEEK_OPENS_UNTIL);
-    if (odd.length === 0 || odd.length * 2 < this.#weekOpens.length) return null;
-    const at = odd[0] as number;
-    const minutes = Math.floor((at % DAY_MS) / 60_000);
-    const when = `${WEEKDAYS[Math.floor(at / DAY_MS)]} ${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')} UTC`;
-    return `the week opens at ${when} (${odd.length} of ${this.#weekOpens.length} weekly opens)`;
-  }
-
-  /** Follows the records' times in file order, for the weeks' opens. */
-  #sequence(time: number): void {
-    if (!Number.isFinite(time)) return;
-    if (this.#previous !== null && time - this.#previous >= WEEKEND_GAP_MS && this.#weekOpens.length < 10_000) {
-      // 1970-01-04 was a Sunday.
-      const sinceSunday = (((time - 3 * DAY_MS) % (7 * DAY_MS)) + 7 * DAY_MS) % (7 * DAY_MS);
-      this.#weekOpens.push(sinceSunday);
-    }
-    this.#previous = time;
-  }
-
-  #record(symbol: string, time: number | undefined): void {
-    this.#symbol(symbol);
-    if (time === undefined || !Number.isFinite(time)) return;
-    if (time < this.first) this.first = time;
-    if (time > this.last) this.last = time;
-    if (time > this.#latest) {
-      this.future.count++;
-      if (time > this.future.most) this.future.most = time;
-    }
-  }
-
-  #symbol(raw: string): void {
-    if (this.#mapped.has(raw)) return;
-    const mapped = this.#mapSymbol(raw);
-    const problem = symbolNameProblem(mapped);
-    if (problem !== null) {
-      this.#mapped.set(raw, null);
-      if (this.refusedNames.length === 0) this.refusedNames.push(`symbol name refused (${problem}): the bridge skips its records`);
-      return;
-    }
-    if (this.symbols.size >= this.#maxSymbols && !this.symbols.has(mapped)) {
-      this.#mapped.set(raw, null);
-      if (!this.refusedNames.some((text) => text.startsWith('more than'))) {
-        this.refusedNames.push(`more than ${this.#maxSymbols} symbols in one file (document.maxSymbolsPerFile): the bridge skips the others`);
-      }
-      return;
-    }
-    this.#mapped.set(raw, mapped);
-    this.symbols.add(mapped);
-  }
-}
-
 function setLayout(file: ScanFile, layout: TextLayoutSummary): void {
   file.encoding = layout.encoding;
   file.delimiter = layout.delimiter;
@@ -540,23 +414,4 @@ function zoneHint(aheadMs: number, zone: TimeZone): string {
     return `about ${hours} h: the file's times are likely in a zone ${hours} h east of ${zone.spec}; set the source's timeZone`;
   }
   return "check the source's timeZone and the writer's clock";
-}
-
-/** `YYYY-MM-DD HH:MM:SS[.mmm]` of `utcMs` on the clock of `zone`, with its offset. */
-export function localTime(utcMs: number, zone: TimeZone): string {
-  const offset = zone.offsetAt(utcMs);
-  const wall = new Date(utcMs + offset)
-    .toISOString()
-    .replace('T', ' ')
-    .replace('Z', '')
-    .replace(/\.000$/, '');
-  const sign = offset < 0 ? '-' : '+';
-  const minutes = Math.abs(offset) / 60_000;
-  return `${wall} ${sign}${String(Math.floor(minutes / 60)).padStart(2, '0')}:${String(minutes % 60).padStart(2, '0')}`;
-}
-
-export function duration(ms: number): string {
-  if (ms >= 3_600_000) return `${Math.round(ms / 360_000) / 10} h`;
-  if (ms >= 60_000) return `${Math.round(ms / 6_000) / 10} min`;
-  return `${Math.round(ms / 100) / 10} s`;
 }

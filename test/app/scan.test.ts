@@ -89,7 +89,7 @@ describe('tapebridge scan', () => {
     await writeJsonSnapshot(join(dir, 'DAX.json'), { bid: 20000, ask: 20001, time: START + 5000 }, 'rename');
 
     const report = await scan(dir);
-    expect(report.missing).toEqual([]);
+    expect(report.folders).toEqual([{ folder: dir, zone: 'UTC', files: 10, error: null, note: null }]);
     expect(report.files.map((file) => file.path)).toEqual([
       'AUDUSD_M1.csv',
       'BTCUSD.ndjson',
@@ -305,6 +305,7 @@ describe('tapebridge scan', () => {
   it('names a folder that does not exist', async () => {
     const dir = await tempDir();
     const report = await scan(join(dir, 'nowhere'));
-    expect(report).toEqual({ files: [], missing: [{ folder: join(dir, 'nowhere'), reason: 'the folder does not exist' }] });
+    expect(report).toEqual({ files: [], folders: [{ folder: join(dir, 'nowhere'), zone: 'UTC', files: 0, error: 'the folder does not exist', note: null }] });
+    expect(scanTable(report)).toMatch(/nowhere: the folder does not exist/);
   });
 });

@@ -17,8 +17,8 @@ import { RandomMarket, seededRandom, type MarketTick } from '../../src/sim/rando
 import { encodeScidRecords, scidHeader, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
 import { RecordingSink } from './recording-sink.js';
 
-/** The samples' folder: ../shared/samples next to the checkout, or $TAPEBRIDGE_SAMPLES_DIR (a git worktree elsewhere). */
-const SAMPLES_DIR = process.env.TAPEBRIDGE_SAMPLES_DIR ?? fileURLToPath(new URL('../../../shared/samples/', import.meta.url));
+/** The samples' folder: ../shared/samples next to the checkout, or $SHARED_SAMPLES_DIR (a checkout elsewhere, such as a git worktree; not TAPEBRIDGE_*, which is config). */
+const SAMPLES_DIR = process.env.SHARED_SAMPLES_DIR ?? fileURLToPath(new URL('../../../shared/samples/', import.meta.url));
 
 /** The real Sierra Chart sample kept next to the project (FORMATS.md §6). */
 export const SAMPLE_SCID_PATH = join(SAMPLES_DIR, 'test.scid');
