@@ -22,6 +22,9 @@ const WEEKEND_GAP_MS = 36 * HOUR_MS;
 const WEEK_OPENS_FROM = 20 * HOUR_MS;
 const WEEK_OPENS_UNTIL = DAY_MS + 16 * HOUR_MS;
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+/** Gaps shorter than this are intraday: only a file whose gaps mostly are has weekends to tell (not daily or monthly rows). */
+const INTRADAY_GAP_MS = 6 * HOUR_MS;
+const INTRADAY_SHARE = 0.9;
 
 /** Counts what a decoder reports, with the symbol mapping and the clock bound the bridge's ingest applies. */
 export class ScanSink implements RecordSink {
@@ -39,6 +42,8 @@ export class ScanSink implements RecordSink {
   /** Records that follow a weekend's gap (in file order), as ms after their week's Sunday 00:00 UTC. */
   readonly #weekOpens: number[] = [];
   #previous: number | null = null;
+  #gaps = 0;
+  #intradayGaps = 0;
   readonly #mapSymbol: (symbol: string) => string;
   readonly #latest: number;
   readonly #maxSymbols: number;
@@ -109,6 +114,7 @@ export class ScanSink implements RecordSink {
 
   /** `Mon 01:00 UTC (3 of 4 weekly opens)` when most weeks open outside the hours markets open them; null otherwise. */
   oddWeekOpen(): string | null {
+    if (this.#intradayGaps < this.#gaps * INTRADAY_SHARE) return null;
     const odd = this.#weekOpens.filter((at) => at < WEEK_OPENS_FROM || at > WEEK_OPENS_UNTIL);
     if (odd.length === 0 || odd.length * 2 < this.#weekOpens.length) return null;
     const at = odd[0] as number;
@@ -120,7 +126,12 @@ export class ScanSink implements RecordSink {
   /** Follows the records' times in file order, for the weeks' opens. */
   #sequence(time: number): void {
     if (!Number.isFinite(time)) return;
-    if (this.#previous !== null && time - this.#previous >= WEEKEND_GAP_MS && this.#weekOpens.length < 10_000) {
+    const gap = this.#previous === null ? 0 : time - this.#previous;
+    if (gap > 0) {
+      this.#gaps++;
+      if (gap < INTRADAY_GAP_MS) this.#intradayGaps++;
+    }
+    if (gap >= WEEKEND_GAP_MS && this.#weekOpens.length < 10_000) {
       // 1970-01-04 was a Sunday.
       const sinceSunday = (((time - 3 * DAY_MS) % (7 * DAY_MS)) + 7 * DAY_MS) % (7 * DAY_MS);
       this.#weekOpens.push(sinceSunday);

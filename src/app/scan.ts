@@ -279,7 +279,7 @@ class SourceScanner {
   }
 
   #reasonFor(format: FileFormat, name: string): string {
-    if (this.#source.format !== 'auto') return `the source's format`;
+    if (this.#source.format !== 'auto') return "the source's format";
     const fitting = FORMATS.filter((candidate) => candidate.matchesName(name));
     const before = fitting.slice(0, fitting.indexOf(format)).map((candidate) => candidate.name);
     if (!format.sniff) return 'by name';
