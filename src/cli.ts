@@ -217,6 +217,11 @@ async function scan(argv: string[]): Promise<number> {
     process.stderr.write(`tapebridge scan: name a folder (tapebridge scan DIR), or a config with sources\n\n${USAGE}`);
     return 2;
   }
+  // A reader that stops early (`| head`) closes the pipe: nothing is left to say to anyone.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   // A pipe may take the report in several writes: each waits for the last to be out.
   const write = (text: string): Promise<void> => new Promise((resolve) => process.stdout.write(text, () => resolve()));
   let unreadable = false;
