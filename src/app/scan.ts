@@ -91,7 +91,7 @@ const WHOLE_FILE: TailOpenOptions = { historyMs: Number.MAX_SAFE_INTEGER, maxBac
  * path (all of them, when several), or the default options when none is configured there;
  * with no folder, every configured source.
  */
-export function sourcesToScan(config: Config, folders: readonly string[]): { folder: string; source: SourceConfig }[] {
+function sourcesToScan(config: Config, folders: readonly string[]): { folder: string; source: SourceConfig }[] {
   if (folders.length === 0) return config.sources.map((source) => ({ folder: source.path, source }));
   return folders.flatMap((folder) => {
     const configured = config.sources.filter((source) => resolve(source.path) === resolve(folder));
