@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startBridge, type Bridge } from './app/bridge.js';
 import { showWarmupProgress } from './app/warmup-progress.js';
+import { scanFolders } from './app/scan.js';
+import { scanTable } from './app/scan-table.js';
 import { ConfigError, resolveConfig, type Config, type ConfigLayer } from './app/config.js';
 import { ConfigLoader } from './app/config-loader.js';
 import { createLogger, type Logger } from './core/logger.js';
@@ -19,6 +21,12 @@ Usage:
   tapebridge --watch DIR [--watch DIR ...] [--port N] [--host H] [--config FILE]
   tapebridge                 (no folder: runs the built-in demo, a simulator writing
                               Sierra Chart, MetaTrader 5 and JSON files into a temp folder)
+  tapebridge scan DIR [DIR ...] [--config FILE] [--json]
+                             reads the folders once and prints what the bridge would make
+                             of each file (format, encoding, symbol, timeframe, records,
+                             first and last time, warnings); exits 1 when a file cannot be
+                             read at all. DIRs configured in --config are read with their
+                             source's options; with no DIR, every configured source
 
 Options:
   -w, --watch DIR       watch this folder (repeatable; adds to the configured sources)
@@ -41,6 +49,7 @@ Routes: / (dashboard), /v1/ws (WebSocket), /v1/sse, /v1/symbols, /v1/symbols/:sy
 `;
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'scan') return scan(argv.slice(1));
   let args;
   try {
     args = parseArgs({
@@ -164,6 +173,82 @@ async function main(argv: string[]): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/** `tapebridge scan DIR...`: one read of the folders, a report on stdout, and the exit code. */
+async function scan(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string', short: 'c' },
+        'config-dir': { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`tapebridge scan: ${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  const { values: args, positionals: folders } = parsed;
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  let config: Config;
+  try {
+    const loader = new ConfigLoader({
+      configDir: args['config-dir'] ?? process.env.TAPEBRIDGE_CONFIG_DIR ?? 'config',
+      nodeEnv: process.env.NODE_ENV,
+      file: args.config,
+      env: process.env,
+    });
+    config = resolveConfig(...(await loader.load()));
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`tapebridge scan: ${error.message}\n`);
+    return 1;
+  }
+  if (folders.length === 0 && config.sources.length === 0) {
+    process.stderr.write(`tapebridge scan: name a folder (tapebridge scan DIR), or a config with sources\n\n${USAGE}`);
+    return 2;
+  }
+  // A reader that stops early (`| head`) closes the pipe: nothing is left to say to anyone.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+  // A pipe may take the report in several writes: each waits for the last to be out.
+  const write = (text: string): Promise<void> => new Promise((resolve) => process.stdout.write(text, () => resolve()));
+  let unreadable = false;
+  let report;
+  if (args.json) {
+    // Printed file by file, so that a folder of any size is never held whole.
+    let separator = '';
+    await write('{\n  "files": [');
+    report = await scanFolders(config, folders, {
+      onFile: async (file) => {
+        unreadable ||= file.error !== null;
+        await write(`${separator}\n${indent(JSON.stringify(file, null, 2), '    ')}`);
+        separator = ',';
+      },
+    });
+    await write(`${separator === '' ? '' : '\n  '}],\n  "folders": ${indent(JSON.stringify(report.folders, null, 2), '  ').trimStart()}\n}\n`);
+  } else {
+    report = await scanFolders(config, folders);
+    unreadable = report.files.some((file) => file.error !== null);
+    await write(scanTable(report));
+  }
+  for (const { folder, error } of report.folders) if (error !== null && args.json) process.stderr.write(`tapebridge scan: ${folder}: ${error}\n`);
+  return unreadable || report.folders.some((folder) => folder.error !== null) ? 1 : 0;
+}
+
+function indent(text: string, by: string): string {
+  return text.replace(/^/gm, by);
 }
 
 /** Resolves once the log lines written so far are out (pino writes asynchronously). */

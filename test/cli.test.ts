@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writeJsonSnapshot } from '../src/sim/json-writer.js';
+import { ScidWriter, scidTickRecord } from '../src/sim/scid-writer.js';
 import { getJson, SseClient, WsClient } from './helpers/clients.js';
 import { tempDir } from './helpers/temp.js';
 import { waitFor } from './helpers/wait.js';
@@ -163,5 +164,47 @@ describe('tapebridge command line', () => {
     expect(demo.stderr()).toMatch(/tapebridge demo: a simulator writes/);
     demo.child.kill('SIGINT');
     expect(await demo.exited).toBe(0);
+  });
+
+  it('scan DIR --json prints each file as PROTOCOL.md §7 gives it, with a rename from --config, and exits 0; 1 for an unreadable file', async () => {
+    const dir = await tempDir();
+    await new ScidWriter(join(dir, 'ESZ25_FUT_CME.scid')).create([
+      scidTickRecord({ time: Date.UTC(2026, 0, 5, 14), bid: 6000, ask: 6000.25, last: 6000.25, size: 2 }),
+    ]);
+    await writeFile(join(dir, 'notes.md'), 'not data\n');
+    const config = join(await tempDir(), 'scan.json');
+    await writeFile(config, JSON.stringify({ sources: [{ path: dir, symbols: { rename: [{ pattern: '_FUT_CME$', replace: '' }] } }] }));
+
+    const ok = run(['scan', dir, '--config', config, '--json']);
+    expect(await ok.exited, ok.stderr()).toBe(0);
+    const report = JSON.parse(ok.stdout()) as { files: Record<string, unknown>[] };
+    expect(report.files).toEqual([
+      expect.objectContaining({
+        path: 'ESZ25_FUT_CME.scid',
+        format: 'sierra-scid',
+        symbol: 'ESZ25',
+        timeframe: null,
+        records: 1,
+        first: Date.UTC(2026, 0, 5, 14),
+        last: Date.UTC(2026, 0, 5, 14),
+        warnings: [],
+      }),
+      expect.objectContaining({
+        path: 'notes.md',
+        format: null,
+        symbol: null,
+        records: 0,
+        first: null,
+        last: null,
+        warnings: [expect.stringMatching(/^unknown file/)],
+      }),
+    ]);
+
+    await writeFile(join(dir, 'BAD.scid'), Buffer.alloc(120, 7));
+    const bad = run(['scan', dir]);
+    expect(await bad.exited).toBe(1);
+    expect(bad.stdout()).toMatch(/^ {2}BAD\.scid +sierra-scid \(unreadable\)/m);
+    expect(bad.stdout()).toMatch(/^ {6}error: /m);
+    expect(bad.stdout()).toMatch(/3 files: 1 read, 1 not read, 1 cannot be read/);
   });
 });

@@ -17,6 +17,7 @@ import {
   type TailOpenOptions,
   type TailStart,
   type TextEncoding,
+  type TextLayoutSummary,
 } from './types.js';
 
 /**
@@ -238,6 +239,11 @@ export abstract class DelimitedDecoder implements TailDecoder {
       timeOf: (line) => this.timeOf(splitFields(line, layout.delimiter)),
     });
     return { offset, fingerprintBytes: layout.fingerprintBytes };
+  }
+
+  textLayout(): TextLayoutSummary | null {
+    const layout = this.layout;
+    return layout && { encoding: layout.encoding, delimiter: layout.delimiter, header: layout.header };
   }
 
   checkpoint(): DecoderCarry {

@@ -15,6 +15,8 @@ import {
   type TailFormat,
   type TailOpenOptions,
   type TailStart,
+  type TextEncoding,
+  type TextLayoutSummary,
   type TickRecord,
 } from './types.js';
 
@@ -39,6 +41,7 @@ class NdjsonDecoder implements TailDecoder {
   readonly #times: TimeReader;
   readonly #tick: TickRecord = { time: 0 };
   #lines = new LineReader('utf8');
+  #encoding: TextEncoding | null = null;
 
   constructor(context: DecoderContext) {
     this.#symbol = context.symbol;
@@ -52,6 +55,7 @@ class NdjsonDecoder implements TailDecoder {
     const sniffed = sniffEncoding(head);
     const encoding = this.#options.encoding === 'auto' ? sniffed.encoding : this.#options.encoding;
     this.#lines = new LineReader(encoding);
+    this.#encoding = encoding;
     const dataStart = this.#options.encoding === 'auto' ? sniffed.bomBytes : 0;
     const offset = await lineTailStart(file, {
       ...options,
@@ -64,6 +68,10 @@ class NdjsonDecoder implements TailDecoder {
     });
     // The first line identifies the file (a log rewritten from scratch starts differently).
     return { offset, fingerprintBytes: Math.min(file.size, 256) };
+  }
+
+  textLayout(): TextLayoutSummary | null {
+    return this.#encoding && { encoding: this.#encoding, delimiter: null, header: null };
   }
 
   checkpoint(): DecoderCarry {

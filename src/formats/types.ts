@@ -140,6 +140,17 @@ export interface TailDecoder {
   checkpoint(): DecoderCarry;
   /** Goes on from a checkpoint's carry, after open() on the same file; throws CarryMismatch when it does not fit. */
   resume(saved: DecoderCarry): void;
+  /** How a text file was found laid out, once open() read it (what `tapebridge scan` shows); binary formats have none. */
+  textLayout?(): TextLayoutSummary | null;
+}
+
+/** The encoding, delimiter and header a text decoder reads a file with (sniffed, or pinned by the source). */
+export interface TextLayoutSummary {
+  encoding: TextEncoding;
+  /** Null for line formats without fields (JSON lines). */
+  delimiter: Delimiter | null;
+  /** Header names as written, or null when the file has none. */
+  header: readonly string[] | null;
 }
 
 /**

@@ -701,7 +701,8 @@ function savedTailOf(format: string, tail: TailState): SavedTail {
   };
 }
 
-async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+/** Up to `length` bytes at `position` (fewer at the end of the file). */
+export async function readAt(handle: FileHandle, position: number, length: number): Promise<Buffer> {
   if (length <= 0) return Buffer.alloc(0);
   const buffer = Buffer.allocUnsafe(length);
   let filled = 0;
@@ -720,7 +721,7 @@ function tailMark(handle: FileHandle, position: number): Promise<Buffer> {
 }
 
 /** Reads of `handle`; those within `head` (the file's leading bytes, read before) are served from it. */
-function randomAccess(handle: FileHandle, size: number, head: Buffer = Buffer.alloc(0)): RandomAccessFile {
+export function randomAccess(handle: FileHandle, size: number, head: Buffer = Buffer.alloc(0)): RandomAccessFile {
   return {
     size,
     read: (offset, length) =>

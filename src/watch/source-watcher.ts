@@ -421,7 +421,7 @@ export class SourceWatcher {
 }
 
 /** A path matches when some positive glob (or none is given) and no `!` glob matches it. */
-function includeFilter(globs: readonly string[]): (relativePath: string) => boolean {
+export function includeFilter(globs: readonly string[]): (relativePath: string) => boolean {
   const positive = globs.filter((glob) => !glob.startsWith('!'));
   const negative = globs.filter((glob) => glob.startsWith('!')).map((glob) => glob.slice(1));
   const included = positive.length === 0 ? () => true : picomatch(positive, { dot: true });

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChunkedDecoder } from '../../src/formats/chunked-decoder.js';
 import { mt5TicksFormat } from '../../src/formats/mt5-ticks.js';
@@ -16,8 +17,11 @@ import { RandomMarket, seededRandom, type MarketTick } from '../../src/sim/rando
 import { encodeScidRecords, scidHeader, scidTickRecord, type ScidRecord } from '../../src/sim/scid-writer.js';
 import { RecordingSink } from './recording-sink.js';
 
+/** The samples' folder: ../shared/samples next to the checkout, or $SHARED_SAMPLES_DIR (a checkout elsewhere, such as a git worktree; not TAPEBRIDGE_*, which is config). */
+const SAMPLES_DIR = process.env.SHARED_SAMPLES_DIR ?? fileURLToPath(new URL('../../../shared/samples/', import.meta.url));
+
 /** The real Sierra Chart sample kept next to the project (FORMATS.md §6). */
-export const SAMPLE_SCID_PATH = fileURLToPath(new URL('../../../shared/samples/test.scid', import.meta.url));
+export const SAMPLE_SCID_PATH = join(SAMPLES_DIR, 'test.scid');
 export const HAS_SAMPLE_SCID = existsSync(SAMPLE_SCID_PATH);
 /** Appended to the name of a suite that needs the sample, so a skip says why. */
 export const SAMPLE_SKIP_NOTE = HAS_SAMPLE_SCID ? '' : ' [SKIPPED: ../shared/samples/test.scid is absent]';
@@ -28,7 +32,7 @@ export function readSampleScid(): Buffer {
 
 /** A real sample file in ../shared/samples/ (FORMATS.md §6), or null when the folder is absent. */
 export function samplePath(name: string): string {
-  return fileURLToPath(new URL(`../../../shared/samples/${name}`, import.meta.url));
+  return join(SAMPLES_DIR, name);
 }
 
 export const HAS_SAMPLES = ['test.scid', 'ES.txt', 'BBDC4MN1.csv', 'WDOV24M5-MA20.csv'].every((name) => existsSync(samplePath(name)));
