@@ -7,6 +7,9 @@ import type { RecordSink, TailDecoder } from './types.js';
  * decoder asks to revisit (a record its writer may still rewrite) are read again from the
  * file: `position` moves back to them.
  */
+/** Bytes of a run joined with a partial record carried from the run before (ChunkedDecoder.#joined). */
+const JOIN_BYTES = 64 * 1024;
+
 export class ChunkedDecoder {
   #carry: Buffer | null;
 
@@ -34,16 +37,33 @@ export class ChunkedDecoder {
   feed(bytes: Buffer, sink: RecordSink): void {
     const carried = this.pendingBytes;
     const start = this.position - carried;
-    const chunk = carried > 0 ? Buffer.concat([this.#carry as Buffer, bytes]) : bytes;
-    const consumed = this.decoder.decode(chunk, start, sink);
+    const consumed = carried > 0 ? this.#joined(this.#carry as Buffer, bytes, start, sink) : this.decoder.decode(bytes, start, sink);
+    this.position += bytes.length;
     const revisit = this.decoder.revisit ?? 0;
     if (revisit > 0 && consumed >= revisit) {
       this.#carry = null;
       this.position = start + consumed - revisit;
       return;
     }
-    // Copy the remainder so a large read buffer is not kept alive by a few bytes.
-    this.#carry = consumed < chunk.length ? Buffer.from(chunk.subarray(consumed)) : null;
-    this.position += bytes.length;
+    // Copy the remainder so a large read buffer is not kept alive (or reused under it) by a few bytes.
+    if (consumed >= carried) this.#carry = consumed < carried + bytes.length ? Buffer.from(bytes.subarray(consumed - carried)) : null;
+    else this.#carry = Buffer.concat([(this.#carry as Buffer).subarray(consumed), bytes]);
+  }
+
+  /**
+   * Decodes `carry` (a partial record) followed by `bytes`: joined with the head of the run
+   * only, then in the run itself from the end of the record the carry began. Joining the
+   * whole run would copy a megabyte to complete a few bytes. A record longer than the head
+   * (a very long line) has the whole run joined.
+   */
+  #joined(carry: Buffer, bytes: Buffer, start: number, sink: RecordSink): number {
+    const head = Buffer.concat([carry, bytes.subarray(0, Math.min(bytes.length, JOIN_BYTES))]);
+    const consumed = this.decoder.decode(head, start, sink);
+    if (consumed > carry.length) {
+      const at = consumed - carry.length;
+      return at < bytes.length ? consumed + this.decoder.decode(bytes.subarray(at), start + consumed, sink) : consumed;
+    }
+    if (head.length === carry.length + bytes.length) return consumed;
+    return consumed + this.decoder.decode(Buffer.concat([carry.subarray(consumed), bytes]), start + consumed, sink);
   }
 }

@@ -66,10 +66,8 @@ export class BackfillQueue {
 
   status(): WarmupStatus {
     const files: WarmupStatus['files'] = [];
-    for (const file of this.#files.values()) {
-      const progress = file.backfillProgress;
-      if (progress) files.push({ path: file.path, ...progress });
-    }
+    // A file whose last step is ending (its history committed, its handle closing) is still listed, with nothing left.
+    for (const file of this.#files.values()) files.push({ path: file.path, ...(file.backfillProgress ?? { bytesLeft: 0, bytesTotal: 0 }) });
     return { filesDone: this.#filesDone, files, tookMs: this.#tookMs };
   }
 

@@ -384,11 +384,10 @@ export class FileTail {
     // Read to the end; a decoder may move the position back over a record it revisits.
     for (;;) {
       const from = chunks.position;
-      const bytes = await readAt(handle, from, Math.min(this.#options.chunkBytes, identity.size - from));
-      if (bytes.length === 0) break;
-      this.#options.readBytes?.add(bytes.length);
-      chunks.feed(bytes, ingest);
-      tail.readTo = from + bytes.length;
+      const read = await feedRun(handle, chunks, Math.min(this.#options.chunkBytes, identity.size - from), ingest);
+      if (read === 0) break;
+      this.#options.readBytes?.add(read);
+      tail.readTo = from + read;
       if (tail.readTo >= identity.size) break;
     }
     tail.tailMark = await tailMark(handle, chunks.position);
@@ -453,12 +452,11 @@ export class FileTail {
       }
       const target = tail.readTo;
       const from = backfill.chunks.position;
-      const bytes = await readAt(handle, from, Math.min(this.#options.chunkBytes, target - from));
-      this.#options.readBytes?.add(bytes.length);
       this.#problems = 0;
-      backfill.chunks.feed(bytes, backfill.ingest);
+      const read = await feedRun(handle, backfill.chunks, Math.min(this.#options.chunkBytes, target - from), backfill.ingest);
+      this.#options.readBytes?.add(read);
       this.#reportSkippedProblems();
-      if (from + bytes.length < target) return true;
+      if (from + read < target) return true;
       // Caught up: this decoder has read every byte the live one has, from where a whole read starts.
       if (backfill.ingest.finish() > 0) this.#fresh = false;
       tail.chunks = backfill.chunks;
@@ -712,6 +710,36 @@ export async function readAt(handle: FileHandle, position: number, length: numbe
     filled += bytesRead;
   }
   return filled === length ? buffer : buffer.subarray(0, filled);
+}
+
+/**
+ * Buffers of reads that are fed at once and dropped (decoders and ChunkedDecoder copy what
+ * they keep), reused: a fresh megabyte of external memory per read keeps the garbage
+ * collector busy. As many are held as reads run at once, and a few are kept free.
+ */
+const runBuffers: Buffer[] = [];
+const FREE_RUN_BUFFERS = 8;
+/** Smaller reads (most live reads) take a fresh buffer: Node's own pool serves the smallest. */
+const POOLED_RUN_BYTES = 64 * 1024;
+
+/** Reads up to `length` bytes at `chunks.position` and feeds them to `sink`; returns how many were read. */
+async function feedRun(handle: FileHandle, chunks: ChunkedDecoder, length: number, sink: ReadCycleSink): Promise<number> {
+  if (length <= 0) return 0;
+  const pooled = length >= POOLED_RUN_BYTES;
+  const index = pooled ? runBuffers.findIndex((buffer) => buffer.length >= length) : -1;
+  const buffer = index >= 0 ? (runBuffers.splice(index, 1)[0] as Buffer) : Buffer.allocUnsafe(length);
+  try {
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await handle.read(buffer, filled, length - filled, chunks.position + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    if (filled > 0) chunks.feed(buffer.subarray(0, filled), sink);
+    return filled;
+  } finally {
+    if (pooled && runBuffers.length < FREE_RUN_BUFFERS) runBuffers.push(buffer);
+  }
 }
 
 /** The bytes just before `position` (up to TAIL_MARK_BYTES). */
