@@ -45,7 +45,7 @@ export class ChunkedDecoder {
       this.position = start + consumed - revisit;
       return;
     }
-    // Copy the remainder so a large read buffer is not kept alive (or reused under it) by a few bytes.
+    // Copy the remainder so a large read buffer is not kept alive by a few bytes.
     if (consumed >= carried) this.#carry = consumed < carried + bytes.length ? Buffer.from(bytes.subarray(consumed - carried)) : null;
     else this.#carry = Buffer.concat([(this.#carry as Buffer).subarray(consumed), bytes]);
   }

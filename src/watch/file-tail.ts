@@ -712,34 +712,11 @@ export async function readAt(handle: FileHandle, position: number, length: numbe
   return filled === length ? buffer : buffer.subarray(0, filled);
 }
 
-/**
- * Buffers of reads that are fed at once and dropped (decoders and ChunkedDecoder copy what
- * they keep), reused: a fresh megabyte of external memory per read keeps the garbage
- * collector busy. As many are held as reads run at once, and a few are kept free.
- */
-const runBuffers: Buffer[] = [];
-const FREE_RUN_BUFFERS = 8;
-/** Smaller reads (most live reads) take a fresh buffer: Node's own pool serves the smallest. */
-const POOLED_RUN_BYTES = 64 * 1024;
-
 /** Reads up to `length` bytes at `chunks.position` and feeds them to `sink`; returns how many were read. */
 async function feedRun(handle: FileHandle, chunks: ChunkedDecoder, length: number, sink: ReadCycleSink): Promise<number> {
-  if (length <= 0) return 0;
-  const pooled = length >= POOLED_RUN_BYTES;
-  const index = pooled ? runBuffers.findIndex((buffer) => buffer.length >= length) : -1;
-  const buffer = index >= 0 ? (runBuffers.splice(index, 1)[0] as Buffer) : Buffer.allocUnsafe(length);
-  try {
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await handle.read(buffer, filled, length - filled, chunks.position + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    if (filled > 0) chunks.feed(buffer.subarray(0, filled), sink);
-    return filled;
-  } finally {
-    if (pooled && runBuffers.length < FREE_RUN_BUFFERS) runBuffers.push(buffer);
-  }
+  const bytes = await readAt(handle, chunks.position, length);
+  if (bytes.length > 0) chunks.feed(bytes, sink);
+  return bytes.length;
 }
 
 /** The bytes just before `position` (up to TAIL_MARK_BYTES). */
