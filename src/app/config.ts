@@ -338,7 +338,7 @@ export const DEFAULT_CONFIG: Config = {
     chunkBytes: 1024 * 1024,
     maxWholeBytes: 16 * 1024 * 1024,
     maxBackfillBytes: 64 * 1024 * 1024,
-    tailFirstBytes: 1024 * 1024,
+    tailFirstBytes: 256 * 1024,
     maxFutureMs: 10 * 60_000,
     maxPastMs: 24 * 3_600_000,
   },
