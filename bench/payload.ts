@@ -16,6 +16,7 @@ import { RandomMarket, seededRandom, type MarketTick } from '../src/sim/random.j
 import { type Book, type BookLevel, type InstrumentDocument, type Timeframe, TIMEFRAME_MS, type WindowSizes } from '../src/model/document.js';
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
+import { wsDeflateFrame, wsTextFrame } from '../src/transports/frames.js';
 import { load, median, percentile, round, scenarioArgs, writeResult, type TargetCheck } from './lib/report.js';
 
 const args = scenarioArgs({ ticks: [20_000, 2000] });
@@ -34,6 +35,10 @@ interface Sample {
   ops: number;
   documentBytes: number;
   genericBytes: number;
+  /** The message as a WebSocket frame, plain and deflated (permessage-deflate, no context takeover, as transports/frames.ts builds it). */
+  frameBytes: number;
+  deflatedFrameBytes: number;
+  messageJson: string;
 }
 
 /** The document a symbol carries: its bar windows and the indicators it publishes. */
@@ -76,6 +81,9 @@ function measure(shape: Shape): { samples: Sample[]; lastPatches: Record<string,
       ops: ops.length,
       documentBytes: Buffer.byteLength(state.documentJson()),
       genericBytes: Buffer.byteLength(JSON.stringify(jsonpatch.compare(before, state.document))),
+      frameBytes: wsTextFrame(entry.messageJson).length,
+      deflatedFrameBytes: wsDeflateFrame(entry.messageJson, 0).length,
+      messageJson: entry.messageJson,
     });
   });
 
@@ -162,6 +170,8 @@ function measure(shape: Shape): { samples: Sample[]; lastPatches: Record<string,
 
 interface Summary {
   patches: number;
+  medianFrameBytes: number;
+  medianDeflatedFrameBytes: number;
   medianOpsBytes: number;
   p90OpsBytes: number;
   medianMessageBytes: number;
@@ -175,6 +185,8 @@ function summary(part: Sample[]): Summary {
   const sorted = (pick: (sample: Sample) => number): number[] => part.map(pick).sort((a, b) => a - b);
   return {
     patches: part.length,
+    medianFrameBytes: median(part.map((sample) => sample.frameBytes)),
+    medianDeflatedFrameBytes: median(part.map((sample) => sample.deflatedFrameBytes)),
     medianOpsBytes: median(part.map((sample) => sample.opsBytes)),
     p90OpsBytes: percentile(
       sorted((sample) => sample.opsBytes),
@@ -188,7 +200,28 @@ function summary(part: Sample[]): Summary {
   };
 }
 
+/**
+ * CPU per message of framing `messages` plain and deflated, in µs (median of interleaved
+ * passes): what permessage-deflate costs per distinct message (the hub frames each message
+ * once per encoding, whatever the number of clients).
+ */
+function framingCost(messages: readonly string[]): { plainUs: number; deflatedUs: number } {
+  const pass = (frame: (json: string) => Buffer): number => {
+    const started = performance.now();
+    for (const json of messages) frame(json);
+    return ((performance.now() - started) * 1000) / messages.length;
+  };
+  const plain: number[] = [];
+  const deflated: number[] = [];
+  for (let run = 0; run < 7; run++) {
+    plain.push(pass(wsTextFrame));
+    deflated.push(pass((json) => wsDeflateFrame(json, 0)));
+  }
+  return { plainUs: round(median(plain), 2), deflatedUs: round(median(deflated), 2) };
+}
+
 interface Measured {
+  framing: { plainUs: number; deflatedUs: number };
   tickUpdates: Summary;
   all: Summary;
   byKind: Record<string, Summary>;
@@ -199,7 +232,10 @@ const measured = Object.fromEntries(
   SHAPES.map((shape): [Shape['key'], Measured] => {
     const { samples, lastPatches } = measure(shape);
     const byKind = Object.fromEntries(KINDS.map((name) => [name, summary(samples.filter((sample) => sample.kind === name))]));
-    return [shape.key, { tickUpdates: summary(samples.filter((sample) => TICK_KINDS.includes(sample.kind))), all: summary(samples), byKind, lastPatches }];
+    const tickSamples = samples.filter((sample) => TICK_KINDS.includes(sample.kind));
+    const framing = framingCost(tickSamples.map((sample) => sample.messageJson));
+    for (const sample of samples) sample.messageJson = '';
+    return [shape.key, { framing, tickUpdates: summary(tickSamples), all: summary(samples), byKind, lastPatches }];
   }),
 ) as Record<Shape['key'], Measured>;
 
@@ -228,6 +264,17 @@ function targetsOf({ label, key }: Shape): TargetCheck[] {
   ];
 }
 
+/** permessage-deflate: bytes and CPU per tick message, against the plain frame (a report, not a bound). */
+function compressionTargetOf({ label, key }: Shape): TargetCheck {
+  const { tickUpdates, framing } = measured[key];
+  return {
+    what: `tick patch compressed (permessage-deflate, each message alone), ${label}`,
+    target: 'report bytes and CPU per message against uncompressed',
+    measured: `${tickUpdates.medianDeflatedFrameBytes} B against ${tickUpdates.medianFrameBytes} B per frame; ${framing.deflatedUs} µs against ${framing.plainUs} µs of CPU per message, once per message whatever the clients`,
+    met: true,
+  };
+}
+
 await writeResult(args, loadBefore, {
   scenario: 'payload',
   measures:
@@ -244,7 +291,7 @@ await writeResult(args, loadBefore, {
     ]),
   ),
   ratio: { ...ratioOf(measured.default), ...ratioOf(measured.oneM1Window, 'OneM1Window') },
-  targets: SHAPES.flatMap(targetsOf),
+  targets: [...SHAPES.flatMap(targetsOf), ...SHAPES.map(compressionTargetOf)],
   notes: [
     'A tick patch of the default document replaces the quote, the forming bar of each of the four windows and the indicators of three timeframes (RFC 6902 needs an operation, with its path, for each): the 150-byte target fits a quote and one bar at most.',
   ],

@@ -96,7 +96,7 @@ async function readCheckpoint(path: string, maxBytes: number, context: Checkpoin
     const problem = schema.Errors(parsed).First();
     throw new StateError('STATE_INCONSISTENT', problem ? `${problem.path || '/'}: ${problem.message}` : 'it does not check out');
   }
-  const checkpoint = parsed as Checkpoint;
+  const checkpoint = parsed;
   if (checkpoint.shape !== context.shape) {
     throw new StateError('STATE_FOREIGN', 'it was written under other bar windows, session zone, book levels or read sizes');
   }

@@ -217,6 +217,19 @@ export const ConfigSchema = Type.Object(
           0,
           100,
         ),
+        compression: Type.Object(
+          {
+            websocket: Type.Boolean({
+              description:
+                'negotiate permessage-deflate with WebSocket clients that offer it (read at start; each connection compresses its own frames, see docs/benchmarks.md)',
+            }),
+            http: Type.Boolean({
+              description: 'answer HTTP requests with brotli or gzip when the client asks (Accept-Encoding; read at start); SSE is never compressed',
+            }),
+            thresholdBytes: Bytes('answers and WebSocket messages smaller than this are sent uncompressed', 0, 16 * 1024 * 1024),
+          },
+          { additionalProperties: false },
+        ),
       },
       { additionalProperties: false },
     ),
@@ -377,6 +390,7 @@ export const DEFAULT_CONFIG: Config = {
     messageBurst: 200,
     rateLimitCloseAfter: 100,
     flushWindowMs: 2,
+    compression: { websocket: false, http: true, thresholdBytes: 1024 },
   },
   http: {
     maxWaitMs: 30_000,

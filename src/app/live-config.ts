@@ -4,7 +4,15 @@ import type { Logger } from '../core/logger.js';
 import type { Tally } from '../core/tally.js';
 
 /** Keys read only at start: a change through PATCH is refused, one in a file waits for a restart. */
-export const RESTART_KEYS: readonly string[] = ['host', 'port', 'stream.maxFrameBytes', 'http.maxWaitMs'];
+export const RESTART_KEYS: readonly string[] = [
+  'host',
+  'port',
+  'stream.maxFrameBytes',
+  'http.maxWaitMs',
+  'stream.compression.websocket',
+  'stream.compression.http',
+  'stream.compression.thresholdBytes',
+];
 
 /** What GET /v1/config shows for a secret; given back in a PATCH, it keeps the secret in force. */
 export const REDACTED = '[redacted]';

@@ -1,3 +1,4 @@
+import { constants, deflateRawSync } from 'node:zlib';
 import type { Encoding, StreamMessage } from '../hub/subscriber.js';
 import { formatSseId } from '../model/wire.js';
 
@@ -8,9 +9,17 @@ import { formatSseId } from '../model/wire.js';
  */
 export function wsTextFrame(json: string): Buffer {
   const length = Buffer.byteLength(json);
-  const header = length < 126 ? 2 : length < 65_536 ? 4 : 10;
-  const frame = Buffer.allocUnsafe(header + length);
-  frame[0] = 0x81;
+  const frame = Buffer.allocUnsafe(wsHeaderBytes(length) + length);
+  frame.write(json, writeWsHeader(frame, 0x81, length), 'utf8');
+  return frame;
+}
+
+/** The bytes of a frame header for `length` bytes of payload. */
+const wsHeaderBytes = (length: number): number => (length < 126 ? 2 : length < 65_536 ? 4 : 10);
+
+/** Writes a server frame's header (first byte `first`: FIN, RSV1, opcode) at the start of `frame`; returns where the payload goes. */
+function writeWsHeader(frame: Buffer, first: number, length: number): number {
+  frame[0] = first;
   if (length < 126) {
     frame[1] = length;
   } else if (length < 65_536) {
@@ -21,8 +30,31 @@ export function wsTextFrame(json: string): Buffer {
     frame.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
     frame.writeUInt32BE(length >>> 0, 6);
   }
-  frame.write(json, header, 'utf8');
+  return wsHeaderBytes(length);
+}
+
+/** The empty stored block a sync flush ends with, which permessage-deflate leaves off (RFC 7692 §7.2.1). */
+const SYNC_FLUSH_TAIL = 4;
+
+/**
+ * A WebSocket text frame of `json` compressed for permessage-deflate with no context
+ * takeover (RFC 7692): each message is deflated on its own, so the same compressed frame is
+ * valid on every connection that negotiated it, and is built once per message as the
+ * plain frame is. RSV1 marks it compressed; a message under `thresholdBytes` goes plain.
+ */
+export function wsDeflateFrame(json: string, thresholdBytes: number): Buffer {
+  const text = Buffer.from(json);
+  if (text.length < thresholdBytes) return wsTextFrame(json);
+  const deflated = deflateRawSync(text, { finishFlush: constants.Z_SYNC_FLUSH });
+  const length = deflated.length - SYNC_FLUSH_TAIL;
+  const frame = Buffer.allocUnsafe(wsHeaderBytes(length) + length);
+  deflated.copy(frame, writeWsHeader(frame, 0xc1, length), 0, length);
   return frame;
+}
+
+/** The encoding of connections that negotiated permessage-deflate (one object per threshold, so the hub shares its frames). */
+export function wsDeflateEncoding(thresholdBytes: number): Encoding {
+  return { encode: ({ json }: StreamMessage) => wsDeflateFrame(json, thresholdBytes) };
 }
 
 /** WebSocket clients get each message as one text frame; the stream position is not sent. */

@@ -1,9 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
-import { wsTextEncoding, wsTextFrame } from './frames.js';
+import { wsDeflateEncoding, wsTextEncoding, wsTextFrame } from './frames.js';
 import type { Hub, ResumePoint } from '../hub/hub.js';
-import type { Outlet, Subscriber } from '../hub/subscriber.js';
+import type { Encoding, Outlet, Subscriber } from '../hub/subscriber.js';
 import { maySee, presentedToken, symbolList, type AuthGate, type Principal } from './auth.js';
 import { ClientError, closeCodeOf, type ErrorCode } from '../model/errors.js';
 import { errorBody, errorMessage, helloMessage, pongMessage } from '../model/wire.js';
@@ -33,6 +33,8 @@ export interface WebSocketOptions extends MessageRateOptions {
   maxSubscriptions: number;
   /** At most one write per socket per this many ms while changes keep coming (write-batch.ts); 0: one per turn. */
   flushWindowMs: number;
+  /** permessage-deflate for clients that offer it (read at start), for messages of at least thresholdBytes. */
+  compression: { websocket: boolean; thresholdBytes: number };
 }
 
 /** What the endpoint works with: the HTTP server whose upgrades it takes, the hub, the store (its epoch), and who may connect. */
@@ -62,7 +64,6 @@ export interface WebSocketAccess {
  */
 class WebSocketOutlet implements Outlet, Flushable {
   readonly kind = 'ws';
-  readonly encoding = wsTextEncoding;
   readonly #pending = new PendingFrames();
 
   constructor(
@@ -70,6 +71,8 @@ class WebSocketOutlet implements Outlet, Flushable {
     /** The connection ws runs on (the upgraded request's socket). */
     readonly socket: Duplex,
     readonly batcher: WriteBatcher,
+    /** Plain frames, or frames deflated once per message for every connection that negotiated it. */
+    readonly encoding: Encoding,
   ) {}
 
   /** ws's unsent bytes (the socket's buffer and its own) and the frames still queued. */
@@ -128,6 +131,8 @@ export class WebSocketEndpoint {
   readonly #unanswered = new Set<WebSocket>();
   readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => this.#upgrade(request, socket, head);
   readonly #stopReauthorizing: () => void;
+  /** The encoding of connections that negotiated permessage-deflate; null when it is off. */
+  readonly #deflated: Encoding | null;
   #options: WebSocketOptions;
   #heartbeat: NodeJS.Timeout;
 
@@ -139,7 +144,16 @@ export class WebSocketEndpoint {
     this.#batcher = new WriteBatcher(options.flushWindowMs);
     this.#access = access;
     this.#logger = logger.child({ component: 'ws' });
-    this.#wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, perMessageDeflate: false });
+    this.#deflated = options.compression.websocket ? wsDeflateEncoding(options.compression.thresholdBytes) : null;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.maxFrameBytes,
+      // No context takeover either way: each message is deflated alone (frames.ts), so one compressed
+      // frame serves every client, and no connection keeps a compression window between messages.
+      perMessageDeflate: this.#deflated
+        ? { serverNoContextTakeover: true, clientNoContextTakeover: true, threshold: options.compression.thresholdBytes }
+        : false,
+    });
     server.on('upgrade', this.#onUpgrade);
     this.#heartbeat = setInterval(() => this.#beat(), options.heartbeatMs);
     this.#stopReauthorizing = access.auth.onChange(() => this.#reauthorize());
@@ -226,7 +240,12 @@ export class WebSocketEndpoint {
     }
 
     const principal = authentication.principal;
-    const outlet = new WebSocketOutlet(socket, raw, this.#batcher);
+    const outlet = new WebSocketOutlet(
+      socket,
+      raw,
+      this.#batcher,
+      this.#deflated && deflateNegotiated(socket.extensions, request.headers['sec-websocket-extensions']) ? this.#deflated : wsTextEncoding,
+    );
     const subscriber = this.#hub.attach(outlet, principal.symbols);
     const connection: Connection = { outlet, subscriber, principal, rate: new MessageRate(this.#options) };
     this.#connections.set(socket, connection);
@@ -358,4 +377,16 @@ export class WebSocketEndpoint {
       socket.ping();
     }
   }
+}
+
+/**
+ * Whether the connection negotiated permessage-deflate with the window the shared frames are
+ * deflated with (15 bits): a client whose offer (ws takes the first, with these options)
+ * asked for a smaller one gets plain frames, which the extension allows message by message.
+ */
+function deflateNegotiated(extensions: string, offered: string | undefined): boolean {
+  if (!extensions.includes('permessage-deflate')) return false;
+  const offer = offered?.split(',').find((entry) => entry.split(';')[0]?.trim() === 'permessage-deflate');
+  const bits = offer && /server_max_window_bits\s*=\s*"?(\d+)/.exec(offer)?.[1];
+  return !bits || Number(bits) >= 15;
 }
