@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../model/errors.js';
+import type { View } from '../model/view.js';
 import type { DataEvent } from '../model/wire.js';
 
 export type TransportKind = 'ws' | 'sse';
@@ -46,8 +47,12 @@ export interface SymbolFilter {
 /** One client connection's subscriptions and delivery state. */
 export class Subscriber {
   readonly symbols = new Set<string>();
+  /** The view of each symbol subscribed by name with `parts` (PROTOCOL.md §8); the others are whole. */
+  readonly views = new Map<string, View>();
   /** Subscribed to every symbol, present and future. */
   wildcard = false;
+  /** The view of the `*` subscription (null: whole documents). */
+  wildcardView: View | null = null;
   /**
    * Subscribed by Hub.stream (SSE): its position is one bridge-wide cursor, so snapshots
    * come as a burst with cursor ids; otherwise (Hub.subscribe) each symbol catches up alone.
@@ -69,4 +74,16 @@ export class Subscriber {
     readonly outlet: Outlet,
     public filter: SymbolFilter | null = null,
   ) {}
+
+  /** The view this client takes of `symbol`: its named subscription's, else its `*` one's. */
+  viewOf(symbol: string): View | null {
+    if (this.symbols.has(symbol)) return this.views.get(symbol) ?? null;
+    return this.wildcardView;
+  }
+
+  /** Sets the view of named `symbol` (null: the whole document). */
+  setView(symbol: string, view: View | null): void {
+    if (view === null) this.views.delete(symbol);
+    else this.views.set(symbol, view);
+  }
 }
