@@ -23,6 +23,7 @@ const QUOTE_KEYS = new Set(['bid', 'ask', 'last', 'lastSize', 'time']);
 const BOOK_KEYS = new Set(['bids', 'asks', 'time']);
 /** Always in a view: a part naming one of them adds nothing. */
 const ALWAYS = new Set(['symbol', 'sources']);
+const ALWAYS_PARTS = ['/symbol', '/sources'];
 
 /**
  * The view `parts` names, or why it names none (a message that quotes the part). `parts` must be
@@ -143,7 +144,7 @@ export function restrictDocument(document: object, view: View): Record<string, u
 export function restrictOps(ops: readonly PatchOperation[], view: View): PatchOperation[] {
   const out: PatchOperation[] = [];
   for (const op of ops) {
-    if (view.parts.some((part) => isWithin(op.path, part))) {
+    if (ALWAYS_PARTS.some((part) => isWithin(op.path, part)) || view.parts.some((part) => isWithin(op.path, part))) {
       out.push(op);
       continue;
     }
