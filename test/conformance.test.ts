@@ -204,7 +204,7 @@ function checkReplay(viewClient: WsClient, key: string, problems: string[]): num
     if (message.type !== 'patch') continue;
     patches++;
     const before = held.get(symbol);
-    if (before?.seq !== message.base) {
+    if (before === undefined || before.seq !== message.base) {
       problems.push(`${key} ${symbol} ${message.seq}: base ${String(message.base)} does not follow ${String(before?.seq)}`);
       continue;
     }

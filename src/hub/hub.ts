@@ -341,7 +341,7 @@ export class Hub {
   #wholeSince(state: SymbolState, seq: number): ReplayedPatch[] | null {
     if (seq === state.seq) return [];
     const missed = state.journal.since(seq);
-    return missed && missed.map((entry) => ({ json: entry.messageJson, gseq: entry.gseq }));
+    return missed?.map((entry) => ({ json: entry.messageJson, gseq: entry.gseq })) ?? null;
   }
 
   /**
@@ -351,7 +351,7 @@ export class Hub {
    */
   #viewSince(state: SymbolState, view: View, seq: number): ReplayedPatch[] | null {
     const missed = state.journal.since(seq);
-    return missed && this.#viewChain(state, view, seq, missed);
+    return missed ? this.#viewChain(state, view, seq, missed) : null;
   }
 
   /** `entries` as the view's patches from its version `base`; null when they do not end at its current version. */

@@ -50,7 +50,7 @@ export class DocumentMirror {
         return;
       }
       document.data = jsonpatch.applyPatch(document.data, message.ops as jsonpatch.Operation[], true, false).newDocument;
-      document.seq = message.seq;
+      document.seq = message.seq as number;
     }
   }
 }
