@@ -278,8 +278,9 @@ export class Hub {
       };
       const wholeOut: Outgoing = { message: whole, frames: new Map() };
       /** Per view key: its message of this commit and its frames, or null when the commit changed nothing of it. */
-      const viewOut = new Map<string, Outgoing | null>();
+      let viewOut: Map<string, Outgoing | null> | undefined;
       const outgoingOf = (view: View): Outgoing | null => {
+        viewOut ??= new Map();
         let out = viewOut.get(view.key);
         if (out !== undefined) return out;
         out = null;
@@ -310,7 +311,7 @@ export class Hub {
       };
       for (const subscriber of this.#wildcard) if (subscriber.filter === null || subscriber.filter.allows(state.symbol)) deliver(subscriber);
       if (named) for (const subscriber of named) if (!subscriber.wildcard) deliver(subscriber);
-      if (viewOut.size > 0) this.#views.prune(state);
+      if (viewOut) this.#views.prune(state);
       if (this.#counters) {
         this.#counters.deliveries.ws.add(sent.ws);
         this.#counters.deliveries.sse.add(sent.sse);

@@ -17,7 +17,7 @@ export class ViewVersions {
   versionOf(state: SymbolState, view: View): number {
     const known = this.#versions.get(state)?.get(view.key);
     if (known?.seq === state.seq) return known.version;
-    const version = versionAt(state, view, state.seq);
+    const version = versionAt(state, view, state.seq, known);
     this.#set(state, view, state.seq, version);
     return version;
   }
@@ -28,7 +28,7 @@ export class ViewVersions {
    */
   advance(state: SymbolState, view: View, changed: boolean): number {
     const known = this.#versions.get(state)?.get(view.key);
-    const base = known?.seq === state.seq - 1 ? known.version : versionAt(state, view, state.seq - 1);
+    const base = known?.seq === state.seq - 1 ? known.version : versionAt(state, view, state.seq - 1, known);
     this.#set(state, view, state.seq, changed ? state.seq : base);
     return base;
   }
@@ -38,10 +38,17 @@ export class ViewVersions {
     this.#versions.delete(state);
   }
 
-  /** Forgets the views of `state` not followed at its current seq (no client took them). */
+  /**
+   * Forgets what no longer helps: versions from before the journal's floor (they cannot be
+   * carried forward), and, past MAX_TRACKED views of a symbol, those not followed at its
+   * current seq (views asked for once, by HTTP, are not kept for ever).
+   */
   prune(state: SymbolState): void {
     const views = this.#versions.get(state);
-    if (views) for (const [key, known] of views) if (known.seq !== state.seq) views.delete(key);
+    if (!views) return;
+    const floor = state.journal.floorSeq;
+    const crowded = views.size > MAX_TRACKED;
+    for (const [key, known] of views) if (known.seq < floor || (crowded && known.seq !== state.seq)) views.delete(key);
   }
 
   #set(state: SymbolState, view: View, seq: number, version: number): void {
@@ -51,6 +58,7 @@ export class ViewVersions {
       this.#versions.set(state, views);
     }
     views.set(view.key, { seq, version });
+    if (views.size > MAX_TRACKED) this.prune(state);
   }
 }
 
@@ -59,12 +67,25 @@ export function viewOpsOf(entry: JournalEntry, view: View): PatchOperation[] {
   return restrictOps(JSON.parse(entry.opsJson) as PatchOperation[], view);
 }
 
+/** Views of one symbol whose versions are kept, whether followed or not. */
+const MAX_TRACKED = 256;
+
 /**
- * The view's version at `seq`, from the journal: the last patch up to `seq` that changed it;
+ * The view's version at `seq`, from the journal: carried forward from a version known at an
+ * earlier seq through the patches since; else the last patch up to `seq` that changed it, or,
  * when none held did, the journal's floor (the view is the same from there), or `seq` itself.
  */
-function versionAt(state: SymbolState, view: View, seq: number): number {
+function versionAt(state: SymbolState, view: View, seq: number, known: { seq: number; version: number } | undefined): number {
   const journal = state.journal;
+  const since = known && known.seq <= seq ? journal.since(known.seq) : null;
+  if (known && since) {
+    let version = known.version;
+    for (const entry of since) {
+      if (entry.seq > seq) break;
+      if (viewOpsOf(entry, view).length > 0) version = entry.seq;
+    }
+    return version;
+  }
   const held = journal.since(journal.floorSeq) ?? [];
   for (let i = held.length - 1; i >= 0; i--) {
     const entry = held[i] as JournalEntry;

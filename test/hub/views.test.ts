@@ -208,3 +208,18 @@ describe('views (PROTOCOL.md §8) through the hub', () => {
     expect(Object.keys(messages(outlet)[0]?.data as object)).toContain('bars');
   });
 });
+
+describe('view versions', () => {
+  it('versions stay right past the 256 views of a symbol it keeps when no one follows them', () => {
+    const { hub, store, feed } = setup();
+    const state = store.get('S')!;
+    feed.field(1); // 2
+    feed.tick(); // 3
+    const views = Array.from({ length: 300 }, (_, i) => view(`/fields/f${i}`));
+    for (const parts of views) expect(hub.snapshotOf(state, parts).seq).toBe(1);
+    expect(hub.snapshotOf(state, view('/fields/spread')).seq).toBe(2);
+    feed.tick(); // 4
+    expect(hub.snapshotOf(state, view('/fields/spread')).seq).toBe(2);
+    expect(hub.snapshotOf(state, view('/quote')).seq).toBe(4);
+  });
+});
