@@ -134,7 +134,7 @@ export class Hub {
     for (const symbol of symbols) {
       if (symbol === '*') {
         subscriber.wildcard = true;
-        subscriber.wildcardView = view;
+        subscriber.setWildcardView(view);
         this.#wildcard.add(subscriber);
         for (const state of this.#targetsOf(subscriber)) targets.set(state.symbol, state);
         continue;
@@ -154,11 +154,11 @@ export class Hub {
     for (const symbol of symbols) {
       if (symbol === '*') {
         subscriber.wildcard = false;
-        subscriber.wildcardView = null;
+        subscriber.setWildcardView(null);
         this.#wildcard.delete(subscriber);
       } else {
         subscriber.symbols.delete(symbol);
-        subscriber.views.delete(symbol);
+        subscriber.setView(symbol, null);
         this.#removeFrom(symbol, subscriber);
       }
     }
@@ -178,7 +178,7 @@ export class Hub {
     const refused = filter === null ? [] : [...subscriber.symbols].filter((symbol) => !filter.allows(symbol));
     for (const symbol of refused) {
       subscriber.symbols.delete(symbol);
-      subscriber.views.delete(symbol);
+      subscriber.setView(symbol, null);
       this.#removeFrom(symbol, subscriber);
     }
     if (!subscriber.wildcard) return refused;
@@ -204,7 +204,7 @@ export class Hub {
     subscriber.streamed = true;
     if (symbols === '*') {
       subscriber.wildcard = true;
-      subscriber.wildcardView = view;
+      subscriber.setWildcardView(view);
       this.#wildcard.add(subscriber);
     } else {
       for (const symbol of symbols) {
@@ -279,10 +279,18 @@ export class Hub {
       const wholeOut: Outgoing = { message: whole, frames: new Map() };
       /** Per view key: its message of this commit and its frames, or null when the commit changed nothing of it. */
       let viewOut: Map<string, Outgoing | null> | undefined;
+      // Clients of one view usually follow one another: the last view's answer spares a lookup.
+      let lastKey: string | undefined;
+      let lastOut: Outgoing | null = null;
       const outgoingOf = (view: View): Outgoing | null => {
+        if (view.key === lastKey) return lastOut;
         viewOut ??= new Map();
         let out = viewOut.get(view.key);
-        if (out !== undefined) return out;
+        lastKey = view.key;
+        if (out !== undefined) {
+          lastOut = out;
+          return out;
+        }
         out = null;
         if (entry && ops) {
           const viewOps = restrictOps(ops, view);
@@ -292,6 +300,7 @@ export class Hub {
           out = { message: { ...whole, json: this.#snapshotJson(state, view) }, frames: new Map() };
         }
         viewOut.set(view.key, out);
+        lastOut = out;
         return out;
       };
       const sent: Record<TransportKind, number> = { ws: 0, sse: 0 };
@@ -456,8 +465,8 @@ export class Hub {
 
   /**
    * A stream's patches of one symbol after bridge-wide commit `gseq`, or null when they are not
-   * all held. A view's client holds the version of the last patch of the view up to `gseq`: one
-   * the journal no longer shows gets a snapshot.
+   * all held. A view's client holds the version of the last patch of the view up to `gseq`, or
+   * the journal's floor when no patch held changed the view.
    */
   #streamSince(state: SymbolState, view: View | null, gseq: number): ReplayedPatch[] | null {
     const missed = state.journal.sinceGseq(gseq);
@@ -469,7 +478,8 @@ export class Hub {
       const entry = held[i] as JournalEntry;
       if (viewOpsOf(entry, view).length > 0) version = entry.seq;
     }
-    return version === undefined ? null : this.#viewChain(state, view, version, missed);
+    // None held changed it: the view is as at the journal's floor (a client holding another version sees a gap).
+    return this.#viewChain(state, view, version ?? state.journal.floorSeq, missed);
   }
 
   *#targetsOf(subscriber: Subscriber): Iterable<SymbolState> {
