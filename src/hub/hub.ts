@@ -466,7 +466,7 @@ export class Hub {
   /**
    * A stream's patches of one symbol after bridge-wide commit `gseq`, or null when they are not
    * all held. A view's client holds the version of the last patch of the view up to `gseq`, or
-   * the journal's floor when no patch held changed the view.
+   * the symbol's first when none changed the view.
    */
   #streamSince(state: SymbolState, view: View | null, gseq: number): ReplayedPatch[] | null {
     const missed = state.journal.sinceGseq(gseq);
@@ -478,8 +478,10 @@ export class Hub {
       const entry = held[i] as JournalEntry;
       if (viewOpsOf(entry, view).length > 0) version = entry.seq;
     }
-    // None held changed it: the view is as at the journal's floor (a client holding another version sees a gap).
-    return this.#viewChain(state, view, version ?? state.journal.floorSeq, missed);
+    // None held changed it: the client holds the first version if the journal still starts there;
+    // after the journal dropped patches, which version it holds is not known (a snapshot).
+    version ??= state.journal.floorSeq === 1 ? 1 : undefined;
+    return version === undefined ? null : this.#viewChain(state, view, version, missed);
   }
 
   *#targetsOf(subscriber: Subscriber): Iterable<SymbolState> {
