@@ -41,6 +41,9 @@ interface ReplayedPatch {
 /** The key of the whole document among view keys (which are JSON arrays). */
 const WHOLE = '';
 
+/** Distinct views kept interned (View objects shared by the clients of a view). */
+const MAX_INTERNED_VIEWS = 4096;
+
 /** How often slow consumers are checked for having drained. */
 const STALL_CHECK_MS = 50;
 
@@ -70,6 +73,8 @@ export class Hub {
   /** Snapshot frames of a symbol's current version: per view key (WHOLE for the document), per encoding. */
   readonly #snapshots = new WeakMap<SymbolState, { seq: number; frames: Map<string, Map<Encoding, Buffer>> }>();
   readonly #views = new ViewVersions();
+  /** One View object per view key: the fan-out tells views apart by identity. */
+  readonly #interned = new Map<string, View>();
   readonly #stopListening: () => void;
   #stallTimer: NodeJS.Timeout | null = null;
 
@@ -129,7 +134,8 @@ export class Hub {
    * yet gets its snapshot when it appears. With `view`, those symbols are followed through it
    * (PROTOCOL.md §8), a symbol subscribed again takes the new view.
    */
-  subscribe(subscriber: Subscriber, symbols: readonly string[], resume?: ReadonlyMap<string, ResumePoint>, view: View | null = null): void {
+  subscribe(subscriber: Subscriber, symbols: readonly string[], resume?: ReadonlyMap<string, ResumePoint>, given: View | null = null): void {
+    const view = this.#intern(given);
     const targets = new Map<string, SymbolState>();
     for (const symbol of symbols) {
       if (symbol === '*') {
@@ -200,7 +206,8 @@ export class Hub {
    * resumes with no loss and no duplicate (see SseCursor). With `view`, every symbol of the
    * stream is followed through it (PROTOCOL.md §8).
    */
-  stream(subscriber: Subscriber, symbols: readonly string[] | '*', cursor: SseCursor | null, view: View | null = null): void {
+  stream(subscriber: Subscriber, symbols: readonly string[] | '*', cursor: SseCursor | null, given: View | null = null): void {
+    const view = this.#intern(given);
     subscriber.streamed = true;
     if (symbols === '*') {
       subscriber.wildcard = true;
@@ -250,6 +257,16 @@ export class Hub {
     return this.#closing;
   }
 
+  #intern(view: View | null): View | null {
+    if (view === null) return null;
+    const known = this.#interned.get(view.key);
+    if (known) return known;
+    // Interning only saves work: past a bound (clients making up views) it starts over.
+    if (this.#interned.size >= MAX_INTERNED_VIEWS) this.#interned.clear();
+    this.#interned.set(view.key, view);
+    return view;
+  }
+
   #subscribersOf(symbol: string): Set<Subscriber> {
     let set = this.#bySymbol.get(symbol);
     if (!set) {
@@ -277,16 +294,16 @@ export class Hub {
         base: state.gseq,
       };
       const wholeOut: Outgoing = { message: whole, frames: new Map() };
-      /** Per view key: its message of this commit and its frames, or null when the commit changed nothing of it. */
+      /** Per view: its message of this commit and its frames, or null when the commit changed nothing of it. */
       let viewOut: Map<string, Outgoing | null> | undefined;
       // Clients of one view usually follow one another: the last view's answer spares a lookup.
-      let lastKey: string | undefined;
+      let lastView: View | undefined;
       let lastOut: Outgoing | null = null;
       const outgoingOf = (view: View): Outgoing | null => {
-        if (view.key === lastKey) return lastOut;
+        if (view === lastView) return lastOut;
         viewOut ??= new Map();
         let out = viewOut.get(view.key);
-        lastKey = view.key;
+        lastView = view;
         if (out !== undefined) {
           lastOut = out;
           return out;
