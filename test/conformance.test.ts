@@ -7,6 +7,7 @@ import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { applyOps } from '../src/client/mirror.js';
 import type { JsonPatchOperation } from '../src/client/types.js';
+import { parseView, restrictDocument, type View } from '../src/model/view.js';
 import { seededRandom } from '../src/sim/random.js';
 import { LogCapture, startTestBridge } from './helpers/bridge.js';
 import { WsClient } from './helpers/clients.js';
@@ -126,6 +127,10 @@ describe("every patch the bridge emits is one the SDK's applier takes", () => {
     });
     const client = await WsClient.connect(bridge.url);
     client.subscribe(['*']);
+    // Views too (PROTOCOL.md §8): their patches, ops on containers of parts made smaller, must apply as well.
+    const views = VIEW_PARTS.map((parts) => parseView(parts) as View);
+    const viewClients = await Promise.all(views.map(() => WsClient.connect(bridge.url)));
+    viewClients.forEach((viewClient, index) => viewClient.subscribe(['*'], undefined, VIEW_PARTS[index]));
 
     for (let i = 0; i < 300; i++) {
       const feed = feeds[Math.floor(random() * feeds.length)]!;
@@ -156,11 +161,60 @@ describe("every patch the bridge emits is one the SDK's applier takes", () => {
     expect(client.mirror.violations).toEqual([]);
     for (const state of bridge.store.symbols()) expect(client.document(state.symbol)?.data, state.symbol).toEqual(JSON.parse(state.documentJson()));
     expect(bridge.store.get('ODD')?.document.fields).toEqual({ 'a/b': 2, 'c~d': 2, '': 2 });
+    let viewPatches = 0;
+    for (const [index, viewClient] of viewClients.entries()) {
+      const view = views[index] as View;
+      await waitFor(`the ${view.key} client to catch up`, () =>
+        [...bridge.store.symbols()].every((state) => isDeepStrictEqual(viewClient.document(state.symbol)?.data, restrictedJson(state.documentJson(), view))),
+      );
+      viewPatches += checkReplay(viewClient, view.key, checked.problems);
+      expect(viewClient.mirror.violations, view.key).toEqual([]);
+      await viewClient.close();
+    }
+    expect(checked.problems).toEqual([]);
+    expect(viewPatches).toBeGreaterThan(100);
     expect(logs.find((line) => String(line.msg).includes('record.__proto__: a key JSON Patch appliers refuse'))).toBeDefined();
     await client.close();
     for (const feed of feeds) await feed.close();
   });
 });
+
+/** Views of the emitted-patch check: parts inside containers the patches replace, and field names that need escaping. */
+const VIEW_PARTS = [
+  ['/quote/bid', '/book/bids'],
+  ['/bars/M1', '/indicators'],
+  ['/fields/a~1b', '/fields/c~0d', '/fields/'],
+  ['/quote', '/bars'],
+];
+
+function restrictedJson(documentJson: string, view: View): unknown {
+  return JSON.parse(JSON.stringify(restrictDocument(JSON.parse(documentJson) as object, view)));
+}
+
+/**
+ * Replays what a view's client got: every patch must follow the version held (its base), be
+ * valid against it for the SDK's applier, and apply. Returns how many patches it checked.
+ */
+function checkReplay(viewClient: WsClient, key: string, problems: string[]): number {
+  const held = new Map<string, { seq: number; data: unknown }>();
+  let patches = 0;
+  for (const message of viewClient.messages) {
+    const symbol = message.symbol as string;
+    if (message.type === 'snapshot') held.set(symbol, { seq: message.seq as number, data: message.data });
+    if (message.type !== 'patch') continue;
+    patches++;
+    const before = held.get(symbol);
+    if (before === undefined || before.seq !== message.base) {
+      problems.push(`${key} ${symbol} ${message.seq}: base ${String(message.base)} does not follow ${String(before?.seq)}`);
+      continue;
+    }
+    const ops = message.ops as JsonPatchOperation[];
+    const error = jsonpatch.validate(ops as jsonpatch.Operation[], before.data) as jsonpatch.JsonPatchError | undefined;
+    if (error) problems.push(`${key} ${symbol} ${message.seq}: ${error.name}: ${error.message}`);
+    else held.set(symbol, { seq: message.seq as number, data: applyOps(before.data, ops) });
+  }
+  return patches;
+}
 
 function sameJson(a: unknown, b: unknown): boolean {
   return JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));

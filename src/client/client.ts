@@ -2,6 +2,7 @@ import { Backoff } from './backoff.js';
 import { callSafely, ClientEvents, type ClientEventName, type ClientListener, type ResyncReason } from './events.js';
 import { invalidArgument, TapeError, type RaisedErrorCode } from '../model/errors.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
+import { parseView } from '../model/view.js';
 import { DocumentMirror, type HeldDocument } from './mirror.js';
 import { resolveOptions, type ClientOptions, type ResolvedOptions } from './options.js';
 import { PollTransport } from './transports/poll.js';
@@ -22,6 +23,16 @@ export interface Update {
 }
 
 export type UpdateListener = (document: InstrumentDocument, update: Update) => void;
+
+/** How a subscription follows its symbols. */
+export interface SubscribeOptions {
+  /**
+   * A view (PROTOCOL.md §8): JSON pointers such as `/quote`, `/bars/M1`; the documents held
+   * are then the document restricted to them (`symbol`, `sources` and those parts). One list
+   * per client: every subscription while any is active names the same parts, or none.
+   */
+  readonly parts?: readonly string[];
+}
 
 interface Subscription {
   readonly listener: UpdateListener | undefined;
@@ -64,6 +75,8 @@ export class TapeClient {
   #failures = 0;
   #epoch: string | undefined;
   #sseCursor: string | null = null;
+  /** The parts every subscription follows (undefined: whole documents); set by the first subscription. */
+  #parts: readonly string[] | undefined;
   /** The transports in order of preference: `options.transports`, without `ws` once it proved unavailable. */
   #transports: readonly TransportKind[];
   #webSocket: WebSocketChoice | undefined;
@@ -90,6 +103,7 @@ export class TapeClient {
       webSocket: () => this.#webSocket,
       wanted: () => [...this.#wanted.keys()],
       held: () => [...this.#mirror.symbols()],
+      parts: () => this.#parts,
       resumeFrom: (symbol) => (this.#resyncing.get(symbol) === 'patch-failed' ? undefined : versionOf(this.#mirror.get(symbol))),
       get sseCursor() {
         return client.#sseCursor;
@@ -127,11 +141,13 @@ export class TapeClient {
   /**
    * Subscribes to symbols (`*` for every symbol, present and future). `onUpdate` gets each
    * new version of their documents, starting with any already held. Returns a function that
-   * ends this subscription (symbols no other subscription wants are unsubscribed).
+   * ends this subscription (symbols no other subscription wants are unsubscribed). With
+   * `options.parts`, the documents hold that view.
    */
-  subscribe(symbols: string | readonly string[], onUpdate?: UpdateListener): () => void {
+  subscribe(symbols: string | readonly string[], onUpdate?: UpdateListener, options: SubscribeOptions = {}): () => void {
     const list = symbolList(symbols);
     if (this.#state === 'closed') throw new TapeError('CLIENT_CLOSED', 'subscribe() after close()');
+    this.#takeParts(options.parts);
     const subscription: Subscription = { listener: onUpdate };
     const wildcard = this.#wanted.has('*');
     const added: string[] = [];
@@ -163,6 +179,19 @@ export class TapeClient {
       }
     }
     return () => this.#end(subscription, list);
+  }
+
+  /** Checks a subscription's parts against the client's; the first subscription sets them. */
+  #takeParts(parts: readonly string[] | undefined): void {
+    const key = parts === undefined ? undefined : viewKey(parts);
+    const current = this.#parts === undefined ? undefined : viewKey(this.#parts);
+    if (this.#wanted.size > 0 && key !== current) {
+      throw invalidArgument(
+        TypeError,
+        `parts is one list per client: the symbols subscribed follow ${current ?? 'whole documents'}; subscribe with the same, or from another client`,
+      );
+    }
+    this.#parts = parts === undefined ? undefined : [...parts];
   }
 
   /** Unsubscribes from symbols, whichever subscriptions wanted them; their documents are dropped. */
@@ -447,6 +476,7 @@ export class TapeClient {
       // A resync may have subscribed it by name on the bridge.
       unsubscribe.add(symbol);
     }
+    if (this.#wanted.size === 0) this.#parts = undefined;
     if (this.#state !== 'closed') this.#transport?.update([], [...unsubscribe]);
   }
 
@@ -465,6 +495,13 @@ export function connect(url: string, options: ClientOptions = {}): TapeClient {
 
 function versionOf(held: HeldDocument | undefined): Version | undefined {
   return held ? { epoch: held.epoch, seq: held.seq } : undefined;
+}
+
+/** The normalised key of `parts`; throws INVALID_ARGUMENT naming a bad part. */
+function viewKey(parts: readonly string[]): string {
+  const view = parseView(parts);
+  if (typeof view === 'string') throw invalidArgument(TypeError, view);
+  return view.key;
 }
 
 function symbolList(symbols: string | readonly string[]): string[] {

@@ -1,4 +1,4 @@
-export { connect, TapeClient, type Update, type UpdateListener } from './client.js';
+export { connect, TapeClient, type SubscribeOptions, type Update, type UpdateListener } from './client.js';
 export { CLIENT_EVENTS, type ClientEventMap, type ClientEventName, type ClientListener, type ResyncReason } from './events.js';
 export { CLIENT_DEFAULTS, type ClientOptions, type FetchFunction, type WebSocketConstructor, type WebSocketLike } from './options.js';
 export type { BridgeNotice, ClientState, InstrumentDocument, JsonPatchOperation, TransportKind, Version } from './types.js';

@@ -47,7 +47,8 @@ export class DocumentMirror {
     const current = this.#held.get(message.symbol);
     if (current?.epoch !== message.epoch) return { kind: 'gap', held: current };
     if (message.seq <= current.seq) return { kind: 'duplicate' };
-    if (message.seq !== current.seq + 1) return { kind: 'gap', held: current };
+    // A view's patches may skip seqs (PROTOCOL.md §8): `base` says which version each follows.
+    if ((message.base ?? message.seq - 1) !== current.seq) return { kind: 'gap', held: current };
     let document: InstrumentDocument;
     try {
       document = applyOps(current.document, message.ops);

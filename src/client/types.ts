@@ -30,6 +30,11 @@ export interface PatchMessage {
   readonly symbol: string;
   readonly epoch: string;
   readonly seq: number;
+  /**
+   * The seq of the version it applies to (PROTOCOL.md §8): `seq - 1` on the whole document, the
+   * view's previous version on a view. Absent from a bridge older than views: then `seq - 1`.
+   */
+  readonly base?: number;
   readonly ops: readonly JsonPatchOperation[];
 }
 

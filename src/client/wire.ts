@@ -51,10 +51,15 @@ export function readPatch(value: Record<string, unknown>): PatchMessage | WireEr
   if (head instanceof WireError) return head;
   const ops = readOps(value.ops);
   if (ops instanceof WireError) return new WireError(`patch ${head.seq} of ${head.symbol}: ${ops.message}`);
-  return { type: 'patch', ...head, ops };
+  const { base } = value;
+  if (base === undefined) return { type: 'patch', ...head, ops };
+  if (typeof base !== 'number' || !Number.isSafeInteger(base) || base < 0 || base >= head.seq) {
+    return new WireError(`patch ${head.seq} of ${head.symbol}: base must be an integer below seq`);
+  }
+  return { type: 'patch', ...head, base, ops };
 }
 
-/** The patches route's body: `{symbol, epoch, seq, patches: [{seq, ops}]}`. */
+/** The patches route's body: `{symbol, epoch, seq, patches: [{seq, base, ops}]}`. */
 export function readPatchList(value: unknown): PatchMessage[] | WireError {
   if (!isObject(value) || typeof value.symbol !== 'string' || typeof value.epoch !== 'string' || !Array.isArray(value.patches)) {
     return new WireError('patches response must be {symbol, epoch, patches: [...]}');
@@ -62,7 +67,7 @@ export function readPatchList(value: unknown): PatchMessage[] | WireError {
   const patches: PatchMessage[] = [];
   for (const item of value.patches) {
     const patch = isObject(item)
-      ? readPatch({ symbol: value.symbol, epoch: value.epoch, seq: item.seq, ops: item.ops })
+      ? readPatch({ symbol: value.symbol, epoch: value.epoch, seq: item.seq, base: item.base, ops: item.ops })
       : new WireError('patch is not an object');
     if (patch instanceof WireError) return patch;
     patches.push(patch);

@@ -4,8 +4,10 @@ import type { HubCounters } from './counters.js';
 import type { JournalEntry } from '../state/journal.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
-import { snapshotMessage, type DataEvent, type SseCursor } from '../model/wire.js';
-import { Subscriber, type Encoding, type Outlet, type SymbolFilter, type TransportKind } from './subscriber.js';
+import { restrictDocument, restrictOps, type View } from '../model/view.js';
+import { patchMessage, snapshotMessage, type DataEvent, type SseCursor } from '../model/wire.js';
+import { Subscriber, type Encoding, type Outlet, type StreamMessage, type SymbolFilter, type TransportKind } from './subscriber.js';
+import { viewOpsOf, ViewVersions } from './view-versions.js';
 
 export interface HubOptions {
   /** A client with more unsent bytes than this is a slow consumer. */
@@ -23,6 +25,24 @@ export interface ResumePoint {
   epoch: string;
   seq: number;
 }
+
+/** A message of one commit and its frames, built once per encoding. */
+interface Outgoing {
+  readonly message: StreamMessage;
+  readonly frames: Map<Encoding, Buffer>;
+}
+
+/** A patch replayed from the journal: its message, and the commit it came from. */
+interface ReplayedPatch {
+  readonly json: string;
+  readonly gseq: number;
+}
+
+/** The key of the whole document among view keys (which are JSON arrays). */
+const WHOLE = '';
+
+/** Distinct views kept interned (View objects shared by the clients of a view). */
+const MAX_INTERNED_VIEWS = 4096;
 
 /** How often slow consumers are checked for having drained. */
 const STALL_CHECK_MS = 50;
@@ -50,7 +70,11 @@ export class Hub {
   readonly #wildcard = new Set<Subscriber>();
   readonly #stalled = new Set<Subscriber>();
   readonly #waiters = new Map<string, Set<() => void>>();
-  readonly #snapshots = new WeakMap<SymbolState, { seq: number; frames: Map<Encoding, Buffer> }>();
+  /** Snapshot frames of a symbol's current version: per view key (WHOLE for the document), per encoding. */
+  readonly #snapshots = new WeakMap<SymbolState, { seq: number; frames: Map<string, Map<Encoding, Buffer>> }>();
+  readonly #views = new ViewVersions();
+  /** One View object per view key: the fan-out tells views apart by identity. */
+  readonly #interned = new Map<string, View>();
   readonly #stopListening: () => void;
   #stallTimer: NodeJS.Timeout | null = null;
 
@@ -107,18 +131,22 @@ export class Hub {
   /**
    * WebSocket subscribe: for each symbol (or `*`) that exists, replays the journal from the
    * client's resume point when it can, or sends a snapshot. A symbol that does not exist
-   * yet gets its snapshot when it appears.
+   * yet gets its snapshot when it appears. With `view`, those symbols are followed through it
+   * (PROTOCOL.md §8), a symbol subscribed again takes the new view.
    */
-  subscribe(subscriber: Subscriber, symbols: readonly string[], resume?: ReadonlyMap<string, ResumePoint>): void {
+  subscribe(subscriber: Subscriber, symbols: readonly string[], resume?: ReadonlyMap<string, ResumePoint>, given: View | null = null): void {
+    const view = this.#intern(given);
     const targets = new Map<string, SymbolState>();
     for (const symbol of symbols) {
       if (symbol === '*') {
         subscriber.wildcard = true;
+        subscriber.setWildcardView(view);
         this.#wildcard.add(subscriber);
         for (const state of this.#targetsOf(subscriber)) targets.set(state.symbol, state);
         continue;
       }
       subscriber.symbols.add(symbol);
+      subscriber.setView(symbol, view);
       this.#subscribersOf(symbol).add(subscriber);
       const state = this.#store.get(symbol);
       if (state) targets.set(symbol, state);
@@ -132,9 +160,11 @@ export class Hub {
     for (const symbol of symbols) {
       if (symbol === '*') {
         subscriber.wildcard = false;
+        subscriber.setWildcardView(null);
         this.#wildcard.delete(subscriber);
       } else {
         subscriber.symbols.delete(symbol);
+        subscriber.setView(symbol, null);
         this.#removeFrom(symbol, subscriber);
       }
     }
@@ -154,6 +184,7 @@ export class Hub {
     const refused = filter === null ? [] : [...subscriber.symbols].filter((symbol) => !filter.allows(symbol));
     for (const symbol of refused) {
       subscriber.symbols.delete(symbol);
+      subscriber.setView(symbol, null);
       this.#removeFrom(symbol, subscriber);
     }
     if (!subscriber.wildcard) return refused;
@@ -163,7 +194,7 @@ export class Hub {
     for (const state of this.#store.symbols()) if (allows(before, state.symbol) && !allows(filter, state.symbol)) lost.add(state.symbol);
     if (before !== null && subscriber.stalledAt === 0 && !subscriber.streamed) {
       for (const state of this.#targetsOf(subscriber))
-        if (!before.allows(state.symbol)) subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding));
+        if (!before.allows(state.symbol)) subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding, subscriber.viewOf(state.symbol)));
     }
     return [...lost].sort();
   }
@@ -172,16 +203,20 @@ export class Hub {
    * SSE subscribe, once per connection, from the client's cursor (Last-Event-ID): the
    * journal's patches after the cursor in commit order for every symbol it can replay,
    * then snapshots of the others; ids are chosen so that a client cut off at any event
-   * resumes with no loss and no duplicate (see SseCursor).
+   * resumes with no loss and no duplicate (see SseCursor). With `view`, every symbol of the
+   * stream is followed through it (PROTOCOL.md §8).
    */
-  stream(subscriber: Subscriber, symbols: readonly string[] | '*', cursor: SseCursor | null): void {
+  stream(subscriber: Subscriber, symbols: readonly string[] | '*', cursor: SseCursor | null, given: View | null = null): void {
+    const view = this.#intern(given);
     subscriber.streamed = true;
     if (symbols === '*') {
       subscriber.wildcard = true;
+      subscriber.setWildcardView(view);
       this.#wildcard.add(subscriber);
     } else {
       for (const symbol of symbols) {
         subscriber.symbols.add(symbol);
+        subscriber.setView(symbol, view);
         this.#subscribersOf(symbol).add(subscriber);
       }
     }
@@ -222,6 +257,16 @@ export class Hub {
     return this.#closing;
   }
 
+  #intern(view: View | null): View | null {
+    if (view === null) return null;
+    const known = this.#interned.get(view.key);
+    if (known) return known;
+    // Interning only saves work: past a bound (clients making up views) it starts over.
+    if (this.#interned.size >= MAX_INTERNED_VIEWS) this.#interned.clear();
+    this.#interned.set(view.key, view);
+    return view;
+  }
+
   #subscribersOf(symbol: string): Set<Subscriber> {
     let set = this.#bySymbol.get(symbol);
     if (!set) {
@@ -236,32 +281,63 @@ export class Hub {
     if (set?.delete(subscriber) && set.size === 0) this.#bySymbol.delete(symbol);
   }
 
-  #onCommit({ state, entry, timing }: CommitEvent): void {
+  #onCommit({ state, entry, ops, timing }: CommitEvent): void {
     const named = this.#bySymbol.get(state.symbol);
+    if (!entry) this.#views.reset(state);
     if ((named?.size ?? 0) + this.#wildcard.size > 0) {
       const epoch = this.#store.epoch;
-      const message = {
-        json: entry ? entry.messageJson : this.#snapshotJson(state),
+      const whole = {
+        json: entry ? entry.messageJson : this.#snapshotJson(state, null),
         event: entry ? ('patch' as const) : ('snapshot' as const),
         epoch,
         gseq: state.gseq,
         base: state.gseq,
       };
-      const frames = new Map<Encoding, Buffer>();
+      const wholeOut: Outgoing = { message: whole, frames: new Map() };
+      /** Per view: its message of this commit and its frames, or null when the commit changed nothing of it. */
+      let viewOut: Map<string, Outgoing | null> | undefined;
+      // Clients of one view usually follow one another: the last view's answer spares a lookup.
+      let lastView: View | undefined;
+      let lastOut: Outgoing | null = null;
+      const outgoingOf = (view: View): Outgoing | null => {
+        if (view === lastView) return lastOut;
+        viewOut ??= new Map();
+        let out = viewOut.get(view.key);
+        lastView = view;
+        if (out !== undefined) {
+          lastOut = out;
+          return out;
+        }
+        out = null;
+        if (entry && ops) {
+          const viewOps = restrictOps(ops, view);
+          const base = this.#views.advance(state, view, viewOps.length > 0);
+          if (viewOps.length > 0) out = { message: { ...whole, json: patchMessage(state.symbol, epoch, state.seq, base, viewOps) }, frames: new Map() };
+        } else {
+          out = { message: { ...whole, json: this.#snapshotJson(state, view) }, frames: new Map() };
+        }
+        viewOut.set(view.key, out);
+        lastOut = out;
+        return out;
+      };
       const sent: Record<TransportKind, number> = { ws: 0, sse: 0 };
       const deliver = (subscriber: Subscriber): void => {
-        if (subscriber.stalledAt > 0 || this.#isBehind(subscriber)) return;
+        const view = subscriber.viewOf(state.symbol);
+        // A view's version moves on at every commit, whoever of its clients is behind.
+        const out = view === null ? wholeOut : outgoingOf(view);
+        if (out === null || subscriber.stalledAt > 0 || this.#isBehind(subscriber)) return;
         const outlet = subscriber.outlet;
-        let frame = frames.get(outlet.encoding);
+        let frame = out.frames.get(outlet.encoding);
         if (!frame) {
-          frame = outlet.encoding.encode(message);
-          frames.set(outlet.encoding, frame);
+          frame = outlet.encoding.encode(out.message);
+          out.frames.set(outlet.encoding, frame);
         }
         outlet.write(frame);
         sent[outlet.kind]++;
       };
       for (const subscriber of this.#wildcard) if (subscriber.filter === null || subscriber.filter.allows(state.symbol)) deliver(subscriber);
       if (named) for (const subscriber of named) if (!subscriber.wildcard) deliver(subscriber);
+      if (viewOut) this.#views.prune(state);
       if (this.#counters) {
         this.#counters.deliveries.ws.add(sent.ws);
         this.#counters.deliveries.sse.add(sent.sse);
@@ -277,40 +353,105 @@ export class Hub {
 
   /** Brings a client's copy of one symbol up to date (Hub.subscribe: no bridge-wide cursor). */
   #catchUp(subscriber: Subscriber, state: SymbolState, from: ResumePoint | undefined): void {
+    const view = subscriber.viewOf(state.symbol);
     if (from?.epoch === this.#store.epoch) {
-      if (from.seq === state.seq) return;
-      const missed = state.journal.since(from.seq);
+      const missed = view === null ? this.#wholeSince(state, from.seq) : this.#viewSince(state, view, from.seq);
       if (missed) {
-        for (const entry of missed) subscriber.outlet.write(this.#encode(subscriber, entry.messageJson, 'patch', entry.gseq, entry.gseq));
+        for (const patch of missed) subscriber.outlet.write(this.#encode(subscriber, patch.json, 'patch', patch.gseq, patch.gseq));
         return;
       }
     }
-    subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding));
+    subscriber.outlet.write(this.#snapshotFrame(state, subscriber.outlet.encoding, view));
+  }
+
+  /** The journal's patches after `seq` (none when it is the current one), or null when they are not all held. */
+  #wholeSince(state: SymbolState, seq: number): ReplayedPatch[] | null {
+    if (seq === state.seq) return [];
+    const missed = state.journal.since(seq);
+    return missed?.map((entry) => ({ json: entry.messageJson, gseq: entry.gseq })) ?? null;
   }
 
   /**
-   * The snapshot of a symbol's current version in one encoding, built once per version
-   * however many clients ask for it (a thousand clients reconnecting after a restart). Its
-   * stream position is the symbol's last commit: only Hub.subscribe's clients get it, whose
+   * The view's patches after its version `seq`, each based on the one before (PROTOCOL.md §8),
+   * commits that changed nothing of it left out; null when the journal cannot bring `seq` to
+   * the view's current version.
+   */
+  #viewSince(state: SymbolState, view: View, seq: number): ReplayedPatch[] | null {
+    const missed = state.journal.since(seq);
+    return missed ? this.#viewChain(state, view, seq, missed) : null;
+  }
+
+  /** `entries` as the view's patches from its version `base`; null when they do not end at its current version. */
+  #viewChain(state: SymbolState, view: View, base: number, entries: readonly JournalEntry[]): ReplayedPatch[] | null {
+    const out: ReplayedPatch[] = [];
+    let at = base;
+    for (const entry of entries) {
+      const ops = viewOpsOf(entry, view);
+      if (ops.length === 0) continue;
+      out.push({ json: patchMessage(state.symbol, this.#store.epoch, entry.seq, at, ops), gseq: entry.gseq });
+      at = entry.seq;
+    }
+    return at === this.#views.versionOf(state, view) ? out : null;
+  }
+
+  /**
+   * The snapshot of a symbol's current version (of one view) in one encoding, built once per
+   * version however many clients ask for it (a thousand clients reconnecting after a restart).
+   * Its stream position is the symbol's last commit: only Hub.subscribe's clients get it, whose
    * encoding sends no position.
    */
-  #snapshotFrame(state: SymbolState, encoding: Encoding): Buffer {
+  #snapshotFrame(state: SymbolState, encoding: Encoding, view: View | null): Buffer {
     let cached = this.#snapshots.get(state);
     if (cached?.seq !== state.seq) {
       cached = { seq: state.seq, frames: new Map() };
       this.#snapshots.set(state, cached);
     }
-    let frame = cached.frames.get(encoding);
+    const key = view?.key ?? WHOLE;
+    let frames = cached.frames.get(key);
+    if (!frames) {
+      frames = new Map();
+      cached.frames.set(key, frames);
+    }
+    let frame = frames.get(encoding);
     if (!frame) {
       const epoch = this.#store.epoch;
-      frame = encoding.encode({ json: this.#snapshotJson(state), event: 'snapshot', epoch, gseq: state.gseq, base: state.gseq });
-      cached.frames.set(encoding, frame);
+      frame = encoding.encode({ json: this.#snapshotJson(state, view), event: 'snapshot', epoch, gseq: state.gseq, base: state.gseq });
+      frames.set(encoding, frame);
     }
     return frame;
   }
 
-  #snapshotJson(state: SymbolState): string {
-    return snapshotMessage(state.symbolJson, this.#store.epoch, state.seq, state.documentJson());
+  /**
+   * A symbol's snapshot as the HTTP route serves it: the document, or the view's, with its seq
+   * (a view's is its version: the seq of its last change).
+   */
+  snapshotOf(state: SymbolState, view: View | null): { seq: number; documentJson: string } {
+    if (view === null) return { seq: state.seq, documentJson: state.documentJson() };
+    return { seq: this.#views.versionOf(state, view), documentJson: JSON.stringify(restrictDocument(state.document, view)) };
+  }
+
+  /**
+   * The view's patches after `seq` as the HTTP patches route lists them (PROTOCOL.md §8), or
+   * null when they are no longer all held. Unlike a stream's, they may end before the view's
+   * version: a poll starts a fresh chain from whatever seq it is given.
+   */
+  viewPatchesSince(state: SymbolState, view: View, seq: number): { seq: number; base: number; opsJson: string }[] | null {
+    const missed = state.journal.since(seq);
+    if (!missed) return null;
+    const out: { seq: number; base: number; opsJson: string }[] = [];
+    let at = seq;
+    for (const entry of missed) {
+      const ops = viewOpsOf(entry, view);
+      if (ops.length === 0) continue;
+      out.push({ seq: entry.seq, base: at, opsJson: JSON.stringify(ops) });
+      at = entry.seq;
+    }
+    return out;
+  }
+
+  #snapshotJson(state: SymbolState, view: View | null): string {
+    const { seq, documentJson } = this.snapshotOf(state, view);
+    return snapshotMessage(state.symbolJson, this.#store.epoch, seq, documentJson);
   }
 
   #encode(subscriber: Subscriber, json: string, event: DataEvent, gseq: number, base: number): Buffer {
@@ -319,23 +460,45 @@ export class Hub {
 
   #streamFrom(subscriber: Subscriber, cursor: SseCursor | null): void {
     const base = cursor?.base ?? 0;
-    const replay: JournalEntry[] = [];
+    const replay: ReplayedPatch[] = [];
     const unknown: SymbolState[] = [];
     for (const state of this.#targetsOf(subscriber)) {
-      const missed = cursor && state.journal.floorGseq <= base ? state.journal.sinceGseq(cursor.gseq) : null;
+      const missed = cursor && state.journal.floorGseq <= base ? this.#streamSince(state, subscriber.viewOf(state.symbol), cursor.gseq) : null;
       if (missed) replay.push(...missed);
       else unknown.push(state);
     }
     replay.sort((a, b) => a.gseq - b.gseq);
     const pendingBase = unknown.length > 0 ? base : undefined;
-    for (const entry of replay) {
-      subscriber.outlet.write(this.#encode(subscriber, entry.messageJson, 'patch', entry.gseq, pendingBase ?? entry.gseq));
+    for (const patch of replay) {
+      subscriber.outlet.write(this.#encode(subscriber, patch.json, 'patch', patch.gseq, pendingBase ?? patch.gseq));
     }
     const now = this.#store.gseq;
     unknown.forEach((state, index) => {
-      subscriber.outlet.write(this.#encode(subscriber, this.#snapshotJson(state), 'snapshot', now, index === unknown.length - 1 ? now : base));
+      const json = this.#snapshotJson(state, subscriber.viewOf(state.symbol));
+      subscriber.outlet.write(this.#encode(subscriber, json, 'snapshot', now, index === unknown.length - 1 ? now : base));
     });
     subscriber.burstBytes = subscriber.outlet.backlogBytes;
+  }
+
+  /**
+   * A stream's patches of one symbol after bridge-wide commit `gseq`, or null when they are not
+   * all held. A view's client holds the version of the last patch of the view up to `gseq`, or
+   * the symbol's first when none changed the view.
+   */
+  #streamSince(state: SymbolState, view: View | null, gseq: number): ReplayedPatch[] | null {
+    const missed = state.journal.sinceGseq(gseq);
+    if (!missed) return null;
+    if (view === null) return missed.map((entry) => ({ json: entry.messageJson, gseq: entry.gseq }));
+    const held = state.journal.since(state.journal.floorSeq) ?? [];
+    let version: number | undefined;
+    for (let i = held.length - missed.length - 1; i >= 0 && version === undefined; i--) {
+      const entry = held[i] as JournalEntry;
+      if (viewOpsOf(entry, view).length > 0) version = entry.seq;
+    }
+    // None held changed it: the client holds the first version if the journal still starts there;
+    // after the journal dropped patches, which version it holds is not known (a snapshot).
+    version ??= state.journal.floorSeq === 1 ? 1 : undefined;
+    return version === undefined ? null : this.#viewChain(state, view, version, missed);
   }
 
   *#targetsOf(subscriber: Subscriber): Iterable<SymbolState> {

@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../model/errors.js';
+import type { View } from '../model/view.js';
 import type { DataEvent } from '../model/wire.js';
 
 export type TransportKind = 'ws' | 'sse';
@@ -43,11 +44,25 @@ export interface SymbolFilter {
   allows(symbol: string): boolean;
 }
 
+const MIXED = Symbol('mixed views');
+const STALE = Symbol('not worked out yet');
+
 /** One client connection's subscriptions and delivery state. */
 export class Subscriber {
   readonly symbols = new Set<string>();
+  /** The view of each symbol subscribed by name with `parts` (PROTOCOL.md §8); the others are whole. */
+  readonly #views = new Map<string, View>();
   /** Subscribed to every symbol, present and future. */
   wildcard = false;
+  /** The view of the `*` subscription (null: whole documents). */
+  #wildcardView: View | null = null;
+  /** Some subscription has a view: false spares the whole-document fan-out any lookup per client. */
+  #viewed = false;
+  /**
+   * The one view of every subscription (null: whole documents), MIXED when they differ, STALE
+   * after a change: the fan-out then needs no lookup per symbol for the usual client of one view.
+   */
+  #uniform: View | null | typeof MIXED | typeof STALE = null;
   /**
    * Subscribed by Hub.stream (SSE): its position is one bridge-wide cursor, so snapshots
    * come as a burst with cursor ids; otherwise (Hub.subscribe) each symbol catches up alone.
@@ -69,4 +84,47 @@ export class Subscriber {
     readonly outlet: Outlet,
     public filter: SymbolFilter | null = null,
   ) {}
+
+  /** The view this client takes of `symbol`: its named subscription's, else its `*` one's. */
+  viewOf(symbol: string): View | null {
+    if (!this.#viewed) return null;
+    if (this.#uniform === STALE) this.#uniform = this.#uniformView();
+    if (this.#uniform !== MIXED) return this.#uniform;
+    const view = this.#views.get(symbol);
+    if (view !== undefined) return view;
+    return this.symbols.has(symbol) ? null : this.#wildcardView;
+  }
+
+  /** Sets the view of named `symbol` (null: the whole document). */
+  setView(symbol: string, view: View | null): void {
+    if (view === null) this.#views.delete(symbol);
+    else this.#views.set(symbol, view);
+    this.#viewed = this.#views.size > 0 || this.#wildcardView !== null;
+    this.#uniform = STALE;
+  }
+
+  /** Sets the view of the `*` subscription (null: whole documents). */
+  setWildcardView(view: View | null): void {
+    this.#wildcardView = view;
+    this.#viewed = this.#views.size > 0 || view !== null;
+    this.#uniform = STALE;
+  }
+
+  /** The view every subscription takes (null: none takes one), or MIXED. */
+  #uniformView(): View | null | typeof MIXED {
+    let single: View | undefined;
+    for (const view of this.#views.values()) {
+      if (single === undefined) single = view;
+      else if (view.key !== single.key) return MIXED;
+    }
+    // Some symbols subscribed by name follow the whole document.
+    if (this.#views.size !== this.symbols.size && single !== undefined) return MIXED;
+    if (this.wildcard) {
+      if (this.#wildcardView === null) return single === undefined ? null : MIXED;
+      if (single !== undefined && single.key !== this.#wildcardView.key) return MIXED;
+      if (this.#views.size !== this.symbols.size) return MIXED;
+      single ??= this.#wildcardView;
+    }
+    return single ?? null;
+  }
 }

@@ -28,19 +28,21 @@ export function snapshotMessage(symbolJson: string, epoch: string, seq: number, 
 }
 
 /**
- * `patch` (§3, §4), in one JSON.stringify (keys in PROTOCOL.md's order). The journal keeps
- * this text and takes the ops' JSON as a slice of it, from patchOpsOffset.
+ * `patch` (§3, §4, §8), in one JSON.stringify (keys in PROTOCOL.md's order). `base` is the seq
+ * of the version the patch applies to: `seq - 1` on the whole document, the view's previous
+ * version on a view. The journal keeps this text and takes the ops' JSON as a slice of it, from
+ * patchOpsOffset.
  */
-export function patchMessage(symbol: string, epoch: string, seq: number, ops: readonly PatchOperation[]): string {
-  return JSON.stringify({ type: 'patch', symbol, epoch, seq, ops });
+export function patchMessage(symbol: string, epoch: string, seq: number, base: number, ops: readonly PatchOperation[]): string {
+  return JSON.stringify({ type: 'patch', symbol, epoch, seq, base, ops });
 }
 
-/** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"ops":`: what precedes the ops, but the values. */
-const PATCH_PREFIX_LENGTH = '{"type":"patch","symbol":,"epoch":"","seq":,"ops":'.length;
+/** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"base":` `,"ops":`: what precedes the ops, but the values. */
+const PATCH_PREFIX_LENGTH = '{"type":"patch","symbol":,"epoch":"","seq":,"base":,"ops":'.length;
 
 /** Where the ops' JSON starts in patchMessage's text (an epoch never needs escaping: store.ts EPOCH_PATTERN). */
-export function patchOpsOffset(symbolJson: string, epoch: string, seq: number): number {
-  return PATCH_PREFIX_LENGTH + symbolJson.length + epoch.length + String(seq).length;
+export function patchOpsOffset(symbolJson: string, epoch: string, seq: number, base: number): number {
+  return PATCH_PREFIX_LENGTH + symbolJson.length + epoch.length + String(seq).length + String(base).length;
 }
 
 /** `hello`, the first message on a WebSocket (§3). */
@@ -68,15 +70,16 @@ export function snapshotBody(symbolJson: string, epoch: string, seq: number, doc
   return `{"symbol":${symbolJson},"epoch":"${epoch}","seq":${seq},"data":${documentJson}}`;
 }
 
-/** A journalled patch as the patches answer lists it: `opsJson` is already JSON. */
+/** A patch as the patches answer lists it: `opsJson` is already JSON; `base` as in patchMessage. */
 export interface HeldPatch {
   readonly seq: number;
+  readonly base: number;
   readonly opsJson: string;
 }
 
-/** `GET /v1/symbols/:symbol/patches` (§5): every patch after the one asked for, oldest first. */
+/** `GET /v1/symbols/:symbol/patches` (§5, §8): every patch after the one asked for, oldest first. */
 export function patchesAnswer(symbolJson: string, epoch: string, seq: number, patches: readonly HeldPatch[]): string {
-  const list = patches.map((entry) => `{"seq":${entry.seq},"ops":${entry.opsJson}}`).join(',');
+  const list = patches.map((entry) => `{"seq":${entry.seq},"base":${entry.base},"ops":${entry.opsJson}}`).join(',');
   return `{"symbol":${symbolJson},"epoch":"${epoch}","seq":${seq},"patches":[${list}]}`;
 }
 

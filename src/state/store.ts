@@ -296,7 +296,7 @@ export class Store {
 
   #entry(state: SymbolState, seq: number, gseq: number, ops: readonly PatchOperation[]): JournalEntry {
     // One flat string per patch, the message itself; the ops' JSON is a slice of it.
-    return new JournalEntry(seq, gseq, patchMessage(state.symbol, this.epoch, seq, ops), patchOpsOffset(state.symbolJson, this.epoch, seq));
+    return new JournalEntry(seq, gseq, patchMessage(state.symbol, this.epoch, seq, seq - 1, ops), patchOpsOffset(state.symbolJson, this.epoch, seq, seq - 1));
   }
 
   #emit(event: CommitEvent): void {

@@ -1,10 +1,12 @@
 import type { ResumePoint } from '../hub/hub.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
 import { ClientError } from '../model/errors.js';
+import type { View } from '../model/view.js';
+import { readParts } from './view-params.js';
 
 /** A validated WebSocket message from a client (PROTOCOL.md §3). */
 export type ClientFrame =
-  | { op: 'subscribe'; symbols: string[]; resume: Map<string, ResumePoint> }
+  | { op: 'subscribe'; symbols: string[]; resume: Map<string, ResumePoint>; view: View | null }
   | { op: 'unsubscribe'; symbols: string[] }
   | { op: 'ping'; id: string | number | null };
 
@@ -28,7 +30,9 @@ export function parseClientFrame(text: string): ClientFrame | ClientError {
       if (symbols instanceof ClientError) return symbols;
       const resume = readResume(frame.resume);
       if (resume instanceof ClientError) return resume;
-      return { op: 'subscribe', symbols, resume };
+      const view = readParts(frame.parts);
+      if (view instanceof ClientError) return view;
+      return { op: 'subscribe', symbols, resume, view };
     }
     case 'unsubscribe': {
       const symbols = readSymbols(frame.symbols);

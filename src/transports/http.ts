@@ -9,6 +9,9 @@ import type { StatsRegistry } from '../core/stats.js';
 import type { Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
 import { VERSION } from '../model/version.js';
+import { ClientError } from '../model/errors.js';
+import { createHash } from 'node:crypto';
+import { readPartsParam } from './view-params.js';
 
 export interface HttpOptions {
   /** Longest long poll accepted (waitMs). */
@@ -19,6 +22,7 @@ interface PatchesQuery {
   epoch: string;
   since: number;
   waitMs?: number;
+  parts?: string;
 }
 
 /** The plain HTTP routes of PROTOCOL.md §5: snapshots with ETags, patch polling, health. */
@@ -84,12 +88,22 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
     return reply.type('application/json').send({ symbols });
   });
 
-  app.get<{ Params: SymbolParams }>(
+  app.get<{ Params: SymbolParams; Querystring: { parts?: string } }>(
     '/v1/symbols/:symbol',
     { schema: { params: SYMBOL_PARAMS_SCHEMA }, config: { symbolRoute: true } },
     async (request, reply) => {
+      const view = readPartsParam(request.query.parts);
+      if (view instanceof ClientError) return sendError(reply, view.code, view.message);
       const state = store.get(request.params.symbol);
       if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(request.params.symbol)}`);
+      if (view !== null) {
+        // A view's version moves only when the view changes: its ETag holds while other parts do.
+        const { seq, documentJson } = hub.snapshotOf(state, view);
+        const etag = `"${store.epoch}:${seq}:${createHash('sha256').update(view.key).digest('base64url').slice(0, 12)}"`;
+        void reply.header('etag', etag).header('cache-control', 'no-cache');
+        if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
+        return reply.type('application/json').send(snapshotBody(state.symbolJson, store.epoch, seq, documentJson));
+      }
       const etag = `"${store.epoch}:${state.seq}"`;
       void reply.header('etag', etag).header('cache-control', 'no-cache');
       if (matchesEtag(request.headers['if-none-match'], etag)) return reply.code(304).send();
@@ -110,6 +124,7 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
             epoch: { type: 'string', minLength: 1, maxLength: 64 },
             since: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
             waitMs: { type: 'integer', minimum: 0, maximum: options.maxWaitMs },
+            parts: { type: 'string' },
           },
         },
       },
@@ -117,22 +132,32 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
     async (request, reply) => {
       const { symbol } = request.params;
       const { epoch, since, waitMs = 0 } = request.query;
+      const view = readPartsParam(request.query.parts);
+      if (view instanceof ClientError) return sendError(reply, view.code, view.message);
       let state = store.get(symbol);
       if (!state) return sendError(reply, 'NOT_FOUND', `no symbol ${JSON.stringify(symbol)}`);
       if (epoch !== store.epoch) {
         return sendError(reply, 'GONE', `epoch ${epoch} is over (the bridge restarted as ${store.epoch}): take a snapshot`);
       }
       if (since > state.seq) return sendError(reply, 'GONE', `since ${since} is ahead of seq ${state.seq}: take a snapshot`);
-      if (since === state.seq && waitMs > 0) {
-        await hub.waitForCommit(symbol, waitMs);
+      const deadline = Date.now() + waitMs;
+      // A view waits on until a commit changes it (or the time is up): others send it nothing.
+      while (waitMs > 0 && (since === state.seq || (view !== null && hub.viewPatchesSince(state, view, since)?.length === 0)) && Date.now() < deadline) {
+        const before = state.seq;
+        await hub.waitForCommit(symbol, deadline - Date.now());
         state = store.get(symbol) ?? state;
         // The tokens may have changed while it waited: it answers as they are now.
         const principal = request.principal && auth.reauthorize(request.principal);
         if (principal === null) return sendError(reply, 'UNAUTHORIZED', 'the bearer token is no longer valid');
         if (!maySee(principal, symbol))
           return sendError(reply, 'FORBIDDEN', `token ${JSON.stringify(principal.name)} may no longer see ${JSON.stringify(symbol)}`);
+        // Timed out or closing; a whole document waits for one commit only.
+        if (view === null || state.seq === before) break;
       }
-      const patches = state.journal.since(since);
+      const patches =
+        view === null
+          ? state.journal.since(since)?.map((entry) => ({ seq: entry.seq, base: entry.seq - 1, opsJson: entry.opsJson }))
+          : hub.viewPatchesSince(state, view, since);
       if (!patches) {
         return sendError(reply, 'GONE', `patches after seq ${since} are no longer held (oldest held: ${state.journal.floorSeq}): take a snapshot`);
       }

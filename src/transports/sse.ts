@@ -11,6 +11,7 @@ import type { Refusal } from './refusals.js';
 import type { Tally } from '../core/tally.js';
 import type { Store } from '../state/store.js';
 import { symbolProblem } from './client-frames.js';
+import { readPartsParam } from './view-params.js';
 import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
 const SSE_PATH = '/v1/sse';
@@ -153,6 +154,11 @@ export class SseEndpoint {
         void reply.code(parsed.status).type('application/json').send(errorBody(parsed.code, parsed.message));
         return;
       }
+      const view = readPartsParam(query.parts);
+      if (view instanceof ClientError) {
+        void reply.code(view.status).type('application/json').send(errorBody(view.code, view.message));
+        return;
+      }
       const principal = request.principal ?? ANONYMOUS;
       if (parsed !== '*' && parsed.length > this.#options.maxSubscriptions) {
         refuse(
@@ -190,7 +196,7 @@ export class SseEndpoint {
         this.#hub.detach(subscriber);
       });
       response.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
-      this.#hub.stream(subscriber, symbols, cursor);
+      this.#hub.stream(subscriber, symbols, cursor, view);
     });
   }
 

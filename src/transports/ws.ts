@@ -12,6 +12,7 @@ import type { Refusal } from './refusals.js';
 import type { Tally } from '../core/tally.js';
 import type { Store } from '../state/store.js';
 import { SERVER_NAME } from '../model/version.js';
+import type { View } from '../model/view.js';
 import { parseClientFrame } from './client-frames.js';
 import { rawResponse, refuseRaw } from './connections.js';
 import { originAllowed, sameOrigin } from './guard.js';
@@ -324,7 +325,7 @@ export class WebSocketEndpoint {
     try {
       switch (frame.op) {
         case 'subscribe': {
-          this.#subscribe(connection, frame.symbols, frame.resume);
+          this.#subscribe(connection, frame.symbols, frame.resume, frame.view);
           return;
         }
         case 'unsubscribe': {
@@ -346,7 +347,7 @@ export class WebSocketEndpoint {
    * Subscribes to the symbols the token may see; the others get one FORBIDDEN error. A
    * frame that would pass the subscription limit subscribes nothing.
    */
-  #subscribe(connection: Connection, symbols: string[], resume: ReadonlyMap<string, ResumePoint>): void {
+  #subscribe(connection: Connection, symbols: string[], resume: ReadonlyMap<string, ResumePoint>, view: View | null): void {
     const { outlet, subscriber, principal } = connection;
     const allowed = symbols.filter((symbol) => symbol === '*' || maySee(principal, symbol));
     const added = new Set(allowed.filter((symbol) => (symbol === '*' ? !subscriber.wildcard : !subscriber.symbols.has(symbol))));
@@ -364,7 +365,7 @@ export class WebSocketEndpoint {
         `token ${JSON.stringify(principal.name)} may not see ${refused.join(', ')}${allowed.length > 0 ? '; the others are subscribed' : ''}`,
       );
     }
-    if (allowed.length > 0) this.#hub.subscribe(subscriber, allowed, resume);
+    if (allowed.length > 0) this.#hub.subscribe(subscriber, allowed, resume, view);
   }
 
   #beat(): void {

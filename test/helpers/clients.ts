@@ -43,12 +43,14 @@ export class DocumentMirror {
         this.violations.push(`patch ${message.seq} of ${symbol} before any snapshot`);
         return;
       }
-      if (message.seq !== document.seq + 1 || message.epoch !== document.epoch) {
+      // `base`: the version the patch applies to (a view's seq may skip, PROTOCOL.md §8).
+      const base = typeof message.base === 'number' ? message.base : (message.seq as number) - 1;
+      if (base !== document.seq || message.epoch !== document.epoch) {
         this.violations.push(`patch ${message.epoch}:${message.seq} of ${symbol} applied to ${document.epoch}:${document.seq}`);
         return;
       }
       document.data = jsonpatch.applyPatch(document.data, message.ops as jsonpatch.Operation[], true, false).newDocument;
-      document.seq = message.seq;
+      document.seq = message.seq as number;
     }
   }
 }
@@ -82,8 +84,8 @@ export class WsClient {
     this.socket.send(typeof value === 'string' ? value : JSON.stringify(value));
   }
 
-  subscribe(symbols: string[], resume?: Record<string, { epoch: string; seq: number }>): void {
-    this.send({ op: 'subscribe', symbols, ...(resume ? { resume } : {}) });
+  subscribe(symbols: string[], resume?: Record<string, { epoch: string; seq: number }>, parts?: string[]): void {
+    this.send({ op: 'subscribe', symbols, ...(resume ? { resume } : {}), ...(parts ? { parts } : {}) });
   }
 
   of(type: string): ServerMessage[] {

@@ -42,9 +42,9 @@ describe('wire messages (PROTOCOL.md §3-§5)', () => {
   });
 
   it.each(AWKWARD_SYMBOLS)('patch of %j parses back, and its ops offset points at the ops JSON', (symbol) => {
-    const text = patchMessage(symbol, EPOCH, 1043, OPS);
-    expect(parsed(text, ['type', 'symbol', 'epoch', 'seq', 'ops'])).toEqual({ type: 'patch', symbol, epoch: EPOCH, seq: 1043, ops: OPS });
-    const opsJson = text.slice(patchOpsOffset(JSON.stringify(symbol), EPOCH, 1043), -1);
+    const text = patchMessage(symbol, EPOCH, 1043, 1042, OPS);
+    expect(parsed(text, ['type', 'symbol', 'epoch', 'seq', 'base', 'ops'])).toEqual({ type: 'patch', symbol, epoch: EPOCH, seq: 1043, base: 1042, ops: OPS });
+    const opsJson = text.slice(patchOpsOffset(JSON.stringify(symbol), EPOCH, 1043, 1042), -1);
     expect(opsJson).toBe(JSON.stringify(OPS));
   });
 
@@ -55,9 +55,9 @@ describe('wire messages (PROTOCOL.md §3-§5)', () => {
       { maxLength: 5 },
     );
     fc.assert(
-      fc.property(symbol, fc.nat(), ops, (name, seq, list) => {
-        const text = patchMessage(name, EPOCH, seq, list);
-        expect(JSON.parse(text.slice(patchOpsOffset(JSON.stringify(name), EPOCH, seq), -1))).toEqual(JSON.parse(JSON.stringify(list)));
+      fc.property(symbol, fc.nat(), fc.nat(), ops, (name, seq, base, list) => {
+        const text = patchMessage(name, EPOCH, seq, base, list);
+        expect(JSON.parse(text.slice(patchOpsOffset(JSON.stringify(name), EPOCH, seq, base), -1))).toEqual(JSON.parse(JSON.stringify(list)));
       }),
     );
   });
@@ -83,8 +83,8 @@ describe('wire messages (PROTOCOL.md §3-§5)', () => {
 
   it.each(AWKWARD_SYMBOLS)('the patches answer for %j lists every held patch, oldest first', (symbol) => {
     const held = [
-      { seq: 4, opsJson: JSON.stringify(OPS.slice(0, 1)) },
-      { seq: 5, opsJson: JSON.stringify(OPS) },
+      { seq: 4, base: 3, opsJson: JSON.stringify(OPS.slice(0, 1)) },
+      { seq: 5, base: 4, opsJson: JSON.stringify(OPS) },
     ];
     const answer = parsed(patchesAnswer(JSON.stringify(symbol), EPOCH, 5, held), ['symbol', 'epoch', 'seq', 'patches']);
     expect(answer).toEqual({
@@ -92,8 +92,8 @@ describe('wire messages (PROTOCOL.md §3-§5)', () => {
       epoch: EPOCH,
       seq: 5,
       patches: [
-        { seq: 4, ops: OPS.slice(0, 1) },
-        { seq: 5, ops: OPS },
+        { seq: 4, base: 3, ops: OPS.slice(0, 1) },
+        { seq: 5, base: 4, ops: OPS },
       ],
     });
     expect(JSON.parse(patchesAnswer(JSON.stringify(symbol), EPOCH, 3, []))).toEqual({ symbol, epoch: EPOCH, seq: 3, patches: [] });

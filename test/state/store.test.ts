@@ -116,8 +116,8 @@ describe('Store', () => {
     expect(entry.seq).toBe(2);
     expect(entry.gseq).toBe(2);
     expect(JSON.parse(entry.opsJson)).toEqual(ops);
-    expect(JSON.parse(entry.messageJson)).toEqual({ type: 'patch', symbol: 'XAU/USD "spot"', epoch: 'k3j2', seq: 2, ops });
-    expect(Object.keys(JSON.parse(entry.messageJson) as object)).toEqual(['type', 'symbol', 'epoch', 'seq', 'ops']);
+    expect(JSON.parse(entry.messageJson)).toEqual({ type: 'patch', symbol: 'XAU/USD "spot"', epoch: 'k3j2', seq: 2, base: 1, ops });
+    expect(Object.keys(JSON.parse(entry.messageJson) as object)).toEqual(['type', 'symbol', 'epoch', 'seq', 'base', 'ops']);
     expect(events[1]?.state.journal.since(1)).toEqual([entry]);
   });
 

@@ -46,6 +46,29 @@ async def test_converges_with_the_http_snapshot_after_bursts(kind: str, shared: 
             assert seqs[-1] == client.version(symbol).seq
 
 
+@pytest.mark.parametrize("kind", ["ws", "sse", "poll"])
+async def test_views_hold_their_parts_and_skip_commits_outside_them(kind: str, shared: Any) -> None:
+    """A subscription with parts (PROTOCOL.md §8) gets only those parts, and patches on their base."""
+    bridge, files = shared
+    symbol = f"VIEW_{kind}"
+    files.quote(symbol, 10.0, spread=1)
+    await wait_seq(bridge, symbol, 1)
+    async with tapebridge.connect(bridge.url, transports=[kind], **FAST_CLIENT) as client:
+        recorder = Recorder(client)
+        client.subscribe(symbol, parts=["/fields/spread"])
+        await eventually("the view", lambda: client.get(symbol) is not None)
+        for i, spread in enumerate([1, 1, 2, 2, 2, 3]):
+            seq = (await bridge.asnapshot(symbol))["seq"]
+            files.quote(symbol, 11.0 + i, spread=spread)
+            await wait_seq(bridge, symbol, seq + 1)
+        await eventually("the last spread", lambda: (client.get(symbol) or {}).get("fields") == {"spread": 3})
+        document = client.get(symbol)
+        assert document is not None and sorted(document) == ["fields", "sources", "symbol"]
+        patches = recorder.of("patch")
+        assert len(patches) == 2, patches
+        assert recorder.of("gap") == [] and recorder.of("resync") == [] and recorder.of("error") == []
+
+
 @pytest.mark.parametrize("kind", ["ws", "sse"])
 async def test_resumes_after_a_dropped_connection_with_exactly_the_missed_patches(kind: str, shared: Any, proxies: Any) -> None:
     bridge, files = shared

@@ -76,8 +76,3 @@ def test_options_and_subscriptions_are_checked() -> None:
     with pytest.raises(ValueError, match="one list per client"):
         client.subscribe(["B"], parts=["/book"])
     assert client.parts() == ["/quote"]
-
-
-@pytest.mark.skip(reason="views (issue 17) are not in the bridge yet: parts= is only passed through to the wire")
-def test_views() -> None:
-    """A subscription with parts gets only those parts, and patches with base."""

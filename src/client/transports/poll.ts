@@ -1,7 +1,7 @@
 import type { Version } from '../types.js';
 import { TapeError } from '../../model/errors.js';
 import { readNotice, readPatchList, readSnapshot, WireError } from '../wire.js';
-import { authorization, type Transport, type TransportContext, type TransportEvents } from './transport.js';
+import { authorization, partsQuery, type Transport, type TransportContext, type TransportEvents } from './transport.js';
 
 /** One symbol's polling loop. */
 interface Loop {
@@ -165,7 +165,7 @@ export class PollTransport implements Transport {
     const path = `/v1/symbols/${encodeURIComponent(symbol)}`;
     const from = loop.needsSnapshot ? undefined : this.#context.resumeFrom(symbol);
     if (!from) {
-      const answer = await this.#get(path, connectTimeoutMs, loop);
+      const answer = await this.#get(`${path}${partsQuery(this.#context.parts(), '?')}`, connectTimeoutMs, loop);
       if (answer === null) return 0;
       // Not there yet: its snapshot comes once it appears.
       if (answer.status === 404) return poll.intervalMs;
@@ -178,7 +178,7 @@ export class PollTransport implements Transport {
     }
     const longPoll = this.#loops.size <= poll.maxConcurrent;
     const waitMs = longPoll ? poll.waitMs : 0;
-    const query = `?epoch=${encodeURIComponent(from.epoch)}&since=${from.seq}${waitMs > 0 ? `&waitMs=${waitMs}` : ''}`;
+    const query = `?epoch=${encodeURIComponent(from.epoch)}&since=${from.seq}${waitMs > 0 ? `&waitMs=${waitMs}` : ''}${partsQuery(this.#context.parts(), '&')}`;
     const answer = await this.#get(`${path}/patches${query}`, waitMs + livenessTimeoutMs, loop);
     if (answer === null) return 0;
     if (answer.status === 410 || answer.status === 404) {

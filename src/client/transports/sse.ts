@@ -1,7 +1,7 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import type { Version } from '../types.js';
 import { parseJson, readNotice, readPatch, readSnapshot, WireError } from '../wire.js';
-import { authorization, Liveness, type Transport, type TransportContext, type TransportEvents } from './transport.js';
+import { authorization, Liveness, partsQuery, type Transport, type TransportContext, type TransportEvents } from './transport.js';
 
 interface Stream {
   readonly controller: AbortController;
@@ -94,7 +94,7 @@ export class SseTransport implements Transport {
     const url =
       key === ''
         ? `${endpoint.http}/v1/symbols`
-        : `${endpoint.http}/v1/sse?symbols=${encodeURIComponent(key)}${cursor ? `&lastEventId=${encodeURIComponent(cursor)}` : ''}`;
+        : `${endpoint.http}/v1/sse?symbols=${encodeURIComponent(key)}${partsQuery(this.#context.parts(), '&')}${cursor ? `&lastEventId=${encodeURIComponent(cursor)}` : ''}`;
     const timer = setTimeout(() => stream.controller.abort(), options.connectTimeoutMs);
     let response: Response;
     try {

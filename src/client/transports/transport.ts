@@ -35,6 +35,8 @@ export interface TransportContext {
   wanted(): string[];
   /** Every symbol whose document is held. */
   held(): string[];
+  /** The view every subscription follows (PROTOCOL.md §8); undefined: whole documents. */
+  parts(): readonly string[] | undefined;
   /** Where to resume a symbol from; undefined when only a snapshot will do. */
   resumeFrom(symbol: string): Version | undefined;
   /** The last SSE event id whose message was processed, kept across connections; null for none. */
@@ -108,4 +110,9 @@ export class Liveness {
     clearInterval(this.#timer);
     this.#timer = undefined;
   }
+}
+
+/** `parts=…` for SSE and HTTP (PROTOCOL.md §8) after `separator`, or nothing for whole documents. */
+export function partsQuery(parts: readonly string[] | undefined, separator: '?' | '&'): string {
+  return parts === undefined ? '' : `${separator}parts=${parts.map((part) => encodeURIComponent(part)).join(',')}`;
 }

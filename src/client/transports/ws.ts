@@ -53,7 +53,12 @@ export class WebSocketTransport implements Transport {
 
   resync(symbol: string, from: Version | undefined): void {
     if (!this.#opened) return;
-    this.#send({ op: 'subscribe', symbols: [symbol], ...(from ? { resume: { [symbol]: { epoch: from.epoch, seq: from.seq } } } : {}) });
+    this.#send({
+      op: 'subscribe',
+      symbols: [symbol],
+      ...(from ? { resume: { [symbol]: { epoch: from.epoch, seq: from.seq } } } : {}),
+      ...this.#partsField(),
+    });
   }
 
   close(): Promise<void> {
@@ -162,8 +167,13 @@ export class WebSocketTransport implements Transport {
         const from = this.#context.resumeFrom(symbol);
         if (from) resume[symbol] = { epoch: from.epoch, seq: from.seq };
       }
-      this.#send({ op: 'subscribe', symbols: frame, ...(Object.keys(resume).length > 0 ? { resume } : {}) });
+      this.#send({ op: 'subscribe', symbols: frame, ...(Object.keys(resume).length > 0 ? { resume } : {}), ...this.#partsField() });
     }
+  }
+
+  #partsField(): { parts?: readonly string[] } {
+    const parts = this.#context.parts();
+    return parts === undefined ? {} : { parts };
   }
 
   #send(frame: object): void {
