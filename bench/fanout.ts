@@ -69,13 +69,28 @@ async function settled(pool: ClientPool, expectedOthers: number): Promise<void> 
   while ((await pool.counts()).others < expectedOthers && Date.now() < deadline) await sleep(100);
 }
 
-async function run(mode: FanoutMode): Promise<Run> {
+/** Ten distinct views that each change on every tick (each holds the quote), for the views runs. */
+const TEN_VIEWS: string[][] = [
+  ['/quote'],
+  ['/quote', '/bars/M1'],
+  ['/quote', '/bars/M5'],
+  ['/quote', '/bars/M15'],
+  ['/quote', '/bars/H1'],
+  ['/quote', '/indicators/M5'],
+  ['/quote', '/indicators/M15'],
+  ['/quote', '/indicators/H1'],
+  ['/quote', '/fields'],
+  ['/quote', '/book'],
+];
+
+/** `views`: the clients split round robin over these views (PROTOCOL.md §8); the whole document when absent. */
+async function run(mode: FanoutMode, views?: string[][]): Promise<Run> {
   const server = forkTs('bench/lib/fanout-server.ts', [mode, String(symbols), String(batch)], profileArgs());
   const pool = await ClientPool.start(processes);
   try {
     const listening = await nextReport(server);
     if (listening.type !== 'listening') throw new Error(`fan-out server: ${listening.type}`);
-    const plans = Array.from({ length: clients }, () => ({ symbols: ['*'], expect: 0 }));
+    const plans = Array.from({ length: clients }, (_, i) => ({ symbols: ['*'], expect: 0, ...(views ? { parts: views[i % views.length] } : {}) }));
     await pool.connect(listening.url, 'raw', plans, []);
     // The bridge greets each client and sends every symbol's snapshot first.
     await settled(pool, mode === 'bridge' ? clients * (1 + symbols) : 0);
@@ -118,6 +133,36 @@ for (let r = 0; r < rounds; r++) {
     runs.push(result);
   }
 }
+
+// Views: every client on one view, then the clients split over ten, in turn, round after round.
+const viewRuns: { one: Run[]; ten: Run[] } = { one: [], ten: [] };
+for (let r = 0; r < rounds; r++) {
+  for (const key of r % 2 === 0 ? (['one', 'ten'] as const) : (['ten', 'one'] as const)) {
+    const result = await run('bridge', key === 'one' ? [['/quote']] : TEN_VIEWS);
+    process.stderr.write(`round ${r + 1} ${key} view(s): ${result.deliveriesPerSecond} deliveries/s (server CPU ${result.serverCpu})\n`);
+    viewRuns[key].push(result);
+  }
+}
+const oneView = median(viewRuns.one.map((one) => one.deliveriesPerSecond));
+const tenViews = median(viewRuns.ten.map((ten) => ten.deliveriesPerSecond));
+const tenOverOne = round(tenViews / oneView);
+/**
+ * The whole-document figure of the last committed run, before this one overwrites it, as a share of raw ws batched in
+ * that run: against this run's share, a regression shows whatever the machine's speed that day.
+ */
+const previousWhole = ((): { deliveriesPerSecond: number; vsWsBatched: number } | null => {
+  try {
+    const previous = JSON.parse(readFileSync('bench/results/fanout.json', 'utf8')) as {
+      figures?: { deliveriesPerSecond?: number };
+      ratio?: { vsWsBatched?: number };
+    };
+    const deliveriesPerSecond = previous.figures?.deliveriesPerSecond;
+    const vsWsBatched = previous.ratio?.vsWsBatched;
+    return deliveriesPerSecond === undefined || vsWsBatched === undefined ? null : { deliveriesPerSecond, vsWsBatched };
+  } catch {
+    return null;
+  }
+})();
 
 const rateOf = (mode: FanoutMode): number => median(runs.filter((run) => run.mode === mode).map((run) => run.deliveriesPerSecond));
 const ours = rateOf('bridge');
@@ -384,11 +429,18 @@ await writeResult(args, loadBefore, {
       withoutCountingClients: unwatched,
       vsStateLayer: cliVsStateLayer,
     },
+    views: {
+      description: 'the state-layer scenario with every client on one view (/quote), then the clients split over ten views that each hold the quote',
+      oneView: { deliveriesPerSecond: oneView, runs: viewRuns.one },
+      tenViews: { deliveriesPerSecond: tenViews, views: TEN_VIEWS, runs: viewRuns.ten },
+      tenOverOne,
+    },
   },
   baseline: {
     wsSendPerMessage: { deliveriesPerSecond: send, runs: runs.filter((run) => run.mode === 'ws-send') },
     wsBatchedPrebuiltFrames: { deliveriesPerSecond: batched, runs: runs.filter((run) => run.mode === 'ws-batched') },
     rawWsOneWritePerMessage: floor,
+    previousWholeDocument: previousWhole,
     nats: natsBinary ? { version: natsBinary.version, atRate: nats, atFastRate: natsFast } : { skipped: 'nats-server is not installed' },
   },
   ratio: {
@@ -432,6 +484,18 @@ await writeResult(args, loadBefore, {
       target: '<= 20 ms (p50 <= 5 ms)',
       measured: `p99 ${latencyP99} ms, p50 ${latencyP50} ms${windowZero ? ` (window 0: p99 ${windowZero.latencyMs?.p99} ms, p50 ${windowZero.latencyMs?.p50} ms)` : ''}`,
       met: latencyP99 <= 20 && latencyP50 <= 5,
+    },
+    {
+      what: `fan-out, ${clients} clients split over ${TEN_VIEWS.length} distinct views, against every client on one view, same run`,
+      target: '>= 80%',
+      measured: `${Math.round(tenOverOne * 100)}% (${tenViews}/s against ${oneView}/s)`,
+      met: tenOverOne >= 0.8,
+    },
+    {
+      what: 'fan-out, whole document, the same scenario as before views',
+      target: 'no regression: a share of raw ws batched (same run) at least that of the last committed run, less 5 points of noise',
+      measured: `${Math.round(vsBatched * 100)}% of raw ws batched (${ours}/s)${previousWhole === null ? '' : `; the last committed run: ${Math.round(previousWhole.vsWsBatched * 100)}% (${previousWhole.deliveriesPerSecond}/s)`}`,
+      met: previousWhole === null || vsBatched >= previousWhole.vsWsBatched - 0.05,
     },
   ],
 });

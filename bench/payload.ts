@@ -17,6 +17,8 @@ import { type Book, type BookLevel, type InstrumentDocument, type Timeframe, TIM
 import { FileIngest } from '../src/state/ingest.js';
 import { Store } from '../src/state/store.js';
 import { wsDeflateFrame, wsTextFrame } from '../src/transports/frames.js';
+import { parseView, restrictOps, type View } from '../src/model/view.js';
+import { patchMessage } from '../src/model/wire.js';
 import { load, median, percentile, round, scenarioArgs, writeResult, type TargetCheck } from './lib/report.js';
 
 const args = scenarioArgs({ ticks: [20_000, 2000] });
@@ -39,7 +41,14 @@ interface Sample {
   frameBytes: number;
   deflatedFrameBytes: number;
   messageJson: string;
+  /** The patch message a subscriber of each view gets (null: the commit touches nothing in it, and it gets none). */
+  viewMessageBytes: Record<ViewName, number | null>;
 }
+
+/** The views measured: what an alert engine and a chart of one window read (PROTOCOL.md §8). */
+const VIEWS = { quote: ['/quote'], quoteAndM1: ['/quote', '/bars/M1'] } as const;
+type ViewName = keyof typeof VIEWS;
+const PARSED_VIEWS = Object.fromEntries(Object.entries(VIEWS).map(([name, parts]) => [name, parseView(parts) as View])) as Record<ViewName, View>;
 
 /** The document a symbol carries: its bar windows and the indicators it publishes. */
 interface Shape {
@@ -84,6 +93,13 @@ function measure(shape: Shape): { samples: Sample[]; lastPatches: Record<string,
       frameBytes: wsTextFrame(entry.messageJson).length,
       deflatedFrameBytes: wsDeflateFrame(entry.messageJson, 0).length,
       messageJson: entry.messageJson,
+      viewMessageBytes: Object.fromEntries(
+        Object.entries(PARSED_VIEWS).map(([name, view]) => {
+          const restricted = restrictOps(ops, view);
+          // A view's base is the seq of the last commit that changed it: seq - 1 when it changes on every tick.
+          return [name, restricted.length === 0 ? null : Buffer.byteLength(patchMessage(state.symbol, store.epoch, entry.seq, entry.seq - 1, restricted))];
+        }),
+      ) as Record<ViewName, number | null>,
     });
   });
 
@@ -170,6 +186,8 @@ function measure(shape: Shape): { samples: Sample[]; lastPatches: Record<string,
 
 interface Summary {
   patches: number;
+  /** Per view: the median message a subscriber of it gets, over the commits it gets one for, and how many those are. */
+  views: Record<ViewName, { medianMessageBytes: number | null; messages: number }>;
   medianFrameBytes: number;
   medianDeflatedFrameBytes: number;
   medianOpsBytes: number;
@@ -183,8 +201,13 @@ interface Summary {
 
 function summary(part: Sample[]): Summary {
   const sorted = (pick: (sample: Sample) => number): number[] => part.map(pick).sort((a, b) => a - b);
+  const viewSummary = (name: ViewName) => {
+    const sizes = part.flatMap((sample) => (sample.viewMessageBytes[name] === null ? [] : [sample.viewMessageBytes[name]]));
+    return { medianMessageBytes: sizes.length === 0 ? null : median(sizes), messages: sizes.length };
+  };
   return {
     patches: part.length,
+    views: { quote: viewSummary('quote'), quoteAndM1: viewSummary('quoteAndM1') },
     medianFrameBytes: median(part.map((sample) => sample.frameBytes)),
     medianDeflatedFrameBytes: median(part.map((sample) => sample.deflatedFrameBytes)),
     medianOpsBytes: median(part.map((sample) => sample.opsBytes)),
@@ -275,6 +298,21 @@ function compressionTargetOf({ label, key }: Shape): TargetCheck {
   };
 }
 
+/** The views of the default document: the message a subscriber of each gets for a tick. */
+function viewTargets(): TargetCheck[] {
+  const { views } = measured.default.tickUpdates;
+  const check = (name: ViewName, bound: number): TargetCheck => {
+    const { medianMessageBytes, messages } = views[name];
+    return {
+      what: `tick patch, view ${VIEWS[name].join(' + ')} (default document): median message on the wire`,
+      target: `<= ${bound} bytes`,
+      measured: `${medianMessageBytes ?? '-'} bytes (whole document: ${measured.default.tickUpdates.medianMessageBytes}); ${messages} of ${measured.default.tickUpdates.patches} tick commits reach the view`,
+      met: medianMessageBytes !== null && medianMessageBytes <= bound,
+    };
+  };
+  return [check('quote', 150), check('quoteAndM1', 300)];
+}
+
 await writeResult(args, loadBefore, {
   scenario: 'payload',
   measures:
@@ -291,7 +329,7 @@ await writeResult(args, loadBefore, {
     ]),
   ),
   ratio: { ...ratioOf(measured.default), ...ratioOf(measured.oneM1Window, 'OneM1Window') },
-  targets: [...SHAPES.flatMap(targetsOf), ...SHAPES.map(compressionTargetOf)],
+  targets: [...SHAPES.flatMap(targetsOf), ...SHAPES.map(compressionTargetOf), ...viewTargets()],
   notes: [
     'A tick patch of the default document replaces the quote, the forming bar of each of the four windows and the indicators of three timeframes (RFC 6902 needs an operation, with its path, for each): the 150-byte target fits a quote and one bar at most.',
   ],

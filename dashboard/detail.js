@@ -1,9 +1,12 @@
 const SPARK_BARS = 60;
 const BOOK_LEVELS = 10;
+/** What the pane shows: the view it subscribes to (PROTOCOL.md §8), so that patches of other windows and indicators never reach it. */
+const DETAIL_PARTS = ['/quote', '/bars/M1', '/book'];
 
 /**
- * The selected symbol, followed live through the client SDK (WebSocket, or its fallbacks):
- * a sparkline of recent M1 closes, the quote, and the book if it has one.
+ * The selected symbol, followed live through the client SDK (WebSocket, or its fallbacks) as
+ * a view of its quote, M1 bars and book: a sparkline of recent M1 closes, the quote, and the
+ * book if it has one.
  */
 export class Detail {
   #client;
@@ -31,7 +34,7 @@ export class Detail {
     this.#symbol = symbol;
     this.#root.querySelector('#detail-symbol').textContent = symbol;
     this.#render(undefined);
-    this.#stop = this.#client.subscribe(symbol, (document) => this.#render(document));
+    this.#stop = this.#client.subscribe(symbol, (document) => this.#render(document), { parts: DETAIL_PARTS });
     this.#showState();
   }
 

@@ -82,7 +82,7 @@ async function connectWs(url: string, plans: SocketPlan[], record: boolean): Pro
       const settle = (): void => {
         if (--pending === 0) resolve();
       };
-      socket.on('open', () => socket.send(JSON.stringify({ op: 'subscribe', symbols: plan.symbols })));
+      socket.on('open', () => socket.send(subscribeFrame(plan)));
       socket.on('message', (data: Buffer) => {
         const receivedMs = nowMs();
         const message = JSON.parse(data.toString()) as Patch;
@@ -152,7 +152,7 @@ async function connectRaw(url: string, plans: SocketPlan[]): Promise<void> {
   // A few at a time: a thousand handshakes at once overflow the listen backlog.
   for (let i = 0; i < plans.length; i += 50) {
     const batch = plans.slice(i, i + 50);
-    const opened = await Promise.all(batch.map((plan) => CountingWebSocket.open(target, JSON.stringify({ op: 'subscribe', symbols: plan.symbols }))));
+    const opened = await Promise.all(batch.map((plan) => CountingWebSocket.open(target, subscribeFrame(plan))));
     rawClients.push(...opened);
   }
 }
@@ -250,3 +250,8 @@ process.on('message', (message: ToWorker) => {
 
 process.on('disconnect', () => process.exit(0));
 send({ type: 'started' });
+
+/** The subscribe frame of a plan: its symbols, and its view's parts when it has one. */
+function subscribeFrame(plan: SocketPlan): string {
+  return JSON.stringify({ op: 'subscribe', symbols: plan.symbols, ...(plan.parts ? { parts: plan.parts } : {}) });
+}

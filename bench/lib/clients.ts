@@ -15,6 +15,8 @@ export type ClientKind = 'ws' | 'raw' | 'nats' | 'plain';
 export interface SocketPlan {
   symbols: string[];
   expect: number;
+  /** A view (PROTOCOL.md §8): the parts it subscribes with; the whole document when absent. */
+  parts?: string[];
 }
 
 export type ToWorker =

@@ -1,4 +1,4 @@
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type TSchema } from '@sinclair/typebox';
 import { TIMEFRAMES, type JsonObject } from '../model/document.js';
 import { MAX_LINE_BYTES } from '../formats/text.js';
 
@@ -92,5 +92,3 @@ export const CheckpointSchema = Strict({
   shape: Type.String(),
   sources: Type.Array(Strict({ source: Type.String(), files: Type.Array(SavedFileSchema) })),
 });
-
-export type Checkpoint = Static<typeof CheckpointSchema>;

@@ -9,7 +9,7 @@ import { restoreIngests, type SavedIngest, type SourceIngestOptions } from '../s
 import { StateError } from '../state/persist.js';
 import type { Store } from '../state/store.js';
 import type { SavedTail } from '../watch/saved-tail.js';
-import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointEnvelope, CheckpointSchema, type Checkpoint } from './checkpoint-schema.js';
+import { CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointEnvelope, CheckpointSchema } from './checkpoint-schema.js';
 import type { SourceSet } from './sources.js';
 
 /**
