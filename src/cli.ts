@@ -9,7 +9,7 @@ import { scanFolders } from './app/scan.js';
 import { scanTable } from './app/scan-table.js';
 import { ConfigError, resolveConfig, type Config, type ConfigLayer } from './app/config.js';
 import { ConfigLoader } from './app/config-loader.js';
-import { createLogger, type Logger } from './core/logger.js';
+import { createLogger, type LogFormat, type Logger } from './core/logger.js';
 import { UnexpectedErrors } from './app/unexpected.js';
 import { ExposureError } from './transports/host-check.js';
 import { startSimulator, type Simulator } from './sim/simulator.js';
@@ -39,6 +39,7 @@ Options:
                         saved versions and the checkpoint of where each file was read
       --demo            run the simulator even when folders are given
       --log-level L     fatal, error, warn, info, debug, trace or silent
+      --log-format F    json, pretty (lines for a person) or auto (pretty on a terminal)
       --insecure-no-auth  allow a non-loopback --host without tokens (auth.insecureNoAuth)
   -h, --help            this text
 
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
         'state-dir': { type: 'string' },
         demo: { type: 'boolean' },
         'log-level': { type: 'string' },
+        'log-format': { type: 'string' },
         'insecure-no-auth': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -81,7 +83,12 @@ async function main(argv: string[]): Promise<number> {
   const cli: ConfigLayer = {};
   if (args.host !== undefined) cli.host = args.host;
   if (args.port !== undefined) cli.port = /^\d+$/.test(args.port) ? Number(args.port) : args.port;
-  if (args['log-level'] !== undefined) cli.log = { level: args['log-level'] };
+  if (args['log-level'] !== undefined || args['log-format'] !== undefined) {
+    cli.log = {
+      ...(args['log-level'] === undefined ? {} : { level: args['log-level'] }),
+      ...(args['log-format'] === undefined ? {} : { format: args['log-format'] }),
+    };
+  }
   if (args['insecure-no-auth']) cli.auth = { insecureNoAuth: true };
   if (args['state-dir'] !== undefined) cli.journal = { persistDir: args['state-dir'] };
   const loaderFor = (extraSources: string[]): ConfigLoader =>
@@ -106,7 +113,7 @@ async function main(argv: string[]): Promise<number> {
     return 1;
   }
 
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, undefined, logFormatOf(config.log.format));
   // From here on an error nothing handled is logged, counted and shown in /health; the
   // process keeps serving (app/unexpected.ts says why).
   const unexpected = new UnexpectedErrors();
@@ -263,3 +270,9 @@ main(process.argv.slice(2)).then(
     process.exit(1);
   },
 );
+
+/** `auto`: lines for a person when stdout is a terminal, JSON for whatever reads a pipe or a file. */
+function logFormatOf(format: 'auto' | LogFormat): LogFormat {
+  if (format !== 'auto') return format;
+  return process.stdout.isTTY ? 'pretty' : 'json';
+}

@@ -124,6 +124,28 @@ describe('tapebridge command line', () => {
     expect(await epochOf(await listeningUrl(second))).toBe(epoch);
   });
 
+  it('--log-format pretty writes lines for a person (time, level, component, message), json and a pipe write JSON, and a bad format exits 1 in one line', async () => {
+    const dir = await tempDir();
+    await new ScidWriter(join(dir, 'ESZ25_FUT_CME.scid')).create([scidTickRecord({ time: Date.now() - 1000, bid: 6000, ask: 6000.25, last: 6000, size: 1 })]);
+    const pretty = run(['--watch', dir, '--port', '0', '--log-format', 'pretty']);
+    await waitFor('the listening line', () => /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: listening$/m.test(pretty.stdout()), 15_000);
+    expect(pretty.stdout()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: http: Server listening at http:\/\/127\.0\.0\.1:\d+$/m);
+    expect(pretty.stdout()).not.toContain('{"level"');
+    pretty.child.kill('SIGTERM');
+    expect(await pretty.exited).toBe(0);
+
+    // Not a terminal (a pipe): JSON, as with --log-format json.
+    const piped = run(['--watch', dir, '--port', '0']);
+    await listeningUrl(piped);
+    piped.child.kill('SIGTERM');
+    expect(await piped.exited).toBe(0);
+
+    const bad = run(['--watch', dir, '--port', '0', '--log-format', 'yaml']);
+    expect(await bad.exited).toBe(1);
+    expect(bad.stderr().trim().split('\n')).toHaveLength(1);
+    expect(bad.stderr()).toContain('log.format');
+  });
+
   it('reads config/default.json and config/$NODE_ENV.json from --config-dir, TAPEBRIDGE_* variables over them', async () => {
     const dir = await tempDir();
     const configDir = await tempDir();

@@ -278,7 +278,16 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    log: Type.Object({ level: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))) }, { additionalProperties: false }),
+    log: Type.Object(
+      {
+        level: Type.Union(LOG_LEVELS.map((level) => Type.Literal(level))),
+        format: Choice(
+          ['auto', 'json', 'pretty'],
+          'log lines as JSON, or human (time, level, component, message, file and offset); auto: human on a terminal (read at start)',
+        ),
+      },
+      { additionalProperties: false },
+    ),
     dashboard: Type.Object(
       {
         intervalMs: Millis('interval of the summary events of /v1/dashboard/sse', 50),
@@ -403,7 +412,7 @@ export const DEFAULT_CONFIG: Config = {
     allowedHosts: [],
     rateLimit: { max: 1000, windowMs: 1000 },
   },
-  log: { level: 'info' },
+  log: { level: 'info', format: 'auto' },
   dashboard: { intervalMs: 1000, staleAfterMs: 15_000 },
   breaker: { ...DEFAULT_BREAKER },
   health: { intervalMs: 5000, eventLoopDegradedMs: 200, eventLoopUnhealthyMs: 1000, maxRssBytes: 1024 * 1024 * 1024 },

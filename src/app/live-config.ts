@@ -12,6 +12,7 @@ export const RESTART_KEYS: readonly string[] = [
   'stream.compression.websocket',
   'stream.compression.http',
   'stream.compression.thresholdBytes',
+  'log.format',
 ];
 
 /** What GET /v1/config shows for a secret; given back in a PATCH, it keeps the secret in force. */

@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
 
 export type { Logger };
 export type LogLevel = LevelWithSilent;
@@ -22,10 +23,25 @@ const REDACTED_LOG_PATHS = [
   '*.tokens[*].sha256',
 ];
 
-/** The bridge's logger: JSON lines on stdout (or `destination`), one child per component. */
-export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
-  return pino(
-    { level, base: { service: 'tapebridge' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } },
-    destination ?? pino.destination({ sync: false }),
-  );
+/** JSON lines, or lines for a person at a terminal. */
+export type LogFormat = 'json' | 'pretty';
+
+/**
+ * The bridge's logger: JSON lines on stdout (or `destination`), one child per component.
+ * `pretty`: one line per event, time, level, component, message, and the file and offset a
+ * problem was found at; the other fields follow, indented (pino-pretty, in the process).
+ */
+export function createLogger(level: LogLevel, destination?: DestinationStream, format: LogFormat = 'json'): Logger {
+  const out =
+    format === 'pretty'
+      ? pretty({
+          destination: destination ?? 1,
+          colorize: destination === undefined && process.stdout.isTTY,
+          translateTime: 'SYS:HH:MM:ss.l',
+          ignore: 'pid,hostname,service,component,file,offset',
+          messageFormat: '{if component}{component}: {end}{msg}{if file} — {file}{end}{if offset} at byte {offset}{end}',
+          sync: destination !== undefined,
+        })
+      : (destination ?? pino.destination({ sync: false }));
+  return pino({ level, base: { service: 'tapebridge' }, redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' } }, out);
 }

@@ -47,7 +47,16 @@ describe('configuration at run time', () => {
     );
     expect(shown.body.config.auth.tokens).toEqual([{ name: 'ops', token: '[redacted]', admin: true }]);
     expect(shown.body.canRollback).toBe(false);
-    expect(shown.body.restartOnly).toEqual(['host', 'port', 'stream.maxFrameBytes', 'http.maxWaitMs']);
+    expect(shown.body.restartOnly).toEqual([
+      'host',
+      'port',
+      'stream.maxFrameBytes',
+      'http.maxWaitMs',
+      'stream.compression.websocket',
+      'stream.compression.http',
+      'stream.compression.thresholdBytes',
+      'log.format',
+    ]);
 
     const applied = await patch({ journal: { size: 3 }, log: { level: 'debug' }, watch: { debounceMs: 7 } }, 'application/merge-patch+json');
     expect(applied.status).toBe(200);
