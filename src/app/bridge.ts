@@ -43,6 +43,7 @@ import { formatOptionsOf, symbolMapperOf } from './source-options.js';
 import { documentShape, SourceSet, sourceHealth, sourceKey, type BridgeWarmup } from './sources.js';
 import { SourceWatcher, type FileBreakerEvent } from '../watch/source-watcher.js';
 import { installHttpCompression } from '../transports/compression.js';
+import { installOpenApi } from '../transports/openapi.js';
 import { VERSION } from '../model/version.js';
 
 export interface BridgeOptions {
@@ -224,6 +225,7 @@ async function openTransports(config: Config, unexpected: UnexpectedErrors | und
   unexpected?.attach(logger, metrics.registry);
   await installGuards(app, { auth, host: config.host, config: () => live.current, refusals: metrics.refusals });
   if (config.stream.compression.http) await installHttpCompression(app, config.stream.compression.thresholdBytes);
+  await installOpenApi(app);
   const sse = new SseEndpoint({ hub, store, logger, refusals: metrics.refusals }, config.stream);
   sse.register(app);
   registerHttpRoutes(app, { auth, store, hub, health, stats, metrics: metrics.registry }, config.http);

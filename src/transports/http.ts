@@ -70,6 +70,7 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
         '/v1/config',
         '/health',
         '/metrics',
+        '/v1/openapi.json',
       ],
     }),
   );
