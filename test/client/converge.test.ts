@@ -4,20 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { InstrumentDocument, Update } from '../../src/client/index.js';
 import { writeJsonSnapshot } from '../../src/sim/json-writer.js';
 import { startTestBridge } from '../helpers/bridge.js';
-import { ClientRecorder, closeClients, expectConverged, FAST_BRIDGE, testClient } from '../helpers/sdk.js';
+import { ClientRecorder, closeClients, expectConverged, FAST_BRIDGE, filesAndBridge, testClient } from '../helpers/sdk.js';
 import { tempDir } from '../helpers/temp.js';
 import { TerminalFiles } from '../helpers/terminal-files.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 afterEach(closeClients);
-
-async function filesAndBridge() {
-  const dir = await tempDir();
-  const files = new TerminalFiles(dir);
-  await files.create();
-  const bridge = await startTestBridge([dir], FAST_BRIDGE);
-  return { dir, files, bridge };
-}
 
 describe("the client SDK keeps the bridge's documents", () => {
   for (const kind of ['ws', 'sse', 'poll'] as const) {

@@ -1,20 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseView, restrictDocument, type View } from '../../src/model/view.js';
 import { startTestBridge } from '../helpers/bridge.js';
-import { ClientRecorder, closeClients, FAST_BRIDGE, testClient } from '../helpers/sdk.js';
-import { tempDir } from '../helpers/temp.js';
+import { ClientRecorder, closeClients, filesAndBridge, testClient } from '../helpers/sdk.js';
 import { TerminalFiles } from '../helpers/terminal-files.js';
 import { sleep, waitFor } from '../helpers/wait.js';
 
 afterEach(closeClients);
-
-async function filesAndBridge() {
-  const dir = await tempDir();
-  const files = new TerminalFiles(dir);
-  await files.create();
-  const bridge = await startTestBridge([dir], FAST_BRIDGE);
-  return { files, bridge };
-}
 
 function restricted(bridge: Awaited<ReturnType<typeof startTestBridge>>, symbol: string, parts: readonly string[]): unknown {
   return JSON.parse(JSON.stringify(restrictDocument(JSON.parse(bridge.store.get(symbol)?.documentJson() ?? '{}') as object, parseView(parts) as View)));

@@ -2,6 +2,9 @@ import { expect } from 'vitest';
 import WebSocket from 'ws';
 import type { Bridge } from '../../src/app/bridge.js';
 import { CLIENT_EVENTS, connect, type ClientEventMap, type ClientEventName, type ClientOptions, type TapeClient } from '../../src/client/index.js';
+import { startTestBridge } from './bridge.js';
+import { tempDir } from './temp.js';
+import { TerminalFiles } from './terminal-files.js';
 import { waitFor } from './wait.js';
 
 /** Short timings, so that reconnections, fallbacks and dead connections happen within a test. */
@@ -80,4 +83,13 @@ export async function expectConverged(client: TapeClient, bridge: Bridge, symbol
     const state = bridge.store.get(symbol);
     expect(client.get(symbol), `${what}: ${symbol}`).toEqual(JSON.parse(state?.documentJson() ?? 'null'));
   }
+}
+
+/** The terminal files in a temporary folder, and a bridge with a fast heartbeat watching it. */
+export async function filesAndBridge(): Promise<{ dir: string; files: TerminalFiles; bridge: Bridge }> {
+  const dir = await tempDir();
+  const files = new TerminalFiles(dir);
+  await files.create();
+  const bridge = await startTestBridge([dir], FAST_BRIDGE);
+  return { dir, files, bridge };
 }
