@@ -1,6 +1,6 @@
 /**
  * The floors of src/ (docs/architecture.md), each importing only from below:
- *   1 model/, core/   2 formats/, derive/   3 watch/, state/, sim/   4 hub/   5 transports/   6 app/   7 cli.ts, index.ts
+ *   1 model/, core/   2 formats/, derive/   3 watch/, state/, sim/   4 hub/, cluster/   5 transports/   6 app/   7 cli.ts, index.ts
  * The SDK (client/) imports only model/.
  */
 const FLOORS = {
@@ -12,8 +12,9 @@ const FLOORS = {
   state: ['model', 'core', 'formats', 'derive'],
   sim: ['model', 'core', 'formats'],
   hub: ['model', 'core', 'formats', 'derive', 'state'],
+  cluster: ['model', 'core', 'formats', 'derive', 'state'],
   transports: ['model', 'core', 'formats', 'derive', 'state', 'hub'],
-  app: ['model', 'core', 'formats', 'derive', 'watch', 'state', 'sim', 'hub', 'transports'],
+  app: ['model', 'core', 'formats', 'derive', 'watch', 'state', 'sim', 'hub', 'cluster', 'transports'],
   client: ['model'],
 };
 

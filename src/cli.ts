@@ -19,6 +19,7 @@ const USAGE = `tapebridge ${VERSION}: export files of trading terminals as live 
 
 Usage:
   tapebridge --watch DIR [--watch DIR ...] [--port N] [--host H] [--config FILE]
+  tapebridge --redis URL [--port N]   (an edge node: serves what ingest nodes publish)
   tapebridge                 (no folder: runs the built-in demo, a simulator writing
                               Sierra Chart, MetaTrader 5 and JSON files into a temp folder)
   tapebridge scan DIR [DIR ...] [--config FILE] [--json]
@@ -37,6 +38,10 @@ Options:
                         or $TAPEBRIDGE_CONFIG_DIR)
       --state-dir DIR   keep the state across restarts in DIR (journal.persistDir): the
                         saved versions and the checkpoint of where each file was read
+      --redis URL       join a cluster through Redis (redis:// or rediss://, credentials in
+                        the URL): with --watch an ingest node that publishes every change,
+                        without it an edge node that serves what the ingest nodes publish
+      --node-id ID      this node's name in the cluster and in hello (default: generated)
       --demo            run the simulator even when folders are given
       --log-level L     fatal, error, warn, info, debug, trace or silent
       --log-format F    json, pretty (lines for a person) or auto (pretty on a terminal)
@@ -64,6 +69,8 @@ async function main(argv: string[]): Promise<number> {
         config: { type: 'string', short: 'c' },
         'config-dir': { type: 'string' },
         'state-dir': { type: 'string' },
+        redis: { type: 'string' },
+        'node-id': { type: 'string' },
         demo: { type: 'boolean' },
         'log-level': { type: 'string' },
         'log-format': { type: 'string' },
@@ -91,6 +98,12 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args['insecure-no-auth']) cli.auth = { insecureNoAuth: true };
   if (args['state-dir'] !== undefined) cli.journal = { persistDir: args['state-dir'] };
+  if (args.redis !== undefined || args['node-id'] !== undefined) {
+    cli.cluster = {
+      ...(args.redis === undefined ? {} : { redis: args.redis }),
+      ...(args['node-id'] === undefined ? {} : { nodeId: args['node-id'] }),
+    };
+  }
   const loaderFor = (extraSources: string[]): ConfigLoader =>
     new ConfigLoader({
       configDir: args['config-dir'] ?? process.env.TAPEBRIDGE_CONFIG_DIR ?? 'config',
@@ -120,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
   unexpected.install();
   let simulator: Simulator | null = null;
   let demoDir: string | null = null;
-  if (args.demo || config.sources.length === 0) {
+  // With --redis and no folder this is an edge node, which reads no files: no demo.
+  if (args.demo || (config.sources.length === 0 && config.cluster.redis === null)) {
     demoDir = await mkdtemp(join(tmpdir(), 'tapebridge-demo-'));
     simulator = await startSimulator({ dir: demoDir });
     loader = loaderFor([...(args.watch ?? []), demoDir]);

@@ -45,6 +45,7 @@ import { SourceWatcher, type FileBreakerEvent } from '../watch/source-watcher.js
 import { installHttpCompression } from '../transports/compression.js';
 import { installOpenApi } from '../transports/openapi.js';
 import { VERSION } from '../model/version.js';
+import { clusterRoleOf, joinCluster, nodeIdOf, type ClusterNode, type ClusterRole } from './cluster.js';
 
 export interface BridgeOptions {
   logger?: Logger;
@@ -98,6 +99,9 @@ interface State {
   readonly stats: StatsRegistry;
   /** What the checkpoint gives the files at start (null: none was taken); emptied once they were read. */
   readonly restored: RestoredFiles | null;
+  /** This node's id (hello carries it) and its role in a cluster (null: a single node). */
+  readonly node: string;
+  readonly role: ClusterRole | null;
 }
 
 /** The HTTP server with its routes and streams, registered but not listening. */
@@ -129,13 +133,14 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const state = await buildState(config, options, logger);
   const transports = await openTransports(config, options.unexpected, logger, auth, state);
   const { url, port } = await listen(config, logger, auth, state, transports);
+  const cluster = state.role === null ? null : joinCluster(config, state.role, state.node, state.store, logger, state.metrics.cluster);
   const sources = openSources(logger, state);
   const checkpointer = checkpointerOf(state, sources, logger);
-  const monitoring = monitorHealth(config, options.unexpected, state, transports.connections, sources, checkpointer);
+  const monitoring = monitorHealth(config, options.unexpected, state, transports.connections, sources, checkpointer, cluster);
   const watchers = wireLiveConfig(config, options.configLoader, logger, auth, state, transports, sources, monitoring.monitor);
-  const ready = readInitialFiles(config, logger, state, sources, watchers, checkpointer);
+  const ready = readInitialFiles(config, logger, state, sources, watchers, checkpointer, cluster);
 
-  const steps = shutdownSteps(state, transports, sources, monitoring, watchers, checkpointer, options.closeSteps ?? [], logger);
+  const steps = shutdownSteps(state, transports, sources, monitoring, watchers, checkpointer, cluster, options.closeSteps ?? [], logger);
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= closeInOrder(steps, logger).then(() => logger.info('closed'));
@@ -172,7 +177,10 @@ async function checkAccess(config: Config, logger: Logger): Promise<AuthGate> {
 /** The store (restored from journal.persistDir when saved there), the cache, the hub, the live config and the ops registries. */
 async function buildState(config: Config, options: BridgeOptions, logger: Logger): Promise<State> {
   const metrics = new BridgeMetrics();
-  const saved = config.journal.persistDir === null ? null : await loadState(resolve(config.journal.persistDir), logger);
+  const role = clusterRoleOf(config);
+  // An edge's state is Redis's: it keeps none of its own across restarts.
+  const persistDir = role === 'edge' ? null : config.journal.persistDir;
+  const saved = persistDir === null ? null : await loadState(resolve(persistDir), logger);
   const epoch = saved?.epoch ?? options.epoch;
   const store = new Store(
     {
@@ -181,6 +189,7 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
       limits: dataLimitsOf(config),
       counters: metrics.store,
       indicators: indicatorPlanOf(config),
+      mirror: role === 'edge',
       ...(epoch ? { epoch } : {}),
     },
     (error) => logger.error({ event: 'commit_listener_failed', err: error }, 'commit listener failed'),
@@ -190,9 +199,9 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
     logger.info({ event: 'state_restored', epoch: saved.epoch, symbols: saved.symbols.length }, 'saved state restored: clients resume in the same epoch');
   }
   const restored =
-    config.journal.persistDir === null
+    persistDir === null
       ? null
-      : await loadCheckpoint(resolve(config.journal.persistDir), config.journal.checkpointMaxBytes, {
+      : await loadCheckpoint(resolve(persistDir), config.journal.checkpointMaxBytes, {
           store,
           logger,
           shape: documentShape(config),
@@ -214,7 +223,7 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
   );
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
-  return { metrics, store, cache, hub, live, notifier, health, stats, restored };
+  return { metrics, store, cache, hub, live, notifier, health, stats, restored, node: nodeIdOf(config), role };
 }
 
 /** The HTTP server, its guards and routes, the SSE, WebSocket and dashboard streams. */
@@ -237,6 +246,7 @@ async function openTransports(config: Config, unexpected: UnexpectedErrors | und
       hub,
       store,
       logger,
+      node: state.node,
       access: {
         auth,
         origins: () => live.current.http.origins,
@@ -349,9 +359,11 @@ function monitorHealth(
   connections: ConnectionGuard,
   sources: SourceSet,
   checkpointer: Checkpointer,
+  cluster: ClusterNode | null,
 ): Monitoring {
   const { metrics, store, cache, hub, live, notifier, health, stats } = state;
   const eventLoop = new EventLoopMonitor();
+  if (cluster) health.register('cluster', () => cluster.health());
   health.registerGroup(() => sourceHealth(sources.statuses()));
   health.register('hub', () => {
     const limit = live.current.stream.maxConnections;
@@ -478,8 +490,9 @@ function readInitialFiles(
   sources: SourceSet,
   { tokenWatcher, configWatcher }: ConfigWatchers,
   checkpointer: Checkpointer,
+  cluster: ClusterNode | null,
 ): Promise<void> {
-  const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready()])
+  const ready = Promise.all([sources.start(config), tokenWatcher.ready(), configWatcher?.ready(), cluster?.synced])
     .finally(() => {
       store.release();
       restored?.tails.clear();
@@ -499,12 +512,13 @@ function readInitialFiles(
  * any more, then the state is saved, then the streams end and the server closes.
  */
 function shutdownSteps(
-  { store, cache, hub, live, notifier }: State,
+  { store, cache, hub, live, notifier, role }: State,
   { app, sse, ws, dashboard, stopReauthorizing }: Transports,
   sources: SourceSet,
   { eventLoop, monitor }: Monitoring,
   { tokenWatcher, configWatcher }: ConfigWatchers,
   checkpointer: Checkpointer,
+  cluster: ClusterNode | null,
   embedderSteps: readonly CloseStep[],
   logger: Logger,
 ): CloseStep[] {
@@ -525,7 +539,9 @@ function shutdownSteps(
     // Before the sources close (they hold where each file was read); reads still running are waited for, file by file.
     { name: 'checkpoint', close: () => checkpointer.close() },
     { name: 'sources', close: () => sources.close() },
-    { name: 'saved state', close: () => saveOnClose(store, live.current.journal.persistDir, logger) },
+    // Once nothing commits: what the last reads changed is published before the leases are given up.
+    { name: 'cluster', close: () => cluster?.close() },
+    { name: 'saved state', close: () => saveOnClose(store, role === 'edge' ? null : live.current.journal.persistDir, logger) },
     { name: 'hub', close: () => hub.close() },
     { name: 'sse', close: () => sse.close() },
     { name: 'dashboard', close: () => dashboard.close() },

@@ -233,6 +233,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
+    cluster: Type.Object(
+      {
+        redis: Type.Union([Type.Null(), Type.String({ pattern: '^rediss?://', maxLength: 2048, description: 'Redis to publish to (with sources: an ingest node) or to serve from (without: an edge node); redis:// or rediss:// (TLS), credentials in the URL; read at start' })]),
+        nodeId: Type.Union([Type.Null(), Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: "this node's name in the cluster and in hello (generated when null); read at start" })]),
+        prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'what every key and channel of the namespace begins with; read at start' }),
+        leaseMs: Millis("how long a symbol's writer holds it unrenewed: a standby ingest takes over within this; read at start", 500, 600_000),
+        documentEvery: Count("a symbol's whole document is stored in Redis every this many versions (the stream holds the versions between); read at start", 1, 100_000),
+        maxMessageBytes: Bytes('largest message or document taken from Redis; a larger one is refused as bad data; read at start', 1024, 1024 * 1024 * 1024),
+      },
+      { additionalProperties: false },
+    ),
     http: Type.Object(
       {
         maxWaitMs: Millis('longest long poll (waitMs) accepted', 0),
@@ -401,6 +412,7 @@ export const DEFAULT_CONFIG: Config = {
     flushWindowMs: 2,
     compression: { websocket: false, http: true, thresholdBytes: 1024 },
   },
+  cluster: { redis: null, nodeId: null, prefix: 'tb', leaseMs: 5000, documentEvery: 100, maxMessageBytes: 64 * 1024 * 1024 },
   http: {
     maxWaitMs: 30_000,
     origins: [],
@@ -601,6 +613,7 @@ function redactAt(keys: string[], value: unknown): unknown {
   const tokenKey = inToken ? keys[keys[0] === 'auth' ? 3 : 2] : undefined;
   if (tokenKey !== undefined && !TOKEN_CLEAR_KEYS.has(tokenKey)) return REDACTED_VALUE;
   if (keys[0] === 'notify' && keys[1] === 'webhookHeaders' && keys.length >= 3) return REDACTED_VALUE;
+  if (keys[0] === 'cluster' && last === 'redis' && typeof value === 'string' && /\/\/[^/]*@/.test(value)) return REDACTED_VALUE;
   if (SECRET_KEY.test(last) && last !== 'tokens' && last !== 'tokensFile') return REDACTED_VALUE;
   if (Array.isArray(value)) return value.map((item, index) => redactAt([...keys, String(index)], item));
   if (isObject(value)) return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactAt([...keys, key], item)]));

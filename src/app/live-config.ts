@@ -13,6 +13,12 @@ export const RESTART_KEYS: readonly string[] = [
   'stream.compression.http',
   'stream.compression.thresholdBytes',
   'log.format',
+  'cluster.redis',
+  'cluster.nodeId',
+  'cluster.prefix',
+  'cluster.leaseMs',
+  'cluster.documentEvery',
+  'cluster.maxMessageBytes',
 ];
 
 /** What GET /v1/config shows for a secret; given back in a PATCH, it keeps the secret in force. */
@@ -217,7 +223,7 @@ export function changedKeys(a: unknown, b: unknown, path = ''): string[] {
 
 const WHOLE_VALUES = new Set(['document.bars', 'notify.webhookHeaders']);
 
-/** A copy with secrets replaced by REDACTED: token secrets and hashes, the webhook URL and headers. */
+/** A copy with secrets replaced by REDACTED: token secrets and hashes, the webhook URL and headers, the Redis URL (it may hold a password). */
 export function redact(config: unknown): unknown {
   const copy = structuredClone(config) as Record<string, unknown>;
   const auth = copy.auth;
@@ -233,6 +239,8 @@ export function redact(config: unknown): unknown {
     if (typeof notify.webhookUrl === 'string') notify.webhookUrl = REDACTED;
     if (isObject(notify.webhookHeaders)) for (const name of Object.keys(notify.webhookHeaders)) notify.webhookHeaders[name] = REDACTED;
   }
+  const cluster = copy.cluster;
+  if (isObject(cluster) && typeof cluster.redis === 'string') cluster.redis = REDACTED;
   return copy;
 }
 
@@ -261,6 +269,8 @@ function unredact(body: Record<string, unknown>, current: Config): Record<string
       }
     }
   }
+  const cluster = copy.cluster;
+  if (isObject(cluster) && cluster.redis === REDACTED) cluster.redis = current.cluster.redis;
   return copy;
 }
 

@@ -5,6 +5,7 @@ import { LatencyRecorder } from '../core/latency.js';
 import { Tally, tallies } from '../core/tally.js';
 import { cacheCounters } from '../derive/cache-counters.js';
 import type { HubCounters } from '../hub/counters.js';
+import type { ClusterCounters } from '../cluster/counters.js';
 import type { StoreCounters } from '../state/counters.js';
 import { REFUSALS } from '../transports/refusals.js';
 import { SourceCounters } from '../watch/counters.js';
@@ -44,6 +45,7 @@ export class BridgeMetrics {
   /** Files a checkpoint held at start: gone on from it, or read again from their start. */
   readonly checkpointFiles = tallies(['resumed', 'reread'] as const);
   readonly cache = cacheCounters();
+  readonly cluster: ClusterCounters = tallies(['published', 'publishedBytes', 'publishErrors', 'applied', 'resnapshots', 'gapsFilled', 'badData'] as const);
   readonly #sources = new Map<string, SourceCounters>();
   #probes: MetricsProbes | null = null;
 
@@ -111,6 +113,13 @@ export class BridgeMetrics {
       'kind',
       this.cache.coalesced,
     );
+    single('tapebridge_cluster_published_total', 'versions this ingest node wrote to Redis', this.cluster.published);
+    single('tapebridge_cluster_published_bytes_total', 'bytes of the messages and documents this ingest node wrote to Redis', this.cluster.publishedBytes);
+    single('tapebridge_cluster_publish_errors_total', 'writes to Redis that failed (the symbol is read again and its difference published)', this.cluster.publishErrors);
+    single('tapebridge_cluster_applied_total', 'versions this edge node took from Redis', this.cluster.applied);
+    single('tapebridge_cluster_resnapshots_total', 'gaps the stream no longer held, sent to clients as fresh snapshots', this.cluster.resnapshots);
+    single('tapebridge_cluster_gaps_filled_total', 'seq gaps on a channel filled from the stream', this.cluster.gapsFilled);
+    single('tapebridge_cluster_bad_data_total', 'entries and messages in Redis refused as bad data', this.cluster.badData);
     single('tapebridge_cache_evictions_total', 'cache entries evicted to stay within cache.maxBytes', this.cache.evictions);
     single('tapebridge_cache_expirations_total', 'cache entries dropped at the end of their time to live', this.cache.expirations);
 

@@ -37,6 +37,11 @@ export function patchMessage(symbol: string, epoch: string, seq: number, base: n
   return JSON.stringify({ type: 'patch', symbol, epoch, seq, base, ops });
 }
 
+/** patchMessage's text from ops already serialised (`symbolJson` too): the same bytes, with no second stringify. */
+export function patchMessageOfJson(symbolJson: string, epoch: string, seq: number, base: number, opsJson: string): string {
+  return `{"type":"patch","symbol":${symbolJson},"epoch":"${epoch}","seq":${seq},"base":${base},"ops":${opsJson}}`;
+}
+
 /** `{"type":"patch","symbol":` `,"epoch":"` `","seq":` `,"base":` `,"ops":`: what precedes the ops, but the values. */
 const PATCH_PREFIX_LENGTH = '{"type":"patch","symbol":,"epoch":"","seq":,"base":,"ops":'.length;
 
@@ -45,9 +50,9 @@ export function patchOpsOffset(symbolJson: string, epoch: string, seq: number, b
   return PATCH_PREFIX_LENGTH + symbolJson.length + epoch.length + String(seq).length + String(base).length;
 }
 
-/** `hello`, the first message on a WebSocket (§3). */
-export function helloMessage(epoch: string, server: string, heartbeatMs: number): string {
-  return JSON.stringify({ type: 'hello', epoch, server, heartbeatMs });
+/** `hello`, the first message on a WebSocket (§3); `node` names the node that serves it (§7). */
+export function helloMessage(epoch: string, server: string, heartbeatMs: number, node: string): string {
+  return JSON.stringify({ type: 'hello', epoch, server, heartbeatMs, node });
 }
 
 /** `pong`, the answer to a client's ping, with its id (§3). */

@@ -9,6 +9,7 @@ import { EPOCH_PATTERN, type SavedState } from './persist.js';
 import { SymbolState } from './symbol-state.js';
 import { DataGuard, type DataLimits } from './data-guard.js';
 import type { PatchOperation } from '../model/patch.js';
+import type { InstrumentDocument } from '../model/document.js';
 import { patchMessage, patchOpsOffset } from '../model/wire.js';
 import type { CommitTiming } from '../formats/types.js';
 
@@ -24,6 +25,8 @@ export interface StoreOptions {
   counters?: StoreCounters;
   /** The indicators each symbol publishes (none when not given). */
   indicators?: IndicatorPlan;
+  /** Follows versions made elsewhere (applyRemote, an edge node) and composes none of its own. */
+  mirror?: boolean;
 }
 
 /** A symbol's new version: `entry` and `ops` are null when the symbol was just created (no patch). */
@@ -44,7 +47,7 @@ export type CommitListener = (event: CommitEvent) => void;
  * when something changed, bumps `seq`, journals the patch and tells the listeners.
  */
 export class Store {
-  readonly epoch: string;
+  #epoch: string;
   /** The bounds files' content is held to, and what they refused. */
   readonly guard: DataGuard;
   #journalSize: number;
@@ -58,6 +61,7 @@ export class Store {
   readonly #symbols = new Map<string, SymbolState>();
   readonly #listeners = new Set<CommitListener>();
   #plan: IndicatorPlan;
+  readonly #mirror: boolean;
   #gseq = 0;
   /** Restored symbols whose commits wait for release(), and those that asked to commit meanwhile. */
   #holding: Set<string> | null = null;
@@ -67,14 +71,18 @@ export class Store {
     options: StoreOptions,
     private readonly onListenerError: (error: unknown) => void = () => undefined,
   ) {
-    this.epoch = options.epoch ?? randomBytes(6).toString('base64url');
-    // An internal invariant (the bridge makes its epochs, persist checks a saved one): a plain RangeError.
-    if (!EPOCH_PATTERN.test(this.epoch)) throw new RangeError(`epoch ${JSON.stringify(this.epoch)} must match ${EPOCH_PATTERN}`);
+    this.#epoch = checkedEpoch(options.epoch ?? randomBytes(6).toString('base64url'));
     this.#journalSize = options.journalSize;
     this.#journalBytes = options.journalBytes ?? { perSymbol: Number.POSITIVE_INFINITY, total: Number.POSITIVE_INFINITY };
     this.guard = new DataGuard(options.limits);
     this.#counters = options.counters ?? null;
     this.#plan = options.indicators ?? IndicatorPlan.NONE;
+    this.#mirror = options.mirror ?? false;
+  }
+
+  /** Names this lifetime of the state (PROTOCOL.md §2). */
+  get epoch(): string {
+    return this.#epoch;
   }
 
   get indicatorPlan(): IndicatorPlan {
@@ -87,6 +95,7 @@ export class Store {
    */
   setIndicatorPlan(plan: IndicatorPlan): void {
     this.#plan = plan;
+    if (this.#mirror) return;
     for (const state of this.#symbols.values()) {
       state.indicators = this.#deriver();
       if (state.published) this.commit(state.symbol);
@@ -217,7 +226,7 @@ export class Store {
   /** Publishes the symbol's current contributions as its next version, if anything changed. */
   commit(symbol: string, timing: CommitTiming | null = null): void {
     const state = this.#symbols.get(symbol);
-    if (!state) return;
+    if (!state || this.#mirror) return;
     if (this.#holding?.has(symbol)) {
       this.#deferred.add(symbol);
       return;
@@ -239,6 +248,51 @@ export class Store {
       this.#counters.patchBytes.add(Buffer.byteLength(entry.opsJson));
     }
     this.#emit({ state, entry, ops, timing });
+  }
+
+  /**
+   * Starts a new epoch for state mirrored from elsewhere (an edge node following Redis, whose
+   * namespace began a new lifetime): every journal is emptied, since its patches name the old
+   * epoch, and each symbol is published again as a snapshot at its version.
+   */
+  adoptEpoch(epoch: string): void {
+    if (epoch === this.#epoch) return;
+    this.#epoch = checkedEpoch(epoch);
+    for (const state of this.#symbols.values()) {
+      if (state.published) this.#reset(state, state.document, state.seq);
+    }
+    this.#recountJournals();
+  }
+
+  /**
+   * Takes a version made elsewhere (an edge node follows what ingest nodes publish):
+   * `ops` when they bring the symbol from its current version to `seq`, else the whole
+   * `document` at `seq` (a new symbol, or a gap nothing could fill), which every subscriber
+   * gets as a fresh snapshot. The patch's message is built here, from the ops as parsed.
+   */
+  applyRemote(symbol: string, seq: number, change: { ops: readonly PatchOperation[]; document: InstrumentDocument } | { document: InstrumentDocument }): void {
+    let state = this.#symbols.get(symbol);
+    if (!state) {
+      state = this.#newState(symbol);
+      this.#symbols.set(symbol, state);
+    }
+    if (!('ops' in change) || !state.published || seq !== state.seq + 1) {
+      this.#reset(state, change.document, seq);
+      this.#recountJournals();
+      this.#emit({ state, entry: null, ops: null, timing: null });
+      return;
+    }
+    const entry = this.#entry(state, seq, ++this.#gseq, change.ops);
+    state.advance(change.document, entry.gseq);
+    this.#journal(state, entry);
+    this.#counters?.patches.add();
+    this.#emit({ state, entry, ops: change.ops, timing: null });
+  }
+
+  /** `state` at `seq` with `document`, with an empty journal from there. */
+  #reset(state: SymbolState, document: InstrumentDocument, seq: number): void {
+    const gseq = ++this.#gseq;
+    state.resume({ document, seq, gseq, updatedAt: Date.now() }, new Journal(this.#journalSize, seq, gseq, this.#journalBytes.perSymbol));
   }
 
   #newState(symbol: string): SymbolState {
@@ -291,7 +345,7 @@ export class Store {
   }
 
   #deriver(): SymbolIndicators | null {
-    return this.#plan.empty ? null : new SymbolIndicators(this.#plan);
+    return this.#plan.empty || this.#mirror ? null : new SymbolIndicators(this.#plan);
   }
 
   #entry(state: SymbolState, seq: number, gseq: number, ops: readonly PatchOperation[]): JournalEntry {
@@ -308,6 +362,12 @@ export class Store {
       }
     }
   }
+}
+
+/** `epoch` when it is one (an internal invariant: the bridge makes its epochs, persist and the cluster check theirs). */
+function checkedEpoch(epoch: string): string {
+  if (!EPOCH_PATTERN.test(epoch)) throw new RangeError(`epoch ${JSON.stringify(epoch)} must match ${EPOCH_PATTERN}`);
+  return epoch;
 }
 
 /**

@@ -45,6 +45,8 @@ export interface WebSocketDeps {
   store: Store;
   logger: Logger;
   access: WebSocketAccess;
+  /** This node's id, which hello carries (PROTOCOL.md §7). */
+  node: string;
 }
 
 /** Who may connect: tokens, browser origins; and where refusals are counted. */
@@ -123,6 +125,7 @@ export class WebSocketEndpoint {
   readonly #server: Server;
   readonly #hub: Hub;
   readonly #store: Store;
+  readonly #node: string;
   readonly #access: WebSocketAccess;
   readonly #logger: Logger;
   readonly #wss: WebSocketServer;
@@ -137,7 +140,8 @@ export class WebSocketEndpoint {
   #options: WebSocketOptions;
   #heartbeat: NodeJS.Timeout;
 
-  constructor({ server, hub, store, logger, access }: WebSocketDeps, options: WebSocketOptions) {
+  constructor({ server, hub, store, logger, access, node }: WebSocketDeps, options: WebSocketOptions) {
+    this.#node = node;
     this.#server = server;
     this.#hub = hub;
     this.#store = store;
@@ -250,7 +254,7 @@ export class WebSocketEndpoint {
     const subscriber = this.#hub.attach(outlet, principal.symbols);
     const connection: Connection = { outlet, subscriber, principal, rate: new MessageRate(this.#options) };
     this.#connections.set(socket, connection);
-    outlet.write(wsTextFrame(helloMessage(this.#store.epoch, SERVER_NAME, this.#options.heartbeatMs)));
+    outlet.write(wsTextFrame(helloMessage(this.#store.epoch, SERVER_NAME, this.#options.heartbeatMs, this.#node)));
     socket.on('message', (data, isBinary) => this.#message(connection, data, isBinary));
     socket.on('pong', () => this.#unanswered.delete(socket));
     socket.on('close', () => {

@@ -62,12 +62,13 @@ describe('wire messages (PROTOCOL.md §3-§5)', () => {
     );
   });
 
-  it('hello names the epoch, the server and the heartbeat', () => {
-    expect(parsed(helloMessage(EPOCH, 'tapebridge/0.1.0', 15000), ['type', 'epoch', 'server', 'heartbeatMs'])).toEqual({
+  it('hello names the epoch, the server, the heartbeat and the node', () => {
+    expect(parsed(helloMessage(EPOCH, 'tapebridge/0.1.0', 15000, 'edge-1'), ['type', 'epoch', 'server', 'heartbeatMs', 'node'])).toEqual({
       type: 'hello',
       epoch: EPOCH,
       server: 'tapebridge/0.1.0',
       heartbeatMs: 15000,
+      node: 'edge-1',
     });
   });
 

@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { ClusterKeys } from '../cluster/keys.js';
+import { openRedis } from '../cluster/connect.js';
+import type { ClusterCounters } from '../cluster/counters.js';
+import { ClusterMirror } from '../cluster/mirror.js';
+import { ClusterPublisher } from '../cluster/publisher.js';
+import type { ComponentHealth } from '../core/health.js';
+import type { Logger } from '../core/logger.js';
+import type { Store } from '../state/store.js';
+import type { Config } from './config.js';
+
+/** What a node is in the cluster (PROTOCOL.md §7): an ingest reads files and publishes, an edge serves what is published. */
+export type ClusterRole = 'ingest' | 'edge';
+
+/** The role `config` gives: none without cluster.redis; an edge when no folder is watched. */
+export function clusterRoleOf(config: Config): ClusterRole | null {
+  if (config.cluster.redis === null) return null;
+  return config.sources.length === 0 ? 'edge' : 'ingest';
+}
+
+/** cluster.nodeId, else this host's name with a random suffix (two nodes on one host stay apart). */
+export function nodeIdOf(config: Config): string {
+  if (config.cluster.nodeId !== null) return config.cluster.nodeId;
+  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48) || 'node';
+  return `${host}-${randomBytes(3).toString('hex')}`;
+}
+
+/** A node's part in the cluster, running. */
+export interface ClusterNode {
+  readonly role: ClusterRole;
+  /** Resolves once an edge has read every symbol from Redis the first time (an ingest: at once). */
+  readonly synced: Promise<void>;
+  health(): ComponentHealth;
+  /** Publishes what is pending (ingest), stops, and closes the connections. Memoised. */
+  close(): Promise<void>;
+}
+
+/**
+ * Joins the cluster `config.cluster` names: an ingest publishes the store's commits, an edge's
+ * store follows Redis. Connections reconnect by themselves; until they do, health says so.
+ */
+export function joinCluster(config: Config, role: ClusterRole, node: string, store: Store, logger: Logger, counters: ClusterCounters): ClusterNode {
+  const url = config.cluster.redis as string;
+  const keys = new ClusterKeys(config.cluster.prefix);
+  const { maxMessageBytes } = config.cluster;
+  const redis = openRedis(url, `tapebridge:${node}`);
+  const connections: Redis[] = [redis];
+  let part: { health(): ComponentHealth; close(): Promise<void> };
+  let synced: Promise<void> = Promise.resolve();
+  if (role === 'ingest') {
+    part = new ClusterPublisher(redis, keys, store, logger, {
+      node,
+      leaseMs: config.cluster.leaseMs,
+      streamLength: Math.max(config.journal.size, 2 * config.cluster.documentEvery),
+      documentEvery: config.cluster.documentEvery,
+      maxMessageBytes,
+    }, counters);
+  } else {
+    const subscriber = openRedis(url, `tapebridge:${node}:sub`);
+    connections.push(subscriber);
+    const mirror = new ClusterMirror(redis, subscriber, keys, store, logger, { maxMessageBytes, maxSymbols: config.document.maxSymbols }, counters);
+    synced = mirror.synced;
+    part = mirror;
+  }
+  let closing: Promise<void> | null = null;
+  return {
+    role,
+    synced,
+    health: () => ({ ...part.health(), node }),
+    close: () =>
+      (closing ??= part
+        .close()
+        .finally(() => Promise.all(connections.map((connection) => connection.quit().catch(() => connection.disconnect()))))
+        .then(() => undefined)),
+  };
+}

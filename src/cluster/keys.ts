@@ -1,0 +1,54 @@
+/**
+ * Where the cluster keeps things in Redis, under one prefix (`cluster.prefix`). Every key of
+ * a symbol carries it as a hash tag (`tb:{ESZ25}:meta`), so that one symbol's keys share a
+ * Cluster slot and its publishing script may touch them all.
+ */
+export class ClusterKeys {
+  constructor(readonly prefix: string) {}
+
+  /** The namespace's epoch: made by the first node to find none. */
+  get epoch(): string {
+    return `${this.prefix}:epoch`;
+  }
+
+  /** Every symbol published in the namespace. */
+  get symbols(): string {
+    return `${this.prefix}:symbols`;
+  }
+
+  /** Hash: `epoch`, `seq` (the top version), `node` (its writer). */
+  meta(symbol: string): string {
+    return `${this.prefix}:{${symbol}}:meta`;
+  }
+
+  /** Stream of the symbol's versions after its stored document, entry id `<seq>-0`, field `m` the wire message. */
+  log(symbol: string): string {
+    return `${this.prefix}:{${symbol}}:log`;
+  }
+
+  /** The document at a recent version: `{"seq":N,"data":{...}}`. */
+  doc(symbol: string): string {
+    return `${this.prefix}:{${symbol}}:doc`;
+  }
+
+  /** The writer's lease: its node id, with an expiry. */
+  lease(symbol: string): string {
+    return `${this.prefix}:{${symbol}}:lease`;
+  }
+
+  /** Pub/sub channel of the symbol's versions (channels are not keys: no hash tag needed). */
+  channel(symbol: string): string {
+    return `${this.prefix}:v:${symbol}`;
+  }
+
+  /** Every symbol's channel. */
+  get channelPattern(): string {
+    return `${this.prefix}:v:*`;
+  }
+
+  /** The symbol a channel is of, or null when the channel is not one of ours. */
+  symbolOf(channel: string): string | null {
+    const head = `${this.prefix}:v:`;
+    return channel.startsWith(head) ? channel.slice(head.length) : null;
+  }
+}

@@ -1,0 +1,317 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from '../core/logger.js';
+import type { ComponentHealth } from '../core/health.js';
+import type { InstrumentDocument } from '../model/document.js';
+import { patchMessageOfJson, snapshotMessage } from '../model/wire.js';
+import { diff } from '../state/delta.js';
+import type { CommitEvent, Store } from '../state/store.js';
+import type { ClusterKeys } from './keys.js';
+import { readTop, ClusterDataError } from './remote-state.js';
+import { namespaceEpoch } from './namespace.js';
+import type { ClusterCounters } from './counters.js';
+
+export interface PublisherOptions {
+  readonly node: string;
+  /** How long a writer's lease lasts unrenewed (cluster.leaseMs): a standby takes over within it. */
+  readonly leaseMs: number;
+  /** Versions each symbol's stream keeps (journal.size, at least 2 × documentEvery). */
+  readonly streamLength: number;
+  /** A symbol's whole document is stored every this many versions (cluster.documentEvery). */
+  readonly documentEvery: number;
+  /** Largest message or document read back from Redis (cluster.maxMessageBytes). */
+  readonly maxMessageBytes: number;
+}
+
+/** What this node knows of one symbol in Redis. */
+interface Link {
+  /** This node holds the symbol's lease and writes it. */
+  owned: boolean;
+  /** The top version in Redis and its document, when this node's last write made it (null: read it first). */
+  synced: { seq: number; document: InstrumentDocument } | null;
+  /** The document at the last commit seen, and the single commit since the last flush (null: none, or several). */
+  seen: InstrumentDocument | null;
+  single: { from: InstrumentDocument; opsJson: string } | null;
+  commits: number;
+  /** Versions written since the document was last stored. */
+  sinceDocument: number;
+}
+
+/**
+ * The ingest node's side of the cluster: every symbol this node's files feed is published to
+ * Redis, one atomic script per symbol and per event-loop turn, all of a turn in one pipeline.
+ * A symbol has one writer at a time (a lease, renewed every leaseMs / 3); a node that does
+ * not hold it stands by, and on taking it over continues the symbol's epoch and seq from
+ * Redis: it diffs its own document against the top version stored there and publishes the
+ * difference. The same happens after a restart and after Redis was unreachable, so clients
+ * of the edges resume without a snapshot. Redis's seq is its own: this node's local clients
+ * keep the local epoch.
+ */
+export class ClusterPublisher {
+  readonly #links = new Map<string, Link>();
+  readonly #dirty = new Set<string>();
+  readonly #logger: Logger;
+  #epoch: string | null = null;
+  #ready = false;
+  #flushing: Promise<void> | null = null;
+  #scheduled = false;
+  #lastError: string | null = null;
+  #closed: Promise<void> | null = null;
+  readonly #timer: NodeJS.Timeout;
+  readonly #stopListening: () => void;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: ClusterKeys,
+    private readonly store: Store,
+    logger: Logger,
+    private readonly options: PublisherOptions,
+    private readonly counters: ClusterCounters,
+  ) {
+    this.#logger = logger.child({ component: 'cluster' });
+    this.#stopListening = store.onCommit((event) => this.#onCommit(event));
+    redis.on('ready', () => void this.#onReady());
+    redis.on('close', () => this.#onLost('connection closed'));
+    redis.on('error', (error: Error) => (this.#lastError = error.message));
+    this.#timer = setInterval(() => void this.#renewLeases(), Math.max(100, Math.floor(options.leaseMs / 3)));
+    if (redis.status === 'ready') void this.#onReady();
+  }
+
+  /** The namespace epoch in Redis (null until this node reached it). */
+  get epoch(): string | null {
+    return this.#epoch;
+  }
+
+  health(): ComponentHealth {
+    let owned = 0;
+    for (const link of this.#links.values()) if (link.owned) owned++;
+    const standby = this.#links.size - owned;
+    if (!this.#ready) return { status: 'DEGRADED', reason: `redis unreachable: ${this.#lastError ?? 'connecting'}; local clients are served, Redis gets what changed on recovery`, role: 'ingest', owned, standby };
+    return { status: 'HEALTHY', role: 'ingest', epoch: this.#epoch, owned, standby };
+  }
+
+  /** Publishes what is pending, gives up this node's leases (a standby takes over at once) and stops. Memoised. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#timer);
+      this.#stopListening();
+      if (this.#ready) {
+        await this.#flush().catch(() => undefined);
+        const pipeline = this.redis.pipeline();
+        for (const [symbol, link] of this.#links) if (link.owned) pipeline.tbRelease(this.keys.lease(symbol), this.options.node);
+        await pipeline.exec().catch(() => undefined);
+      }
+    })();
+    return this.#closed;
+  }
+
+  #onCommit({ state, entry }: CommitEvent): void {
+    const link = this.#link(state.symbol);
+    const from = link.seen;
+    link.seen = state.document;
+    link.commits++;
+    link.single = link.commits === 1 && entry && from ? { from, opsJson: entry.opsJson } : null;
+    this.#dirty.add(state.symbol);
+    this.#schedule();
+  }
+
+  #link(symbol: string): Link {
+    let link = this.#links.get(symbol);
+    if (!link) {
+      link = { owned: false, synced: null, seen: null, single: null, commits: 0, sinceDocument: 0 };
+      this.#links.set(symbol, link);
+    }
+    return link;
+  }
+
+  async #onReady(): Promise<void> {
+    try {
+      const epoch = await namespaceEpoch(this.redis, this.keys);
+      if (epoch !== this.#epoch) this.#logger.info({ event: 'cluster_epoch', epoch, node: this.options.node }, 'publishing to the namespace epoch');
+      this.#epoch = epoch;
+      this.#ready = true;
+      this.#lastError = null;
+      // What Redis holds may have moved on while this node was away: read it again before writing.
+      for (const state of this.store.symbols()) {
+        const link = this.#link(state.symbol);
+        link.synced = null;
+        link.seen ??= state.document;
+        this.#dirty.add(state.symbol);
+      }
+      await this.#renewLeases();
+    } catch (error) {
+      this.#lastError = (error as Error).message;
+    }
+  }
+
+  #onLost(reason: string): void {
+    if (!this.#ready) return;
+    this.#ready = false;
+    this.#lastError = reason;
+    this.#logger.warn({ event: 'cluster_unreachable', reason }, 'redis unreachable; serving local clients, publishing what changed on recovery');
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || !this.#ready) return;
+    this.#scheduled = true;
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
+  }
+
+  /** One flush at a time; commits made meanwhile wait for the next one (scheduled when it ends). */
+  #flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    this.#flushing = this.#publishDirty()
+      .catch((error: unknown) => {
+        this.#lastError = (error as Error).message;
+        this.counters.publishErrors.add();
+      })
+      .finally(() => {
+        this.#flushing = null;
+        if (this.#dirty.size > 0) this.#schedule();
+      });
+    return this.#flushing;
+  }
+
+  async #publishDirty(): Promise<void> {
+    const epoch = this.#epoch;
+    if (!this.#ready || epoch === null || this.#dirty.size === 0) return;
+    const symbols = [...this.#dirty].filter((symbol) => this.#links.get(symbol)?.owned);
+    for (const symbol of symbols) this.#dirty.delete(symbol);
+    await Promise.all(symbols.map((symbol) => this.#syncIfNeeded(symbol, epoch)));
+    const pipeline = this.redis.pipeline();
+    const sent: { symbol: string; link: Link; seq: number; document: InstrumentDocument; storedDocument: boolean }[] = [];
+    for (const symbol of symbols) {
+      const link = this.#links.get(symbol) as Link;
+      const state = this.store.get(symbol);
+      if (!state || !link.synced) continue;
+      const message = this.#messageOf(symbol, link, link.synced, epoch, state.document, state.symbolJson, () => state.documentJson());
+      link.single = null;
+      link.commits = 0;
+      if (!message) continue;
+      const storedDocument = message.kind === 'reset' || link.sinceDocument + 1 >= this.options.documentEvery;
+      const documentText = storedDocument ? `{"seq":${message.seq},"data":${state.documentJson()}}` : '';
+      pipeline.tbPublish(
+        this.keys.meta(symbol),
+        this.keys.log(symbol),
+        this.keys.doc(symbol),
+        this.keys.lease(symbol),
+        this.options.node,
+        epoch,
+        message.seq,
+        message.text,
+        documentText,
+        this.options.streamLength,
+        this.keys.channel(symbol),
+        message.kind,
+      );
+      if (message.seq === 1) pipeline.sadd(this.keys.symbols, symbol);
+      this.counters.publishedBytes.add(message.text.length + documentText.length);
+      sent.push({ symbol, link, seq: message.seq, document: state.document, storedDocument });
+    }
+    if (sent.length === 0) return;
+    const replies = (await pipeline.exec()) ?? [];
+    let at = 0;
+    for (const item of sent) {
+      const [error, reply] = replies[at++] ?? [new Error('no reply'), null];
+      if (item.seq === 1) at++;
+      this.#settle(item, error, reply as string[] | null);
+    }
+  }
+
+  /** The next version of `symbol` for Redis: a patch from the synced version, or a whole document; null when nothing changed. */
+  #messageOf(
+    symbol: string,
+    link: Link,
+    synced: { seq: number; document: InstrumentDocument },
+    epoch: string,
+    document: InstrumentDocument,
+    symbolJson: string,
+    documentJson: () => string,
+  ): { kind: 'patch' | 'reset'; seq: number; text: string } | null {
+    if (synced.seq === 0) return { kind: 'reset', seq: 1, text: snapshotMessage(symbolJson, epoch, 1, documentJson()) };
+    const seq = synced.seq + 1;
+    // One commit since the last write, from the version written: its ops' JSON is already made.
+    if (link.single?.from === synced.document) return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, link.single.opsJson) };
+    const ops = diff(synced.document, document);
+    if (ops.length === 0) {
+      synced.document = document;
+      return null;
+    }
+    void symbol;
+    return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, JSON.stringify(ops)) };
+  }
+
+  #settle(item: { symbol: string; link: Link; seq: number; document: InstrumentDocument; storedDocument: boolean }, error: Error | null, reply: string[] | null): void {
+    const { symbol, link } = item;
+    if (error || !reply) {
+      link.synced = null;
+      this.#dirty.add(symbol);
+      this.#lastError = error?.message ?? 'no reply';
+      this.counters.publishErrors.add();
+      return;
+    }
+    if (reply[0] === 'OK') {
+      link.synced = { seq: item.seq, document: item.document };
+      link.sinceDocument = item.storedDocument ? 0 : link.sinceDocument + 1;
+      this.counters.published.add();
+      return;
+    }
+    link.synced = null;
+    if (reply[0] === 'NOTOWNER') {
+      link.owned = false;
+      this.#logger.warn({ event: 'cluster_lease_lost', symbol, owner: reply[1] }, 'another node writes this symbol now; standing by');
+    } else {
+      this.#dirty.add(symbol);
+    }
+  }
+
+  /** Reads the symbol's top version from Redis when this node does not know it (start, takeover, recovery, a refused write). */
+  async #syncIfNeeded(symbol: string, epoch: string): Promise<void> {
+    const link = this.#links.get(symbol) as Link;
+    if (link.synced) return;
+    try {
+      const top = await readTop(this.redis, this.keys, symbol, this.options.maxMessageBytes);
+      link.synced = top && top.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: link.seen ?? (this.store.get(symbol)?.document as InstrumentDocument) };
+      link.sinceDocument = 0;
+      link.single = null;
+    } catch (error) {
+      if (!(error instanceof ClusterDataError)) throw error;
+      // What Redis holds cannot be continued: start the symbol again from this node's document.
+      this.#logger.error({ event: 'cluster_bad_data', symbol, key: error.key, reason: error.message }, 'bad data in redis; publishing the whole document again');
+      link.synced = { seq: 0, document: link.seen ?? (this.store.get(symbol)?.document as InstrumentDocument) };
+    }
+  }
+
+  /** Renews the leases held, and tries to take those another node held (it may have died). */
+  async #renewLeases(): Promise<void> {
+    if (!this.#ready || this.#links.size === 0) return;
+    const symbols = [...this.#links.keys()];
+    const pipeline = this.redis.pipeline();
+    for (const symbol of symbols) pipeline.tbLease(this.keys.lease(symbol), this.options.node, this.options.leaseMs);
+    let replies;
+    try {
+      replies = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      this.#lastError = (error as Error).message;
+      return;
+    }
+    symbols.forEach((symbol, index) => {
+      const [error, held] = replies[index] ?? [null, 0];
+      if (error) return;
+      const link = this.#links.get(symbol) as Link;
+      if (held === 1 && !link.owned) {
+        link.owned = true;
+        link.synced = null;
+        this.#dirty.add(symbol);
+        this.#logger.info({ event: 'cluster_lease_taken', symbol, node: this.options.node }, 'this node writes the symbol now');
+      } else if (held !== 1 && link.owned) {
+        link.owned = false;
+        link.synced = null;
+        this.#logger.warn({ event: 'cluster_lease_lost', symbol }, 'another node writes this symbol now; standing by');
+      }
+    });
+    this.#schedule();
+  }
+}

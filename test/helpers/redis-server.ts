@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './ports.js';
+import { waitFor } from './wait.js';
+
+/**
+ * Debian's redis-server as a child process on a free port of 127.0.0.1, with its own
+ * temporary folder: started by the tests, stopped (and its folder removed) after. With
+ * `persistent`, it keeps an append-only file there, so a restart comes back with its data;
+ * without, a restart comes back empty.
+ */
+export class RedisServer {
+  #child: ChildProcess | null = null;
+  #output: string[] = [];
+
+  private constructor(
+    readonly port: number,
+    readonly dir: string,
+    readonly persistent: boolean,
+  ) {}
+
+  static async start({ persistent = false }: { persistent?: boolean } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), await mkdtemp(join(tmpdir(), 'tapebridge-redis-')), persistent);
+    await server.restart();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts it again on the same port and folder (after stop()). */
+  async restart(): Promise<void> {
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', this.persistent ? 'yes' : 'no', '--protected-mode', 'no'];
+    const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    this.#output = [];
+    child.stdout?.on('data', (chunk: Buffer) => this.#output.push(chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => this.#output.push(chunk.toString()));
+    await waitFor(`redis-server on port ${this.port} (${this.#output.join('').slice(-300)})`, () => this.#answers(), 10_000);
+  }
+
+  /** Stops it (SIGKILL: a crash, SIGTERM: a clean stop) and waits for the exit. */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+    const child = this.#child;
+    this.#child = null;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+
+  async close(): Promise<void> {
+    await this.stop('SIGKILL');
+    await rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** Whether it answers PING with PONG. */
+  #answers(): Promise<boolean> {
+    return new Promise((resolve) => {
+      const socket = connect(this.port, '127.0.0.1');
+      socket.on('error', () => resolve(false));
+      socket.on('connect', () => socket.write('PING\r\n'));
+      socket.on('data', (data) => {
+        resolve(data.toString().startsWith('+PONG'));
+        socket.destroy();
+      });
+    });
+  }
+}
