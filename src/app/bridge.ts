@@ -209,7 +209,8 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
           ingest: ingestOptionsOf(config),
         });
   const cache = new DerivedCache(config.cache, metrics.cache);
-  const hub = new Hub({ store, logger, counters: metrics.hub }, config.stream);
+  const node = nodeIdOf(config);
+  const hub = new Hub({ store, logger, counters: metrics.hub, cursorScope: role === 'edge' ? node : null }, config.stream);
   const loader = options.configLoader;
   const live = new LiveConfig(config, {
     ...(options.configLayers ? { base: options.configLayers } : {}),
@@ -223,7 +224,7 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
   );
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
-  return { metrics, store, cache, hub, live, notifier, health, stats, restored, node: nodeIdOf(config), role };
+  return { metrics, store, cache, hub, live, notifier, health, stats, restored, node, role };
 }
 
 /** The HTTP server, its guards and routes, the SSE, WebSocket and dashboard streams. */

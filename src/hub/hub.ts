@@ -58,6 +58,12 @@ export interface HubDeps {
   store: Store;
   logger: Logger;
   counters?: HubCounters | null;
+  /**
+   * What SSE cursors name beside the epoch (an edge node's id): an edge's commit counter is its
+   * own, so a cursor taken on another node of the same epoch must not be read as one of this
+   * node's. Null on a single node, whose cursors name the epoch alone.
+   */
+  cursorScope?: string | null;
 }
 
 export class Hub {
@@ -78,8 +84,11 @@ export class Hub {
   readonly #stopListening: () => void;
   #stallTimer: NodeJS.Timeout | null = null;
 
-  constructor({ store, logger, counters = null }: HubDeps, options: HubOptions) {
+  readonly #cursorScope: string | null;
+
+  constructor({ store, logger, counters = null, cursorScope = null }: HubDeps, options: HubOptions) {
     this.#store = store;
+    this.#cursorScope = cursorScope;
     this.#options = options;
     this.#logger = logger.child({ component: 'hub' });
     this.#counters = counters;
@@ -220,7 +229,7 @@ export class Hub {
         this.#subscribersOf(symbol).add(subscriber);
       }
     }
-    this.#streamFrom(subscriber, cursor?.epoch === this.#store.epoch ? cursor : null);
+    this.#streamFrom(subscriber, cursor?.epoch === this.#cursorEpoch ? cursor : null);
   }
 
   /** Resolves at the next commit of `symbol`, or after `timeoutMs`, or when the hub closes. */
@@ -289,7 +298,7 @@ export class Hub {
       const whole = {
         json: entry ? entry.messageJson : this.#snapshotJson(state, null),
         event: entry ? ('patch' as const) : ('snapshot' as const),
-        epoch,
+        epoch: this.#cursorEpoch,
         gseq: state.gseq,
         base: state.gseq,
       };
@@ -414,8 +423,7 @@ export class Hub {
     }
     let frame = frames.get(encoding);
     if (!frame) {
-      const epoch = this.#store.epoch;
-      frame = encoding.encode({ json: this.#snapshotJson(state, view), event: 'snapshot', epoch, gseq: state.gseq, base: state.gseq });
+      frame = encoding.encode({ json: this.#snapshotJson(state, view), event: 'snapshot', epoch: this.#cursorEpoch, gseq: state.gseq, base: state.gseq });
       frames.set(encoding, frame);
     }
     return frame;
@@ -455,7 +463,12 @@ export class Hub {
   }
 
   #encode(subscriber: Subscriber, json: string, event: DataEvent, gseq: number, base: number): Buffer {
-    return subscriber.outlet.encoding.encode({ json, event, epoch: this.#store.epoch, gseq, base });
+    return subscriber.outlet.encoding.encode({ json, event, epoch: this.#cursorEpoch, gseq, base });
+  }
+
+  /** The epoch an SSE cursor names: the store's, scoped to this node on an edge. */
+  get #cursorEpoch(): string {
+    return this.#cursorScope === null ? this.#store.epoch : `${this.#store.epoch}.${this.#cursorScope}`;
   }
 
   #streamFrom(subscriber: Subscriber, cursor: SseCursor | null): void {
