@@ -6,6 +6,8 @@ import { isDeepStrictEqual } from 'node:util';
 import jsonpatch from 'fast-json-patch';
 import { describe, expect, it } from 'vitest';
 import { applyOps } from '../src/client/mirror.js';
+import type { PatchOperation } from '../src/model/patch.js';
+import { applyPatch } from '../src/state/apply-patch.js';
 import type { JsonPatchOperation } from '../src/client/types.js';
 import { parseView, restrictDocument, type View } from '../src/model/view.js';
 import { seededRandom } from '../src/sim/random.js';
@@ -94,6 +96,34 @@ describe(`json-patch-tests against the SDK's applier${SKIP_NOTE}`, () => {
     const disabled = FILES.flatMap((file) => cases(file).flatMap((entry, index) => (entry.disabled ? [label(file, entry, index)] : [])));
     expect(disabled).toEqual(KNOWN_DISABLED);
   });
+});
+
+describe(`json-patch-tests against the edge's copy-on-write applier (add, remove, replace)${SKIP_NOTE}`, () => {
+  const OWN_OPS = new Set(['add', 'remove', 'replace']);
+  for (const file of FILES) {
+    it.skipIf(!HAS_SUITE)(`${file}: every enabled case of those operations gives the expected document or error, and leaves its input as it was`, () => {
+      let ran = 0;
+      const failed: string[] = [];
+      cases(file).forEach((entry, index) => {
+        const ops = entry.patch as JsonPatchOperation[];
+        if (entry.disabled || !ops.every((op) => OWN_OPS.has(op.op))) return;
+        ran++;
+        const before = JSON.stringify(entry.doc);
+        let result: unknown;
+        let threw = false;
+        try {
+          result = applyPatch(entry.doc, ops as PatchOperation[]);
+        } catch {
+          threw = true;
+        }
+        const passed = entry.error !== undefined ? threw : !threw && isDeepStrictEqual(result, 'expected' in entry ? entry.expected : entry.doc);
+        if (!passed) failed.push(label(file, entry, index));
+        expect(JSON.stringify(entry.doc), `${label(file, entry, index)}: the document applied to is unchanged`).toBe(before);
+      });
+      expect(failed).toEqual([]);
+      expect(ran).toBeGreaterThan(file === 'tests.json' ? 50 : 5);
+    });
+  }
 });
 
 describe("every patch the bridge emits is one the SDK's applier takes", () => {

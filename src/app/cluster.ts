@@ -23,7 +23,10 @@ export function clusterRoleOf(config: Config): ClusterRole | null {
 /** cluster.nodeId, else this host's name with a random suffix (two nodes on one host stay apart). */
 export function nodeIdOf(config: Config): string {
   if (config.cluster.nodeId !== null) return config.cluster.nodeId;
-  const host = hostname().replace(/[^A-Za-z0-9_.-]/g, '-').slice(0, 48) || 'node';
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9_.-]/g, '-')
+      .slice(0, 48) || 'node';
   return `${host}-${randomBytes(3).toString('hex')}`;
 }
 
@@ -47,27 +50,31 @@ export function joinCluster(config: Config, role: ClusterRole, node: string, sto
   const { maxMessageBytes } = config.cluster;
   const redis = openRedis(url, `tapebridge:${node}`);
   const connections: Redis[] = [redis];
-  let part: { health(): ComponentHealth; close(): Promise<void> };
-  let synced: Promise<void> = Promise.resolve();
+  let part: ClusterPublisher | ClusterMirror;
   if (role === 'ingest') {
-    part = new ClusterPublisher(redis, keys, store, logger, {
-      node,
-      leaseMs: config.cluster.leaseMs,
-      streamLength: Math.max(config.journal.size, 2 * config.cluster.documentEvery),
-      documentEvery: config.cluster.documentEvery,
-      maxMessageBytes,
-    }, counters);
+    part = new ClusterPublisher(
+      redis,
+      keys,
+      store,
+      logger,
+      {
+        node,
+        leaseMs: config.cluster.leaseMs,
+        streamLength: Math.max(config.journal.size, 2 * config.cluster.documentEvery),
+        documentEvery: config.cluster.documentEvery,
+        maxMessageBytes,
+      },
+      counters,
+    );
   } else {
     const subscriber = openRedis(url, `tapebridge:${node}:sub`);
     connections.push(subscriber);
-    const mirror = new ClusterMirror(redis, subscriber, keys, store, logger, { maxMessageBytes, maxSymbols: config.document.maxSymbols }, counters);
-    synced = mirror.synced;
-    part = mirror;
+    part = new ClusterMirror(redis, subscriber, keys, store, logger, { maxMessageBytes, maxSymbols: config.document.maxSymbols }, counters);
   }
   let closing: Promise<void> | null = null;
   return {
     role,
-    synced,
+    synced: part instanceof ClusterMirror ? part.synced : Promise.resolve(),
     health: () => ({ ...part.health(), node }),
     close: () =>
       (closing ??= part

@@ -235,11 +235,26 @@ export const ConfigSchema = Type.Object(
     ),
     cluster: Type.Object(
       {
-        redis: Type.Union([Type.Null(), Type.String({ pattern: '^rediss?://', maxLength: 2048, description: 'Redis to publish to (with sources: an ingest node) or to serve from (without: an edge node); redis:// or rediss:// (TLS), credentials in the URL; read at start' })]),
-        nodeId: Type.Union([Type.Null(), Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: "this node's name in the cluster and in hello (generated when null); read at start" })]),
+        redis: Type.Union([
+          Type.Null(),
+          Type.String({
+            pattern: '^rediss?://',
+            maxLength: 2048,
+            description:
+              'Redis to publish to (with sources: an ingest node) or to serve from (without: an edge node); redis:// or rediss:// (TLS), credentials in the URL; read at start',
+          }),
+        ]),
+        nodeId: Type.Union([
+          Type.Null(),
+          Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: "this node's name in the cluster and in hello (generated when null); read at start" }),
+        ]),
         prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'what every key and channel of the namespace begins with; read at start' }),
         leaseMs: Millis("how long a symbol's writer holds it unrenewed: a standby ingest takes over within this; read at start", 500, 600_000),
-        documentEvery: Count("a symbol's whole document is stored in Redis every this many versions (the stream holds the versions between); read at start", 1, 100_000),
+        documentEvery: Count(
+          "a symbol's whole document is stored in Redis every this many versions (the stream holds the versions between); read at start",
+          1,
+          100_000,
+        ),
         maxMessageBytes: Bytes('largest message or document taken from Redis; a larger one is refused as bad data; read at start', 1024, 1024 * 1024 * 1024),
       },
       { additionalProperties: false },

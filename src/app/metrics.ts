@@ -115,7 +115,11 @@ export class BridgeMetrics {
     );
     single('tapebridge_cluster_published_total', 'versions this ingest node wrote to Redis', this.cluster.published);
     single('tapebridge_cluster_published_bytes_total', 'bytes of the messages and documents this ingest node wrote to Redis', this.cluster.publishedBytes);
-    single('tapebridge_cluster_publish_errors_total', 'writes to Redis that failed (the symbol is read again and its difference published)', this.cluster.publishErrors);
+    single(
+      'tapebridge_cluster_publish_errors_total',
+      'writes to Redis that failed (the symbol is read again and its difference published)',
+      this.cluster.publishErrors,
+    );
     single('tapebridge_cluster_applied_total', 'versions this edge node took from Redis', this.cluster.applied);
     single('tapebridge_cluster_resnapshots_total', 'gaps the stream no longer held, sent to clients as fresh snapshots', this.cluster.resnapshots);
     single('tapebridge_cluster_gaps_filled_total', 'seq gaps on a channel filled from the stream', this.cluster.gapsFilled);

@@ -34,7 +34,8 @@ export class ClusterMirror {
   #epoch: string | null = null;
   #lastError: string | null = 'connecting';
   #resyncing: Promise<void> | null = null;
-  #resyncAgain = false;
+  /** Resyncs asked for: one asked while another runs makes it run again. */
+  #resyncsWanted = 0;
   #firstSync: () => void = () => undefined;
   /** Resolves once every symbol in Redis was read the first time. */
   readonly synced: Promise<void>;
@@ -77,7 +78,8 @@ export class ClusterMirror {
 
   health(): ComponentHealth {
     const symbols = this.#seqs.size;
-    if (!this.ready) return { status: 'DEGRADED', reason: `redis unreachable: ${this.#lastError ?? 'connecting'}; serving the state held`, role: 'edge', symbols };
+    if (!this.ready)
+      return { status: 'DEGRADED', reason: `redis unreachable: ${this.#lastError ?? 'connecting'}; serving the state held`, role: 'edge', symbols };
     return { status: 'HEALTHY', role: 'edge', epoch: this.#epoch, symbols, catchingUp: this.#catchingUp.size };
   }
 
@@ -102,12 +104,16 @@ export class ClusterMirror {
     const symbol = this.keys.symbolOf(channel);
     if (symbol === null) return;
     const problem = symbolNameProblem(symbol);
-    if (problem) return this.#bad(new ClusterDataError(`channel ${channel}`, problem));
+    if (problem) {
+      this.#bad(new ClusterDataError(`channel ${channel}`, problem));
+      return;
+    }
     let version: RemoteVersion;
     try {
       version = parseVersion(text, symbol, `channel ${channel}`, this.options.maxMessageBytes);
     } catch (error) {
-      return this.#bad(error);
+      this.#bad(error);
+      return;
     }
     if (version.epoch !== this.#epoch) {
       void this.#resyncAll();
@@ -181,22 +187,21 @@ export class ClusterMirror {
       }
     }
     const top = await readTop(this.redis, this.keys, symbol, this.options.maxMessageBytes);
-    if (!top || top.epoch !== epoch || top.seq === held || epoch !== this.#epoch) return;
+    if (top?.epoch !== epoch || top.seq === held || epoch !== this.#epoch) return;
     if (held > 0) this.counters.resnapshots.add();
     this.#apply(symbol, { kind: 'snapshot', epoch, seq: top.seq, document: top.document });
   }
 
   /** Reads the namespace again: its epoch (a new one starts every symbol over), then every symbol. */
   #resyncAll(): Promise<void> {
-    if (this.#resyncing) {
-      this.#resyncAgain = true;
-      return this.#resyncing;
-    }
+    this.#resyncsWanted++;
+    if (this.#resyncing) return this.#resyncing;
     this.#resyncing = (async () => {
+      let done;
       do {
-        this.#resyncAgain = false;
+        done = this.#resyncsWanted;
         await this.#resyncOnce();
-      } while (this.#resyncAgain && !this.#closed);
+      } while (done !== this.#resyncsWanted && !this.#closed);
     })()
       .catch((error: unknown) => {
         if (error instanceof ClusterDataError) this.#bad(error);
@@ -211,7 +216,8 @@ export class ClusterMirror {
     const epoch = await this.redis.get(this.keys.epoch);
     if (epoch !== null && !EPOCH_PATTERN.test(epoch)) throw new ClusterDataError(this.keys.epoch, `holds ${JSON.stringify(epoch)}, not an epoch`);
     if (epoch !== null && epoch !== this.#epoch) {
-      if (this.#epoch !== null) this.#logger.warn({ event: 'cluster_new_epoch', from: this.#epoch, to: epoch }, 'the namespace began a new epoch; clients get fresh snapshots');
+      if (this.#epoch !== null)
+        this.#logger.warn({ event: 'cluster_new_epoch', from: this.#epoch, to: epoch }, 'the namespace began a new epoch; clients get fresh snapshots');
       this.#epoch = epoch;
       this.#seqs.clear();
       this.store.adoptEpoch(epoch);

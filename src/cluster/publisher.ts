@@ -76,16 +76,18 @@ export class ClusterPublisher {
     if (redis.status === 'ready') void this.#onReady();
   }
 
-  /** The namespace epoch in Redis (null until this node reached it). */
-  get epoch(): string | null {
-    return this.#epoch;
-  }
-
   health(): ComponentHealth {
     let owned = 0;
     for (const link of this.#links.values()) if (link.owned) owned++;
     const standby = this.#links.size - owned;
-    if (!this.#ready) return { status: 'DEGRADED', reason: `redis unreachable: ${this.#lastError ?? 'connecting'}; local clients are served, Redis gets what changed on recovery`, role: 'ingest', owned, standby };
+    if (!this.#ready)
+      return {
+        status: 'DEGRADED',
+        reason: `redis unreachable: ${this.#lastError ?? 'connecting'}; local clients are served, Redis gets what changed on recovery`,
+        role: 'ingest',
+        owned,
+        standby,
+      };
     return { status: 'HEALTHY', role: 'ingest', epoch: this.#epoch, owned, standby };
   }
 
@@ -186,7 +188,7 @@ export class ClusterPublisher {
       const link = this.#links.get(symbol) as Link;
       const state = this.store.get(symbol);
       if (!state || !link.synced) continue;
-      const message = this.#messageOf(symbol, link, link.synced, epoch, state.document, state.symbolJson, () => state.documentJson());
+      const message = this.#messageOf(link, link.synced, epoch, state.document, state.symbolJson, () => state.documentJson());
       link.single = null;
       link.commits = 0;
       if (!message) continue;
@@ -222,7 +224,6 @@ export class ClusterPublisher {
 
   /** The next version of `symbol` for Redis: a patch from the synced version, or a whole document; null when nothing changed. */
   #messageOf(
-    symbol: string,
     link: Link,
     synced: { seq: number; document: InstrumentDocument },
     epoch: string,
@@ -239,11 +240,14 @@ export class ClusterPublisher {
       synced.document = document;
       return null;
     }
-    void symbol;
     return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, JSON.stringify(ops)) };
   }
 
-  #settle(item: { symbol: string; link: Link; seq: number; document: InstrumentDocument; storedDocument: boolean }, error: Error | null, reply: string[] | null): void {
+  #settle(
+    item: { symbol: string; link: Link; seq: number; document: InstrumentDocument; storedDocument: boolean },
+    error: Error | null,
+    reply: string[] | null,
+  ): void {
     const { symbol, link } = item;
     if (error || !reply) {
       link.synced = null;
@@ -273,13 +277,19 @@ export class ClusterPublisher {
     if (link.synced) return;
     try {
       const top = await readTop(this.redis, this.keys, symbol, this.options.maxMessageBytes);
-      link.synced = top && top.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: link.seen ?? (this.store.get(symbol)?.document as InstrumentDocument) };
+      link.synced =
+        top?.epoch === epoch
+          ? { seq: top.seq, document: top.document }
+          : { seq: 0, document: link.seen ?? (this.store.get(symbol)?.document as InstrumentDocument) };
       link.sinceDocument = 0;
       link.single = null;
     } catch (error) {
       if (!(error instanceof ClusterDataError)) throw error;
       // What Redis holds cannot be continued: start the symbol again from this node's document.
-      this.#logger.error({ event: 'cluster_bad_data', symbol, key: error.key, reason: error.message }, 'bad data in redis; publishing the whole document again');
+      this.#logger.error(
+        { event: 'cluster_bad_data', symbol, key: error.key, reason: error.message },
+        'bad data in redis; publishing the whole document again',
+      );
       link.synced = { seq: 0, document: link.seen ?? (this.store.get(symbol)?.document as InstrumentDocument) };
     }
   }

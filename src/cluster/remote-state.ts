@@ -84,7 +84,8 @@ export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, m
   for (const version of versions) {
     if (version.epoch !== epoch) continue;
     if (version.kind === 'snapshot') base = { epoch, seq: version.seq, document: version.document };
-    else if (base && version.seq === base.seq + 1) base = { epoch, seq: version.seq, document: applyOrThrow(base.document, version.ops, keys.log(symbol), version.seq) };
+    else if (base && version.seq === base.seq + 1)
+      base = { epoch, seq: version.seq, document: applyOrThrow(base.document, version.ops, keys.log(symbol), version.seq) };
     else if (base && version.seq > base.seq + 1) throw new ClusterDataError(keys.log(symbol), `has no version ${base.seq + 1} (next is ${version.seq})`);
   }
   if (!base) throw new ClusterDataError(keys.doc(symbol), `holds no document, and the stream no whole version, to rebuild version ${topSeq} from`);
@@ -123,7 +124,8 @@ function storedDocument(text: string, symbol: string, epoch: string, key: string
   } catch (error) {
     throw new ClusterDataError(key, `not JSON (${(error as Error).message})`);
   }
-  if (!isRecord(value) || typeof value.seq !== 'number' || !Number.isSafeInteger(value.seq) || value.seq < 1) throw new ClusterDataError(key, 'is not {"seq","data"}');
+  if (!isRecord(value) || typeof value.seq !== 'number' || !Number.isSafeInteger(value.seq) || value.seq < 1)
+    throw new ClusterDataError(key, 'is not {"seq","data"}');
   return { epoch, seq: value.seq, document: documentOf(value.data, symbol, key) };
 }
 

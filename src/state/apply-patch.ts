@@ -1,7 +1,7 @@
 import type { PatchOperation } from '../model/patch.js';
 
 /** Why a patch does not apply to a document: its operation's index and the reason. */
-export class PatchApplyError extends Error {
+class PatchApplyError extends Error {
   constructor(
     readonly index: number,
     reason: string,
@@ -23,6 +23,8 @@ export function applyPatch<T>(document: T, ops: readonly PatchOperation[]): T {
   /** Containers copied by this patch: written in place by its later ops. */
   const own = new WeakSet<object>();
   ops.forEach((op, index) => {
+    // Typed as always having one; a patch read from elsewhere may not.
+    if (op.op !== 'remove' && !Object.hasOwn(op, 'value')) throw new PatchApplyError(index, 'an add or replace has no value');
     if (op.path === '') {
       if (op.op === 'remove') throw new PatchApplyError(index, 'cannot remove the whole document');
       root = op.value;
@@ -38,7 +40,7 @@ function writeAt(container: unknown, tokens: readonly string[], depth: number, o
   const token = tokens[depth] as string;
   const copy = ownCopy(container, own, index, tokens, depth);
   if (depth < tokens.length - 1) {
-    const child = Array.isArray(copy) ? copy[arrayIndex(copy, token, false, index)] : (copy as Record<string, unknown>)[ownKey(copy, token, index)];
+    const child = Array.isArray(copy) ? copy[arrayIndex(copy, token, false, index)] : copy[ownKey(copy, token, index)];
     setChild(copy, token, writeAt(child, tokens, depth + 1, op, own, index), index);
     return copy;
   }
@@ -48,10 +50,9 @@ function writeAt(container: unknown, tokens: readonly string[], depth: number, o
     else copy[arrayIndex(copy, token, false, index)] = op.value;
     return copy;
   }
-  const record = copy as Record<string, unknown>;
-  if (op.op === 'add') record[token] = op.value;
-  else if (op.op === 'remove') delete record[ownKey(record, token, index)];
-  else record[ownKey(record, token, index)] = op.value;
+  if (op.op === 'add') setOwn(copy, token, op.value);
+  else if (op.op === 'remove') Reflect.deleteProperty(copy, ownKey(copy, token, index));
+  else setOwn(copy, ownKey(copy, token, index), op.value);
   return copy;
 }
 
@@ -67,7 +68,12 @@ function ownCopy(container: unknown, own: WeakSet<object>, index: number, tokens
 
 function setChild(container: unknown[] | Record<string, unknown>, token: string, value: unknown, index: number): void {
   if (Array.isArray(container)) container[arrayIndex(container, token, false, index)] = value;
-  else container[token] = value;
+  else setOwn(container, token, value);
+}
+
+/** Sets an own data property: `__proto__` is a member name like any other, never the prototype. */
+function setOwn(record: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(record, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 function ownKey(record: object, key: string, index: number): string {
@@ -83,16 +89,10 @@ function arrayIndex(array: readonly unknown[], token: string, forAdd: boolean, i
   return at;
 }
 
-const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
-
 function pointerTokens(path: string, index: number): string[] {
   if (!path.startsWith('/')) throw new PatchApplyError(index, `path ${JSON.stringify(path)} is not a JSON pointer`);
   return path
     .slice(1)
     .split('/')
-    .map((raw) => {
-      const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-      if (PROTOTYPE_KEYS.has(token)) throw new PatchApplyError(index, `path ${JSON.stringify(path)} names ${token}`);
-      return token;
-    });
+    .map((raw) => raw.replaceAll('~1', '/').replaceAll('~0', '~'));
 }

@@ -29,7 +29,9 @@ describe('an ingest node and an edge node through Redis', () => {
     await files.create();
     const logs = new LogCapture('warn');
     const cluster = { redis: redis.url, prefix: 'inproc', leaseMs: 1000 };
-    const ingest = await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }], cluster: { ...cluster, nodeId: 'ingest-1' } }), { logger: logs.logger });
+    const ingest = await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }], cluster: { ...cluster, nodeId: 'ingest-1' } }), {
+      logger: logs.logger,
+    });
     const edge = await startConfiguredBridge(resolveConfig({ port: 0, cluster: { ...cluster, nodeId: 'edge-1' } }), { logger: logs.logger });
     const client = await WsClient.connect(edge.url);
     expect(client.hello?.node).toBe('edge-1');
@@ -40,7 +42,11 @@ describe('an ingest node and an edge node through Redis', () => {
         const local = await getJson<SymbolBody>(`${ingest.url}/v1/symbols/${symbol}`);
         const remote = await getJson<SymbolBody>(`${edge.url}/v1/symbols/${symbol}`);
         const mirrored = client.document(symbol);
-        return local.status === 200 && JSON.stringify(remote.body.data) === JSON.stringify(local.body.data) && JSON.stringify(mirrored?.data) === JSON.stringify(local.body.data);
+        return (
+          local.status === 200 &&
+          JSON.stringify(remote.body.data) === JSON.stringify(local.body.data) &&
+          JSON.stringify(mirrored?.data) === JSON.stringify(local.body.data)
+        );
       });
     }
     expect(client.mirror.violations).toEqual([]);

@@ -69,7 +69,12 @@ const snapshot = async (node: BridgeProcess, symbol: string): Promise<SymbolBody
 };
 
 /** Waits until every symbol's document on `edges` and in `held` equals `ingest`'s, and gives the edges' versions. */
-async function converged(ingest: BridgeProcess, edges: BridgeProcess[], symbols: readonly string[], held: ((symbol: string) => MirroredDocument | undefined)[] = []): Promise<Map<string, SymbolBody>> {
+async function converged(
+  ingest: BridgeProcess,
+  edges: BridgeProcess[],
+  symbols: readonly string[],
+  held: ((symbol: string) => MirroredDocument | undefined)[] = [],
+): Promise<Map<string, SymbolBody>> {
   const versions = new Map<string, SymbolBody>();
   for (const symbol of symbols) {
     await waitFor(
@@ -106,7 +111,12 @@ describe('ingest and edge nodes through a real Redis', () => {
     expect(ws.map((client) => client.hello?.node)).toEqual(['edge-1', 'edge-2']);
     for (const client of ws) client.subscribe(['*']);
     for (let round = 0; round < 15; round++) await files.step();
-    await converged(ingest, edges, TerminalFiles.symbols, [...ws, ...sse].map((client) => (symbol: string) => client.mirror.documents.get(symbol)));
+    await converged(
+      ingest,
+      edges,
+      TerminalFiles.symbols,
+      [...ws, ...sse].map((client) => (symbol: string) => client.mirror.documents.get(symbol)),
+    );
     for (const edge of edges) {
       const listed = await getJson<{ symbols: { symbol: string }[] }>(`${edge.url}/v1/symbols`);
       expect(listed.body.symbols.map((entry) => entry.symbol).sort()).toEqual([...TerminalFiles.symbols].sort());

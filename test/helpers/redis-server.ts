@@ -34,12 +34,25 @@ export class RedisServer {
 
   /** Starts it again on the same port and folder (after stop()). */
   async restart(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', this.persistent ? 'yes' : 'no', '--protected-mode', 'no'];
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      this.persistent ? 'yes' : 'no',
+      '--protected-mode',
+      'no',
+    ];
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#output = [];
-    child.stdout?.on('data', (chunk: Buffer) => this.#output.push(chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => this.#output.push(chunk.toString()));
+    child.stdout.on('data', (chunk: Buffer) => this.#output.push(chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => this.#output.push(chunk.toString()));
     await waitFor(`redis-server on port ${this.port} (${this.#output.join('').slice(-300)})`, () => this.#answers(), 10_000);
   }
 
@@ -47,7 +60,7 @@ export class RedisServer {
   async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.#child;
     this.#child = null;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    if (child?.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill(signal);
     await exited;
