@@ -33,7 +33,7 @@ export function nodeIdOf(config: Config): string {
 /** A node's part in the cluster, running. */
 export interface ClusterNode {
   readonly role: ClusterRole;
-  /** Resolves once an edge has read every symbol from Redis the first time (an ingest: at once). */
+  /** Resolves once the node reached Redis the first time: an edge has read every symbol, an ingest holds its leases. */
   readonly synced: Promise<void>;
   health(): ComponentHealth;
   /** Publishes what is pending (ingest), stops, and closes the connections. Memoised. */
@@ -74,7 +74,7 @@ export function joinCluster(config: Config, role: ClusterRole, node: string, sto
   let closing: Promise<void> | null = null;
   return {
     role,
-    synced: part instanceof ClusterMirror ? part.synced : Promise.resolve(),
+    synced: part.synced,
     health: () => ({ ...part.health(), node }),
     close: () =>
       (closing ??= part

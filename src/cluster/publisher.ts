@@ -26,6 +26,8 @@ export interface PublisherOptions {
 interface Link {
   /** This node holds the symbol's lease and writes it. */
   owned: boolean;
+  /** Whether the lease was asked for yet (a new symbol is asked for at its first commit, not at the next renewal). */
+  asked: boolean;
   /** The top version in Redis and its document, when this node's last write made it (null: read it first). */
   synced: { seq: number; document: InstrumentDocument } | null;
   /** The document at the last commit seen, and the single commit since the last flush (null: none, or several). */
@@ -56,6 +58,9 @@ export class ClusterPublisher {
   #scheduled = false;
   #lastError: string | null = null;
   #closed: Promise<void> | null = null;
+  #firstReady: () => void = () => undefined;
+  /** Resolves once this node reached Redis the first time: it knows the namespace epoch and holds its leases. */
+  readonly synced: Promise<void>;
   readonly #timer: NodeJS.Timeout;
   readonly #stopListening: () => void;
 
@@ -68,6 +73,7 @@ export class ClusterPublisher {
     private readonly counters: ClusterCounters,
   ) {
     this.#logger = logger.child({ component: 'cluster' });
+    this.synced = new Promise((resolve) => (this.#firstReady = resolve));
     this.#stopListening = store.onCommit((event) => this.#onCommit(event));
     redis.on('ready', () => void this.#onReady());
     redis.on('close', () => this.#onLost('connection closed'));
@@ -119,7 +125,7 @@ export class ClusterPublisher {
   #link(symbol: string): Link {
     let link = this.#links.get(symbol);
     if (!link) {
-      link = { owned: false, synced: null, seen: null, single: null, commits: 0, sinceDocument: 0 };
+      link = { owned: false, asked: false, synced: null, seen: null, single: null, commits: 0, sinceDocument: 0 };
       this.#links.set(symbol, link);
     }
     return link;
@@ -140,6 +146,7 @@ export class ClusterPublisher {
         this.#dirty.add(state.symbol);
       }
       await this.#renewLeases();
+      this.#firstReady();
     } catch (error) {
       this.#lastError = (error as Error).message;
     }
@@ -179,6 +186,8 @@ export class ClusterPublisher {
   async #publishDirty(): Promise<void> {
     const epoch = this.#epoch;
     if (!this.#ready || epoch === null || this.#dirty.size === 0) return;
+    const unasked = [...this.#dirty].filter((symbol) => this.#links.get(symbol)?.asked === false);
+    if (unasked.length > 0) await this.#takeLeases(unasked);
     const symbols = [...this.#dirty].filter((symbol) => this.#links.get(symbol)?.owned);
     for (const symbol of symbols) this.#dirty.delete(symbol);
     await Promise.all(symbols.map((symbol) => this.#syncIfNeeded(symbol, epoch)));
@@ -297,31 +306,36 @@ export class ClusterPublisher {
   /** Renews the leases held, and tries to take those another node held (it may have died). */
   async #renewLeases(): Promise<void> {
     if (!this.#ready || this.#links.size === 0) return;
-    const symbols = [...this.#links.keys()];
-    const pipeline = this.redis.pipeline();
-    for (const symbol of symbols) pipeline.tbLease(this.keys.lease(symbol), this.options.node, this.options.leaseMs);
-    let replies;
     try {
-      replies = (await pipeline.exec()) ?? [];
+      await this.#takeLeases([...this.#links.keys()]);
     } catch (error) {
       this.#lastError = (error as Error).message;
       return;
     }
+    this.#schedule();
+  }
+
+  /** Takes or renews the leases of `symbols`: those taken over are read from Redis before their next write. */
+  async #takeLeases(symbols: readonly string[]): Promise<void> {
+    const pipeline = this.redis.pipeline();
+    for (const symbol of symbols) pipeline.tbLease(this.keys.lease(symbol), this.options.node, this.options.leaseMs);
+    const replies = (await pipeline.exec()) ?? [];
     symbols.forEach((symbol, index) => {
       const [error, held] = replies[index] ?? [null, 0];
       if (error) return;
       const link = this.#links.get(symbol) as Link;
+      const known = link.asked;
+      link.asked = true;
       if (held === 1 && !link.owned) {
         link.owned = true;
         link.synced = null;
         this.#dirty.add(symbol);
-        this.#logger.info({ event: 'cluster_lease_taken', symbol, node: this.options.node }, 'this node writes the symbol now');
+        if (known) this.#logger.info({ event: 'cluster_lease_taken', symbol, node: this.options.node }, 'this node writes the symbol now');
       } else if (held !== 1 && link.owned) {
         link.owned = false;
         link.synced = null;
         this.#logger.warn({ event: 'cluster_lease_lost', symbol }, 'another node writes this symbol now; standing by');
       }
     });
-    this.#schedule();
   }
 }

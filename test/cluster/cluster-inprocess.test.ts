@@ -23,7 +23,7 @@ interface SymbolBody {
 }
 
 describe('an ingest node and an edge node through Redis', () => {
-  it('serve equal documents, and an edge client follows every change', async () => {
+  it('serve equal documents, an edge client follows every change, and goes on with patches when the ingest restarts', async () => {
     const dir = await tempDir();
     const files = new TerminalFiles(dir);
     await files.create();
@@ -37,6 +37,7 @@ describe('an ingest node and an edge node through Redis', () => {
     expect(client.hello?.node).toBe('edge-1');
     client.subscribe(['*']);
     for (let round = 0; round < 10; round++) await files.step();
+    await waitFor('the ingest read every round', () => files.hasRead(ingest.store.get('XAUUSD')?.document));
     for (const symbol of TerminalFiles.symbols) {
       await waitFor(`${symbol} equal on the edge`, async () => {
         const local = await getJson<SymbolBody>(`${ingest.url}/v1/symbols/${symbol}`);
@@ -52,6 +53,21 @@ describe('an ingest node and an edge node through Redis', () => {
     expect(client.mirror.violations).toEqual([]);
     expect(client.mirror.patches).toBeGreaterThan(0);
     expect(logs.lines.filter((line) => (line.level as number) >= 50)).toEqual([]);
+
+    // The ingest restarted (a new process would do the same): it goes on from Redis's epoch and seq.
+    await ingest.close();
+    const seqs = new Map(TerminalFiles.symbols.map((symbol) => [symbol, client.document(symbol)?.seq ?? 0]));
+    const again = await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }], cluster: { ...cluster, nodeId: 'ingest-2' } }), {
+      logger: logs.logger,
+    });
+    for (let round = 0; round < 3; round++) await files.step();
+    await waitFor('the new ingest read every round', () => files.hasRead(again.store.get('XAUUSD')?.document));
+    for (const symbol of TerminalFiles.symbols) {
+      await waitFor(`${symbol} equal after the restart`, () => JSON.stringify(client.document(symbol)?.data) === again.store.get(symbol)?.documentJson());
+      expect(client.document(symbol)?.seq).toBeGreaterThan(seqs.get(symbol) ?? 0);
+    }
+    expect(client.of('snapshot')).toHaveLength(TerminalFiles.symbols.length);
+    expect(client.mirror.violations).toEqual([]);
     await client.close();
   });
 });

@@ -68,14 +68,16 @@ const snapshot = async (node: BridgeProcess, symbol: string): Promise<SymbolBody
   return answer.status === 200 ? answer.body : undefined;
 };
 
-/** Waits until every symbol's document on `edges` and in `held` equals `ingest`'s, and gives the edges' versions. */
+/** Waits until `ingest` read every round of `files`, then until every symbol's document on `edges` and in `held` equals its own; gives the edges' versions. */
 async function converged(
   ingest: BridgeProcess,
   edges: BridgeProcess[],
   symbols: readonly string[],
   held: ((symbol: string) => MirroredDocument | undefined)[] = [],
+  files?: TerminalFiles,
 ): Promise<Map<string, SymbolBody>> {
   const versions = new Map<string, SymbolBody>();
+  if (files) await waitFor('the ingest read every round written', async () => files.hasRead((await snapshot(ingest, 'XAUUSD'))?.data), 15_000);
   for (const symbol of symbols) {
     await waitFor(
       `${symbol} equal on every edge and client`,
@@ -116,6 +118,7 @@ describe('ingest and edge nodes through a real Redis', () => {
       edges,
       TerminalFiles.symbols,
       [...ws, ...sse].map((client) => (symbol: string) => client.mirror.documents.get(symbol)),
+      files,
     );
     for (const edge of edges) {
       const listed = await getJson<{ symbols: { symbol: string }[] }>(`${edge.url}/v1/symbols`);
@@ -137,7 +140,7 @@ describe('ingest and edge nodes through a real Redis', () => {
     clients.push(first);
     first.subscribe(['*']);
     for (let round = 0; round < 5; round++) await files.step();
-    await converged(ingest, [doomed, survivor], TerminalFiles.symbols, [(symbol) => first.document(symbol)]);
+    await converged(ingest, [doomed, survivor], TerminalFiles.symbols, [(symbol) => first.document(symbol)], files);
     await doomed.stop('SIGKILL');
     const held = new Map(TerminalFiles.symbols.map((symbol) => [symbol, first.document(symbol) as MirroredDocument]));
     for (let round = 0; round < 5; round++) await files.step();
@@ -145,7 +148,7 @@ describe('ingest and edge nodes through a real Redis', () => {
     clients.push(second);
     for (const [symbol, document] of held) second.mirror.documents.set(symbol, structuredClone(document));
     second.subscribe(['*'], Object.fromEntries([...held].map(([symbol, { epoch, seq }]) => [symbol, { epoch, seq }])));
-    const versions = await converged(ingest, [survivor], TerminalFiles.symbols, [(symbol) => second.document(symbol)]);
+    const versions = await converged(ingest, [survivor], TerminalFiles.symbols, [(symbol) => second.document(symbol)], files);
     expect(second.of('snapshot')).toEqual([]);
     expect(second.mirror.violations).toEqual([]);
     const missed = [...held].reduce((sum, [symbol, document]) => sum + ((versions.get(symbol)?.seq ?? 0) - document.seq), 0);
@@ -161,12 +164,12 @@ describe('ingest and edge nodes through a real Redis', () => {
     const first = await SseClient.connect(doomed.url, 'symbols=*');
     clients.push(first);
     for (let round = 0; round < 3; round++) await files.step();
-    await converged(ingest, [doomed], TerminalFiles.symbols, [(symbol) => first.mirror.documents.get(symbol)]);
+    await converged(ingest, [doomed], TerminalFiles.symbols, [(symbol) => first.mirror.documents.get(symbol)], files);
     await doomed.stop('SIGKILL');
     for (let round = 0; round < 3; round++) await files.step();
     const second = await SseClient.connect(survivor.url, 'symbols=*', { 'last-event-id': first.lastEventId ?? '' }, first.mirror.documents);
     clients.push(second);
-    await converged(ingest, [survivor], TerminalFiles.symbols, [(symbol) => second.mirror.documents.get(symbol)]);
+    await converged(ingest, [survivor], TerminalFiles.symbols, [(symbol) => second.mirror.documents.get(symbol)], files);
     expect(second.mirror.violations).toEqual([]);
     expect(second.events.filter((event) => event.event === 'snapshot')).toHaveLength(TerminalFiles.symbols.length);
   });
@@ -176,7 +179,7 @@ describe('ingest and edge nodes through a real Redis', () => {
     const { dir, files } = await folderOfFiles();
     const active = await startNode(prefix, 'ingest-a', [dir]);
     const edge = await startNode(prefix, 'edge-1', []);
-    await converged(active, [edge], TerminalFiles.symbols);
+    await converged(active, [edge], TerminalFiles.symbols, [], files);
     const standby = await startNode(prefix, 'ingest-b', [dir]);
     const health = await getJson<{ components: Record<string, { owned: number; standby: number }> }>(`${standby.url}/health`);
     expect(health.body.components.cluster).toMatchObject({ owned: 0, standby: TerminalFiles.symbols.length });
@@ -184,10 +187,10 @@ describe('ingest and edge nodes through a real Redis', () => {
     clients.push(client);
     client.subscribe(['*']);
     for (let round = 0; round < 3; round++) await files.step();
-    const before = await converged(active, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)]);
+    const before = await converged(active, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)], files);
     await active.stop('SIGKILL');
     for (let round = 0; round < 5; round++) await files.step();
-    const after = await converged(standby, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)]);
+    const after = await converged(standby, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)], files);
     for (const symbol of TerminalFiles.symbols) {
       expect(after.get(symbol)?.epoch).toBe(before.get(symbol)?.epoch);
       expect(after.get(symbol)?.seq).toBeGreaterThan(before.get(symbol)?.seq ?? 0);
@@ -205,7 +208,7 @@ describe('ingest and edge nodes through a real Redis', () => {
     const first = await startNode(prefix, 'ingest-a', [one.dir]);
     const second = await startNode(prefix, 'ingest-b', [other]);
     const edge = await startNode(prefix, 'edge-1', []);
-    await converged(first, [edge], TerminalFiles.symbols);
+    await converged(first, [edge], TerminalFiles.symbols, [], one.files);
     await converged(second, [edge], ['BTCUSD']);
     const listed = await getJson<{ symbols: { symbol: string }[] }>(`${edge.url}/v1/symbols`);
     expect(listed.body.symbols.map((entry) => entry.symbol).sort()).toEqual([...TerminalFiles.symbols, 'BTCUSD'].sort());
@@ -219,7 +222,7 @@ describe('ingest and edge nodes through a real Redis', () => {
     const client = await WsClient.connect(edge.url);
     clients.push(client);
     client.subscribe(['*']);
-    const before = await converged(ingest, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)]);
+    const before = await converged(ingest, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)], files);
     const clusterHealth = async (node: BridgeProcess): Promise<string | undefined> =>
       (await getJson<{ components: Record<string, { status: string }> }>(`${node.url}/health`)).body.components.cluster?.status;
 
@@ -229,7 +232,7 @@ describe('ingest and edge nodes through a real Redis', () => {
     for (let round = 0; round < 3; round++) await files.step();
     await redis.restart();
     await waitFor('the edge HEALTHY', async () => (await clusterHealth(edge)) === 'HEALTHY', 15_000);
-    const kept = await converged(ingest, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)]);
+    const kept = await converged(ingest, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)], files);
     for (const symbol of TerminalFiles.symbols) expect(kept.get(symbol)?.epoch).toBe(before.get(symbol)?.epoch);
     expect(client.of('snapshot')).toHaveLength(TerminalFiles.symbols.length);
 
@@ -237,7 +240,7 @@ describe('ingest and edge nodes through a real Redis', () => {
     await redis.wipe();
     await redis.restart();
     for (let round = 0; round < 3; round++) await files.step();
-    const fresh = await converged(ingest, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)]);
+    const fresh = await converged(ingest, [edge], TerminalFiles.symbols, [(symbol) => client.document(symbol)], files);
     for (const symbol of TerminalFiles.symbols) expect(fresh.get(symbol)?.epoch).not.toBe(before.get(symbol)?.epoch);
     expect(client.mirror.violations).toEqual([]);
     expect(trouble(edge)).toEqual({ errors: [], crashes: [] });

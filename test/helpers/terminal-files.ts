@@ -31,6 +31,16 @@ export class TerminalFiles {
 
   static readonly symbols = ['ESZ25_FUT_CME', 'EURUSD', 'XAUUSD'];
 
+  /** Rounds of changes written so far; XAUUSD's document carries it as `fields.round` once read. */
+  get round(): number {
+    return this.#round;
+  }
+
+  /** Whether `document` (XAUUSD's) has read every round written. */
+  hasRead(document: unknown): boolean {
+    return (document as { fields?: { round?: number } } | undefined)?.fields?.round === this.#round;
+  }
+
   async create(historyTicks = 30): Promise<void> {
     await this.scid.create(this.#ticks(this.#es, historyTicks).map(scidTickRecord));
     await this.mt5.create(this.#ticks(this.#fx, historyTicks));
