@@ -49,7 +49,7 @@ const panel = (title: string, unit: string, width: number, description: string, 
   ...more,
 });
 const stat = (title: string, unit: string, description: string, query: Query, more: Partial<PanelSpec> = {}): PanelSpec =>
-  panel(title, unit, 4, description, [query], { kind: 'stat', height: 4, ...more });
+  panel(title, unit, 3, description, [query], { kind: 'stat', height: 4, ...more });
 
 const HEALTH_MAPPINGS = [
   {
@@ -97,6 +97,19 @@ const ROWS: Row[] = [
         },
       ),
       stat('Uptime', 's', 'Since the process started (the youngest instance).', q(`time() - max(${m('tapebridge_process_start_time_seconds')})`)),
+      stat(
+        'Unexpected errors',
+        'short',
+        'Exceptions and rejections nothing handled since the start: the bridge kept serving, /health stays DEGRADED; a restart is due (docs/security.md).',
+        q(`sum(${m('tapebridge_unexpected_errors_total')})`),
+        {
+          thresholds: [
+            { color: 'green', value: null },
+            { color: 'red', value: 1 },
+          ],
+        },
+      ),
+      stat('Memory', 'bytes', 'Resident set size (health.maxRssBytes), the largest instance.', q(`max(${m('tapebridge_process_resident_memory_bytes')})`)),
     ],
   },
   {

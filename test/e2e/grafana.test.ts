@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { grafanaDashboard } from '../../scripts/grafana.js';
-import { startTestBridge } from '../helpers/bridge.js';
+import { resolveConfig } from '../../src/app/config.js';
+import { UnexpectedErrors } from '../../src/app/unexpected.js';
+import { LogCapture, startConfiguredBridge } from '../helpers/bridge.js';
 import { WsClient } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';
 import { TerminalFiles } from '../helpers/terminal-files.js';
@@ -111,7 +113,11 @@ describe('docs/grafana-dashboard.json', () => {
     const dir = await tempDir();
     const files = new TerminalFiles(dir);
     await files.create();
-    const bridge = await startTestBridge([dir]);
+    // With the process's last line of defence, as the command starts it: its counter is in /metrics.
+    const bridge = await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }] }), {
+      logger: new LogCapture('warn').logger,
+      unexpected: new UnexpectedErrors(),
+    });
     const client = await WsClient.connect(bridge.url);
     client.subscribe(['*']);
     await waitFor('the snapshots', () => client.mirror.snapshots === 3);
