@@ -3,9 +3,23 @@
  * stats"): scripts/gen-grafana.ts writes it to docs/grafana-dashboard.json, and
  * test/e2e/grafana.test.ts checks that file is this dashboard, that it has the shape Grafana
  * imports, and that every metric its queries name is one a running bridge serves at /metrics.
+ * Typed with Grafana's own dashboard schema (@grafana/schema), so that tsc checks the shape.
  */
 
-type Json = Record<string, unknown>;
+import {
+  DashboardCursorSync,
+  FieldColorModeId,
+  MappingType,
+  ThresholdsMode,
+  VariableRefresh,
+  VariableSort,
+  type Dashboard,
+  type DataSourceRef,
+  type Panel,
+  type RowPanel,
+  type Threshold,
+  type ValueMapping,
+} from '@grafana/schema';
 
 /** Every query keeps to the instances picked in the dashboard's `instance` variable. */
 const ON = 'instance=~"$instance"';
@@ -14,7 +28,7 @@ const rate = (name: string): string => `rate(${m(name)}[$__rate_interval])`;
 const increase = (name: string): string => `increase(${m(name)}[$__rate_interval])`;
 const quantile = (q: number, histogram: string): string => `histogram_quantile(${q}, sum by (le) (${rate(`${histogram}_bucket`)}))`;
 
-const DATASOURCE = { type: 'prometheus', uid: '${datasource}' };
+const DATASOURCE: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 interface Query {
   expr: string;
@@ -31,8 +45,8 @@ interface PanelSpec {
   height?: number;
   kind?: 'timeseries' | 'stat';
   /** Stat panels: value to text and colour. */
-  mappings?: Json[];
-  thresholds?: { color: string; value: number | null }[];
+  mappings?: ValueMapping[];
+  thresholds?: Threshold[];
 }
 
 interface Row {
@@ -51,9 +65,9 @@ const panel = (title: string, unit: string, width: number, description: string, 
 const stat = (title: string, unit: string, description: string, query: Query, more: Partial<PanelSpec> = {}): PanelSpec =>
   panel(title, unit, 3, description, [query], { kind: 'stat', height: 4, ...more });
 
-const HEALTH_MAPPINGS = [
+const HEALTH_MAPPINGS: ValueMapping[] = [
   {
-    type: 'value',
+    type: MappingType.ValueToText,
     options: {
       '0': { text: 'HEALTHY', color: 'green', index: 0 },
       '1': { text: 'DEGRADED', color: 'orange', index: 1 },
@@ -271,7 +285,7 @@ const ROWS: Row[] = [
 /** Series whose legend is on the right axis, with their own unit. */
 const RIGHT_AXIS: Record<string, string> = { bytes: 'Bps', patches: 'short', 'files left': 'short', entries: 'short' };
 
-function targets(queries: Query[]): Json[] {
+function targets(queries: Query[]): NonNullable<Panel['targets']> {
   return queries.map(({ expr, legend }, index) => ({
     datasource: DATASOURCE,
     expr,
@@ -281,7 +295,7 @@ function targets(queries: Query[]): Json[] {
   }));
 }
 
-function overrides(spec: PanelSpec): Json[] {
+function overrides(spec: PanelSpec): NonNullable<Panel['fieldConfig']>['overrides'] {
   if (spec.queries.length < 2) return [];
   return spec.queries
     .filter(({ legend }) => RIGHT_AXIS[legend] !== undefined && RIGHT_AXIS[legend] !== spec.unit)
@@ -294,7 +308,7 @@ function overrides(spec: PanelSpec): Json[] {
     }));
 }
 
-function grafanaPanel(spec: PanelSpec, id: number, gridPos: Json): Json {
+function grafanaPanel(spec: PanelSpec, id: number, gridPos: NonNullable<Panel['gridPos']>): Panel {
   const common = {
     id,
     type: spec.kind ?? 'timeseries',
@@ -304,11 +318,11 @@ function grafanaPanel(spec: PanelSpec, id: number, gridPos: Json): Json {
     gridPos,
     targets: targets(spec.queries),
   };
-  const thresholds = { mode: 'absolute', steps: spec.thresholds ?? [{ color: 'green', value: null }] };
+  const thresholds = { mode: ThresholdsMode.Absolute, steps: spec.thresholds ?? [{ color: 'green', value: null }] };
   if (spec.kind === 'stat') {
     return {
       ...common,
-      fieldConfig: { defaults: { unit: spec.unit, mappings: spec.mappings ?? [], thresholds, color: { mode: 'thresholds' } }, overrides: [] },
+      fieldConfig: { defaults: { unit: spec.unit, mappings: spec.mappings ?? [], thresholds, color: { mode: FieldColorModeId.Thresholds } }, overrides: [] },
       options: {
         reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false },
         colorMode: 'value',
@@ -325,7 +339,7 @@ function grafanaPanel(spec: PanelSpec, id: number, gridPos: Json): Json {
       defaults: {
         unit: spec.unit,
         min: 0,
-        color: { mode: 'palette-classic' },
+        color: { mode: FieldColorModeId.PaletteClassic },
         custom: { drawStyle: 'line', lineWidth: 1, fillOpacity: 10, showPoints: 'never', spanNulls: false, axisPlacement: 'auto' },
         thresholds,
       },
@@ -339,8 +353,8 @@ function grafanaPanel(spec: PanelSpec, id: number, gridPos: Json): Json {
 }
 
 /** The rows and their panels laid out on Grafana's 24-column grid, left to right, top to bottom. */
-function layout(): Json[] {
-  const panels: Json[] = [];
+function layout(): (Panel | RowPanel)[] {
+  const panels: (Panel | RowPanel)[] = [];
   let id = 0;
   let y = 0;
   for (const row of ROWS) {
@@ -364,14 +378,14 @@ function layout(): Json[] {
   return panels;
 }
 
-export function grafanaDashboard(): Json {
+export function grafanaDashboard(): Dashboard {
   return {
     title: 'tapebridge',
     uid: 'tapebridge',
     description: "The bridge's Prometheus metrics (GET /metrics): health, latency, streams, files, caches, process. docs/operations.md lists every metric.",
     tags: ['tapebridge'],
     editable: true,
-    graphTooltip: 1,
+    graphTooltip: DashboardCursorSync.Crosshair,
     schemaVersion: 39,
     version: 1,
     refresh: '30s',
@@ -382,22 +396,28 @@ export function grafanaDashboard(): Json {
     links: [],
     templating: {
       list: [
-        { name: 'datasource', label: 'Data source', type: 'datasource', query: 'prometheus', current: {}, hide: 0, refresh: 1, options: [] },
+        {
+          name: 'datasource',
+          label: 'Data source',
+          type: 'datasource',
+          query: 'prometheus',
+
+          refresh: VariableRefresh.onDashboardLoad,
+          options: [],
+        },
         {
           name: 'instance',
           label: 'Instance',
           type: 'query',
           datasource: DATASOURCE,
           query: { query: 'label_values(tapebridge_health_status, instance)', refId: 'instances' },
-          definition: 'label_values(tapebridge_health_status, instance)',
-          refresh: 2,
+          refresh: VariableRefresh.onTimeRangeChanged,
           includeAll: true,
           multi: true,
           allValue: '.*',
-          current: {},
-          hide: 0,
+
           options: [],
-          sort: 1,
+          sort: VariableSort.alphabeticalAsc,
         },
       ],
     },
