@@ -1,3 +1,4 @@
+import { ConfigSchema } from '../src/app/config.js';
 import { TIMEFRAMES } from '../src/model/document.js';
 import { ERROR_CODES, type ErrorCode } from '../src/model/errors.js';
 import { MAX_SYMBOL_LENGTH } from '../src/model/symbol-name.js';
@@ -48,6 +49,9 @@ const BOOK = object(
   [],
   'Depth, best level first. A whole document has bids and asks; a view of /book/bids has only bids.',
 );
+
+/** What cluster.nodeId (--node-id) may be; a generated id is one too. */
+const NODE_ID_PATTERN = (ConfigSchema.properties.cluster.properties.nodeId.anyOf[1] as { pattern: string }).pattern;
 
 /** One segment of a JSON pointer (RFC 6901: `~0` is `~`, `~1` is `/`). */
 const SEGMENT = '([^~/]|~[01])';
@@ -155,8 +159,13 @@ const schemas: Record<string, Schema> = {
       epoch: ref('Epoch'),
       server: { type: 'string', pattern: '^tapebridge/' },
       heartbeatMs: { type: 'integer', minimum: 1, description: 'The interval of WebSocket pings (control frames) the client must answer.' },
+      node: {
+        type: 'string',
+        pattern: NODE_ID_PATTERN,
+        description: 'The node that serves the connection (PROTOCOL.md §7): --node-id, else generated; with --redis, an ingest or edge node of the cluster.',
+      },
     },
-    ['type', 'epoch', 'server', 'heartbeatMs'],
+    ['type', 'epoch', 'server', 'heartbeatMs', 'node'],
   ),
   Snapshot: object(
     { type: { type: 'string', const: 'snapshot' }, symbol: ref('Symbol'), epoch: ref('Epoch'), seq: ref('Seq'), data: ref('InstrumentDocument') },

@@ -257,6 +257,33 @@ const ROWS: Row[] = [
     ],
   },
   {
+    title: 'Cluster (--redis)',
+    panels: [
+      panel(
+        'Published to Redis',
+        'suffix: /s',
+        8,
+        'An ingest node: versions written to Redis per second, and the bytes of their messages and documents (right axis).',
+        [q(`sum(${rate('tapebridge_cluster_published_total')})`, 'versions'), q(`sum(${rate('tapebridge_cluster_published_bytes_total')})`, 'bytes')],
+      ),
+      panel('Taken from Redis', 'suffix: /s', 8, 'An edge node: versions taken from Redis per second.', [
+        q(`sum by (instance) (${rate('tapebridge_cluster_applied_total')})`, '{{instance}}'),
+      ]),
+      panel(
+        'Cluster trouble',
+        'short',
+        8,
+        'Per interval: failed writes to Redis (the symbol is published again), gaps filled from the stream, gaps sent to clients as fresh snapshots, and entries refused as bad data.',
+        [
+          q(`sum(${increase('tapebridge_cluster_publish_errors_total')})`, 'publish errors'),
+          q(`sum(${increase('tapebridge_cluster_gaps_filled_total')})`, 'gaps filled'),
+          q(`sum(${increase('tapebridge_cluster_resnapshots_total')})`, 'resnapshots'),
+          q(`sum(${increase('tapebridge_cluster_bad_data_total')})`, 'bad data'),
+        ],
+      ),
+    ],
+  },
+  {
     title: 'Process',
     panels: [
       panel('Event loop lag', 's', 6, 'How late timers run: the bridge is single-threaded, so this is how long a ready message may wait.', [
