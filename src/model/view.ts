@@ -10,7 +10,7 @@ import { isTimeframe } from './document.js';
 /** Parts one subscription may name. */
 export const MAX_VIEW_PARTS = 16;
 /** Longest part (a pointer) accepted, in characters. */
-const MAX_PART_LENGTH = 256;
+export const MAX_PART_LENGTH = 256;
 
 /** A validated, normalised list of parts: sorted, without duplicates or parts inside another. */
 export interface View {

@@ -10,7 +10,8 @@ export type ClientFrame =
   | { op: 'unsubscribe'; symbols: string[] }
   | { op: 'ping'; id: string | number | null };
 
-const MAX_SYMBOLS_PER_FRAME = 10_000;
+/** Symbols one subscribe or unsubscribe frame may name. */
+export const MAX_SYMBOLS_PER_FRAME = 10_000;
 
 /** Parses and validates a client frame; a ClientError says exactly what is wrong. */
 export function parseClientFrame(text: string): ClientFrame | ClientError {
