@@ -22,6 +22,27 @@ export interface PublisherOptions {
   readonly maxMessageBytes: number;
 }
 
+/**
+ * The top version in Redis, as this node wrote or read it; `document` null when Redis holds
+ * nothing this node can continue from (nothing at all, another epoch, bad data): the next write
+ * is then the whole document, at `seq + 1`.
+ */
+interface Synced {
+  seq: number;
+  document: InstrumentDocument | null;
+}
+
+/** A version sent in a pipeline, settled by its reply. */
+interface Written {
+  readonly symbol: string;
+  readonly link: Link;
+  readonly seq: number;
+  readonly document: InstrumentDocument;
+  readonly storedDocument: boolean;
+  /** A whole document (the symbol is also added to the namespace's set, one more reply). */
+  readonly reset: boolean;
+}
+
 /** What this node knows of one symbol in Redis. */
 interface Link {
   /** This node holds the symbol's lease and writes it. */
@@ -29,7 +50,7 @@ interface Link {
   /** Whether the lease was asked for yet (a new symbol is asked for at its first commit, not at the next renewal). */
   asked: boolean;
   /** The top version in Redis and its document, when this node's last write made it (null: read it first). */
-  synced: { seq: number; document: InstrumentDocument } | null;
+  synced: Synced | null;
   /** The document at the last commit seen, and the single commit since the last flush (null: none, or several). */
   seen: InstrumentDocument | null;
   single: { from: InstrumentDocument; opsJson: string } | null;
@@ -192,7 +213,7 @@ export class ClusterPublisher {
     for (const symbol of symbols) this.#dirty.delete(symbol);
     await Promise.all(symbols.map((symbol) => this.#syncIfNeeded(symbol, epoch)));
     const pipeline = this.redis.pipeline();
-    const sent: { symbol: string; link: Link; seq: number; document: InstrumentDocument; storedDocument: boolean }[] = [];
+    const sent: Written[] = [];
     for (const symbol of symbols) {
       const link = this.#links.get(symbol) as Link;
       const state = this.store.get(symbol);
@@ -217,16 +238,16 @@ export class ClusterPublisher {
         this.keys.channel(symbol),
         message.kind,
       );
-      if (message.seq === 1) pipeline.sadd(this.keys.symbols, symbol);
+      if (message.kind === 'reset') pipeline.sadd(this.keys.symbols, symbol);
       this.counters.publishedBytes.add(message.text.length + documentText.length);
-      sent.push({ symbol, link, seq: message.seq, document: state.document, storedDocument });
+      sent.push({ symbol, link, seq: message.seq, document: state.document, storedDocument, reset: message.kind === 'reset' });
     }
     if (sent.length === 0) return;
     const replies = (await pipeline.exec()) ?? [];
     let at = 0;
     for (const item of sent) {
       const [error, reply] = replies[at++] ?? [new Error('no reply'), null];
-      if (item.seq === 1) at++;
+      if (item.reset) at++;
       this.#settle(item, error, reply as string[] | null);
     }
   }
@@ -234,14 +255,14 @@ export class ClusterPublisher {
   /** The next version of `symbol` for Redis: a patch from the synced version, or a whole document; null when nothing changed. */
   #messageOf(
     link: Link,
-    synced: { seq: number; document: InstrumentDocument },
+    synced: Synced,
     epoch: string,
     document: InstrumentDocument,
     symbolJson: string,
     documentJson: () => string,
   ): { kind: 'patch' | 'reset'; seq: number; text: string } | null {
-    if (synced.seq === 0) return { kind: 'reset', seq: 1, text: snapshotMessage(symbolJson, epoch, 1, documentJson()) };
     const seq = synced.seq + 1;
+    if (synced.document === null) return { kind: 'reset', seq, text: snapshotMessage(symbolJson, epoch, seq, documentJson()) };
     // One commit since the last write, from the version written: its ops' JSON is already made.
     if (link.single?.from === synced.document) return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, link.single.opsJson) };
     const ops = diff(synced.document, document);
@@ -252,11 +273,7 @@ export class ClusterPublisher {
     return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, JSON.stringify(ops)) };
   }
 
-  #settle(
-    item: { symbol: string; link: Link; seq: number; document: InstrumentDocument; storedDocument: boolean },
-    error: Error | null,
-    reply: string[] | null,
-  ): void {
+  #settle(item: Written, error: Error | null, reply: string[] | null): void {
     const { symbol, link } = item;
     if (error || !reply) {
       link.synced = null;
@@ -286,21 +303,22 @@ export class ClusterPublisher {
     if (link.synced) return;
     try {
       const top = await readTop(this.redis, this.keys, symbol, this.options.maxMessageBytes);
-      link.synced =
-        top?.epoch === epoch
-          ? { seq: top.seq, document: top.document }
-          : { seq: 0, document: link.seen ?? (this.store.get(symbol)?.document as InstrumentDocument) };
-      link.sinceDocument = 0;
-      link.single = null;
+      link.synced = top?.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: null };
     } catch (error) {
       if (!(error instanceof ClusterDataError)) throw error;
-      // What Redis holds cannot be continued: start the symbol again from this node's document.
-      this.#logger.error(
-        { event: 'cluster_bad_data', symbol, key: error.key, reason: error.message },
-        'bad data in redis; publishing the whole document again',
-      );
-      link.synced = { seq: 0, document: link.seen ?? (this.store.get(symbol)?.document as InstrumentDocument) };
+      // What Redis holds cannot be continued: the whole document goes on from its top seq (or starts the symbol again).
+      this.#logger.error({ event: 'cluster_bad_data', symbol, key: error.key, reason: error.message }, 'bad data in redis; publishing the whole document');
+      link.synced = { seq: await this.#topSeq(symbol, epoch), document: null };
     }
+    link.sinceDocument = 0;
+    link.single = null;
+  }
+
+  /** The symbol's top seq in the meta hash when it is in `epoch` and readable, else 0 (a fresh start). */
+  async #topSeq(symbol: string, epoch: string): Promise<number> {
+    const [metaEpoch, top] = await this.redis.hmget(this.keys.meta(symbol), 'epoch', 'seq');
+    const seq = Number(top);
+    return metaEpoch === epoch && Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
   }
 
   /** Renews the leases held, and tries to take those another node held (it may have died). */
