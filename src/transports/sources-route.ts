@@ -30,22 +30,26 @@ export type SourceFiles = () => SourceFile[];
 /**
  * `GET /v1/sources` (PROTOCOL.md §5): one row per file being read, for the dashboard's sources
  * panel. A token sees the files whose every symbol it may see; a file that feeds no symbol
- * yet, and the folders' absolute paths, only a token that sees every symbol (as paths and
- * reasons in /health are detail for admins).
+ * (yet), and the folders' absolute paths, only an admin token or one that sees every symbol
+ * (as /v1/stats and the detail of /health show paths to admins).
  */
 export function registerSourcesRoute(app: FastifyInstance, files: SourceFiles): void {
   app.get('/v1/sources', async (request, reply) => {
     const principal = request.principal;
     const rows = files()
       .filter((file) => principal !== null && visible(principal, file))
-      .map((file) => row(file, principal?.symbols === null))
+      .map((file) => row(file, principal !== null && everything(principal)))
       .sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
     return reply.type('application/json').header('cache-control', 'no-cache').send({ time: Date.now(), files: rows });
   });
 }
 
+function everything(principal: Principal): boolean {
+  return principal.admin || principal.symbols === null;
+}
+
 function visible(principal: Principal, file: SourceFile): boolean {
-  if (principal.symbols === null) return true;
+  if (everything(principal)) return true;
   return file.symbols.length > 0 && file.symbols.every((symbol) => maySee(principal, symbol));
 }
 
