@@ -62,7 +62,9 @@ export class SourcesPanel {
 
   #cells(file) {
     const last = file.problems.last;
-    const problem = file.failure ?? (last ? `${last.reason} (at byte ${count(last.offset)}, ${age(this.#time - last.at)})` : '');
+    const found = last ? `${last.reason} (at byte ${count(last.offset)}, ${age(this.#time - last.at)})` : '';
+    // A read failing for another reason than the last problem (a locked file, a stalled share) says so first.
+    const problem = file.failure && file.failure !== last?.reason ? `${file.failure}${found ? `; last problem: ${found}` : ''}` : found;
     return [
       file.file,
       file.format ?? 'no format',

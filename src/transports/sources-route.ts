@@ -28,7 +28,7 @@ export interface SourceFile {
 export type SourceFiles = () => SourceFile[];
 
 /**
- * `GET /v1/sources` (PROTOCOL.md §5): one row per file being read, for the dashboard's sources
+ * `GET /v1/sources` (docs/protocol.md): one row per file being read, for the dashboard's sources
  * panel. A token sees the files whose every symbol it may see; a file that feeds no symbol
  * (yet), and the folders' absolute paths, only an admin token or one that sees every symbol
  * (as /v1/stats and the detail of /health show paths to admins).

@@ -237,7 +237,7 @@ describe('the chart, book ladder and sources panel of the dashboard', () => {
       expect(await page.locator('#sources tr[data-file="ESZ25_FUT_CME.scid"] td.breaker').textContent()).toBe('CLOSED');
       // A bad file shows its problem, with where it was found; the filter finds it.
       await writeFile(join(dir, 'BROKEN.json'), '{"bid": 1.5, oops}');
-      await expect.poll(() => page.locator('#sources tr[data-file="BROKEN.json"] td.problem').textContent(), WAIT).toMatch(/at byte \d+/);
+      await expect.poll(() => page.locator('#sources tr[data-file="BROKEN.json"] td.problem').textContent(), WAIT).toMatch(/\(at byte \d+, /);
       await page.locator('#sources-filter').fill('broken');
       await expect.poll(() => shown(), WAIT).toEqual(['BROKEN.json']);
 
