@@ -245,6 +245,16 @@ describe('the chart, book ladder and sources panel of the dashboard', () => {
       await expect.poll(() => page.locator('#components li[data-component="memory"] .details').textContent(), WAIT).toMatch(/rss [\d.]+ MB/);
       await expect.poll(() => page.locator('#latency-note').textContent(), WAIT).toMatch(/p50 [\d.]+ m?s · p99 [\d.]+ m?s/);
       await page.screenshot({ path: `${ARTIFACTS}dashboard-chart.png`, fullPage: true });
+
+      // At phone width the panels stack: the chart below the table, the ladder below the chart, nothing wider than the screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await expect.poll(() => page.locator('#symbols th.rate').isVisible(), WAIT).toBe(false);
+      const box = async (selector: string): Promise<{ x: number; y: number; width: number; height: number }> =>
+        (await page.locator(selector).boundingBox()) ?? { x: 0, y: 0, width: 0, height: 0 };
+      const [symbols, detail, book] = [await box('section.symbols'), await box('section.detail'), await box('section.book')];
+      expect(detail.y).toBeGreaterThanOrEqual(symbols.y + symbols.height);
+      expect(book.y).toBeGreaterThanOrEqual(detail.y + detail.height);
+      expect(detail.x + detail.width).toBeLessThanOrEqual(390);
       expect(problems).toEqual([]);
     } finally {
       await page.close();
