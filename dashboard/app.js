@@ -7,7 +7,7 @@ import { hashOf, shownName, stateOfHash } from './symbol-name.js';
 import { SymbolsTable } from './symbols-table.js';
 
 /** How often the sources panel and the latency chart ask the bridge again. */
-const POLL_MS = 2000;
+const POLL_MS = 1000;
 
 // `/?token=...` passes a bearer token on to the bridge.
 const token = new URLSearchParams(location.search).get('token') ?? undefined;

@@ -34,6 +34,7 @@ export class CandleChart {
   #lastTime = null;
   #firstTime = null;
   #rsiKey = DEFAULT_RSI;
+  #timeframe = null;
   /** Counters the browser tests read (window.tapebridge.chart). */
   stats = { setData: 0, updates: 0 };
 
@@ -84,8 +85,6 @@ export class CandleChart {
     this.#firstTime = null;
     this.#timeframe = timeframe;
   }
-
-  #timeframe = null;
 
   /**
    * Draws a new version of the document's window. `whole`: it arrived as a snapshot (drawn
@@ -184,10 +183,8 @@ export class CandleChart {
     const macd = macdSeries(bars);
     out.push([this.#macd.macd, points([...macd], 'macd', (value) => value.macd)]);
     out.push([this.#macd.signal, points([...macd], 'macd', (value) => value.signal)]);
-    out.push([this.#macd.hist, points([...macd], 'macd', (value) => ({ value: value.hist, color: value.hist >= 0 ? '#1f8a4c88' : '#c5303088' }))]);
-    // Histogram points carry their colour: flatten { value, color }.
-    const last = out[out.length - 1];
-    last[1] = last[1].map(({ time, value }) => ({ time, ...value }));
+    const hist = points([...macd], 'macd', (value) => value.hist);
+    out.push([this.#macd.hist, hist.map((point) => ({ ...point, color: point.value >= 0 ? '#1f8a4c88' : '#c5303088' }))]);
     return out;
   }
 }

@@ -236,10 +236,10 @@ describe('the chart, book ladder and sources panel of the dashboard', () => {
       expect(await page.locator('#sources tr[data-file="ESZ25_FUT_CME.scid"] td.symbols').textContent()).toBe('ESZ25_FUT_CME');
       expect(await page.locator('#sources tr[data-file="ESZ25_FUT_CME.scid"] td.breaker').textContent()).toBe('CLOSED');
       // A bad file shows its problem, with where it was found; the filter finds it.
-      await writeFile(join(dir, 'BROKEN.json'), '{"bid": 1.5, oops}');
-      await expect.poll(() => page.locator('#sources tr[data-file="BROKEN.json"] td.problem').textContent(), WAIT).toMatch(/\(at byte \d+, /);
+      await writeFile(join(dir, 'BROKEN.scid'), 'not a Sierra Chart file, '.repeat(8));
+      await expect.poll(() => page.locator('#sources tr[data-file="BROKEN.scid"] td.problem').textContent(), WAIT).toMatch(/\(at byte \d+, /);
       await page.locator('#sources-filter').fill('broken');
-      await expect.poll(() => shown(), WAIT).toEqual(['BROKEN.json']);
+      await expect.poll(() => shown(), WAIT).toEqual(['BROKEN.scid']);
 
       // Health in human units, and the latency chart from /v1/stats.
       await expect.poll(() => page.locator('#components li[data-component="memory"] .details').textContent(), WAIT).toMatch(/rss [\d.]+ MB/);
