@@ -263,6 +263,36 @@ describe('the chart, book ladder and sources panel of the dashboard', () => {
   });
 });
 
+describe('the dashboard for a token that sees some symbols', () => {
+  it('shows only those symbols, their files, and no latency', async () => {
+    const dir = await tempDir();
+    const files = new TerminalFiles(dir);
+    await files.create();
+    const token = 'fx-token-0123456789abcdef';
+    const bridge = await startTestBridge([dir], { ...BRIDGE, auth: { tokens: [{ name: 'fx', token, symbols: ['EUR*'] }] } });
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    try {
+      await page.goto(`${bridge.url}/?token=${token}#/EURUSD/M1`);
+      const rows = (selector: string, attribute: string): Promise<(string | null)[]> =>
+        page
+          .locator(selector)
+          .evaluateAll((nodes: { getAttribute(name: string): string | null }[], name) => nodes.map((node) => node.getAttribute(name)), attribute);
+      await expect.poll(() => rows('#symbols tbody tr', 'data-symbol'), WAIT).toEqual(['EURUSD']);
+      await expect.poll(async () => (await rows('#sources tbody tr', 'data-file')).length, WAIT).toBeGreaterThan(0);
+      const symbols = await page.locator('#sources tbody td.symbols').allTextContents();
+      expect(symbols.every((text) => text === 'EURUSD')).toBe(true);
+      await expect.poll(() => page.evaluate<number>('globalThis.tapebridge.chart.data().length'), WAIT).toBeGreaterThan(0);
+      await expect.poll(() => page.locator('#latency-note').textContent(), WAIT).toMatch(/needs an admin token/);
+      expect(await page.locator('#components li').textContent()).toMatch(/HEALTHY \d/);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+});
+
 /** What a page-side client reports back to the test. */
 interface PageClientState {
   transport: string | undefined;
