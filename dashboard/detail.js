@@ -1,41 +1,128 @@
-const SPARK_BARS = 60;
-const BOOK_LEVELS = 10;
-/** What the pane shows: the view it subscribes to (PROTOCOL.md §8), so that patches of other windows and indicators never reach it. */
-const DETAIL_PARTS = ['/quote', '/bars/M1', '/book'];
+import { CandleChart } from './chart.js';
+import { count, price, priceDecimals } from './format.js';
+import { Ladder } from './ladder.js';
+
+const TIMEFRAMES = ['M1', 'M5', 'M15', 'M30', 'H1', 'H4', 'D1'];
+const PREFERRED = 'M5';
 
 /**
  * The selected symbol, followed live through the client SDK (WebSocket, or its fallbacks) as
- * a view of its quote, M1 bars and book: a sparkline of recent M1 closes, the quote, and the
- * book if it has one.
+ * a view (PROTOCOL.md §8) of its quote, its book and one timeframe's bars and indicators:
+ * patches of the other windows never reach the page. The windows the document keeps are read
+ * once per symbol from its snapshot, for the timeframe switch.
  */
 export class Detail {
   #client;
   #root;
+  #fetchJson;
+  #onChange;
+  #chart;
+  #ladder;
   #symbol = null;
+  #timeframe = null;
+  #timeframes = [];
+  #decimals = undefined;
   #stop = null;
+  #frame = 0;
+  #document = undefined;
 
   /**
    * @param {import('./client/index.js').TapeClient} client
    * @param {HTMLElement} root
+   * @param {(path: string) => Promise<any>} fetchJson a bridge route's JSON, with the page's token
+   * @param {(symbol: string, timeframe: string | null) => void} onChange the address follows
    */
-  constructor(client, root) {
+  constructor(client, root, fetchJson, onChange) {
     this.#client = client;
     this.#root = root;
+    this.#fetchJson = fetchJson;
+    this.#onChange = onChange;
+    this.#chart = new CandleChart(root.querySelector('#chart'));
+    this.#ladder = new Ladder(document.querySelector('#book'), document.querySelector('#no-book'));
     client.on('state', () => this.#showState());
+    globalThis.tapebridge = { ...globalThis.tapebridge, chart: this };
   }
 
   get symbol() {
     return this.#symbol;
   }
 
-  show(symbol) {
-    if (symbol === this.#symbol) return;
+  get timeframe() {
+    return this.#timeframe;
+  }
+
+  /** The candles drawn, and how often setData and update ran (the browser tests read them). */
+  data() {
+    return this.#chart.data();
+  }
+
+  get stats() {
+    return this.#chart.stats;
+  }
+
+  async show(symbol, timeframe = null) {
+    if (symbol === this.#symbol) {
+      if (timeframe && timeframe !== this.#timeframe) this.#follow(timeframe);
+      return;
+    }
     this.#stop?.();
+    this.#stop = null;
     this.#symbol = symbol;
+    this.#timeframe = null;
+    this.#decimals = undefined;
     this.#root.querySelector('#detail-symbol').textContent = symbol;
     this.#render(undefined);
-    this.#stop = this.#client.subscribe(symbol, (document) => this.#render(document), { parts: DETAIL_PARTS });
     this.#showState();
+    let snapshot = null;
+    try {
+      snapshot = await this.#fetchJson(`v1/symbols/${encodeURIComponent(symbol)}`);
+    } catch {
+      // Not there (yet), or not for this token: the default window is tried.
+    }
+    if (symbol !== this.#symbol) return;
+    const held = Object.keys(snapshot?.data?.bars ?? {});
+    this.#timeframes = TIMEFRAMES.filter((tf) => held.includes(tf));
+    this.#decimals = snapshot ? decimalsOf(snapshot.data) : undefined;
+    this.#buttons();
+    const wanted =
+      timeframe && this.#timeframes.includes(timeframe) ? timeframe : this.#timeframes.includes(PREFERRED) ? PREFERRED : (this.#timeframes[0] ?? 'M1');
+    this.#follow(wanted);
+  }
+
+  /** Moves the view to `timeframe`: one subscription of that window's parts. */
+  #follow(timeframe) {
+    this.#stop?.();
+    this.#timeframe = timeframe;
+    this.#chart.reset(timeframe);
+    this.#document = undefined;
+    for (const button of this.#root.querySelectorAll('#timeframes button')) button.setAttribute('aria-pressed', String(button.value === timeframe));
+    this.#onChange(this.#symbol, timeframe);
+    const parts = ['/quote', '/book', `/bars/${timeframe}`, `/indicators/${timeframe}`];
+    const symbol = this.#symbol;
+    this.#stop = this.#client.subscribe(
+      symbol,
+      (document, update) => {
+        if (symbol !== this.#symbol || timeframe !== this.#timeframe) return;
+        this.#decimals ??= decimalsOf(document);
+        this.#chart.show(document, update.type === 'snapshot', this.#decimals);
+        this.#render(document);
+      },
+      { parts },
+    );
+  }
+
+  #buttons() {
+    const bar = this.#root.querySelector('#timeframes');
+    bar.replaceChildren(
+      ...this.#timeframes.map((tf) => {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.value = tf;
+        button.textContent = tf;
+        button.addEventListener('click', () => this.#follow(tf));
+        return button;
+      }),
+    );
   }
 
   #showState() {
@@ -45,57 +132,49 @@ export class Detail {
     badge.textContent = state === 'open' ? `live over ${transport === 'ws' ? 'WebSocket' : transport === 'sse' ? 'SSE' : 'long polling'}` : state;
   }
 
+  /** The quote, the legend and the ladder, once per frame. */
   #render(document) {
-    const closes = (document?.bars?.M1 ?? []).slice(-SPARK_BARS).map((bar) => bar.c);
-    this.#sparkline(closes);
+    this.#document = document;
+    this.#frame ||= requestAnimationFrame(() => {
+      this.#frame = 0;
+      this.#draw(this.#document);
+    });
+  }
+
+  #draw(document) {
+    const decimals = this.#decimals;
     const quote = document?.quote ?? {};
     const version = this.#symbol ? this.#client.version(this.#symbol) : undefined;
     const fields = [
-      ['bid', quote.bid],
-      ['ask', quote.ask],
-      ['last', quote.last],
-      ['size', quote.lastSize],
+      ['bid', price(quote.bid, decimals)],
+      ['ask', price(quote.ask, decimals)],
+      ['last', price(quote.last, decimals)],
+      ['size', quote.lastSize === undefined ? undefined : count(quote.lastSize)],
       ['time', quote.time === undefined ? undefined : new Date(quote.time).toLocaleTimeString()],
       ['seq', version?.seq],
       ['epoch', version?.epoch],
       ['sources', document?.sources?.join(', ')],
     ];
-    const list = this.#root.querySelector('#quote');
-    list.replaceChildren(...fields.flatMap(([name, value]) => [element('dt', name), element('dd', value === undefined ? '–' : String(value))]));
-    this.#book(document?.book);
+    this.#root
+      .querySelector('#quote')
+      .replaceChildren(...fields.flatMap(([name, value]) => [element('dt', name), element('dd', value === undefined || value === '–' ? '–' : String(value))]));
+    const values = document?.indicators?.[this.#timeframe] ?? {};
+    this.#root.querySelector('#legend').textContent = Object.entries(values)
+      .map(([key, value]) => `${key} ${typeof value === 'number' ? value : Object.values(value).join(' / ')}`)
+      .join(' · ');
+    const bars = document?.bars?.[this.#timeframe] ?? [];
+    this.#root.querySelector('#chart-note').textContent =
+      document === undefined ? '' : bars.length === 0 ? `no ${this.#timeframe} bars yet` : `${bars.length} ${this.#timeframe} bars (UTC)`;
+    this.#ladder.show(document?.book, decimals);
   }
+}
 
-  #sparkline(closes) {
-    const line = this.#root.querySelector('#sparkline polyline');
-    const range = this.#root.querySelector('#sparkline-range');
-    if (closes.length < 2) {
-      line.setAttribute('points', '');
-      range.textContent = closes.length === 0 ? 'no M1 bars yet' : 'one M1 bar so far';
-      return;
-    }
-    const low = Math.min(...closes);
-    const high = Math.max(...closes);
-    const span = high - low || 1;
-    const points = closes.map((close, i) => `${((i / (closes.length - 1)) * 300).toFixed(1)},${(76 - ((close - low) / span) * 72).toFixed(1)}`);
-    line.setAttribute('points', points.join(' '));
-    range.textContent = `last ${closes.length} M1 closes: ${low} – ${high}`;
-  }
-
-  #book(book) {
-    const body = this.#root.querySelector('#book tbody');
-    const bids = book?.bids ?? [];
-    const asks = book?.asks ?? [];
-    const depth = Math.min(BOOK_LEVELS, Math.max(bids.length, asks.length));
-    const rows = [];
-    for (let i = 0; i < depth; i++) {
-      const tr = document.createElement('tr');
-      for (const value of [bids[i]?.[1], bids[i]?.[0], asks[i]?.[0], asks[i]?.[1]]) tr.append(element('td', value === undefined ? '' : String(value)));
-      rows.push(tr);
-    }
-    body.replaceChildren(...rows);
-    this.#root.querySelector('#book').hidden = depth === 0;
-    this.#root.querySelector('#no-book').hidden = depth > 0;
-  }
+/** The symbol's price decimals, inferred from its quote, bars and book (the document holds no tick size). */
+function decimalsOf(document) {
+  const prices = [document?.quote?.bid, document?.quote?.ask, document?.quote?.last];
+  for (const bars of Object.values(document?.bars ?? {})) for (const bar of bars.slice(-50)) prices.push(bar.o, bar.h, bar.l, bar.c);
+  for (const level of [...(document?.book?.bids ?? []), ...(document?.book?.asks ?? [])]) prices.push(level[0]);
+  return priceDecimals(prices);
 }
 
 function element(tag, text) {

@@ -18,13 +18,24 @@ export function shownName(symbol) {
   );
 }
 
-/** The symbol named by the address's `#...`, or null when it names none that would be shown. */
-export function symbolOfHash(hash) {
+const TIMEFRAME = /^(?:M1|M5|M15|M30|H1|H4|D1)$/;
+
+/**
+ * What the address's `#/SYMBOL/TF` names (`#SYMBOL`, the older form, too): the symbol, or null
+ * when it names none that would be shown, and the timeframe, or null.
+ */
+export function stateOfHash(hash) {
+  const text = hash.replace(/^#/, '');
+  const [name, timeframe] = text.startsWith('/') ? text.slice(1).split('/') : [text];
   let symbol;
   try {
-    symbol = decodeURIComponent(hash.replace(/^#/, ''));
+    symbol = decodeURIComponent(name ?? '');
   } catch {
-    return null; // a `%` that is not an escape: no symbol
+    symbol = null; // a `%` that is not an escape: no symbol
   }
-  return shownName(symbol) ? symbol : null;
+  return { symbol: shownName(symbol) ? symbol : null, timeframe: TIMEFRAME.test(timeframe ?? '') ? timeframe : null };
+}
+
+export function hashOf(symbol, timeframe) {
+  return `#/${encodeURIComponent(symbol)}${timeframe ? `/${timeframe}` : ''}`;
 }

@@ -1,13 +1,25 @@
+import { age, decimalsOf, price } from './format.js';
+
 const COLUMNS = ['symbol', 'last', 'bid', 'ask', 'change', 'updated', 'rate'];
 
-/** The table of symbols, updated in place from each summary; a row that changed flashes. */
+/**
+ * The table of symbols. Its rows, change, update time and rate come from the digest
+ * (`/v1/dashboard/sse`, which also says what is stale); its last, bid and ask from a `/quote`
+ * view of every symbol (PROTOCOL.md §8), so they move with each tick, not once a summary.
+ * Changed cells flash. The search box filters rows; arrow keys move through the rows and
+ * Enter selects one.
+ */
 export class SymbolsTable {
   #table;
   #body;
   #empty;
   #onSelect;
   #rows = new Map();
+  #quotes = new Map();
+  /** Decimals seen per symbol: its prices are shown with that many. */
+  #decimals = new Map();
   #selected = null;
+  #query = '';
 
   /**
    * @param {HTMLTableElement} table
@@ -19,6 +31,7 @@ export class SymbolsTable {
     this.#body = table.tBodies[0];
     this.#empty = empty;
     this.#onSelect = onSelect;
+    this.#body.addEventListener('keydown', (event) => this.#key(event));
   }
 
   render(summary) {
@@ -32,7 +45,15 @@ export class SymbolsTable {
       tr.remove();
       this.#rows.delete(symbol);
     }
-    this.#empty.hidden = summary.symbols.length > 0;
+    this.#filter();
+  }
+
+  /** A symbol's quote from the view: its prices, between two summaries. */
+  quote(symbol, quote) {
+    this.#quotes.set(symbol, quote);
+    this.#learn(symbol, [quote.bid, quote.ask, quote.last]);
+    const tr = this.#rows.get(symbol);
+    if (tr) this.#prices(tr, symbol, {});
   }
 
   select(symbol) {
@@ -45,9 +66,47 @@ export class SymbolsTable {
     this.#table.classList.toggle('disconnected', !live);
   }
 
+  /** Keeps the rows whose symbol contains `query` (case-insensitive). */
+  search(query) {
+    this.#query = query.trim().toLowerCase();
+    this.#filter();
+  }
+
+  /** The rows shown, in order. */
+  visible() {
+    return [...this.#body.rows].filter((tr) => !tr.hidden);
+  }
+
+  /** Puts the keyboard focus on the first row shown (from the search box). */
+  focusFirst() {
+    this.visible()[0]?.focus();
+  }
+
+  #filter() {
+    for (const [symbol, tr] of this.#rows) tr.hidden = this.#query !== '' && !symbol.toLowerCase().includes(this.#query);
+    const shown = this.visible().length;
+    this.#empty.hidden = shown > 0;
+    this.#empty.textContent = this.#rows.size === 0 ? 'No symbols yet.' : 'No symbol matches the search.';
+  }
+
+  #key(event) {
+    const rows = this.visible();
+    const at = rows.indexOf(event.target.closest('tr'));
+    if (at < 0) return;
+    const move = { ArrowDown: 1, ArrowUp: -1, PageDown: 10, PageUp: -10, Home: -Infinity, End: Infinity }[event.key];
+    if (move !== undefined) {
+      event.preventDefault();
+      rows[Math.max(0, Math.min(rows.length - 1, at + move))]?.focus();
+    } else if (event.key === 'Enter' || event.key === ' ') {
+      event.preventDefault();
+      this.#onSelect(rows[at].dataset.symbol);
+    }
+  }
+
   #add(symbol) {
     const tr = this.#body.insertRow();
     tr.dataset.symbol = symbol;
+    tr.tabIndex = 0;
     for (const column of COLUMNS) tr.insertCell().className = column;
     tr.cells[0].textContent = symbol;
     tr.setAttribute('aria-selected', String(symbol === this.#selected));
@@ -59,20 +118,36 @@ export class SymbolsTable {
     return tr;
   }
 
+  #learn(symbol, prices) {
+    let decimals = this.#decimals.get(symbol) ?? 0;
+    for (const value of prices) if (typeof value === 'number') decimals = Math.max(decimals, decimalsOf(value));
+    this.#decimals.set(symbol, decimals);
+  }
+
+  /** Last, bid and ask: the view's quote when there is one, else the digest's. */
+  #prices(tr, symbol, row) {
+    const quote = this.#quotes.get(symbol) ?? row;
+    const decimals = this.#decimals.get(symbol);
+    set(tr.cells[1], price(quote.last, decimals));
+    set(tr.cells[2], price(quote.bid, decimals));
+    set(tr.cells[3], price(quote.ask, decimals));
+  }
+
   #fill(tr, row, summary) {
     const cells = Object.fromEntries(COLUMNS.map((column, i) => [column, tr.cells[i]]));
-    set(cells.last, price(row.last));
-    set(cells.bid, price(row.bid));
-    set(cells.ask, price(row.ask));
-    set(cells.change, row.change === undefined ? '–' : `${row.change > 0 ? '+' : ''}${row.change}`);
+    this.#learn(row.symbol, [row.last, row.bid, row.ask]);
+    this.#prices(tr, row.symbol, row);
+    const decimals = this.#decimals.get(row.symbol);
+    set(cells.change, row.change === undefined ? '–' : `${row.change > 0 ? '+' : ''}${price(row.change, decimals)}`);
     cells.change.classList.toggle('up', row.change > 0);
     cells.change.classList.toggle('down', row.change < 0);
     const ageMs = summary.time - row.updatedAt;
-    cells.updated.textContent = `${new Date(row.updatedAt).toLocaleTimeString()} (${age(ageMs)})`;
+    cells.updated.textContent = age(ageMs);
+    cells.updated.title = new Date(row.updatedAt).toLocaleTimeString();
     cells.rate.textContent = row.updatesPerSecond === undefined ? '–' : row.updatesPerSecond.toFixed(1);
     const stale = ageMs > summary.staleAfterMs;
     tr.classList.toggle('stale', stale);
-    tr.title = stale ? `no update for ${age(ageMs)}` : '';
+    tr.cells[0].title = stale ? `no update for ${age(ageMs)}` : '';
   }
 }
 
@@ -83,15 +158,4 @@ function set(cell, text) {
   if (first) return;
   cell.classList.add('flash');
   setTimeout(() => cell.classList.remove('flash'), 120);
-}
-
-function price(value) {
-  return value === undefined ? '–' : String(value);
-}
-
-function age(ms) {
-  if (ms < 1000) return 'now';
-  if (ms < 60_000) return `${Math.round(ms / 1000)} s ago`;
-  if (ms < 3_600_000) return `${Math.round(ms / 60_000)} min ago`;
-  return `${Math.round(ms / 3_600_000)} h ago`;
 }

@@ -51,7 +51,7 @@ Options:
 Every config key can also be set as TAPEBRIDGE_<KEY>__<KEY> (docs/configuration.md).
 
 Routes: / (dashboard), /v1/ws (WebSocket), /v1/sse, /v1/symbols, /v1/symbols/:symbol,
-        /v1/symbols/:symbol/patches, /v1/dashboard/sse, /v1/stats, /v1/config, /health, /metrics
+        /v1/symbols/:symbol/patches, /v1/dashboard/sse, /v1/sources, /v1/stats, /v1/config, /health, /metrics
 `;
 
 async function main(argv: string[]): Promise<number> {

@@ -34,6 +34,7 @@ import { registerConfigRoutes } from './config-routes.js';
 import { registerDerivedRoutes } from '../transports/derived-routes.js';
 import { installGuards } from '../transports/guard.js';
 import { registerHttpRoutes } from '../transports/http.js';
+import { registerSourcesRoute, type SourceFile, type SourceFiles } from '../transports/sources-route.js';
 import { ConnectionGuard } from '../transports/connections.js';
 import { ExposureError, exposureProblem, hostAllowed, isLoopback } from '../transports/host-check.js';
 import { createHttpServer } from '../transports/server.js';
@@ -131,10 +132,13 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   const logger = options.logger ?? createLogger(config.log.level);
   const auth = await checkAccess(config, logger);
   const state = await buildState(config, options, logger);
-  const transports = await openTransports(config, options.unexpected, logger, auth, state);
+  // The sources route is registered with the other routes, before the folders it reports on are opened.
+  let sources: SourceSet | null = null;
+  const files = (): SourceFile[] => sources?.files(state.store) ?? [];
+  const transports = await openTransports(config, options.unexpected, logger, auth, state, files);
   const { url, port } = await listen(config, logger, auth, state, transports);
   const cluster = state.role === null ? null : joinCluster(config, state.role, state.node, state.store, logger, state.metrics.cluster);
-  const sources = openSources(logger, state);
+  sources = openSources(logger, state);
   const checkpointer = checkpointerOf(state, sources, logger);
   const monitoring = monitorHealth(config, options.unexpected, state, transports.connections, sources, checkpointer, cluster);
   const watchers = wireLiveConfig(config, options.configLoader, logger, auth, state, transports, sources, monitoring.monitor);
@@ -228,7 +232,14 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
 }
 
 /** The HTTP server, its guards and routes, the SSE, WebSocket and dashboard streams. */
-async function openTransports(config: Config, unexpected: UnexpectedErrors | undefined, logger: Logger, auth: AuthGate, state: State): Promise<Transports> {
+async function openTransports(
+  config: Config,
+  unexpected: UnexpectedErrors | undefined,
+  logger: Logger,
+  auth: AuthGate,
+  state: State,
+  files: SourceFiles,
+): Promise<Transports> {
   const { metrics, store, cache, hub, live, health, stats } = state;
   const app = createHttpServer(logger);
   const connections = new ConnectionGuard({ server: app.server, logger, refused: metrics.refusals.connections }, config.http);
@@ -240,6 +251,7 @@ async function openTransports(config: Config, unexpected: UnexpectedErrors | und
   sse.register(app);
   registerHttpRoutes(app, { auth, store, hub, health, stats, metrics: metrics.registry }, config.http);
   registerDerivedRoutes(app, { store, cache });
+  registerSourcesRoute(app, files);
   registerConfigRoutes(app, live);
   const ws = new WebSocketEndpoint(
     {

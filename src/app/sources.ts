@@ -4,6 +4,8 @@ import { servedReason, type ComponentHealth, type HealthStatus } from '../core/h
 import type { Logger } from '../core/logger.js';
 import type { SourceStatus, SourceWatcher } from '../watch/source-watcher.js';
 import type { WarmupStatus } from '../watch/backfill-queue.js';
+import type { Store } from '../state/store.js';
+import type { SourceFile } from '../transports/sources-route.js';
 
 /** `initial`: a folder watched from the start (its files are read tail first); false for one a config change adds or reads again. */
 export type CreateWatcher = (source: SourceConfig, config: Config, initial: boolean) => SourceWatcher;
@@ -129,6 +131,21 @@ export class SourceSet {
     const saved: { source: string; files: string[] }[] = [];
     for (const { key, watcher } of [...this.#entries]) saved.push({ source: key, files: await watcher.checkpoint() });
     return saved;
+  }
+
+  /** Every file being read, with its folder and the symbols the store holds from it (GET /v1/sources). */
+  files(store: Store): SourceFile[] {
+    const symbols = new Map<string, string[]>();
+    for (const state of store.symbols()) {
+      for (const key of state.contributions.keys()) {
+        const list = symbols.get(key);
+        if (list) list.push(state.symbol);
+        else symbols.set(key, [state.symbol]);
+      }
+    }
+    return this.#entries.flatMap(({ watcher }) =>
+      watcher.fileReports().map((report) => ({ folder: watcher.root, ...report, symbols: (symbols.get(report.path) ?? []).sort() })),
+    );
   }
 
   /** Each folder's status, with a name for its health component (`source:<path>`). */

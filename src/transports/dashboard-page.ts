@@ -10,10 +10,13 @@ import type { FastifyInstance } from 'fastify';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const require = createRequire(import.meta.url);
 
+/** The modules of dist/derive/indicators the chart imports (pure functions of bars). */
+const PAGE_INDICATORS = new Set(['/ema.js', '/bollinger.js', '/rsi.js', '/macd.js', '/rolling.js']);
+
 /**
  * The dashboard at `/`: a static page (`dashboard/`) with plain ES modules, no build step.
  * It imports the client SDK as built (`dist/client` and the `dist/model` it imports, served at `/client/` and `/model/`) and the SDK's two
- * dependencies as their ESM files (`/vendor/...`), which the page's import map names.
+ * dependencies and TradingView's lightweight-charts as their ESM files (`/vendor/...`), which the page's import map names.
  */
 export function registerDashboardPage(app: FastifyInstance): void {
   void app.register(async (scope) => {
@@ -37,6 +40,22 @@ export function registerDashboardPage(app: FastifyInstance): void {
         await scope.register(fastifyStatic, { root, prefix: `/${folder}/`, decorateReply: false, allowedPath: (path) => path.endsWith('.js') });
       }
     }
+    // The bridge's own indicator functions, so that the chart's overlays are computed as the document's values are.
+    const indicators = join(ROOT, 'dist', 'derive', 'indicators');
+    if (existsSync(indicators)) {
+      await scope.register(fastifyStatic, {
+        root: indicators,
+        prefix: '/derive/indicators/',
+        decorateReply: false,
+        allowedPath: (path) => PAGE_INDICATORS.has(path),
+      });
+    }
+    await scope.register(fastifyStatic, {
+      root: join(dirname(require.resolve('lightweight-charts/package.json')), 'dist'),
+      prefix: '/vendor/lightweight-charts/',
+      decorateReply: false,
+      allowedPath: (path) => path === '/lightweight-charts.standalone.production.mjs',
+    });
     await scope.register(fastifyStatic, {
       root: dirname(require.resolve('fast-json-patch')),
       prefix: '/vendor/fast-json-patch/',

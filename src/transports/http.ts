@@ -66,6 +66,7 @@ export function registerHttpRoutes(app: FastifyInstance, { auth, store, hub, hea
         '/v1/ws',
         '/v1/sse',
         '/v1/dashboard/sse',
+        '/v1/sources',
         '/v1/stats',
         '/v1/config',
         '/health',

@@ -20,6 +20,7 @@ import {
 } from '../formats/types.js';
 import type { Logger } from '../core/logger.js';
 import { openRegular, RefusedFile, specialKind } from './file-gate.js';
+import { sniffEncoding } from '../formats/text.js';
 import { hashOf, type SavedFile, type SavedTail } from './saved-tail.js';
 
 /**
@@ -67,6 +68,20 @@ export interface FileTailOptions extends TailOpenOptions {
 export interface BackfillProgress {
   bytesLeft: number;
   bytesTotal: number;
+}
+
+/** How far a file was read, for the dashboard's sources panel (GET /v1/sources). */
+export interface FileReading {
+  /** The file's size at the last read that went through; null before one. */
+  size: number | null;
+  /** Bytes of it read so far (a tail's position, a whole file's length). */
+  bytesRead: number;
+  /** `utf8`, `utf16le`, `windows-1252` for text, `binary` for Sierra's files; null until known. */
+  encoding: string | null;
+  /** Records applied since the file was first seen. */
+  records: number;
+  /** When the last read that went through began (epoch ms); null before one. */
+  lastReadAt: number | null;
 }
 
 /** What went wrong with a file, for health and metrics. */
@@ -177,6 +192,12 @@ export class FileTail {
   /** Why the file is not read (not a regular file, a link out of the folder), while it is not. */
   #refused: string | null = null;
   readonly #problemsSeen: FileProblems = { count: 0, last: null };
+  readonly #progress: { size: number | null; records: number; lastReadAt: number | null; wholeEncoding: string | null } = {
+    size: null,
+    records: 0,
+    lastReadAt: null,
+    wholeEncoding: null,
+  };
   /** Warnings logged for this file (a few per file: what was assumed about its content). */
   readonly #warnings = new Set<string>();
   /** The read in flight: a checkpoint waits for it, so that it saves the file between read cycles. */
@@ -215,6 +236,15 @@ export class FileTail {
   /** Problems found in this file so far. */
   get problems(): Readonly<FileProblems> {
     return this.#problemsSeen;
+  }
+
+  /** How far the file was read, in what encoding, and when. */
+  get reading(): FileReading {
+    const { size, records, lastReadAt, wholeEncoding } = this.#progress;
+    const tail = this.#tail;
+    const encoding = tail ? (tail.chunks.decoder.textLayout?.()?.encoding ?? 'binary') : wholeEncoding;
+    const bytesRead = tail ? tail.chunks.position : (this.#whole?.content?.length ?? 0);
+    return { size, bytesRead, encoding, records, lastReadAt };
   }
 
   /** The history still to read behind the tail, while there is some (tail-first opening). */
@@ -290,6 +320,7 @@ export class FileTail {
       const found = await stat(this.path);
       if (settled && sameIdentity(settled.identity, identityOf(found)) && found.mtimeMs < settled.checkedAt - MTIME_RESOLUTION_MS) {
         this.#settled = settled;
+        this.#progress.lastReadAt = checkedAt;
         return 'unchanged';
       }
       // Only regular files, inside the folder, are opened: a FIFO would hold a thread for good.
@@ -313,7 +344,11 @@ export class FileTail {
         const outcome =
           format.mode === 'tail' ? await this.#readTail(handle, identity, format, timing) : await this.#readWhole(handle, identity, format, timing);
         if (outcome === 'changed') this.#seen = true;
-        if (outcome === 'changed' || outcome === 'unchanged') this.#settled = { identity, checkedAt };
+        if (outcome === 'changed' || outcome === 'unchanged') {
+          this.#settled = { identity, checkedAt };
+          this.#progress.size = identity.size;
+          this.#progress.lastReadAt = checkedAt;
+        }
         return outcome;
       } catch (error) {
         if (!(error instanceof FormatError)) throw error;
@@ -393,6 +428,7 @@ export class FileTail {
     tail.tailMark = await tailMark(handle, chunks.position);
     this.#reportSkippedProblems();
     const records = ingest.finish();
+    this.#progress.records += records;
     if (records > 0) this.#fresh = false;
     return records > 0 ? 'changed' : 'unchanged';
   }
@@ -458,7 +494,9 @@ export class FileTail {
       this.#reportSkippedProblems();
       if (from + read < target) return true;
       // Caught up: this decoder has read every byte the live one has, from where a whole read starts.
-      if (backfill.ingest.finish() > 0) this.#fresh = false;
+      const records = backfill.ingest.finish();
+      this.#progress.records += records;
+      if (records > 0) this.#fresh = false;
       tail.chunks = backfill.chunks;
       this.#ingest = backfill.ingest;
       this.#backfill = null;
@@ -602,8 +640,11 @@ export class FileTail {
     whole.identity = identity;
     whole.content = content;
     whole.incomplete = null;
+    this.#progress.wholeEncoding = sniffEncoding(content.subarray(0, 64)).encoding;
     this.#reportSkippedProblems();
-    return ingest.finish() > 0 ? 'changed' : 'unchanged';
+    const records = ingest.finish();
+    this.#progress.records += records;
+    return records > 0 ? 'changed' : 'unchanged';
   }
 
   /**

@@ -11,7 +11,7 @@ import type { FileEvent, SourceCounters } from './counters.js';
 import { BackfillQueue, type WarmupStatus } from './backfill-queue.js';
 import { ChangeHints } from './change-hints.js';
 import { FileGate } from './file-gate.js';
-import { FileTail, type FileProblems, type FileTailOptions, type ReadOutcome } from './file-tail.js';
+import { FileTail, type FileProblems, type FileReading, type FileTailOptions, type ReadOutcome } from './file-tail.js';
 import { READ_DEFAULTS, ReadScheduler, type ReadSchedulerOptions } from './read-scheduler.js';
 
 /** The circuit breaker of a file in a watched folder changed state. */
@@ -49,6 +49,17 @@ export interface SourceStatus {
   errors: number;
   /** The history still to read behind the tails of files opened tail first. */
   warmup: WarmupStatus;
+}
+
+/** One file being read, as the dashboard's sources panel shows it (GET /v1/sources). */
+export interface FileReport extends FileReading {
+  path: string;
+  format: string | null;
+  /** Its circuit breaker's state; null before its first read was scheduled. */
+  breaker: BreakerState | null;
+  /** Why its last read failed, while it is failing. */
+  failure: string | null;
+  problems: FileProblems;
 }
 
 export interface SourceWatcherOptions extends Omit<FileTailOptions, 'registry' | 'logger'> {
@@ -211,6 +222,19 @@ export class SourceWatcher {
   /** Files being read, with their format. */
   files(): { path: string; format: string | null }[] {
     return [...this.#tails.values()].map((tail) => ({ path: tail.path, format: tail.format?.name ?? null }));
+  }
+
+  /** Each file being read: how far, when, its breaker and its problems. */
+  fileReports(): FileReport[] {
+    const breakers = new Map(this.#scheduler.breakers());
+    return [...this.#tails.values()].map((tail) => ({
+      path: tail.path,
+      format: tail.format?.name ?? null,
+      ...tail.reading,
+      breaker: breakers.get(tail.path)?.state ?? null,
+      failure: tail.lastFailure ?? tail.refused,
+      problems: { ...tail.problems },
+    }));
   }
 
   /** The history still to read behind the tails of files opened tail first. */

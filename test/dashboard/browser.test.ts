@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,7 +67,7 @@ describe('the dashboard in a real browser', () => {
     page.on('websocket', (socket) => sockets.push(socket.url()));
 
     try {
-      await page.goto(`${first.url}/?token=t0k#XAUUSD`);
+      await page.goto(`${first.url}/?token=t0k#/XAUUSD/M5`);
       await expect
         .poll(
           () =>
@@ -80,7 +80,7 @@ describe('the dashboard in a real browser', () => {
       await expect.poll(() => page.locator('#connection').getAttribute('data-state'), WAIT).toBe('live');
       await expect.poll(() => page.locator('#health').textContent(), WAIT).toBe('health: HEALTHY');
       // The token was read, then taken out of the address bar (the hash stays).
-      expect(page.url()).toBe(`${first.url}/#XAUUSD`);
+      expect(page.url()).toBe(`${first.url}/#/XAUUSD/M5`);
       expect(await page.evaluate('location.search')).toBe('');
 
       // Values change as the simulator writes.
@@ -97,26 +97,18 @@ describe('the dashboard in a real browser', () => {
 
       // The selected symbol comes through the SDK over WebSocket, with its book; the token went along.
       await expect.poll(() => page.locator('#detail-state').textContent(), WAIT).toBe('live over WebSocket');
-      await expect.poll(() => page.locator('#book tbody tr').count(), WAIT).toBe(5);
+      await expect.poll(() => page.locator('#book tbody tr.bid').count(), WAIT).toBe(5);
+      expect(await page.locator('#book tbody tr.ask').count()).toBe(5);
       expect(sockets.some((url) => url.endsWith('/v1/ws?token=t0k'))).toBe(true);
 
       await cell(page, 'ESZ25_FUT_CME', 'symbol').click();
       await expect.poll(() => page.locator('#detail-symbol').textContent(), WAIT).toBe('ESZ25_FUT_CME');
-      await expect
-        .poll(
-          () =>
-            page
-              .locator('#sparkline polyline')
-              .getAttribute('points')
-              .then((points) => points?.split(' ').length ?? 0),
-          WAIT,
-        )
-        .toBeGreaterThan(20);
+      await expect.poll(() => page.evaluate<number>('globalThis.tapebridge.chart.data().length'), WAIT).toBeGreaterThan(5);
       // The simulator writes ESZ25_FUT_CME's market depth too (.depth): its book is shown.
       await expect.poll(() => page.locator('#book tbody tr').count(), WAIT).toBeGreaterThan(0);
       expect(await page.locator('#no-book').isVisible()).toBe(false);
       expect(await page.locator('#symbols tr[data-symbol="ESZ25_FUT_CME"]').getAttribute('aria-selected')).toBe('true');
-      expect(page.url()).toMatch(/#ESZ25_FUT_CME$/);
+      await expect.poll(() => page.url(), WAIT).toMatch(/#\/ESZ25_FUT_CME\/M5$/);
       await page.screenshot({ path: `${ARTIFACTS}dashboard.png` });
 
       // The files stop changing: every row turns stale while the connection stays live.
@@ -146,6 +138,157 @@ describe('the dashboard in a real browser', () => {
       expect(problems).toEqual([]);
     } finally {
       await simulator.close();
+    }
+  });
+});
+
+/** A candle as the chart holds it (lightweight-charts' series.data()). */
+interface Candle {
+  time: number;
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+}
+
+const chartState = (page: Page): Promise<{ timeframe: string; candles: Candle[]; setData: number; updates: number }> =>
+  page.evaluate(`(() => {
+    const chart = globalThis.tapebridge.chart;
+    return { timeframe: chart.timeframe, candles: chart.data().map(({ time, open, high, low, close }) => ({ time, open, high, low, close })), ...chart.stats };
+  })()`);
+
+describe('the chart, book ladder and sources panel of the dashboard', () => {
+  it('draws the candles of the document live, switches timeframe, shows the best bid and ask, lists every file and the problem of a bad one', async () => {
+    const dir = await tempDir();
+    const simulator = await startSimulator({ dir, updatesPerSecond: 10, historyMinutes: 60 });
+    const bridge = await startTestBridge([dir], BRIDGE);
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    /** The document's last bar of `timeframe`, as a candle. */
+    const lastBar = (symbol: string, timeframe: 'M1' | 'M5'): Candle | undefined => {
+      const bar = bridge.store.get(symbol)?.document.bars[timeframe]?.at(-1);
+      return bar && { time: bar.t / 1000, open: bar.o, high: bar.h, low: bar.l, close: bar.c };
+    };
+    try {
+      await page.goto(`${bridge.url}/#/ESZ25_FUT_CME/M5`);
+      // The chart's last candle is the document's last M5 bar (both read at each try: the simulator keeps writing).
+      await expect
+        .poll(async () => {
+          const { timeframe, candles } = await chartState(page);
+          return timeframe === 'M5' && candles.length > 5 && isDeepStrictEqual(candles.at(-1), lastBar('ESZ25_FUT_CME', 'M5'));
+        }, WAIT)
+        .toBe(true);
+      const m5 = await chartState(page);
+      expect(m5.candles.every((candle) => candle.time % 300 === 0)).toBe(true);
+      // Live: the forming bar moves through update(), with no redraw.
+      await expect.poll(async () => (await chartState(page)).updates, WAIT).toBeGreaterThan(m5.updates + 3);
+      expect((await chartState(page)).setData).toBe(m5.setData);
+
+      // Another timeframe: the series is M1's, and the address says so.
+      await page.locator('#timeframes button[value="M1"]').click();
+      await expect
+        .poll(async () => {
+          const { timeframe, candles } = await chartState(page);
+          return timeframe === 'M1' && candles.length > m5.candles.length && isDeepStrictEqual(candles.at(-1), lastBar('ESZ25_FUT_CME', 'M1'));
+        }, WAIT)
+        .toBe(true);
+      expect((await chartState(page)).candles.some((candle) => candle.time % 300 !== 0)).toBe(true);
+      await expect.poll(() => page.url(), WAIT).toMatch(/#\/ESZ25_FUT_CME\/M1$/);
+      expect(await page.locator('#timeframes button[aria-pressed="true"]').textContent()).toBe('M1');
+
+      // The search box and the keyboard: `/` focuses it, arrows move through the rows shown, Enter selects.
+      await page.keyboard.press('/');
+      await page.keyboard.type('usd');
+      await expect.poll(() => page.locator('#symbols tbody tr:visible').count(), WAIT).toBe(3);
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.locator('#detail-symbol').textContent(), WAIT).toBe('GBPUSD');
+      await page.locator('#search').fill('xau');
+      await page.locator('#search').press('Enter');
+      await expect.poll(() => page.locator('#detail-symbol').textContent(), WAIT).toBe('XAUUSD');
+      await expect.poll(() => page.url(), WAIT).toMatch(/#\/XAUUSD\/M5$/);
+
+      // The ladder: asks above, bids below, the best of each beside the spread; they are the document's.
+      const ladder = async (): Promise<[string | null, string | null]> => [
+        await page.locator('#book tbody tr.bid').first().getAttribute('data-price'),
+        await page.locator('#book tbody tr.ask').last().getAttribute('data-price'),
+      ];
+      await expect
+        .poll(async () => {
+          const book = bridge.store.get('XAUUSD')?.document.book;
+          return isDeepStrictEqual(await ladder(), [String(book?.bids[0]?.[0]), String(book?.asks[0]?.[0])]);
+        }, WAIT)
+        .toBe(true);
+      expect(await page.locator('#book tbody tr.spread').count()).toBe(1);
+
+      // The sources panel: one row per file in the folder.
+      const shown = (): Promise<string[]> =>
+        page
+          .locator('#sources tbody tr')
+          .evaluateAll((rows: { getAttribute(name: string): string | null }[]) => rows.map((row) => row.getAttribute('data-file') ?? ''));
+      const present = async (): Promise<string[]> => (await readdir(dir)).filter((name) => !name.endsWith('.tmp')).sort();
+      await expect.poll(async () => isDeepStrictEqual(await shown(), await present()), WAIT).toBe(true);
+      expect(await page.locator('#sources tr[data-file="ESZ25_FUT_CME.scid"] td.symbols').textContent()).toBe('ESZ25_FUT_CME');
+      expect(await page.locator('#sources tr[data-file="ESZ25_FUT_CME.scid"] td.breaker').textContent()).toBe('CLOSED');
+      // A bad file shows its problem, with where it was found; the filter finds it.
+      await writeFile(join(dir, 'BROKEN.scid'), 'not a Sierra Chart file, '.repeat(8));
+      await expect.poll(() => page.locator('#sources tr[data-file="BROKEN.scid"] td.problem').textContent(), WAIT).toMatch(/\(at byte \d+, /);
+      await page.locator('#sources-filter').fill('broken');
+      await expect.poll(() => shown(), WAIT).toEqual(['BROKEN.scid']);
+
+      // Health in human units, and the latency chart from /v1/stats.
+      await expect.poll(() => page.locator('#components li[data-component="memory"] .details').textContent(), WAIT).toMatch(/rss [\d.]+ MB/);
+      await expect.poll(() => page.locator('#latency-note').textContent(), WAIT).toMatch(/p50 [\d.]+ m?s · p99 [\d.]+ m?s/);
+      await page.screenshot({ path: `${ARTIFACTS}dashboard-chart.png`, fullPage: true });
+
+      // At phone width the panels stack: the chart below the table, the ladder below the chart, nothing wider than the screen.
+      await page.setViewportSize({ width: 390, height: 844 });
+      await expect.poll(() => page.locator('#symbols th.rate').isVisible(), WAIT).toBe(false);
+      const box = async (selector: string): Promise<{ x: number; y: number; width: number; height: number }> =>
+        (await page.locator(selector).boundingBox()) ?? { x: 0, y: 0, width: 0, height: 0 };
+      const [symbols, detail, book] = [await box('section.symbols'), await box('section.detail'), await box('section.book')];
+      expect(detail.y).toBeGreaterThanOrEqual(symbols.y + symbols.height);
+      expect(book.y).toBeGreaterThanOrEqual(detail.y + detail.height);
+      expect(detail.x + detail.width).toBeLessThanOrEqual(390);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+      await simulator.close();
+    }
+  });
+});
+
+describe('the dashboard for a token that sees some symbols', () => {
+  it('shows only those symbols, their files, and no latency', async () => {
+    const dir = await tempDir();
+    const files = new TerminalFiles(dir);
+    await files.create();
+    const token = 'fx-token-0123456789abcdef';
+    const bridge = await startTestBridge([dir], { ...BRIDGE, auth: { tokens: [{ name: 'fx', token, symbols: ['EUR*'] }] } });
+    const page = await context!.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    try {
+      await page.goto(`${bridge.url}/?token=${token}#/EURUSD/M1`);
+      const rows = (selector: string, attribute: string): Promise<(string | null)[]> =>
+        page
+          .locator(selector)
+          .evaluateAll((nodes: { getAttribute(name: string): string | null }[], name) => nodes.map((node) => node.getAttribute(name)), attribute);
+      await expect.poll(() => rows('#symbols tbody tr', 'data-symbol'), WAIT).toEqual(['EURUSD']);
+      await expect.poll(async () => (await rows('#sources tbody tr', 'data-file')).length, WAIT).toBeGreaterThan(0);
+      const symbols = await page.locator('#sources tbody td.symbols').allTextContents();
+      expect(symbols.every((text) => text === 'EURUSD')).toBe(true);
+      await expect.poll(() => page.evaluate<number>('globalThis.tapebridge.chart.data().length'), WAIT).toBeGreaterThan(0);
+      await expect.poll(() => page.locator('#latency-note').textContent(), WAIT).toMatch(/needs an admin token/);
+      expect(await page.locator('#components li').textContent()).toMatch(/HEALTHY \d/);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
     }
   });
 });

@@ -24,6 +24,7 @@ describe('the OpenAPI description', () => {
       '/v1/symbols/{symbol}/bars',
       '/v1/symbols/{symbol}/indicators',
       '/v1/sse',
+      '/v1/sources',
       '/v1/stats',
       '/v1/config',
       '/health',

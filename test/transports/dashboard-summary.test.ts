@@ -139,16 +139,35 @@ describe('the dashboard page', () => {
     expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const html = await page.text();
     expect(html).toContain('"fast-json-patch": "./vendor/fast-json-patch/index.mjs"');
-    for (const path of ['/app.js', '/style.css', '/client/index.js', '/vendor/fast-json-patch/index.mjs', '/vendor/eventsource-parser/index.js']) {
+    expect(html).toContain('"lightweight-charts": "./vendor/lightweight-charts/lightweight-charts.standalone.production.mjs"');
+    for (const path of [
+      '/app.js',
+      '/chart.js',
+      '/style.css',
+      '/client/index.js',
+      '/derive/indicators/ema.js',
+      '/vendor/fast-json-patch/index.mjs',
+      '/vendor/eventsource-parser/index.js',
+      '/vendor/lightweight-charts/lightweight-charts.standalone.production.mjs',
+    ]) {
       const response = await fetch(`${bridge.url}${path}`);
       expect(response.status, path).toBe(200);
       expect(response.headers.get('content-type'), path).toMatch(/^(application|text)\/(javascript|css)/);
     }
-    for (const path of ['/client/index.d.ts', '/vendor/fast-json-patch/package.json', '/vendor/eventsource-parser/index.cjs', '/../package.json']) {
+    for (const path of [
+      '/client/index.d.ts',
+      '/vendor/fast-json-patch/package.json',
+      '/vendor/eventsource-parser/index.cjs',
+      '/vendor/lightweight-charts/lightweight-charts.development.mjs',
+      '/derive/indicators/catalog.js',
+      '/derive/cache.js',
+      '/../package.json',
+    ]) {
       expect((await fetch(`${bridge.url}${path}`)).status, path).toBe(404);
     }
     const index = await getJson<{ name: string; routes: string[] }>(`${bridge.url}/v1`);
     expect(index.body.name).toBe('tapebridge');
     expect(index.body.routes).toContain('/v1/dashboard/sse');
+    expect(index.body.routes).toContain('/v1/sources');
   });
 });
