@@ -96,20 +96,23 @@ describe('LiveConfig', () => {
         ],
       },
       notify: { webhookUrl: 'https://hooks.example.com/T000/B000/xyz', webhookHeaders: { authorization: 'Bearer hook' } },
+      cluster: { redis: 'rediss://tapebridge:redis-pass@redis.example:6380' },
     });
     const shown = redact(initial) as Config;
+    expect(shown.cluster.redis).toBe(REDACTED);
     expect(shown.auth.tokens).toEqual([
       { name: 'bot', token: REDACTED },
       { name: 'ops', sha256: REDACTED, admin: true },
     ]);
     expect(shown.notify).toMatchObject({ webhookUrl: REDACTED, webhookHeaders: { authorization: REDACTED } });
-    expect(JSON.stringify(shown)).not.toMatch(/a-long-secret|hooks\.example|Bearer hook|aaaa/);
+    expect(JSON.stringify(shown)).not.toMatch(/a-long-secret|hooks\.example|Bearer hook|aaaa|redis-pass/);
 
     const { config } = live(initial);
     const change = await config.patch({ ...shown, journal: { size: 11 } });
     expect(change.changed).toEqual(['journal.size']);
     expect(config.current.auth).toEqual(initial.auth);
     expect(config.current.notify).toEqual(initial.notify);
+    expect(config.current.cluster).toEqual(initial.cluster);
     await expect(config.patch({ auth: { tokens: [{ name: 'new', token: REDACTED }] } })).rejects.toThrow(/\[redacted\] given as the token of "new"/);
   });
 

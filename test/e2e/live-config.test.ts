@@ -56,6 +56,12 @@ describe('configuration at run time', () => {
       'stream.compression.http',
       'stream.compression.thresholdBytes',
       'log.format',
+      'cluster.redis',
+      'cluster.nodeId',
+      'cluster.prefix',
+      'cluster.leaseMs',
+      'cluster.documentEvery',
+      'cluster.maxMessageBytes',
     ]);
 
     const applied = await patch({ journal: { size: 3 }, log: { level: 'debug' }, watch: { debounceMs: 7 } }, 'application/merge-patch+json');
