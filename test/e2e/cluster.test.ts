@@ -38,7 +38,12 @@ afterAll(async () => {
 });
 
 /** A node of the namespace `prefix`: an ingest of `folders`, or an edge without. */
-async function startNode(prefix: string, nodeId: string, folders: string[], extra: Record<string, unknown> = {}): Promise<BridgeProcess> {
+async function startNode(
+  prefix: string,
+  nodeId: string,
+  folders: string[],
+  { url = redis.url, env = {}, wait = true }: { url?: string; env?: Record<string, string>; wait?: boolean } = {},
+): Promise<BridgeProcess> {
   const dir = await tempDir();
   const configPath = join(dir, 'config.json');
   const port = await freePort();
@@ -46,13 +51,13 @@ async function startNode(prefix: string, nodeId: string, folders: string[], extr
     port,
     stream: { heartbeatMs: 200 },
     sources: folders.map((path) => ({ path })),
-    cluster: { redis: redis.url, prefix, nodeId, leaseMs: 1000 },
-    ...extra,
+    cluster: { redis: url, prefix, nodeId, leaseMs: 1000 },
   };
   await writeFile(configPath, JSON.stringify(config));
-  const node = new BridgeProcess(configPath, port);
+  const node = new BridgeProcess(configPath, port, env);
   nodes.push(node);
-  await node.start();
+  if (wait) await node.start();
+  else void node.start().catch(() => undefined);
   return node;
 }
 
@@ -101,7 +106,8 @@ async function converged(
 
 const trouble = (node: BridgeProcess): unknown => ({ errors: node.trouble.errorLines.map((line) => line.msg), crashes: node.trouble.crashes });
 
-describe('ingest and edge nodes through a real Redis', () => {
+// Several processes each: minutes on a loaded 2-core machine are possible, seconds are usual.
+describe('ingest and edge nodes through a real Redis', { timeout: 90_000 }, () => {
   it('one ingest and two edges: every edge lists every symbol and serves documents equal to the files, on WebSocket and SSE', async () => {
     const prefix = `t${++prefixes}`;
     const { dir, files } = await folderOfFiles();
@@ -244,5 +250,64 @@ describe('ingest and edge nodes through a real Redis', () => {
     for (const symbol of TerminalFiles.symbols) expect(fresh.get(symbol)?.epoch).not.toBe(before.get(symbol)?.epoch);
     expect(client.mirror.violations).toEqual([]);
     expect(trouble(edge)).toEqual({ errors: [], crashes: [] });
+  });
+
+  it('an edge stopped (SIGSTOP) does not slow the ingest, and catches up once it runs again (SIGCONT)', async () => {
+    const prefix = `t${++prefixes}`;
+    const { dir, files } = await folderOfFiles();
+    const ingest = await startNode(prefix, 'ingest-a', [dir]);
+    const edge = await startNode(prefix, 'edge-1', []);
+    const local = await WsClient.connect(ingest.url);
+    clients.push(local);
+    local.subscribe(['*']);
+    await converged(ingest, [edge], TerminalFiles.symbols, [(symbol) => local.document(symbol)], files);
+    process.kill(edge.pid as number, 'SIGSTOP');
+    try {
+      for (let round = 0; round < 10; round++) await files.step();
+      // The ingest's own clients and Redis go on while the edge does nothing at all.
+      await waitFor('the ingest read every round', async () => files.hasRead((await snapshot(ingest, 'XAUUSD'))?.data));
+      await waitFor(
+        'its local client has them',
+        async () => JSON.stringify(local.document('XAUUSD')?.data) === JSON.stringify((await snapshot(ingest, 'XAUUSD'))?.data),
+      );
+    } finally {
+      process.kill(edge.pid as number, 'SIGCONT');
+    }
+    await converged(ingest, [edge], TerminalFiles.symbols, [], files);
+    expect(trouble(edge)).toEqual({ errors: [], crashes: [] });
+  });
+});
+
+describe('a Redis behind TLS and a password (rediss://user:pass@…)', { timeout: 90_000 }, () => {
+  let secured: RedisServer;
+  beforeAll(async () => {
+    secured = await RedisServer.start({ tls: true });
+  });
+  afterAll(async () => {
+    await secured.close();
+  });
+
+  it('joins ingest and edge through it; a wrong password leaves the node DEGRADED naming why, and the URL never shows', async () => {
+    const prefix = `t${++prefixes}`;
+    const { dir, files } = await folderOfFiles();
+    const env = { NODE_EXTRA_CA_CERTS: secured.tls?.certFile ?? '' };
+    const ingest = await startNode(prefix, 'ingest-a', [dir], { url: secured.tlsUrl, env });
+    const edge = await startNode(prefix, 'edge-1', [], { url: secured.tlsUrl, env });
+    for (let round = 0; round < 3; round++) await files.step();
+    await converged(ingest, [edge], TerminalFiles.symbols, [], files);
+    const shown = await getJson<{ config: { cluster: { redis: string } } }>(`${edge.url}/v1/config`);
+    expect(JSON.stringify(shown.body)).not.toContain('secret');
+
+    const refused = await startNode(prefix, 'edge-2', [], { url: secured.tlsUrl.replace(':secret@', ':wrong@'), env, wait: false });
+    await waitFor(
+      'the refused edge DEGRADED',
+      async () => {
+        const health = await getJson<{ components: Record<string, { status: string; reason?: string }> }>(`${refused.url}/health`);
+        return (
+          health.body.components.cluster?.status === 'DEGRADED' && /WRONGPASS|invalid username-password/i.test(health.body.components.cluster.reason ?? '')
+        );
+      },
+      15_000,
+    );
   });
 });

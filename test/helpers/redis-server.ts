@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,16 +20,36 @@ export class RedisServer {
     readonly port: number,
     readonly dir: string,
     readonly persistent: boolean,
+    /** With TLS: its port, and the self-signed certificate (PEM) a client must trust. */
+    readonly tls: { port: number; certFile: string } | null,
   ) {}
 
-  static async start({ persistent = false }: { persistent?: boolean } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), await mkdtemp(join(tmpdir(), 'tapebridge-redis-')), persistent);
+  /**
+   * `tls`: also listen with TLS on a second port, with a self-signed certificate for 127.0.0.1
+   * (made by openssl), and accept only the user `tapebridge` with the password `secret`.
+   */
+  static async start({ persistent = false, tls = false }: { persistent?: boolean; tls?: boolean } = {}): Promise<RedisServer> {
+    const dir = await mkdtemp(join(tmpdir(), 'tapebridge-redis-'));
+    let secured: { port: number; certFile: string } | null = null;
+    if (tls) {
+      const certFile = join(dir, 'cert.pem');
+      // prettier-ignore
+      execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', certFile, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      secured = { port: await freePort(), certFile };
+    }
+    const server = new RedisServer(await freePort(), dir, persistent, secured);
     await server.restart();
     return server;
   }
 
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** The TLS address with the credentials in it (a server started with `tls`). */
+  get tlsUrl(): string {
+    if (!this.tls) throw new Error('this redis-server was started without TLS');
+    return `rediss://tapebridge:secret@127.0.0.1:${this.tls.port}`;
   }
 
   /** Starts it again on the same port and folder (after stop()). */
@@ -48,6 +68,20 @@ export class RedisServer {
       '--protected-mode',
       'no',
     ];
+    if (this.tls) {
+      args.push(
+        '--tls-port',
+        String(this.tls.port),
+        '--tls-cert-file',
+        this.tls.certFile,
+        '--tls-key-file',
+        join(this.dir, 'key.pem'),
+        '--tls-auth-clients',
+        'no',
+      );
+      // Each word of a directive is its own argument (redis-server joins them up to the next --).
+      args.push('--user', 'default', 'off', '--user', 'tapebridge', 'on', '>secret', '~*', '&*', '+@all');
+    }
     const child = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#output = [];
@@ -68,8 +102,8 @@ export class RedisServer {
 
   /** Deletes what it saved (while stopped): the next restart comes back empty. */
   async wipe(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
-    await mkdir(this.dir, { recursive: true });
+    await rm(join(this.dir, 'appendonlydir'), { recursive: true, force: true });
+    await rm(join(this.dir, 'dump.rdb'), { force: true });
   }
 
   async close(): Promise<void> {
@@ -84,7 +118,8 @@ export class RedisServer {
       socket.on('error', () => resolve(false));
       socket.on('connect', () => socket.write('PING\r\n'));
       socket.on('data', (data) => {
-        resolve(data.toString().startsWith('+PONG'));
+        // A server that wants a password is up too.
+        resolve(/^(\+PONG|-NOAUTH)/.test(data.toString()));
         socket.destroy();
       });
     });

@@ -37,6 +37,8 @@ export class BridgeProcess {
   constructor(
     readonly configPath: string,
     readonly port: number,
+    /** Environment variables beside the test's own (NODE_EXTRA_CA_CERTS for a private CA, say). */
+    readonly env: Record<string, string> = {},
   ) {}
 
   get url(): string {
@@ -52,7 +54,7 @@ export class BridgeProcess {
     this.#stopping = false;
     const child = spawn(process.execPath, [CLI, '--config', this.configPath, '--config-dir', '/nonexistent'], {
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'soak' },
+      env: { ...process.env, NODE_ENV: 'soak', ...this.env },
     });
     this.#child = child;
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (text) => this.#line(text));
