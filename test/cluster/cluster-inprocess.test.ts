@@ -70,4 +70,35 @@ describe('an ingest node and an edge node through Redis', () => {
     expect(client.mirror.violations).toEqual([]);
     await client.close();
   });
+
+  it("applies each node's tokens alike: an edge shows a token only its symbols", async () => {
+    const dir = await tempDir();
+    const files = new TerminalFiles(dir);
+    await files.create();
+    const logs = new LogCapture('warn');
+    const cluster = { redis: redis.url, prefix: 'auth', leaseMs: 1000 };
+    const auth = {
+      tokens: [
+        { name: 'fx-bot', token: 'fx-bot-token-0123456789', symbols: ['EURUSD'] },
+        { name: 'ops', token: 'ops-token-0123456789ab', admin: true },
+      ],
+    };
+    await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }], auth, cluster: { ...cluster, nodeId: 'ingest-1' } }), {
+      logger: logs.logger,
+    });
+    const edge = await startConfiguredBridge(resolveConfig({ port: 0, auth, cluster: { ...cluster, nodeId: 'edge-1' } }), { logger: logs.logger });
+    await waitFor('every symbol on the edge', () => TerminalFiles.symbols.every((symbol) => edge.store.get(symbol)));
+    const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });
+    const listed = await getJson<{ symbols: { symbol: string }[] }>(`${edge.url}/v1/symbols`, bearer('fx-bot-token-0123456789'));
+    expect(listed.body.symbols.map((entry) => entry.symbol)).toEqual(['EURUSD']);
+    expect((await getJson(`${edge.url}/v1/symbols/XAUUSD`, bearer('fx-bot-token-0123456789'))).status).toBe(403);
+    expect((await getJson(`${edge.url}/v1/symbols`)).status).toBe(401);
+    const client = await WsClient.connect(edge.url, '/v1/ws', bearer('fx-bot-token-0123456789'));
+    client.subscribe(['*']);
+    await waitFor('EURUSD', () => client.document('EURUSD'));
+    client.subscribe(['XAUUSD']);
+    await waitFor('FORBIDDEN', () => client.of('error').find((message) => message.code === 'FORBIDDEN'));
+    expect(client.of('snapshot').map((message) => message.symbol)).toEqual(['EURUSD']);
+    await client.close();
+  });
 });
