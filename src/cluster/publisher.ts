@@ -43,6 +43,9 @@ interface Written {
   readonly reset: boolean;
 }
 
+/** How long after a flush with failed writes the next one waits. */
+const RETRY_MS = 250;
+
 /** What this node knows of one symbol in Redis. */
 interface Link {
   /** This node holds the symbol's lease and writes it. */
@@ -181,7 +184,7 @@ export class ClusterPublisher {
   }
 
   #schedule(): void {
-    if (this.#scheduled || !this.#ready) return;
+    if (this.#scheduled || !this.#ready || this.#closed) return;
     this.#scheduled = true;
     setImmediate(() => {
       this.#scheduled = false;
@@ -189,9 +192,14 @@ export class ClusterPublisher {
     });
   }
 
-  /** One flush at a time; commits made meanwhile wait for the next one (scheduled when it ends). */
+  /**
+   * One flush at a time; commits made meanwhile wait for the next one, scheduled when it ends:
+   * at once, or RETRY_MS later when writes failed (Redis refusing them must not be asked again
+   * in a tight loop).
+   */
   #flush(): Promise<void> {
     if (this.#flushing) return this.#flushing;
+    const errorsBefore = this.counters.publishErrors.value;
     this.#flushing = this.#publishDirty()
       .catch((error: unknown) => {
         this.#lastError = (error as Error).message;
@@ -199,7 +207,9 @@ export class ClusterPublisher {
       })
       .finally(() => {
         this.#flushing = null;
-        if (this.#dirty.size > 0) this.#schedule();
+        if (this.#dirty.size === 0) return;
+        if (this.counters.publishErrors.value === errorsBefore) this.#schedule();
+        else setTimeout(() => this.#schedule(), RETRY_MS).unref();
       });
     return this.#flushing;
   }
@@ -209,8 +219,9 @@ export class ClusterPublisher {
     if (!this.#ready || epoch === null || this.#dirty.size === 0) return;
     const unasked = [...this.#dirty].filter((symbol) => this.#links.get(symbol)?.asked === false);
     if (unasked.length > 0) await this.#takeLeases(unasked);
+    // A symbol another node writes waits here for its lease (taking it marks the symbol again).
     const symbols = [...this.#dirty].filter((symbol) => this.#links.get(symbol)?.owned);
-    for (const symbol of symbols) this.#dirty.delete(symbol);
+    this.#dirty.clear();
     await Promise.all(symbols.map((symbol) => this.#syncIfNeeded(symbol, epoch)));
     const pipeline = this.redis.pipeline();
     const sent: Written[] = [];
