@@ -8,6 +8,9 @@ import type { ClusterKeys } from './keys.js';
 import { applyOrThrow, ClusterDataError, parseVersion, readTop, readVersionsAfter, type RemoteVersion } from './remote-state.js';
 import { EPOCH_PATTERN } from '../state/persist.js';
 
+/** How long after a read of the namespace that failed the next one starts. */
+const RETRY_MS = 250;
+
 export interface MirrorOptions {
   /** Largest message or document taken from Redis (cluster.maxMessageBytes). */
   readonly maxMessageBytes: number;
@@ -156,10 +159,11 @@ export class ClusterMirror {
   }
 
   /** Brings `symbol` to its top version in Redis: the stream's versions after the one held, else its whole document. */
-  async #catchUp(symbol: string): Promise<void> {
+  /** False when Redis could not be read (bad data is reported and counts as read). */
+  async #catchUp(symbol: string): Promise<boolean> {
     if (this.#catchingUp.has(symbol)) {
       this.#again.add(symbol);
-      return;
+      return true;
     }
     this.#catchingUp.add(symbol);
     try {
@@ -167,9 +171,14 @@ export class ClusterMirror {
         this.#again.delete(symbol);
         await this.#readUp(symbol);
       } while (this.#again.has(symbol) && !this.#closed);
+      return true;
     } catch (error) {
-      if (error instanceof ClusterDataError) this.#bad(error);
-      else this.#lastError = (error as Error).message;
+      if (!(error instanceof ClusterDataError)) {
+        this.#lastError = (error as Error).message;
+        return false;
+      }
+      this.#bad(error);
+      return true;
     } finally {
       this.#catchingUp.delete(symbol);
     }
@@ -194,6 +203,7 @@ export class ClusterMirror {
 
   /** Reads the namespace again: its epoch (a new one starts every symbol over), then every symbol. */
   #resyncAll(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
     this.#resyncsWanted++;
     if (this.#resyncing) return this.#resyncing;
     this.#resyncing = (async () => {
@@ -223,13 +233,19 @@ export class ClusterMirror {
       this.store.adoptEpoch(epoch);
     }
     const symbols = epoch === null ? [] : await this.redis.smembers(this.keys.symbols);
-    await Promise.all(
+    const read = await Promise.all(
       symbols.map(async (symbol) => {
         const problem = symbolNameProblem(symbol);
-        if (problem) this.#bad(new ClusterDataError(`${this.keys.symbols} member`, problem));
-        else await this.#catchUp(symbol);
+        if (!problem) return this.#catchUp(symbol);
+        this.#bad(new ClusterDataError(`${this.keys.symbols} member`, problem));
+        return true;
       }),
     );
+    if (read.includes(false)) {
+      // Still DEGRADED (#lastError says why): the whole namespace is read again shortly.
+      setTimeout(() => void this.#resyncAll(), RETRY_MS).unref();
+      return;
+    }
     this.#lastError = null;
     this.#firstSync();
   }
