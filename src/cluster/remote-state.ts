@@ -25,14 +25,7 @@ const OPS = new Set(['add', 'remove', 'replace']);
 
 /** A stream entry's or channel message's text as a version of `symbol`; throws ClusterDataError. */
 export function parseVersion(text: string, symbol: string, key: string, maxBytes: number): RemoteVersion {
-  if (text.length > maxBytes) throw new ClusterDataError(key, `message of ${text.length} characters is over cluster.maxMessageBytes (${maxBytes})`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ClusterDataError(key, `not JSON (${(error as Error).message})`);
-  }
-  if (!isRecord(value)) throw new ClusterDataError(key, 'not a JSON object');
+  const value = jsonObjectOf(text, 'message', key, maxBytes);
   const { type, epoch, seq } = value;
   if (value.symbol !== symbol) throw new ClusterDataError(key, `names symbol ${JSON.stringify(value.symbol)}, not ${JSON.stringify(symbol)}`);
   if (typeof epoch !== 'string' || !EPOCH_PATTERN.test(epoch)) throw new ClusterDataError(key, 'has no valid epoch');
@@ -117,16 +110,22 @@ async function readLog(redis: Redis, keys: ClusterKeys, symbol: string, start: s
 }
 
 function storedDocument(text: string, symbol: string, epoch: string, key: string, maxBytes: number): RemoteTop {
-  if (text.length > maxBytes) throw new ClusterDataError(key, `document of ${text.length} characters is over cluster.maxMessageBytes (${maxBytes})`);
+  const value = jsonObjectOf(text, 'document', key, maxBytes);
+  if (typeof value.seq !== 'number' || !Number.isSafeInteger(value.seq) || value.seq < 1) throw new ClusterDataError(key, 'is not {"seq","data"}');
+  return { epoch, seq: value.seq, document: documentOf(value.data, symbol, key) };
+}
+
+/** `text` (a `what` found at `key`) as a JSON object, within `maxBytes`. */
+function jsonObjectOf(text: string, what: string, key: string, maxBytes: number): Record<string, unknown> {
+  if (text.length > maxBytes) throw new ClusterDataError(key, `${what} of ${text.length} characters is over cluster.maxMessageBytes (${maxBytes})`);
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw new ClusterDataError(key, `not JSON (${(error as Error).message})`);
   }
-  if (!isRecord(value) || typeof value.seq !== 'number' || !Number.isSafeInteger(value.seq) || value.seq < 1)
-    throw new ClusterDataError(key, 'is not {"seq","data"}');
-  return { epoch, seq: value.seq, document: documentOf(value.data, symbol, key) };
+  if (!isRecord(value)) throw new ClusterDataError(key, 'not a JSON object');
+  return value;
 }
 
 function opsOf(value: unknown, key: string): PatchOperation[] {

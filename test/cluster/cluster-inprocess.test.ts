@@ -22,13 +22,19 @@ interface SymbolBody {
   data: unknown;
 }
 
+/** Terminal files in a folder, a log, and the cluster settings of namespace `prefix`. */
+async function namespace(
+  prefix: string,
+): Promise<{ dir: string; files: TerminalFiles; logs: LogCapture; cluster: { redis: string; prefix: string; leaseMs: number } }> {
+  const dir = await tempDir();
+  const files = new TerminalFiles(dir);
+  await files.create();
+  return { dir, files, logs: new LogCapture('warn'), cluster: { redis: redis.url, prefix, leaseMs: 1000 } };
+}
+
 describe('an ingest node and an edge node through Redis', () => {
   it('serve equal documents, an edge client follows every change, and goes on with patches when the ingest restarts', async () => {
-    const dir = await tempDir();
-    const files = new TerminalFiles(dir);
-    await files.create();
-    const logs = new LogCapture('warn');
-    const cluster = { redis: redis.url, prefix: 'inproc', leaseMs: 1000 };
+    const { dir, files, logs, cluster } = await namespace('inproc');
     const ingest = await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }], cluster: { ...cluster, nodeId: 'ingest-1' } }), {
       logger: logs.logger,
     });
@@ -72,11 +78,7 @@ describe('an ingest node and an edge node through Redis', () => {
   });
 
   it("applies each node's tokens alike: an edge shows a token only its symbols", async () => {
-    const dir = await tempDir();
-    const files = new TerminalFiles(dir);
-    await files.create();
-    const logs = new LogCapture('warn');
-    const cluster = { redis: redis.url, prefix: 'auth', leaseMs: 1000 };
+    const { dir, logs, cluster } = await namespace('auth');
     const auth = {
       tokens: [
         { name: 'fx-bot', token: 'fx-bot-token-0123456789', symbols: ['EURUSD'] },
