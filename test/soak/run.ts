@@ -119,6 +119,8 @@ export interface RestartReport {
   resyncMs: { max: number; median: number } | null;
   /** Snapshots the clients received on the way (must be 0 where the epoch is kept; an edge's SSE clients, whose cursor the other edge does not know, excepted). */
   snapshots: number;
+  /** Those snapshots by client. */
+  snapshotsBy: Record<string, number>;
   problem: string | null;
 }
 
@@ -186,18 +188,26 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   const summary = emptySummary(options, allSymbols.length, feeds);
   const divergences = summary.divergences.details;
   const clients: SoakClient[] = [];
+  /** Clients that stay with their edge when it dies (one that names it, a sticky session): they resume on its next process. */
+  const pinned = new Set<SoakClient>();
   for (let i = 0; i < options.rawClients; i++) {
     const wants = i % 2 === 0 ? '*' : subset(allSymbols, random);
-    // Split across the edges: each client starts on its own and fails over to the next.
+    // Split across the edges: each client starts on its own and fails over to the next, but one in four.
     const urls = servingUrls.map((_, k) => servingUrls[(i + k) % servingUrls.length] as string);
-    const client = new RawClient(`raw${i}`, urls, i % 3 === 2 ? 'sse' : 'ws', wants);
+    const client = new RawClient(`raw${i}`, i % 4 === 2 ? urls.slice(0, 1) : urls, i % 3 === 2 ? 'sse' : 'ws', wants);
+    if (i % 4 === 2) pinned.add(client);
     client.start();
     clients.push(client);
   }
-  for (let i = 0; i < options.sdkClients; i++)
-    clients.push(
-      await SdkClient.start(`sdk${i}`, servingUrls[i % servingUrls.length] as string, i === options.sdkClients - 1 ? subset(allSymbols, random) : '*'),
+  for (let i = 0; i < options.sdkClients; i++) {
+    const client = await SdkClient.start(
+      `sdk${i}`,
+      servingUrls[i % servingUrls.length] as string,
+      i === options.sdkClients - 1 ? subset(allSymbols, random) : '*',
     );
+    if (Math.floor(i / 2) % 2 === 0) pinned.add(client);
+    clients.push(client);
+  }
 
   const rss: { second: number; bytes: number; process: number }[] = [];
   let processNumber = 0;
@@ -422,12 +432,13 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
       report.resyncMs = { max: Math.round(times[times.length - 1] as number), median: Math.round(times[Math.floor(times.length / 2)] as number) };
     const received = clients.map((client, i) => [client, snapshotCount(client) - (snapshotsBefore[i] as number)] as const).filter(([, count]) => count > 0);
     report.snapshots = received.reduce((sum, [, count]) => sum + count, 0);
+    report.snapshotsBy = Object.fromEntries(received.map(([client, count]) => [client.name, count]));
     const unexpected = received.filter(([client]) => !mayResnapshot(client));
     if (unexpected.length > 0)
       report.problem = `snapshots where clients should resume: ${unexpected.map(([client, count]) => `${client.name} ${count}`).join(', ')}`;
     summary.restarts.push(report);
     log(
-      `soak: ${report.kind} at ${report.atSecond} s: ${report.sameEpoch ? 'same' : 'new'} epoch, clients back in ${report.resyncMs?.max ?? '?'} ms, ${report.snapshots} snapshots${report.problem ? `; PROBLEM: ${report.problem}` : ''}`,
+      `soak: ${report.kind} at ${report.atSecond} s: ${report.sameEpoch ? 'same' : 'new'} epoch, clients back in ${report.resyncMs?.max ?? '?'} ms, ${report.snapshots} snapshots ${JSON.stringify(report.snapshotsBy)}${report.problem ? `; PROBLEM: ${report.problem}` : ''}`,
     );
     acting.paused = false;
   };
@@ -441,7 +452,7 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     const atSecond = Math.round((performance.now() - started) / 1000);
     const code = await bridge.stop(kind === 'crash' ? 'SIGKILL' : 'SIGTERM');
     processNumber++;
-    const report: RestartReport = { kind, atSecond, sameEpoch: false, resyncMs: null, snapshots: 0, problem: null };
+    const report: RestartReport = { kind, atSecond, sameEpoch: false, resyncMs: null, snapshots: 0, snapshotsBy: {}, problem: null };
     if (kind === 'clean' && code !== 0) report.problem = `a clean shutdown exited with ${code}`;
     const { listenedAt } = await bridge.start();
     const after = await epochOf();
@@ -457,10 +468,10 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   };
 
   /**
-   * Kills edge `index` (SIGKILL): its clients move to the other edge (a raw client on its own
-   * when refused, an SDK's proxy as a load balancer's health check would) and resume there;
-   * WebSocket with no snapshot, SSE with fresh ones (a cursor names the edge it came from).
-   * Then the edge starts again.
+   * Kills edge `index` (SIGKILL) and starts it again: its clients move to the other edge (a
+   * raw client on its own when refused, an SDK's proxy as a load balancer's health check
+   * would), but the pinned ones, which wait for its next process. Either way they resume:
+   * WebSocket with no snapshot, SSE with fresh ones (a cursor names the edge process it came from).
    */
   const killEdge = async (index: number): Promise<void> => {
     const doomed = edges[index] as BridgeProcess;
@@ -474,24 +485,27 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
       sameEpoch: false,
       resyncMs: null,
       snapshots: 0,
+      snapshotsBy: {},
       problem: null,
     };
     await doomed.stop('SIGKILL');
     const killedAt = performance.now();
-    for (const client of clients) if (client instanceof SdkClient && client.target === doomed.url) client.moveTo(survivor.url);
+    for (const client of clients) if (client instanceof SdkClient && client.target === doomed.url && !pinned.has(client)) client.moveTo(survivor.url);
     const after = (await getJson<{ epoch: string }>(`${survivor.url}/v1`)).epoch;
     report.sameEpoch = after === before;
     if (!report.sameEpoch) report.problem = 'the other edge is in another epoch';
-    // The SDK may be on SSE or long polling after a disruption shortly before: only raw WebSocket clients are held to no snapshot.
+    await doomed.start();
+    // Held to no snapshot: the raw WebSocket clients that moved. The SDK may be on SSE or long
+    // polling after a disruption shortly before; and an edge's journal starts at its own start,
+    // so a pinned client that missed versions meanwhile resumes on its next process with snapshots.
     await awaitClients(
       report,
       after,
       await listVersions(survivor.url),
       killedAt,
       snapshotsBefore,
-      (client) => !(client instanceof RawClient) || onSse.has(client) || client.transport === 'sse',
+      (client) => pinned.has(client) || !(client instanceof RawClient) || onSse.has(client) || client.transport === 'sse',
     );
-    await doomed.start();
   };
 
   // The timeline: checkpoints spread over the run, a crash and a clean restart in its first
