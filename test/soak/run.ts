@@ -117,7 +117,11 @@ export interface RestartReport {
    * (the others): max and median over clients.
    */
   resyncMs: { max: number; median: number } | null;
-  /** Snapshots the clients received on the way (must be 0 where the epoch is kept; an edge's SSE clients, whose cursor the other edge does not know, excepted). */
+  /**
+   * Snapshots the clients received on the way: none where the epoch is kept, but, when an edge
+   * dies, those of SSE clients (a cursor names the edge process it came from), of pinned
+   * clients (a restarted edge's journal starts at its start) and of the SDK (maybe on SSE).
+   */
   snapshots: number;
   /** Those snapshots by client. */
   snapshotsBy: Record<string, number>;
