@@ -4,10 +4,12 @@ import { parseArgs } from 'node:util';
 import { runSoak, SOAK_DEFAULTS, type SoakSummary } from '../test/soak/run.js';
 
 /**
- * `npm run soak -- --minutes N [--seed S] [--symbols N] [--out FILE]`: the randomized soak
- * (docs/reliability.md). Prints a summary, writes it as JSON (bench/results/soak.json by
- * default) and exits 1 unless it passed: zero divergence, zero violation, zero unhandled
- * error, both restarts as expected, memory flat.
+ * `npm run soak -- --minutes N [--seed S] [--symbols N] [--redis] [--out FILE]`: the randomized
+ * soak (docs/reliability.md); `--redis` runs it through a real Redis, the bridge as the ingest
+ * node and the clients on two edge nodes. Prints a summary, writes it as JSON
+ * (bench/results/soak.json by default, soak-redis.json with --redis) and exits 1 unless it
+ * passed: zero divergence, zero violation, zero unhandled error, every restart as expected,
+ * memory flat.
  */
 
 const { values } = parseArgs({
@@ -16,6 +18,7 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     symbols: { type: 'string' },
     'writes-per-second': { type: 'string' },
+    redis: { type: 'boolean' },
     out: { type: 'string' },
   },
 });
@@ -31,10 +34,11 @@ const summary = await runSoak({
   seed: number(values.seed, SOAK_DEFAULTS.seed),
   symbols: number(values.symbols, SOAK_DEFAULTS.symbols),
   writesPerSecond: number(values['writes-per-second'], SOAK_DEFAULTS.writesPerSecond),
+  redis: values.redis ?? false,
   log: (line) => process.stderr.write(`${line}\n`),
 });
 process.stdout.write(`${format(summary)}\n`);
-const out = values.out ?? 'bench/results/soak.json';
+const out = values.out ?? (values.redis ? 'bench/results/soak-redis.json' : 'bench/results/soak.json');
 await mkdir(dirname(out), { recursive: true });
 await writeFile(out, `${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...summary }, null, 2)}\n`);
 process.exitCode = summary.passed ? 0 : 1;
@@ -48,17 +52,18 @@ function format(s: SoakSummary): string {
     .join(', ');
   const restarts = s.restarts.map(
     (r) =>
-      `${r.kind} at ${r.atSecond} s: ${r.sameEpoch ? 'same' : 'new'} epoch, clients back in ${r.resyncMs?.max ?? '?'} ms (median ${r.resyncMs?.median ?? '?'}), ${r.snapshots} snapshots${r.problem ? `, PROBLEM ${r.problem}` : ''}`,
+      `${r.kind === 'edge-crash' ? 'an edge killed' : r.kind} at ${r.atSecond} s: ${r.sameEpoch ? 'same' : 'new'} epoch, clients back in ${r.resyncMs?.max ?? '?'} ms (median ${r.resyncMs?.median ?? '?'}), ${r.snapshots} snapshots${r.problem ? `, PROBLEM ${r.problem}` : ''}`,
   );
   return [
-    `soak ${s.passed ? 'PASSED' : 'FAILED'}: ${s.minutes} min (${s.wallSeconds} s wall), seed ${s.seed}, ${s.symbols} symbols in ${Object.values(s.files).reduce((a, b) => a + b, 0)} files (${Object.entries(
+    `soak ${s.passed ? 'PASSED' : 'FAILED'}: ${s.minutes} min (${s.wallSeconds} s wall)${s.edges > 0 ? `, through Redis with ${s.edges} edges` : ''}, seed ${s.seed}, ${s.symbols} symbols in ${Object.values(s.files).reduce((a, b) => a + b, 0)} files (${Object.entries(
       s.files,
     )
       .map(([f, n]) => `${f} ${n}`)
       .join(', ')})`,
     `  operations: ${s.operations.writes} writes, ${Object.values(s.operations.faults).reduce((a, b) => a + b, 0)} faults injected (${faults}), ${s.operations.repairs} repairs, ${s.operations.checkpoints} checkpoints`,
     `  client actions: ${actions}`,
-    `  divergences: ${s.divergences.count} (clients vs bridge ${s.divergences.clientsVsBridge}, bridge vs files ${s.divergences.bridgeVsFiles})`,
+    `  delivered: ${s.delivered.clients} clients took ${s.delivered.patches} patches and ${s.delivered.snapshots} snapshots (${s.delivered.duplicates} repeats of a patch already applied)`,
+    `  divergences: ${s.divergences.count} (clients vs ${s.edges > 0 ? 'edges' : 'bridge'} ${s.divergences.clientsVsBridge}${s.edges > 0 ? `, edges vs ingest ${s.divergences.edgesVsBridge}` : ''}, bridge vs files ${s.divergences.bridgeVsFiles})`,
     ...s.divergences.details.slice(0, 10).map((d) => `    checkpoint ${d.checkpoint}, ${d.what}, ${d.symbol}: ${d.detail}`),
     `  violations (unannounced gaps, patches that do not apply): ${s.violations.count}`,
     ...s.violations.details.slice(0, 10).map((v) => `    ${v}`),

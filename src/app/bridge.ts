@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -214,7 +215,10 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
         });
   const cache = new DerivedCache(config.cache, metrics.cache);
   const node = nodeIdOf(config);
-  const hub = new Hub({ store, logger, counters: metrics.hub, cursorScope: role === 'edge' ? node : null }, config.stream);
+  // An edge's commit counter starts again with each process: a cursor of its previous one, under
+  // the same node id, must not be read as one of this one's (it would skip what came in between).
+  const cursorScope = role === 'edge' ? `${node}.${randomBytes(3).toString('hex')}` : null;
+  const hub = new Hub({ store, logger, counters: metrics.hub, cursorScope }, config.stream);
   const loader = options.configLoader;
   const live = new LiveConfig(config, {
     ...(options.configLayers ? { base: options.configLayers } : {}),

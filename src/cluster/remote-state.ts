@@ -64,7 +64,8 @@ export async function readVersionsAfter(
 
 /**
  * The symbol's top version: its stored document with the stream's versions after it (or the
- * last whole document in the stream). Null when Redis holds nothing of the symbol; throws
+ * last whole document in the stream), at least the version the meta hash names when read (a
+ * later one when one was published meanwhile). Null when Redis holds nothing of the symbol; throws
  * ClusterDataError when what it holds does not add up.
  */
 export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, maxBytes: number): Promise<RemoteTop | null> {
@@ -82,7 +83,9 @@ export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, m
     else if (base && version.seq > base.seq + 1) throw new ClusterDataError(keys.log(symbol), `has no version ${base.seq + 1} (next is ${version.seq})`);
   }
   if (!base) throw new ClusterDataError(keys.doc(symbol), `holds no document, and the stream no whole version, to rebuild version ${topSeq} from`);
-  if (base.seq !== topSeq) throw new ClusterDataError(keys.meta(symbol), `says version ${topSeq}, the document and stream give ${base.seq}`);
+  // The stream is read after the meta hash: a version published in between takes it past the
+  // seq read, and is as good (the script writes both at once). Behind it is what does not add up.
+  if (base.seq < topSeq) throw new ClusterDataError(keys.meta(symbol), `says version ${topSeq}, the document and stream give ${base.seq}`);
   return base;
 }
 

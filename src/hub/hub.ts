@@ -59,9 +59,10 @@ export interface HubDeps {
   logger: Logger;
   counters?: HubCounters | null;
   /**
-   * What SSE cursors name beside the epoch (an edge node's id): an edge's commit counter is its
-   * own, so a cursor taken on another node of the same epoch must not be read as one of this
-   * node's. Null on a single node, whose cursors name the epoch alone.
+   * What SSE cursors name beside the epoch (an edge node's id and process): an edge's commit
+   * counter is its own, so a cursor taken on another node of the same epoch, or on this node
+   * before it restarted, must not be read as one of this one's. Null on a single node, whose
+   * cursors name the epoch alone.
    */
   cursorScope?: string | null;
 }

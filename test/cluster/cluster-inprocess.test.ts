@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/app/config.js';
 import { LogCapture, startConfiguredBridge } from '../helpers/bridge.js';
-import { getJson, WsClient } from '../helpers/clients.js';
+import { getJson, SseClient, WsClient } from '../helpers/clients.js';
 import { RedisServer } from '../helpers/redis-server.js';
 import { TerminalFiles } from '../helpers/terminal-files.js';
 import { tempDir } from '../helpers/temp.js';
@@ -102,5 +102,31 @@ describe('an ingest node and an edge node through Redis', () => {
     await waitFor('FORBIDDEN', () => client.of('error').find((message) => message.code === 'FORBIDDEN'));
     expect(client.of('snapshot').map((message) => message.symbol)).toEqual(['EURUSD']);
     await client.close();
+  });
+
+  it('an edge restarted under the same node id gives an SSE cursor of its previous process fresh snapshots, not a gap', async () => {
+    const { dir, files, logs, cluster } = await namespace('inproc-sse');
+    const ingest = await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }], cluster: { ...cluster, nodeId: 'ingest-1' } }), {
+      logger: logs.logger,
+    });
+    const edgeConfig = resolveConfig({ port: 0, cluster: { ...cluster, nodeId: 'edge-same' } });
+    const equalToIngest = (client: SseClient) => (): boolean =>
+      TerminalFiles.symbols.every((symbol) => JSON.stringify(client.mirror.documents.get(symbol)?.data) === ingest.store.get(symbol)?.documentJson());
+    const first = await startConfiguredBridge(edgeConfig, { logger: logs.logger });
+    const before = await SseClient.connect(first.url, 'symbols=*');
+    for (let round = 0; round < 5; round++) await files.step();
+    await waitFor('the first edge client equal to the ingest', equalToIngest(before));
+    before.close();
+    await first.close();
+    // Versions made while no edge ran: the restarted edge's commit counter starts again below the cursor.
+    for (let round = 0; round < 3; round++) await files.step();
+    await waitFor('the ingest read every round', () => files.hasRead(ingest.store.get('XAUUSD')?.document));
+    const again = await startConfiguredBridge(edgeConfig, { logger: logs.logger });
+    const after = await SseClient.connect(again.url, 'symbols=*', { 'last-event-id': before.lastEventId ?? '' }, before.mirror.documents);
+    for (let round = 0; round < 2; round++) await files.step();
+    await waitFor('the client of the restarted edge equal to the ingest', equalToIngest(after));
+    expect(after.mirror.violations).toEqual([]);
+    expect(after.events.filter((event) => event.event === 'snapshot')).toHaveLength(TerminalFiles.symbols.length);
+    after.close();
   });
 });

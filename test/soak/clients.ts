@@ -38,7 +38,8 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * snapshot, then patches whose seq is exactly one above the version held, in its epoch.
  * Anything else is a violation, except a repeat of a patch it already applied (a resume
  * overlapping traffic in flight), which must carry the same ops. It speaks WebSocket
- * (resuming with `(epoch, seq)`) or SSE (resuming with Last-Event-ID), and switches.
+ * (resuming with `(epoch, seq)`) or SSE (resuming with Last-Event-ID), and switches. Given
+ * several URLs (the edges of a cluster), a connection refused moves it to the next one.
  */
 export class RawClient implements SoakClient {
   readonly violations: string[] = [];
@@ -54,14 +55,25 @@ export class RawClient implements SoakClient {
   #stallTimer: NodeJS.Timeout | null = null;
   #reconnectTimer: NodeJS.Timeout | null = null;
   #closed = false;
+  /** The URL connected to, of `urls`: a connection refused moves to the next (a client failing over to another edge). */
+  #at = 0;
+  #opened = false;
 
   constructor(
     readonly name: string,
-    private readonly url: string,
+    private readonly urls: readonly string[],
     transport: 'ws' | 'sse',
     readonly wants: '*' | ReadonlySet<string>,
   ) {
     this.#transport = transport;
+  }
+
+  get transport(): 'ws' | 'sse' {
+    return this.#transport;
+  }
+
+  get #url(): string {
+    return this.urls[this.#at % this.urls.length] as string;
   }
 
   held(symbol: string): HeldVersion | undefined {
@@ -130,20 +142,26 @@ export class RawClient implements SoakClient {
     this.#reconnectTimer = null;
     if (this.#closed) return;
     this.counts.connections = (this.counts.connections ?? 0) + 1;
+    this.#opened = false;
     if (this.#transport === 'ws') this.#connectWs();
     else this.#connectSse();
   }
 
   #ended(): void {
     if (this.#closed || this.#reconnectTimer) return;
+    if (!this.#opened && this.urls.length > 1) {
+      this.#at++;
+      this.counts.failovers = (this.counts.failovers ?? 0) + 1;
+    }
     this.#ws = null;
     this.#sse = null;
     this.#reconnectTimer = setTimeout(() => this.#connect(), 50 + Math.floor(Math.random() * 250));
   }
 
   #connectWs(): void {
-    const socket = new WebSocket(`${this.url.replace(/^http/, 'ws')}/v1/ws`);
+    const socket = new WebSocket(`${this.#url.replace(/^http/, 'ws')}/v1/ws`);
     this.#ws = socket;
+    socket.on('open', () => (this.#opened = true));
     socket.on('message', (data) => {
       const message = JSON.parse(frameText(data)) as ServerMessage;
       if (message.type === 'hello') {
@@ -162,12 +180,13 @@ export class RawClient implements SoakClient {
   #connectSse(): void {
     const symbols = this.wants === '*' ? '*' : [...this.wants].join(',');
     const headers: Record<string, string> = { accept: 'text/event-stream', ...(this.#lastEventId ? { 'last-event-id': this.#lastEventId } : {}) };
-    const req = request(`${this.url}/v1/sse?symbols=${encodeURIComponent(symbols)}`, { headers });
+    const req = request(`${this.#url}/v1/sse?symbols=${encodeURIComponent(symbols)}`, { headers });
     const sse: { request: ClientRequest; response: IncomingMessage | null } = { request: req, response: null };
     this.#sse = sse;
     this.#buffer = '';
     req.on('response', (response) => {
       sse.response = response;
+      this.#opened = response.statusCode === 200;
       if (response.statusCode !== 200) {
         response.resume();
         response.on('end', () => this.#sse === sse && this.#ended());
@@ -313,6 +332,8 @@ export class SdkClient implements SoakClient {
     readonly name: string,
     readonly proxy: CuttingProxy,
     readonly wants: '*' | ReadonlySet<string>,
+    /** The bridge (or edge) its proxy forwards to. */
+    public target: string,
   ) {
     this.client = connect(proxy.url, SDK_OPTIONS);
     const count = (name: ClientEventName): void => {
@@ -336,7 +357,13 @@ export class SdkClient implements SoakClient {
   }
 
   static async start(name: string, bridgeUrl: string, wants: '*' | ReadonlySet<string>): Promise<SdkClient> {
-    return new SdkClient(name, await CuttingProxy.start(bridgeUrl), wants);
+    return new SdkClient(name, await CuttingProxy.start(bridgeUrl), wants, bridgeUrl);
+  }
+
+  /** Its proxy forwards to `url` from now on, as a load balancer does once a health check took a node out. */
+  moveTo(url: string): void {
+    this.target = url;
+    this.proxy.retarget(url);
   }
 
   held(symbol: string): HeldVersion | undefined {

@@ -12,6 +12,7 @@ import { BridgeProcess, type LogLine } from './bridge-process.js';
 import { RawClient, SdkClient, type SoakClient } from './clients.js';
 import { buildFeeds, FAULTS, SimClock, sourcesOf, wholeFileSymbols, type Fault, type Feed, type Random, type SoakFolders } from './feeds.js';
 import { freePort } from '../helpers/ports.js';
+import { RedisServer } from '../helpers/redis-server.js';
 
 /**
  * The randomized soak (docs/reliability.md). Writers append, cut records short, truncate and
@@ -21,6 +22,12 @@ import { freePort } from '../helpers/ports.js';
  * journal: same epoch). At checkpoints the writers pause and every client's documents must
  * equal the bridge's HTTP snapshots, and those must equal what a second, fresh bridge reads
  * from the same files.
+ *
+ * With `redis`, the same runs through a real Redis: the bridge is the ingest node, two edge
+ * nodes serve every client (split across both), and each edge is killed once (its clients
+ * move to the other). Redis keeps the epoch and seq, so both restarts of the ingest keep the
+ * epoch the clients see, with no snapshot. At checkpoints both edges must also serve the
+ * ingest's documents, at one version.
  */
 
 export interface SoakOptions {
@@ -38,6 +45,8 @@ export interface SoakOptions {
   checkpoints: number;
   /** RSS slope above which memory is not flat (MB per minute, over the second half). */
   rssSlopeLimitMbPerMin: number;
+  /** Through a real Redis: the bridge as the ingest node, the clients on two edge nodes. */
+  redis: boolean;
   /** Progress lines. */
   log: (line: string) => void;
 }
@@ -52,6 +61,7 @@ export const SOAK_DEFAULTS: SoakOptions = {
   sdkClients: 6,
   checkpoints: 5,
   rssSlopeLimitMbPerMin: 1,
+  redis: false,
   log: () => undefined,
 };
 
@@ -66,11 +76,15 @@ export interface SoakSummary {
   passed: boolean;
   seed: number;
   minutes: number;
+  /** Run through Redis, with this many edges (0: a single node). */
+  edges: number;
   wallSeconds: number;
   symbols: number;
   files: Record<string, number>;
   operations: { writes: number; faults: Record<string, number>; repairs: number; clientActions: Record<string, number>; checkpoints: number };
-  divergences: { count: number; clientsVsBridge: number; bridgeVsFiles: number; details: Divergence[] };
+  divergences: { count: number; clientsVsBridge: number; edgesVsBridge: number; bridgeVsFiles: number; details: Divergence[] };
+  /** What the clients took, all together: duplicates are repeats of a patch already applied (a resume overlapping traffic in flight). */
+  delivered: { clients: number; patches: number; snapshots: number; duplicates: number };
   violations: { count: number; details: string[] };
   clients: Record<string, Record<string, number>>;
   restarts: RestartReport[];
@@ -92,13 +106,25 @@ export interface SoakSummary {
 }
 
 export interface RestartReport {
-  kind: 'crash' | 'clean';
+  /** The bridge (the ingest, through Redis) crashed or stopped cleanly, or an edge crashed. */
+  kind: 'crash' | 'clean' | 'edge-crash';
   atSecond: number;
+  /** The epoch the clients see was kept (an edge's: that of the other edge). */
   sameEpoch: boolean;
-  /** From the new bridge listening until every client held every symbol of the new epoch (crash) or was back at the bridge's versions (clean): max and median over clients. */
+  /**
+   * From the new bridge listening (an edge: from the kill) until every client held every
+   * symbol of the new epoch (a crash of a single node) or was back at the versions served
+   * (the others): max and median over clients.
+   */
   resyncMs: { max: number; median: number } | null;
-  /** Snapshots the clients received on the way (a clean restart: must be 0). */
+  /**
+   * Snapshots the clients received on the way: none where the epoch is kept, but, when an edge
+   * dies, those of SSE clients (a cursor names the edge process it came from), of pinned
+   * clients (a restarted edge's journal starts at its start) and of the SDK (maybe on SSE).
+   */
   snapshots: number;
+  /** Those snapshots by client. */
+  snapshotsBy: Record<string, number>;
   problem: string | null;
 }
 
@@ -123,6 +149,8 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   const allSymbols = [...new Set(feeds.flatMap((feed) => feed.symbols))].sort();
   const barsNotInFiles = wholeFileSymbols(feeds);
 
+  const redis = options.redis ? await RedisServer.start() : null;
+  const cluster = redis ? { redis: redis.url, prefix: 'soak' } : null;
   const port = await freePort();
   const sources = sourcesOf(folders);
   const config: ConfigLayer = {
@@ -137,24 +165,53 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     breaker: { retryBaseMs: 200, retryMaxMs: 1000, coolDownMs: 5000 },
     http: { rateLimit: { max: 100_000, windowMs: 1000 } },
     log: { level: 'info' },
+    // A fixed node id: the restarted ingest holds its leases at once, as a service restarted under systemd does.
+    ...(cluster ? { cluster: { ...cluster, nodeId: 'soak-ingest' } } : {}),
   };
   const configPath = join(root, 'bridge.json');
   await writeFile(configPath, JSON.stringify(config, null, 2));
   const bridge = new BridgeProcess(configPath, port);
   log(`soak: ${allSymbols.length} symbols in ${feeds.length} files, seed ${options.seed}, ${options.minutes} min; bridge on ${bridge.url}; files in ${root}`);
   await bridge.start();
+  // The edges read no file and keep nothing of their own: everything comes from Redis.
+  const edges: BridgeProcess[] = [];
+  for (let i = 0; cluster && i < 2; i++) {
+    const edgePort = await freePort();
+    const edgeConfig: ConfigLayer = { ...config, port: edgePort, sources: [], journal: { size: 200 }, cluster: { ...cluster, nodeId: `soak-edge-${i}` } };
+    const edgePath = join(root, `edge-${i}.json`);
+    await writeFile(edgePath, JSON.stringify(edgeConfig, null, 2));
+    const edge = new BridgeProcess(edgePath, edgePort);
+    await edge.start();
+    edges.push(edge);
+    log(`soak: edge ${i} on ${edge.url}, redis ${cluster.redis}`);
+  }
+  /** Where the clients connect: the bridge, or the edges. */
+  const serving = edges.length > 0 ? edges : [bridge];
+  const servingUrls = serving.map((node) => node.url);
 
   const summary = emptySummary(options, allSymbols.length, feeds);
   const divergences = summary.divergences.details;
   const clients: SoakClient[] = [];
+  /** Clients that stay with their edge when it dies (one that names it, a sticky session): they resume on its next process. */
+  const pinned = new Set<SoakClient>();
   for (let i = 0; i < options.rawClients; i++) {
     const wants = i % 2 === 0 ? '*' : subset(allSymbols, random);
-    const client = new RawClient(`raw${i}`, bridge.url, i % 3 === 2 ? 'sse' : 'ws', wants);
+    // Split across the edges: each client starts on its own and fails over to the next, but one in four.
+    const urls = servingUrls.map((_, k) => servingUrls[(i + k) % servingUrls.length] as string);
+    const client = new RawClient(`raw${i}`, i % 4 === 2 ? urls.slice(0, 1) : urls, i % 3 === 2 ? 'sse' : 'ws', wants);
+    if (i % 4 === 2) pinned.add(client);
     client.start();
     clients.push(client);
   }
-  for (let i = 0; i < options.sdkClients; i++)
-    clients.push(await SdkClient.start(`sdk${i}`, bridge.url, i === options.sdkClients - 1 ? subset(allSymbols, random) : '*'));
+  for (let i = 0; i < options.sdkClients; i++) {
+    const client = await SdkClient.start(
+      `sdk${i}`,
+      servingUrls[i % servingUrls.length] as string,
+      i === options.sdkClients - 1 ? subset(allSymbols, random) : '*',
+    );
+    if (Math.floor(i / 2) % 2 === 0) pinned.add(client);
+    clients.push(client);
+  }
 
   const rss: { second: number; bytes: number; process: number }[] = [];
   let processNumber = 0;
@@ -247,15 +304,16 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
         symbol,
         detail: missing.includes(symbol) ? 'not published' : 'published, but no file feeds it',
       });
-    const snapshots = new Map<string, { epoch: string; seq: number; data: unknown }>();
-    for (const symbol of versions.keys()) snapshots.set(symbol, await getJson(`${bridge.url}/v1/symbols/${encodeURIComponent(symbol)}`));
+    const snapshots = await snapshotsOf(bridge.url, versions.keys());
+    // Through Redis the clients are the edges': their versions are Redis's, their documents the ingest's.
+    const reference = edges.length > 0 ? await edgesAgree(label, snapshots) : snapshots;
 
     for (const client of clients) {
-      const wanted = [...snapshots.keys()].filter((symbol) => client.wants === '*' || client.wants.has(symbol));
-      const caughtUp = await until(20_000, () => wanted.every((symbol) => sameVersion(client.held(symbol), snapshots.get(symbol))));
+      const wanted = [...reference.keys()].filter((symbol) => client.wants === '*' || client.wants.has(symbol));
+      const caughtUp = await until(20_000, () => wanted.every((symbol) => sameVersion(client.held(symbol), reference.get(symbol))));
       for (const symbol of wanted) {
         const held = client.held(symbol);
-        const snapshot = snapshots.get(symbol) as { epoch: string; seq: number; data: unknown };
+        const snapshot = reference.get(symbol) as Snapshot;
         if (!sameVersion(held, snapshot)) {
           divergences.push({
             checkpoint: label,
@@ -269,6 +327,7 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
       }
     }
     summary.divergences.clientsVsBridge = divergences.filter((d) => d.what.startsWith('client')).length;
+    summary.divergences.edgesVsBridge = divergences.filter((d) => d.what.startsWith('edge')).length;
 
     const fresh = await freshParse(sources, summary.errors.freshParse);
     for (const symbol of allSymbols) {
@@ -288,67 +347,169 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     );
     resume();
   };
+  /**
+   * Waits (20 s at most) until both edges serve the ingest's documents at one version, and
+   * gives the first edge's snapshots; what still differs then is a divergence.
+   */
+  const edgesAgree = async (label: string, truth: ReadonlyMap<string, Snapshot>): Promise<Map<string, Snapshot>> => {
+    let views: Map<string, Snapshot>[] = [];
+    const differences = (): Divergence[] => {
+      const found: Divergence[] = [];
+      const first = views[0] as Map<string, Snapshot>;
+      views.forEach((view, i) => {
+        for (const [symbol, expected] of truth) {
+          const snapshot = view.get(symbol);
+          if (snapshot?.data === undefined) found.push({ checkpoint: label, what: `edge ${i} vs bridge`, symbol, detail: 'not served' });
+          else if (!isDeepStrictEqual(snapshot.data, expected.data))
+            found.push({ checkpoint: label, what: `edge ${i} vs bridge`, symbol, detail: describeDifference(snapshot.data, expected.data) });
+          else if (!sameVersion(snapshot, first.get(symbol)))
+            found.push({
+              checkpoint: label,
+              what: `edge ${i} vs edge 0`,
+              symbol,
+              detail: `${snapshot.epoch}:${snapshot.seq} vs ${first.get(symbol)?.epoch}:${first.get(symbol)?.seq}`,
+            });
+        }
+      });
+      return found;
+    };
+    const deadline = performance.now() + 20_000;
+    for (;;) {
+      views = await Promise.all(edges.map((edge) => snapshotsOf(edge.url, truth.keys())));
+      if (differences().length === 0 || performance.now() > deadline) break;
+      await sleep(250);
+    }
+    divergences.push(...differences());
+    return views[0] as Map<string, Snapshot>;
+  };
   const resume = (): void => {
     writing.paused = false;
     acting.paused = false;
   };
 
-  const restart = async (kind: 'crash' | 'clean'): Promise<void> => {
+  /** Calms the clients, and waits until a disruption just before (a switch to SSE takes snapshots) is over before counting them. */
+  const quietClients = async (): Promise<number[]> => {
     await calmClients();
-    const before = await getJson<{ epoch: string }>(`${bridge.url}/v1`);
-    // A disruption just before (a switch to SSE takes snapshots) is over before counting them.
     for (let counts = '', deadline = performance.now() + 10_000; performance.now() < deadline;) {
       const now = JSON.stringify(clients.map(snapshotCount));
       if (now === counts) break;
       counts = now;
       await sleep(700);
     }
-    const atSecond = Math.round((performance.now() - started) / 1000);
-    const snapshotsBefore = clients.map(snapshotCount);
-    const code = await bridge.stop(kind === 'crash' ? 'SIGKILL' : 'SIGTERM');
-    processNumber++;
-    const report: RestartReport = { kind, atSecond, sameEpoch: false, resyncMs: null, snapshots: 0, problem: null };
-    if (kind === 'clean' && code !== 0) report.problem = `a clean shutdown exited with ${code}`;
-    const { listenedAt } = await bridge.start();
-    const after = await getJson<{ epoch: string }>(`${bridge.url}/v1`);
-    report.sameEpoch = after.epoch === before.epoch;
-    if (kind === 'crash' && report.sameEpoch) report.problem = 'the epoch was kept after a crash';
-    if (kind === 'clean' && !report.sameEpoch) report.problem = 'the epoch changed after a clean shutdown with the persisted journal';
-    const versions = await listVersions(bridge.url);
-    // Crash: every document replaced by one of the new epoch. Clean: back at (or past) the versions the new bridge started with.
+    return clients.map(snapshotCount);
+  };
+
+  /**
+   * Waits (15 s at most) until every client holds every symbol it follows in `epoch`, at
+   * `versions` or past them (a symbol absent from `versions`: at any seq); fills the report's
+   * resync times from `since`, its snapshots from `snapshotsBefore`, and a problem when a client
+   * did not get there or took a snapshot it should not have (`mayResnapshot` says which may).
+   */
+  const awaitClients = async (
+    report: RestartReport,
+    epoch: string,
+    versions: ReadonlyMap<string, number>,
+    since: number,
+    snapshotsBefore: readonly number[],
+    mayResnapshot: (client: SoakClient) => boolean,
+  ): Promise<void> => {
     const back = (client: SoakClient): boolean =>
       [...versions.keys()]
         .filter((symbol) => client.wants === '*' || client.wants.has(symbol))
         .every((symbol) => {
           const held = client.held(symbol);
-          return held?.epoch === after.epoch && held.seq >= (kind === 'crash' ? 1 : (versions.get(symbol) as number));
+          return held?.epoch === epoch && held.seq >= (versions.get(symbol) as number);
         });
     const times: number[] = [];
     const waiting = new Set(clients);
     await until(15_000, () => {
       for (const client of waiting) {
         if (!back(client)) continue;
-        times.push(performance.now() - listenedAt);
+        times.push(performance.now() - since);
         waiting.delete(client);
       }
       return waiting.size === 0;
     });
-    if (waiting.size > 0)
-      report.problem = `${[...waiting].map((client) => client.name).join(', ')} did not ${kind === 'crash' ? 'resync' : 'resume'} within 15 s`;
+    if (waiting.size > 0) report.problem = `${[...waiting].map((client) => client.name).join(', ')} did not get back within 15 s`;
     times.sort((a, b) => a - b);
     if (times.length > 0)
       report.resyncMs = { max: Math.round(times[times.length - 1] as number), median: Math.round(times[Math.floor(times.length / 2)] as number) };
-    const received = clients
-      .map((client, i) => [client.name, snapshotCount(client) - (snapshotsBefore[i] as number)] as const)
-      .filter(([, count]) => count > 0);
+    const received = clients.map((client, i) => [client, snapshotCount(client) - (snapshotsBefore[i] as number)] as const).filter(([, count]) => count > 0);
     report.snapshots = received.reduce((sum, [, count]) => sum + count, 0);
-    if (kind === 'clean' && report.snapshots > 0)
-      report.problem = `${report.snapshots} snapshots after a clean restart (clients should resume): ${received.map(([name, count]) => `${name} ${count}`).join(', ')}`;
+    report.snapshotsBy = Object.fromEntries(received.map(([client, count]) => [client.name, count]));
+    const unexpected = received.filter(([client]) => !mayResnapshot(client));
+    if (unexpected.length > 0)
+      report.problem = `snapshots where clients should resume: ${unexpected.map(([client, count]) => `${client.name} ${count}`).join(', ')}`;
     summary.restarts.push(report);
     log(
-      `soak: ${kind} restart at ${atSecond} s: ${report.sameEpoch ? 'same' : 'new'} epoch, clients back in ${report.resyncMs?.max ?? '?'} ms, ${report.snapshots} snapshots${report.problem ? `; PROBLEM: ${report.problem}` : ''}`,
+      `soak: ${report.kind} at ${report.atSecond} s: ${report.sameEpoch ? 'same' : 'new'} epoch, clients back in ${report.resyncMs?.max ?? '?'} ms, ${report.snapshots} snapshots ${JSON.stringify(report.snapshotsBy)}${report.problem ? `; PROBLEM: ${report.problem}` : ''}`,
     );
     acting.paused = false;
+  };
+
+  /** Where the clients read the epoch: the bridge, or (through Redis, whose epoch outlives the ingest) the first edge up. */
+  const epochOf = async (): Promise<string> => (await getJson<{ epoch: string }>(`${serving[0]?.url ?? bridge.url}/v1`)).epoch;
+
+  const restart = async (kind: 'crash' | 'clean'): Promise<void> => {
+    const snapshotsBefore = await quietClients();
+    const before = await epochOf();
+    const atSecond = Math.round((performance.now() - started) / 1000);
+    const code = await bridge.stop(kind === 'crash' ? 'SIGKILL' : 'SIGTERM');
+    processNumber++;
+    const report: RestartReport = { kind, atSecond, sameEpoch: false, resyncMs: null, snapshots: 0, snapshotsBy: {}, problem: null };
+    if (kind === 'clean' && code !== 0) report.problem = `a clean shutdown exited with ${code}`;
+    const { listenedAt } = await bridge.start();
+    const after = await epochOf();
+    report.sameEpoch = after === before;
+    // A single node keeps its epoch through a clean shutdown (the persisted journal); through Redis, through both.
+    const keeps = kind === 'clean' || edges.length > 0;
+    if (!keeps && report.sameEpoch) report.problem = 'the epoch was kept after a crash';
+    if (keeps && !report.sameEpoch) report.problem = `the epoch changed after a ${kind === 'crash' ? 'crash of the ingest' : 'clean shutdown'}`;
+    // Kept: back at (or past) the versions served once the bridge is up. Else: every document replaced by one of the new epoch.
+    const served = await listVersions(serving[0]?.url ?? bridge.url);
+    const versions = keeps ? served : new Map([...served.keys()].map((symbol) => [symbol, 1]));
+    await awaitClients(report, after, versions, listenedAt, snapshotsBefore, () => !keeps);
+  };
+
+  /**
+   * Kills edge `index` (SIGKILL) and starts it again: its clients move to the other edge (a
+   * raw client on its own when refused, an SDK's proxy as a load balancer's health check
+   * would), but the pinned ones, which wait for its next process. Either way they resume:
+   * WebSocket with no snapshot, SSE with fresh ones (a cursor names the edge process it came from).
+   */
+  const killEdge = async (index: number): Promise<void> => {
+    const doomed = edges[index] as BridgeProcess;
+    const survivor = edges[(index + 1) % edges.length] as BridgeProcess;
+    const snapshotsBefore = await quietClients();
+    const before = await epochOf();
+    const onSse = new Set(clients.filter((client) => client instanceof RawClient && client.transport === 'sse'));
+    const report: RestartReport = {
+      kind: 'edge-crash',
+      atSecond: Math.round((performance.now() - started) / 1000),
+      sameEpoch: false,
+      resyncMs: null,
+      snapshots: 0,
+      snapshotsBy: {},
+      problem: null,
+    };
+    await doomed.stop('SIGKILL');
+    const killedAt = performance.now();
+    for (const client of clients) if (client instanceof SdkClient && client.target === doomed.url && !pinned.has(client)) client.moveTo(survivor.url);
+    const after = (await getJson<{ epoch: string }>(`${survivor.url}/v1`)).epoch;
+    report.sameEpoch = after === before;
+    if (!report.sameEpoch) report.problem = 'the other edge is in another epoch';
+    await doomed.start();
+    // Held to no snapshot: the raw WebSocket clients that moved. The SDK may be on SSE or long
+    // polling after a disruption shortly before; and an edge's journal starts at its own start,
+    // so a pinned client that missed versions meanwhile resumes on its next process with snapshots.
+    await awaitClients(
+      report,
+      after,
+      await listVersions(survivor.url),
+      killedAt,
+      snapshotsBefore,
+      (client) => pinned.has(client) || !(client instanceof RawClient) || onSse.has(client) || client.transport === 'sse',
+    );
   };
 
   // The timeline: checkpoints spread over the run, a crash and a clean restart in its first
@@ -356,6 +517,8 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   const events: { at: number; run: () => Promise<void> }[] = [
     { at: 0.2, run: () => restart('crash') },
     { at: 0.4, run: () => restart('clean') },
+    // Through Redis, each edge is killed once, between and after the ingest's restarts.
+    ...edges.map((_, i) => ({ at: 0.3 + 0.2 * i, run: () => killEdge(i) })),
   ];
   for (let i = 1; i <= options.checkpoints; i++) events.push({ at: i / (options.checkpoints + 1) + 0.01, run: () => checkpoint(`${i}`) });
   events.sort((a, b) => a.at - b.at);
@@ -379,12 +542,16 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     summary.clients[client.name] = client.counts;
     await client.close();
   }
-  const exitCode = await bridge.stop('SIGTERM');
-  if (exitCode !== 0) bridge.trouble.crashes.push(`the final clean shutdown exited with ${exitCode}`);
+  for (const node of [...edges, bridge]) {
+    const exitCode = await node.stop('SIGTERM');
+    if (exitCode !== 0) node.trouble.crashes.push(`the final clean shutdown of ${node.url} exited with ${exitCode}`);
+  }
+  await redis?.close();
   for (const feed of feeds) await feed.close();
   await rm(root, { recursive: true, force: true });
 
-  finish(summary, options, rss, processNumber, bridge, performance.now() - started);
+  const named = new Map([[edges.length > 0 ? 'ingest' : 'bridge', bridge], ...edges.map((edge, i) => [`edge ${i}`, edge] as const)]);
+  finish(summary, options, rss, processNumber, named, performance.now() - started);
   return summary;
 }
 
@@ -395,11 +562,13 @@ function emptySummary(options: SoakOptions, symbols: number, feeds: readonly Fee
     passed: false,
     seed: options.seed,
     minutes: options.minutes,
+    edges: options.redis ? 2 : 0,
     wallSeconds: 0,
     symbols,
     files,
     operations: { writes: 0, faults: Object.fromEntries(FAULTS.map((fault) => [fault, 0])), repairs: 0, clientActions: {}, checkpoints: 0 },
-    divergences: { count: 0, clientsVsBridge: 0, bridgeVsFiles: 0, details: [] },
+    divergences: { count: 0, clientsVsBridge: 0, edgesVsBridge: 0, bridgeVsFiles: 0, details: [] },
+    delivered: { clients: 0, patches: 0, snapshots: 0, duplicates: 0 },
     violations: { count: 0, details: [] },
     clients: {},
     restarts: [],
@@ -424,19 +593,30 @@ function finish(
   options: SoakOptions,
   rss: { second: number; bytes: number; process: number }[],
   lastProcess: number,
-  bridge: BridgeProcess,
+  /** Every process by name: what each said is marked with it. */
+  processes: ReadonlyMap<string, BridgeProcess>,
   wallMs: number,
 ): void {
   summary.wallSeconds = Math.round(wallMs / 1000);
   summary.divergences.count = summary.divergences.details.length;
   summary.violations.count = summary.violations.details.length;
-  const { errorLines, stderr, crashes } = bridge.trouble;
+  const named = [...processes];
+  const errorLines = named.flatMap(([name, node]) => node.trouble.errorLines.map((line) => ({ ...line, process: name })));
+  const stderr = named.flatMap(([name, node]) => node.trouble.stderr.map((line) => `${name}: ${line}`));
+  const crashes = named.flatMap(([name, node]) => node.trouble.crashes.map((line) => `${name}: ${line}`));
   summary.errors = { ...summary.errors, errorLines, stderr, crashes };
   summary.errors.count = errorLines.length + stderr.length + crashes.length + summary.errors.freshParse.length;
-  for (const [message, count] of bridge.warnings) {
+  for (const [message, count] of named.flatMap(([, node]) => [...node.warnings])) {
     const key = message.replace(/"[^"]*"/g, '"…"').slice(0, 80);
     summary.warnings.byMessage[key] = (summary.warnings.byMessage[key] ?? 0) + count;
     summary.warnings.total += count;
+  }
+  // Raw clients count snapshots, patches and duplicates; the SDK's events are snapshot and patch (it drops duplicates itself).
+  for (const counts of Object.values(summary.clients)) {
+    summary.delivered.clients++;
+    summary.delivered.patches += counts.patches ?? counts.patch ?? 0;
+    summary.delivered.snapshots += counts.snapshots ?? counts.snapshot ?? 0;
+    summary.delivered.duplicates += counts.duplicates ?? 0;
   }
   const mb = (bytes: number): number => Math.round((bytes / 1024 / 1024) * 10) / 10;
   const half = (options.minutes * 60) / 2;
@@ -494,9 +674,22 @@ function describeDifference(actual: unknown, expected: unknown): string {
   return `${ops.length} ops apart: ${JSON.stringify(ops.slice(0, 3)).slice(0, 400)}`;
 }
 
-async function getJson<T = { epoch: string; seq: number; data: unknown }>(url: string): Promise<T> {
+interface Snapshot {
+  epoch: string;
+  seq: number;
+  data: unknown;
+}
+
+async function getJson<T = Snapshot>(url: string): Promise<T> {
   const response = await fetch(url);
   return (await response.json()) as T;
+}
+
+/** The HTTP snapshots of `symbols` (an absent symbol's has no data). */
+async function snapshotsOf(url: string, symbols: Iterable<string>): Promise<Map<string, Snapshot>> {
+  const out = new Map<string, Snapshot>();
+  for (const symbol of symbols) out.set(symbol, await getJson(`${url}/v1/symbols/${encodeURIComponent(symbol)}`));
+  return out;
 }
 
 async function listVersions(url: string): Promise<Map<string, number>> {
