@@ -137,8 +137,8 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   let sources: SourceSet | null = null;
   const files = (): SourceFile[] => sources?.files(state.store) ?? [];
   const transports = await openTransports(config, options.unexpected, logger, auth, state, files);
-  const { url, port } = await listen(config, logger, auth, state, transports);
   const cluster = state.role === null ? null : joinCluster(config, state.role, state.node, state.store, logger, state.metrics.cluster);
+  const { url, port } = await listenWhenSynced(config, logger, auth, state, transports, cluster);
   sources = openSources(logger, state);
   const checkpointer = checkpointerOf(state, sources, logger);
   const monitoring = monitorHealth(config, options.unexpected, state, transports.connections, sources, checkpointer, cluster);
@@ -313,6 +313,35 @@ async function listen(config: Config, logger: Logger, auth: AuthGate, state: Sta
   const url = `http://${host}:${port}`;
   logger.info({ url, epoch: store.epoch, sources: config.sources.map((source) => source.path), tokens: auth.enabled }, 'listening');
   return { url, port };
+}
+
+/** How long an edge waits for its first read of Redis before it listens anyway (DEGRADED, serving what it holds). */
+const EDGE_FIRST_SYNC_MS = 5000;
+
+/**
+ * listen(), once an edge holds what Redis holds (at most EDGE_FIRST_SYNC_MS): clients that come
+ * over from another edge then resume with patches, not snapshots of symbols not read yet.
+ * Closes the cluster's connections when it cannot listen.
+ */
+async function listenWhenSynced(
+  config: Config,
+  logger: Logger,
+  auth: AuthGate,
+  state: State,
+  transports: Transports,
+  cluster: ClusterNode | null,
+): Promise<{ url: string; port: number }> {
+  if (cluster?.role === 'edge') {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([cluster.synced, new Promise<void>((resolve) => (timer = setTimeout(resolve, EDGE_FIRST_SYNC_MS)))]);
+    clearTimeout(timer);
+  }
+  try {
+    return await listen(config, logger, auth, state, transports);
+  } catch (error) {
+    await cluster?.close();
+    throw error;
+  }
 }
 
 /** The watched folders (started by readInitialFiles), their circuit breakers told to the notifier. */

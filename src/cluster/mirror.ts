@@ -198,7 +198,14 @@ export class ClusterMirror {
     const top = await readTop(this.redis, this.keys, symbol, this.options.maxMessageBytes);
     if (top?.epoch !== epoch || top.seq === held || epoch !== this.#epoch) return;
     if (held > 0) this.counters.resnapshots.add();
-    this.#apply(symbol, { kind: 'snapshot', epoch, seq: top.seq, document: top.document });
+    // From the whole version the history starts at, patch by patch: the journal then holds the
+    // patches the stream holds, and a client resuming from any of them gets patches, not a snapshot.
+    this.#apply(symbol, { kind: 'snapshot', epoch, seq: top.from.seq, document: top.from.document });
+    for (const step of top.steps) {
+      this.store.applyRemote(symbol, step.seq, { ops: step.ops, document: step.document });
+      this.#seqs.set(symbol, step.seq);
+      this.counters.applied.add();
+    }
   }
 
   /** Reads the namespace again: its epoch (a new one starts every symbol over), then every symbol. */

@@ -40,6 +40,16 @@ export interface RemoteTop {
   readonly epoch: string;
   readonly seq: number;
   readonly document: InstrumentDocument;
+  /** How it was rebuilt: the whole version it starts from, and each patch after it with the document it makes. */
+  readonly from: { readonly seq: number; readonly document: InstrumentDocument };
+  readonly steps: readonly RemoteStep[];
+}
+
+/** A patch of the stream and the version it makes. */
+export interface RemoteStep {
+  readonly seq: number;
+  readonly ops: readonly PatchOperation[];
+  readonly document: InstrumentDocument;
 }
 
 /**
@@ -73,20 +83,27 @@ export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, m
   if (epoch === null || top === null) return null;
   const topSeq = Number(top);
   if (!EPOCH_PATTERN.test(epoch) || !Number.isSafeInteger(topSeq) || topSeq < 1) throw new ClusterDataError(keys.meta(symbol), 'has no valid epoch and seq');
-  let base: RemoteTop | null = docText === null ? null : storedDocument(docText, symbol, epoch, keys.doc(symbol), maxBytes);
-  const versions = await readLog(redis, keys, symbol, base ? `${base.seq + 1}-0` : '-', maxBytes);
+  let from = docText === null ? null : storedDocument(docText, symbol, keys.doc(symbol), maxBytes);
+  let steps: RemoteStep[] = [];
+  const versions = await readLog(redis, keys, symbol, from ? `${from.seq + 1}-0` : '-', maxBytes);
   for (const version of versions) {
     if (version.epoch !== epoch) continue;
-    if (version.kind === 'snapshot') base = { epoch, seq: version.seq, document: version.document };
-    else if (base && version.seq === base.seq + 1)
-      base = { epoch, seq: version.seq, document: applyOrThrow(base.document, version.ops, keys.log(symbol), version.seq) };
-    else if (base && version.seq > base.seq + 1) throw new ClusterDataError(keys.log(symbol), `has no version ${base.seq + 1} (next is ${version.seq})`);
+    const at = steps.at(-1) ?? from;
+    if (version.kind === 'snapshot') {
+      from = { seq: version.seq, document: version.document };
+      steps = [];
+    } else if (at && version.seq === at.seq + 1) {
+      steps.push({ seq: version.seq, ops: version.ops, document: applyOrThrow(at.document, version.ops, keys.log(symbol), version.seq) });
+    } else if (at && version.seq > at.seq + 1) {
+      throw new ClusterDataError(keys.log(symbol), `has no version ${at.seq + 1} (next is ${version.seq})`);
+    }
   }
-  if (!base) throw new ClusterDataError(keys.doc(symbol), `holds no document, and the stream no whole version, to rebuild version ${topSeq} from`);
+  if (!from) throw new ClusterDataError(keys.doc(symbol), `holds no document, and the stream no whole version, to rebuild version ${topSeq} from`);
+  const last = steps.at(-1) ?? from;
   // The stream is read after the meta hash: a version published in between takes it past the
   // seq read, and is as good (the script writes both at once). Behind it is what does not add up.
-  if (base.seq < topSeq) throw new ClusterDataError(keys.meta(symbol), `says version ${topSeq}, the document and stream give ${base.seq}`);
-  return base;
+  if (last.seq < topSeq) throw new ClusterDataError(keys.meta(symbol), `says version ${topSeq}, the document and stream give ${last.seq}`);
+  return { epoch, seq: last.seq, document: last.document, from, steps };
 }
 
 /** `ops` applied to `document`; a patch that does not apply is bad data in `key`. */
@@ -112,10 +129,10 @@ async function readLog(redis: Redis, keys: ClusterKeys, symbol: string, start: s
   });
 }
 
-function storedDocument(text: string, symbol: string, epoch: string, key: string, maxBytes: number): RemoteTop {
+function storedDocument(text: string, symbol: string, key: string, maxBytes: number): { seq: number; document: InstrumentDocument } {
   const value = jsonObjectOf(text, 'document', key, maxBytes);
   if (typeof value.seq !== 'number' || !Number.isSafeInteger(value.seq) || value.seq < 1) throw new ClusterDataError(key, 'is not {"seq","data"}');
-  return { epoch, seq: value.seq, document: documentOf(value.data, symbol, key) };
+  return { seq: value.seq, document: documentOf(value.data, symbol, key) };
 }
 
 /** `text` (a `what` found at `key`) as a JSON object, within `maxBytes`. */

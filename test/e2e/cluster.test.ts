@@ -162,6 +162,30 @@ describe('ingest and edge nodes through a real Redis', { timeout: 90_000 }, () =
     expect(second.of('patch')).toHaveLength(missed);
   });
 
+  it('an edge started after the client left another: it resumes there with exactly the missed patches too (the edge reads the stream into its journal before it listens)', async () => {
+    const prefix = `t${++prefixes}`;
+    const { dir, files } = await folderOfFiles();
+    const ingest = await startNode(prefix, 'ingest-a', [dir]);
+    const doomed = await startNode(prefix, 'edge-1', []);
+    const first = await WsClient.connect(doomed.url);
+    clients.push(first);
+    first.subscribe(['*']);
+    for (let round = 0; round < 3; round++) await files.step();
+    await converged(ingest, [doomed], TerminalFiles.symbols, [(symbol) => first.document(symbol)], files);
+    await doomed.stop('SIGKILL');
+    const held = new Map(TerminalFiles.symbols.map((symbol) => [symbol, first.document(symbol) as MirroredDocument]));
+    for (let round = 0; round < 3; round++) await files.step();
+    const fresh = await startNode(prefix, 'edge-3', []);
+    const second = await WsClient.connect(fresh.url);
+    clients.push(second);
+    for (const [symbol, document] of held) second.mirror.documents.set(symbol, structuredClone(document));
+    second.subscribe(['*'], Object.fromEntries([...held].map(([symbol, { epoch, seq }]) => [symbol, { epoch, seq }])));
+    await converged(ingest, [fresh], TerminalFiles.symbols, [(symbol) => second.document(symbol)], files);
+    expect(second.of('snapshot')).toEqual([]);
+    expect(second.mirror.violations).toEqual([]);
+    expect(second.of('patch').length).toBeGreaterThan(0);
+  });
+
   it('an edge killed: its SSE client moves to the other edge and converges (a cursor of another edge gets fresh snapshots)', async () => {
     const prefix = `t${++prefixes}`;
     const { dir, files } = await folderOfFiles();
