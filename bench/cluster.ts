@@ -46,7 +46,7 @@ import { QUOTE_ONLY, ScidFolder, atRate } from './lib/scid-folder.js';
 import type { Write } from './lib/terminal-writer.js';
 
 const args = scenarioArgs({
-  seconds: [30, 3],
+  seconds: [30, 2],
   rounds: [2, 1],
   clients: [1000, 100],
   wildcards: [10, 2],
@@ -57,9 +57,10 @@ const args = scenarioArgs({
   saturationSeconds: [5, 1],
   saturationRounds: [3, 1],
   saturationSymbols: [100, 50],
+  historyMinutes: [60, 10],
   fanoutFiles: [50, 10],
   fanoutRate: [2000, 200],
-  fanoutSeconds: [10, 1],
+  fanoutSeconds: [10, 0.5],
   fanoutClients: [1000, 100],
   failovers: [3, 1],
   failoverFiles: [10, 5],
@@ -119,8 +120,11 @@ async function single(dir: string): Promise<Served> {
 
 async function throughRedis(dir: string): Promise<Served> {
   const prefix = await freshPrefix();
-  const ingest = await startBridgeProcess({ sources: [{ path: dir }], cluster: cluster(prefix, 'ingest-1') });
-  const edge = await startBridgeProcess({ sources: [], cluster: cluster(prefix, 'edge-1') });
+  // The edge needs nothing of the ingest to start: it reads what is published once it is.
+  const [ingest, edge] = await Promise.all([
+    startBridgeProcess({ sources: [{ path: dir }], cluster: cluster(prefix, 'ingest-1') }),
+    startBridgeProcess({ sources: [], cluster: cluster(prefix, 'edge-1') }),
+  ]);
   await waitForSymbols(ingest.url, p.symbols);
   await waitForSymbols(edge.url, p.symbols);
   const at = async () => ({
@@ -195,7 +199,7 @@ const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 async function saturation(withPublisher: boolean): Promise<SaturationRun> {
   const prefix = await freshPrefix();
   const store = new Store({ journalSize: DEFAULTS.journal.size });
-  const driver = new TickDriver(store, p.saturationSymbols, { historyMinutes: 60, stepMs: 7 });
+  const driver = new TickDriver(store, p.saturationSymbols, { historyMinutes: p.historyMinutes, stepMs: 7 });
   const counters: ClusterCounters = tallies(['published', 'publishedBytes', 'publishErrors', 'applied', 'resnapshots', 'gapsFilled', 'badData'] as const);
   const connection = withPublisher ? openRedis(redis.url, 'bench-ingest') : null;
   connection?.on('error', () => undefined);
@@ -343,16 +347,14 @@ async function fanout(kind: FanoutKind): Promise<FanoutRun> {
       servers = [bridge];
     } else {
       const prefix = await freshPrefix();
-      const ingest = await startBridgeProcess({ ...source, cluster: cluster(prefix, 'ingest-1') });
-      started.push(ingest);
-      await waitForSymbols(ingest.url, p.fanoutFiles);
-      servers = [];
-      for (let i = 1; i <= (kind === 'oneEdge' ? 1 : 2); i++) {
-        const edge = await startBridgeProcess({ sources: [], cluster: cluster(prefix, `edge-${i}`) });
-        started.push(edge);
-        servers.push(edge);
-        pids[`edge${i}`] = edge.pid;
-      }
+      const edges = kind === 'oneEdge' ? [1] : [1, 2];
+      const [ingest, ...rest] = await Promise.all([
+        startBridgeProcess({ ...source, cluster: cluster(prefix, 'ingest-1') }),
+        ...edges.map((i) => startBridgeProcess({ sources: [], cluster: cluster(prefix, `edge-${i}`) })),
+      ]);
+      started.push(ingest, ...rest);
+      servers = rest;
+      rest.forEach((edge, i) => (pids[`edge${i + 1}`] = edge.pid));
       pids.ingest = ingest.pid;
       pids.redis = redisPid();
     }
@@ -453,10 +455,11 @@ async function failover(): Promise<FailoverRun> {
     const active = await startBridgeProcess({ ...source, cluster: cluster(prefix, 'ingest-a', p.leaseMs) });
     started.push(active);
     await waitForSymbols(active.url, p.failoverFiles);
-    const standby = await startBridgeProcess({ ...source, cluster: cluster(prefix, 'ingest-b', p.leaseMs) });
-    started.push(standby);
-    const edge = await startBridgeProcess({ sources: [], cluster: cluster(prefix, 'edge-1') });
-    started.push(edge);
+    const [standby, edge] = await Promise.all([
+      startBridgeProcess({ ...source, cluster: cluster(prefix, 'ingest-b', p.leaseMs) }),
+      startBridgeProcess({ sources: [], cluster: cluster(prefix, 'edge-1') }),
+    ]);
+    started.push(standby, edge);
     await waitForSymbols(edge.url, p.failoverFiles);
     const deadline = Date.now() + 30_000;
     while ((await standby.json<{ components: { cluster?: { standby?: number } } }>('/health')).components.cluster?.standby !== p.failoverFiles) {
@@ -525,7 +528,7 @@ await writeResult(args, loadBefore, {
   params: {
     latency: { ...latencyLoad, rounds: p.rounds },
     saturation: {
-      what: 'in-process: Store + TickDriver (M1 window, 60 minutes of history) with a ClusterPublisher on a real redis-server; every symbol commits once per event-loop turn',
+      what: `in-process: Store + TickDriver (M1 window, ${p.historyMinutes} minutes of history) with a ClusterPublisher on a real redis-server; every symbol commits once per event-loop turn`,
       symbols: p.saturationSymbols,
       seconds: p.saturationSeconds,
       rounds: p.saturationRounds,
