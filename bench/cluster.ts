@@ -298,6 +298,16 @@ for (let r = 0; r < p.saturationRounds; r++) {
 const published = saturationRuns.filter((run) => run.publisher);
 const storeAlone = saturationRuns.filter((run) => !run.publisher);
 const pick = (runs: SaturationRun[], value: (run: SaturationRun) => number) => median(runs.map(value));
+const storeAloneCommits = pick(storeAlone, (run) => run.commitsPerSecond);
+/** The Store's CPU per commit (the runs without a publisher), and what is left of the publisher runs' CPU per version once their commits are paid for. */
+const storeUsPerCommit = round(
+  pick(storeAlone, (run) => (run.ingestCpu / run.commitsPerSecond) * 1e6),
+  1,
+);
+const publisherUsPerVersion = round(
+  pick(published, (run) => ((run.ingestCpu - (run.commitsPerSecond * storeUsPerCommit) / 1e6) / run.versionsPerSecond) * 1e6),
+  1,
+);
 const saturationFigures = {
   versionsPerSecond: pick(published, (run) => run.versionsPerSecond),
   commitsPerSecond: pick(published, (run) => run.commitsPerSecond),
@@ -308,10 +318,10 @@ const saturationFigures = {
   streamBytesPerEntry: pick(published, (run) => run.memory?.streamBytesPerEntry ?? Number.NaN),
   documentBytes: pick(published, (run) => run.memory?.documentBytes ?? Number.NaN),
   perSymbolBytes: pick(published, (run) => run.memory?.perSymbolBytes ?? Number.NaN),
+  publisherUsPerVersion,
   publishErrors: published.reduce((sum, run) => sum + run.publishErrors, 0),
   rounds: saturationRuns,
 };
-const storeAloneCommits = pick(storeAlone, (run) => run.commitsPerSecond);
 
 // ---------------------------------------------------------------- fan-out
 
@@ -488,6 +498,7 @@ async function failover(): Promise<FailoverRun> {
     killedAt = monotonicMs();
     active.child.kill('SIGKILL');
     const firstPatchAt = await Promise.race([seen, sleep(4 * p.leaseMs + 5000).then(() => Number.NaN)]);
+    if (Number.isNaN(firstPatchAt)) throw new Error(`the edge's client got no patch from the standby within ${4 * p.leaseMs + 5000} ms of the kill`);
     return {
       leaseMs: p.leaseMs,
       msToFirstPatch: round(firstPatchAt - killedAt),
@@ -554,7 +565,7 @@ await writeResult(args, loadBefore, {
   baseline: {
     description: 'the single node (no --redis), same load, same run',
     latency: latencySingle,
-    saturation: { commitsPerSecond: storeAloneCommits, what: 'the same loop without a publisher: the Store alone' },
+    saturation: { commitsPerSecond: storeAloneCommits, usPerCommit: storeUsPerCommit, what: 'the same loop without a publisher: the Store alone' },
     fanout: fanoutRuns.single,
   },
   ratio: {
