@@ -20,7 +20,7 @@
  *   the active ingest SIGKILLed while the files change: time to the first patch the client
  *   gets that carries a write made after the kill (only the standby can have published it).
  *
- *   npx tsx bench/cluster.ts [--quick] [--seconds 30] [--rounds 2] [--saturationSymbols 100] [--fanoutRate 2000] [--failovers 3] [--leaseMs 5000]
+ *   npx tsx bench/cluster.ts [--quick] [--seconds 15] [--rounds 4] [--saturationSymbols 100] [--fanoutRate 2000] [--failovers 3] [--leaseMs 5000]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,8 +46,8 @@ import { QUOTE_ONLY, ScidFolder, atRate } from './lib/scid-folder.js';
 import type { Write } from './lib/terminal-writer.js';
 
 const args = scenarioArgs({
-  seconds: [30, 2],
-  rounds: [2, 1],
+  seconds: [15, 2],
+  rounds: [4, 1],
   clients: [1000, 100],
   wildcards: [10, 2],
   perClient: [5, 5],
