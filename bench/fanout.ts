@@ -27,7 +27,7 @@ import type { FanoutCommand, FanoutMode, FanoutReport } from './lib/fanout-serve
 import { natsPublisher, natsServerBinary, startNatsServer } from './lib/nats-ws.js';
 import { cpuSeconds, forkTs, profileArgs, startBridgeProcess, stopChild } from './lib/processes.js';
 import { load, median, percentile, round, scenarioArgs, sleep, writeResult } from './lib/report.js';
-import { ScidFolder, atRate } from './lib/scid-folder.js';
+import { QUOTE_ONLY, ScidFolder, atRate } from './lib/scid-folder.js';
 import { writesBySymbol } from './lib/terminal-writer.js';
 
 const args = scenarioArgs({
@@ -172,8 +172,6 @@ const vsSend = round(ours / send);
 const vsBatched = round(ours / batched);
 const stateLayerCpu = median(runs.filter((run) => run.mode === 'bridge').map((run) => run.serverCpu));
 
-/** A document of the quote alone: no bars, no indicators. */
-const QUOTE_ONLY = { bars: { M1: 0, M5: 0, M15: 0, H1: 0 }, indicators: { M1: [], M5: [], M15: [], H1: [] } };
 const DEFAULT_WINDOW_MS = resolveConfig({ port: 0, sources: [] }).stream.flushWindowMs;
 /** The flush windows compared at the paced rate (ms); 0 is one write per socket per turn. A quick run tries the default alone. */
 const WINDOWS = [...new Set(args.quick ? [DEFAULT_WINDOW_MS] : [0, 1, 2, 5, 10, DEFAULT_WINDOW_MS])].sort((a, b) => a - b);
@@ -200,15 +198,6 @@ interface PacedRun {
 }
 
 const countingPlans = (count: number): { symbols: string[]; expect: number }[] => Array.from({ length: count }, () => ({ symbols: ['*'], expect: 0 }));
-
-/** Resolves once `pool` has had `expectedOthers` frames that are not patches (or throws after 60 s). */
-async function settledAt(pool: ClientPool, expectedOthers: number, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while ((await pool.counts()).others < expectedOthers) {
-    if (Date.now() > deadline) throw new Error(`${what}: the clients did not get their first frames within 60 s`);
-    await sleep(100);
-  }
-}
 
 /** Write system calls a process has made (write, writev, sendmsg), from /proc/<pid>/io. */
 function writeSyscalls(pid: number): number {
@@ -266,7 +255,7 @@ async function cliRun(windowMs: number, writesPerSecond: number, counting = clie
       await sleep(50);
     }
     await pool.connect(bridge.url, 'raw', countingPlans(counting), []);
-    await settledAt(pool, counting * (1 + files), 'bridge');
+    await pool.settle(counting * (1 + files), 'bridge');
     await decoding.connect(
       bridge.url,
       'ws',
@@ -336,7 +325,7 @@ async function natsRun(messagesPerSecond: number, payloadBytes: number): Promise
   try {
     await pool.connect(nats.wsUrl, 'nats', countingPlans(clients), []);
     // INFO, then the PONG to the PING sent after SUB: every client is subscribed.
-    await settledAt(pool, clients * 2, 'nats');
+    await pool.settle(clients * 2, 'nats');
     const payload = Buffer.from(`{"type":"patch","symbol":"F00_FUT_CME","seq":1,"ops":[],"pad":"${'x'.repeat(Math.max(0, payloadBytes - 60))}"}`);
     await atRate(messagesPerSecond, 0.5, () => publisher.publish(payload));
     const m = await measured(nats.pid, pool, () => atRate(messagesPerSecond, cliSeconds, () => publisher.publish(payload)));

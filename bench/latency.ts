@@ -22,7 +22,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientPool, type ClientKind, type SocketPlan } from './lib/clients.js';
-import { cpuSeconds, forkTs, rssBytes, startBridgeProcess, stopChild } from './lib/processes.js';
+import { latencyRun, type LatencyRun } from './lib/latency-run.js';
+import { cpuSeconds, forkTs, startBridgeProcess, stopChild, waitForSymbols } from './lib/processes.js';
 import { load, median, percentile, round, scenarioArgs, sleep, writeResult } from './lib/report.js';
 import { TerminalWriter, writeAtRate, writesBySymbol } from './lib/terminal-writer.js';
 
@@ -53,7 +54,7 @@ interface Figures {
   samples: number;
   /** Deliveries expected: each write times the clients subscribed to its symbol. */
   expected: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  latencyMs: LatencyRun['latencyMs'];
   /** The bridge's own view (GET /v1/stats): file mtime to hand-off, and read start to hand-off. */
   bridgeWriteToSendMs: unknown;
   bridgeReadToSendMs: unknown;
@@ -63,70 +64,28 @@ interface Figures {
 }
 
 async function measure(clientCount: number, wildcardCount: number, duration: number): Promise<Figures> {
-  const dir = await mkdtemp(join(tmpdir(), 'tapebridge-bench-latency-'));
-  const writer = new TerminalWriter(dir, symbols);
-  writer.create();
-  const bridge = await startBridgeProcess({ sources: [{ path: dir }] });
-  const pool = await ClientPool.start(Math.min(processes, clientCount + wildcardCount));
-  try {
+  const load = { symbols, clients: clientCount, wildcards: wildcardCount, perClient, writesPerSecond: rate, seconds: duration, processes };
+  const run = await latencyRun(load, async (dir) => {
+    const bridge = await startBridgeProcess({ sources: [{ path: dir }] });
     await waitForSymbols(bridge.url, symbols);
-    const plans: SocketPlan[] = [];
-    for (let i = 0; i < clientCount; i++) {
-      const own = Array.from({ length: perClient }, (_, k) => writer.symbols[(i * perClient + k) % symbols] as string);
-      plans.push({ symbols: own, expect: own.length });
-    }
-    for (let i = 0; i < wildcardCount; i++) plans.push({ symbols: ['*'], expect: symbols });
-    await pool.connect(bridge.url, 'ws', plans, writer.symbols, true);
-    await sleep(500);
-    await pool.record(true);
-    const cpu0 = cpuSeconds(bridge.pid);
-    const clientCpu0 = pool.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
-    const startedAt = performance.now();
-    const writes = await writeAtRate(writer, rate, duration);
-    await sleep(1000);
-    const elapsed = (performance.now() - startedAt) / 1000;
-    const bridgeCpu = (cpuSeconds(bridge.pid) - cpu0) / elapsed;
-    const clientCpu = (pool.pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0) - clientCpu0) / elapsed;
-    await pool.record(false);
-    const stats = await bridge.json<{ latency: { writeToSendMs: unknown; readToSendMs: unknown } }>('/v1/stats');
-    const { samples } = await pool.latencies(writesBySymbol(writes, symbols));
-    samples.sort();
-    const subscribers = (symbol: number): number =>
-      plans.filter((plan) => plan.symbols.includes('*') || plan.symbols.includes(writer.symbols[symbol] as string)).length;
-    const perSymbol = writer.symbols.map((_, symbol) => subscribers(symbol));
     return {
-      writes: writes.length,
-      samples: samples.length,
-      expected: writes.reduce((sum, write) => sum + (perSymbol[write.symbol] as number), 0),
-      latencyMs: {
-        p50: round(percentile(samples, 50)),
-        p90: round(percentile(samples, 90)),
-        p99: round(percentile(samples, 99)),
-        max: round(samples[samples.length - 1] ?? Number.NaN),
-      },
-      bridgeWriteToSendMs: stats.latency.writeToSendMs,
-      bridgeReadToSendMs: stats.latency.readToSendMs,
-      bridgeCpu: round(bridgeCpu),
-      bridgeRssMb: round(rssBytes(bridge.pid) / 2 ** 20, 1),
-      clientCpu: round(clientCpu),
+      url: bridge.url,
+      pids: { bridge: bridge.pid },
+      report: async () => (await bridge.json<{ latency: Record<string, unknown> }>('/v1/stats')).latency,
+      stop: () => bridge.stop(),
     };
-  } finally {
-    await pool.stop();
-    await bridge.stop();
-    writer.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-/** Resolves once the bridge publishes every symbol (its first read of each file is done). */
-async function waitForSymbols(url: string, count: number): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    const { symbols: listed } = (await (await fetch(`${url}/v1/symbols`)).json()) as { symbols: unknown[] };
-    if (listed.length >= count) return;
-    await sleep(50);
-  }
-  throw new Error(`the bridge did not publish ${count} symbols within 30 s`);
+  });
+  return {
+    writes: run.writes,
+    samples: run.samples,
+    expected: run.expected,
+    latencyMs: run.latencyMs,
+    bridgeWriteToSendMs: run.served.writeToSendMs,
+    bridgeReadToSendMs: run.served.readToSendMs,
+    bridgeCpu: run.cpu.bridge as number,
+    bridgeRssMb: run.rssMb.bridge as number,
+    clientCpu: run.clientCpu,
+  };
 }
 
 /** What answers the clients of a per-change run. */

@@ -77,11 +77,24 @@ const SANE: Record<(typeof SCENARIOS)[number], string[]> = {
     'baseline.rawWsOneWritePerMessage.deliveriesPerSecond',
   ],
   latency: ['figures.latencyMs.p50', 'figures.latencyMs.p99', 'figures.samples', 'baseline.latencyMs.p50'],
+  cluster: [
+    'figures.latency.p50',
+    'figures.latency.p99',
+    'baseline.latency.p99',
+    'figures.saturation.versionsPerSecond',
+    'figures.saturation.redisCpuMsPer1000Commits',
+    'figures.saturation.bytesPerCommit',
+    'baseline.saturation.commitsPerSecond',
+    'figures.fanout.oneEdge.deliveriesPerSecond',
+    'figures.fanout.twoEdges.deliveriesPerSecond',
+    'baseline.fanout.deliveriesPerSecond',
+    'figures.failover.worstMs',
+  ],
   memory: ['figures.withClients.rssMb', 'figures.withClients.heapUsedMb', 'figures.soak.end.rssMb', 'baseline.emptyBridge.rssMb', 'baseline.bareNodeRssMb'],
 };
 
 describe('benchmarks (quick mode)', () => {
-  it('every scenario runs and writes a result with its machine, load, figures, baseline, ratio and targets', { timeout: 240_000 }, async () => {
+  it('every scenario runs and writes a result with its machine, load, figures, baseline, ratio and targets', { timeout: 330_000 }, async () => {
     const out = await tempDir();
     for (const name of SCENARIOS) {
       const { code, stderr } = await runQuick(name, out);

@@ -15,11 +15,12 @@ import WebSocket from 'ws';
 import type { ToWorker, FromWorker, SocketPlan } from './clients.js';
 import { CountingWebSocket } from './raw-ws.js';
 import { NatsCountingWebSocket } from './nats-ws.js';
+import { quoteTimeUs, type PatchOp } from './quote-time.js';
 
 interface Patch {
   type: string;
   symbol: string;
-  ops?: { op: string; path: string; value?: unknown }[];
+  ops?: PatchOp[];
   data?: { quote?: { time?: number } };
 }
 
@@ -43,18 +44,6 @@ class Receipts {
 
 function nowMs(): number {
   return Number(process.hrtime.bigint()) / 1e6;
-}
-
-/** The quote time a patch sets, in µs, whichever way the delta engine wrote it. */
-function quoteTimeUs(ops: NonNullable<Patch['ops']>): number | undefined {
-  for (const op of ops) {
-    if (op.path === '/quote/time') return Math.round((op.value as number) * 1000);
-    if (op.path === '/quote' && typeof op.value === 'object' && op.value !== null) {
-      const time = (op.value as { time?: number }).time;
-      return time === undefined ? undefined : Math.round(time * 1000);
-    }
-  }
-  return undefined;
 }
 
 const wsClients: WebSocket[] = [];

@@ -104,6 +104,15 @@ export class ClientPool {
     await Promise.all(this.#workers.map((worker, i) => worker.ask({ type: 'connect', url, kind, plans: shares[i] ?? [], symbols, record }, 'connected')));
   }
 
+  /** Resolves once the clients have had `others` frames that are not patches (hello, snapshots); throws after `withinMs`. */
+  async settle(others: number, what: string, withinMs = 60_000): Promise<void> {
+    const deadline = Date.now() + withinMs;
+    while ((await this.counts()).others < others) {
+      if (Date.now() > deadline) throw new Error(`${what}: the clients did not get their first frames within ${withinMs / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   async record(on: boolean): Promise<void> {
     await Promise.all(this.#workers.map((worker) => worker.ask({ type: 'record', on }, 'recording')));
   }

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './report.js';
+import { ROOT, sleep } from './report.js';
 
 let built = false;
 
@@ -91,6 +91,17 @@ export async function startBridgeProcess(config: Record<string, unknown>, nodeAr
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves once the server at `url` lists `count` symbols (an ingest has read each file once, an edge has mirrored them). */
+export async function waitForSymbols(url: string, count: number, withinMs = 30_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline) {
+    const { symbols: listed } = (await (await fetch(`${url}/v1/symbols`)).json()) as { symbols: unknown[] };
+    if (listed.length >= count) return;
+    await sleep(50);
+  }
+  throw new Error(`${url} did not list ${count} symbols within ${withinMs / 1000} s`);
 }
 
 /** This environment without what would change the bridge's config (NODE_ENV, TAPEBRIDGE_*). */

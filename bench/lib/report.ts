@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Every scenario (bench/<name>.ts), in the order `npm run bench` runs them: the long soak last. */
-export const SCENARIOS = ['payload', 'parse', 'http', 'polling', 'idle', 'fanout', 'latency', 'memory'] as const;
+export const SCENARIOS = ['payload', 'parse', 'http', 'polling', 'idle', 'fanout', 'latency', 'cluster', 'memory'] as const;
 
 export interface ScenarioArgs<K extends string> {
   /** Seconds-long version of the scenario: checks that it runs, proves nothing about speed. */

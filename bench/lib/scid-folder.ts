@@ -13,6 +13,9 @@ import type { Write } from './terminal-writer.js';
 
 const HISTORY_STEP_MS = 2000;
 
+/** The `document` config of a quote alone (no bars, no indicators): the fan-out runs, whose cost is per delivery. */
+export const QUOTE_ONLY = { bars: { M1: 0, M5: 0, M15: 0, H1: 0 }, indicators: { M1: [], M5: [], M15: [], H1: [] } };
+
 export class ScidFolder {
   readonly symbols: string[];
   readonly #markets: RandomMarket[];

@@ -42,6 +42,11 @@ export class RedisServer {
     return server;
   }
 
+  /** Its process id while it runs (for what the kernel says of it: CPU time). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
