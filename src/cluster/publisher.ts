@@ -65,7 +65,7 @@ interface Link {
 /**
  * The ingest node's side of the cluster: every symbol this node's files feed is published to
  * Redis, one atomic script per symbol and per event-loop turn, all of a turn in one pipeline.
- * A symbol has one writer at a time (a lease, renewed every leaseMs / 3); a node that does
+ * A symbol has one writer at a time (a lease, renewed every leaseMs / 3, at most 1 s apart); a node that does
  * not hold it stands by, and on taking it over continues the symbol's epoch and seq from
  * Redis: it diffs its own document against the top version stored there and publishes the
  * difference. The same happens after a restart and after Redis was unreachable, so clients
@@ -102,7 +102,8 @@ export class ClusterPublisher {
     redis.on('ready', () => void this.#onReady());
     redis.on('close', () => this.#onLost('connection closed'));
     redis.on('error', (error: Error) => (this.#lastError = error.message));
-    this.#timer = setInterval(() => void this.#renewLeases(), Math.max(100, Math.floor(options.leaseMs / 3)));
+    // Renewed thrice per lease, and at least every second: a standby then takes over within the lease and one second.
+    this.#timer = setInterval(() => void this.#renewLeases(), Math.max(100, Math.min(1000, Math.floor(options.leaseMs / 3))));
     if (redis.status === 'ready') void this.#onReady();
   }
 
