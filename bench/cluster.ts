@@ -27,6 +27,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import WebSocket from 'ws';
+import { publisherOptionsOf } from '../src/app/cluster.js';
 import { resolveConfig } from '../src/app/config.js';
 import { openRedis } from '../src/cluster/connect.js';
 import type { ClusterCounters } from '../src/cluster/counters.js';
@@ -205,20 +206,7 @@ async function saturation(withPublisher: boolean): Promise<SaturationRun> {
   connection?.on('error', () => undefined);
   const keys = new ClusterKeys(prefix);
   const publisher = connection
-    ? new ClusterPublisher(
-        connection,
-        keys,
-        store,
-        createLogger('warn'),
-        {
-          node: 'bench-ingest',
-          leaseMs: DEFAULTS.cluster.leaseMs,
-          streamLength: Math.max(DEFAULTS.journal.size, 2 * DEFAULTS.cluster.documentEvery),
-          documentEvery: DEFAULTS.cluster.documentEvery,
-          maxMessageBytes: DEFAULTS.cluster.maxMessageBytes,
-        },
-        counters,
-      )
+    ? new ClusterPublisher(connection, keys, store, createLogger('warn'), publisherOptionsOf(DEFAULTS, 'bench-ingest'), counters)
     : null;
   try {
     await publisher?.synced;

@@ -5,7 +5,8 @@ import { ClusterKeys } from '../cluster/keys.js';
 import { openRedis } from '../cluster/connect.js';
 import type { ClusterCounters } from '../cluster/counters.js';
 import { ClusterMirror } from '../cluster/mirror.js';
-import { ClusterPublisher } from '../cluster/publisher.js';
+import { ClusterPublisher, type PublisherOptions } from '../cluster/publisher.js';
+import type { RemoteLimits } from '../cluster/remote-state.js';
 import type { ComponentHealth } from '../core/health.js';
 import type { Logger } from '../core/logger.js';
 import type { Store } from '../state/store.js';
@@ -30,6 +31,22 @@ export function nodeIdOf(config: Config): string {
   return `${host}-${randomBytes(3).toString('hex')}`;
 }
 
+/** Versions each symbol's stream keeps: what a client may resume from, and at least two stored documents apart. */
+function streamLengthOf(config: Config): number {
+  return Math.max(config.journal.size, 2 * config.cluster.documentEvery);
+}
+
+/** What a node takes from Redis at most. */
+function limitsOf(config: Config): RemoteLimits {
+  // Trimming is approximate (MAXLEN ~): Redis keeps up to a radix node more, 100 entries by default.
+  return { maxBytes: config.cluster.maxMessageBytes, maxEntries: 2 * streamLengthOf(config) + 1000 };
+}
+
+/** How an ingest node named `node` publishes, as `config` says. */
+export function publisherOptionsOf(config: Config, node: string): PublisherOptions {
+  return { node, leaseMs: config.cluster.leaseMs, streamLength: streamLengthOf(config), documentEvery: config.cluster.documentEvery, limits: limitsOf(config) };
+}
+
 /** A node's part in the cluster, running. */
 export interface ClusterNode {
   readonly role: ClusterRole;
@@ -47,29 +64,15 @@ export interface ClusterNode {
 export function joinCluster(config: Config, role: ClusterRole, node: string, store: Store, logger: Logger, counters: ClusterCounters): ClusterNode {
   const url = config.cluster.redis as string;
   const keys = new ClusterKeys(config.cluster.prefix);
-  const { maxMessageBytes } = config.cluster;
   const redis = openRedis(url, `tapebridge:${node}`);
   const connections: Redis[] = [redis];
   let part: ClusterPublisher | ClusterMirror;
   if (role === 'ingest') {
-    part = new ClusterPublisher(
-      redis,
-      keys,
-      store,
-      logger,
-      {
-        node,
-        leaseMs: config.cluster.leaseMs,
-        streamLength: Math.max(config.journal.size, 2 * config.cluster.documentEvery),
-        documentEvery: config.cluster.documentEvery,
-        maxMessageBytes,
-      },
-      counters,
-    );
+    part = new ClusterPublisher(redis, keys, store, logger, publisherOptionsOf(config, node), counters);
   } else {
     const subscriber = openRedis(url, `tapebridge:${node}:sub`);
     connections.push(subscriber);
-    part = new ClusterMirror(redis, subscriber, keys, store, logger, { maxMessageBytes, maxSymbols: config.document.maxSymbols }, counters);
+    part = new ClusterMirror(redis, subscriber, keys, store, logger, { limits: limitsOf(config), maxSymbols: config.document.maxSymbols }, counters);
   }
   let closing: Promise<void> | null = null;
   return {

@@ -5,15 +5,15 @@ import { symbolNameProblem } from '../model/symbol-name.js';
 import type { Store } from '../state/store.js';
 import type { ClusterCounters } from './counters.js';
 import type { ClusterKeys } from './keys.js';
-import { applyOrThrow, ClusterDataError, parseVersion, readTop, readVersionsAfter, type RemoteVersion } from './remote-state.js';
+import { applyOrThrow, ClusterDataError, parseVersion, readTop, readVersionsAfter, type RemoteLimits, type RemoteVersion } from './remote-state.js';
 import { EPOCH_PATTERN } from '../state/persist.js';
 
 /** How long after a read of the namespace that failed the next one starts. */
 const RETRY_MS = 250;
 
 export interface MirrorOptions {
-  /** Largest message or document taken from Redis (cluster.maxMessageBytes). */
-  readonly maxMessageBytes: number;
+  /** What is taken from Redis at most. */
+  readonly limits: RemoteLimits;
   /** Symbols mirrored at most (document.maxSymbols); more are refused with an error. */
   readonly maxSymbols: number;
 }
@@ -113,7 +113,7 @@ export class ClusterMirror {
     }
     let version: RemoteVersion;
     try {
-      version = parseVersion(text, symbol, `channel ${channel}`, this.options.maxMessageBytes);
+      version = parseVersion(text, symbol, `channel ${channel}`, this.options.limits.maxBytes);
     } catch (error) {
       this.#bad(error);
       return;
@@ -189,13 +189,13 @@ export class ClusterMirror {
     if (epoch === null) return;
     const held = this.#seqs.get(symbol) ?? 0;
     if (held > 0) {
-      const versions = await readVersionsAfter(this.redis, this.keys, symbol, epoch, held, this.options.maxMessageBytes);
+      const versions = await readVersionsAfter(this.redis, this.keys, symbol, epoch, held, this.options.limits);
       if (versions !== null) {
         for (const version of versions) if (version.seq === (this.#seqs.get(symbol) ?? 0) + 1) this.#apply(symbol, version);
         return;
       }
     }
-    const top = await readTop(this.redis, this.keys, symbol, this.options.maxMessageBytes);
+    const top = await readTop(this.redis, this.keys, symbol, this.options.limits);
     if (top?.epoch !== epoch || top.seq === held || epoch !== this.#epoch) return;
     if (held > 0) this.counters.resnapshots.add();
     // From the whole version the history starts at, patch by patch: the journal then holds the
@@ -239,7 +239,7 @@ export class ClusterMirror {
       this.#seqs.clear();
       this.store.adoptEpoch(epoch);
     }
-    const symbols = epoch === null ? [] : await this.redis.smembers(this.keys.symbols);
+    const symbols = epoch === null ? [] : await this.#namespaceSymbols();
     const read = await Promise.all(
       symbols.map(async (symbol) => {
         const problem = symbolNameProblem(symbol);
@@ -255,6 +255,20 @@ export class ClusterMirror {
     }
     this.#lastError = null;
     this.#firstSync();
+  }
+
+  /** The namespace's symbols, at most document.maxSymbols of them (a larger set is reported, and its first ones read). */
+  async #namespaceSymbols(): Promise<string[]> {
+    const symbols: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, members] = await this.redis.sscan(this.keys.symbols, cursor, 'COUNT', 1000);
+      cursor = next;
+      symbols.push(...members);
+    } while (cursor !== '0' && symbols.length <= this.options.maxSymbols);
+    if (symbols.length <= this.options.maxSymbols) return symbols;
+    this.#bad(new ClusterDataError(this.keys.symbols, `holds more than document.maxSymbols (${this.options.maxSymbols}) symbols; the first ones are mirrored`));
+    return symbols.slice(0, this.options.maxSymbols);
   }
 
   #bad(error: unknown): void {

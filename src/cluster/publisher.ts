@@ -6,7 +6,7 @@ import { patchMessageOfJson, snapshotMessage } from '../model/wire.js';
 import { diff } from '../state/delta.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { ClusterKeys } from './keys.js';
-import { readTop, ClusterDataError } from './remote-state.js';
+import { readTop, ClusterDataError, type RemoteLimits } from './remote-state.js';
 import { namespaceEpoch } from './namespace.js';
 import type { ClusterCounters } from './counters.js';
 
@@ -18,8 +18,8 @@ export interface PublisherOptions {
   readonly streamLength: number;
   /** A symbol's whole document is stored every this many versions (cluster.documentEvery). */
   readonly documentEvery: number;
-  /** Largest message or document read back from Redis (cluster.maxMessageBytes). */
-  readonly maxMessageBytes: number;
+  /** What is read back from Redis at most. */
+  readonly limits: RemoteLimits;
 }
 
 /**
@@ -314,7 +314,7 @@ export class ClusterPublisher {
     const link = this.#links.get(symbol) as Link;
     if (link.synced) return;
     try {
-      const top = await readTop(this.redis, this.keys, symbol, this.options.maxMessageBytes);
+      const top = await readTop(this.redis, this.keys, symbol, this.options.limits);
       link.synced = top?.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: null };
     } catch (error) {
       if (!(error instanceof ClusterDataError)) throw error;

@@ -23,6 +23,14 @@ export class ClusterDataError extends Error {
 
 const OPS = new Set(['add', 'remove', 'replace']);
 
+/** What is taken from Redis at most: a message's or document's characters, a stream's entries read at once. */
+export interface RemoteLimits {
+  /** cluster.maxMessageBytes. */
+  readonly maxBytes: number;
+  /** More than the writers keep (their MAXLEN, approximate): a longer stream is not one of this layout's. */
+  readonly maxEntries: number;
+}
+
 /** A stream entry's or channel message's text as a version of `symbol`; throws ClusterDataError. */
 export function parseVersion(text: string, symbol: string, key: string, maxBytes: number): RemoteVersion {
   const value = jsonObjectOf(text, 'message', key, maxBytes);
@@ -62,11 +70,11 @@ export async function readVersionsAfter(
   symbol: string,
   epoch: string,
   afterSeq: number,
-  maxBytes: number,
+  limits: RemoteLimits,
 ): Promise<RemoteVersion[] | null> {
   const [metaEpoch] = await redis.hmget(keys.meta(symbol), 'epoch');
   if (metaEpoch !== epoch) return null;
-  const versions = await readLog(redis, keys, symbol, `${afterSeq + 1}-0`, maxBytes);
+  const versions = await readLog(redis, keys, symbol, `${afterSeq + 1}-0`, limits);
   const first = versions[0];
   if (first !== undefined && first.seq !== afterSeq + 1) return null;
   return versions.filter((version) => version.epoch === epoch);
@@ -78,14 +86,14 @@ export async function readVersionsAfter(
  * later one when one was published meanwhile). Null when Redis holds nothing of the symbol; throws
  * ClusterDataError when what it holds does not add up.
  */
-export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, maxBytes: number): Promise<RemoteTop | null> {
+export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, limits: RemoteLimits): Promise<RemoteTop | null> {
   const [[epoch = null, top = null], docText] = await Promise.all([redis.hmget(keys.meta(symbol), 'epoch', 'seq'), redis.get(keys.doc(symbol))]);
   if (epoch === null || top === null) return null;
   const topSeq = Number(top);
   if (!EPOCH_PATTERN.test(epoch) || !Number.isSafeInteger(topSeq) || topSeq < 1) throw new ClusterDataError(keys.meta(symbol), 'has no valid epoch and seq');
-  let from = docText === null ? null : storedDocument(docText, symbol, keys.doc(symbol), maxBytes);
+  let from = docText === null ? null : storedDocument(docText, symbol, keys.doc(symbol), limits.maxBytes);
   let steps: RemoteStep[] = [];
-  const versions = await readLog(redis, keys, symbol, from ? `${from.seq + 1}-0` : '-', maxBytes);
+  const versions = await readLog(redis, keys, symbol, from ? `${from.seq + 1}-0` : '-', limits);
   for (const version of versions) {
     if (version.epoch !== epoch) continue;
     const at = steps.at(-1) ?? from;
@@ -116,14 +124,16 @@ export function applyOrThrow(document: InstrumentDocument, ops: readonly PatchOp
 }
 
 /** The stream's versions from entry id `start` on, oldest first. */
-async function readLog(redis: Redis, keys: ClusterKeys, symbol: string, start: string, maxBytes: number): Promise<RemoteVersion[]> {
+async function readLog(redis: Redis, keys: ClusterKeys, symbol: string, start: string, limits: RemoteLimits): Promise<RemoteVersion[]> {
   const key = keys.log(symbol);
-  const entries = await redis.xrange(key, start, '+');
+  const entries = await redis.xrange(key, start, '+', 'COUNT', limits.maxEntries + 1);
+  if (entries.length > limits.maxEntries)
+    throw new ClusterDataError(key, `holds more than ${limits.maxEntries} entries from ${start}, more than any writer keeps`);
   return entries.map(([id, fields]) => {
     const at = fields.indexOf('m');
     const text = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
     if (text === undefined) throw new ClusterDataError(`${key} ${id}`, 'entry has no field m');
-    const version = parseVersion(text, symbol, `${key} ${id}`, maxBytes);
+    const version = parseVersion(text, symbol, `${key} ${id}`, limits.maxBytes);
     if (id !== `${version.seq}-0`) throw new ClusterDataError(`${key} ${id}`, `entry id does not match its seq ${version.seq}`);
     return version;
   });

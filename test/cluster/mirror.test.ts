@@ -133,4 +133,16 @@ describe('an edge node following a namespace', () => {
     await waitFor('the next good version', () => bidOf(client) === 7);
     expect(client.mirror.violations).toEqual([]);
   });
+
+  it('a namespace listing more symbols than document.maxSymbols is reported, and no more than that mirrored', async () => {
+    const namespace = new Namespace();
+    await namespace.create();
+    // Names that hold no data: only the count matters.
+    await redis.sadd(namespace.keys.symbols, 'ZZ1', 'ZZ2', 'ZZ3');
+    const config = resolveConfig({ port: 0, document: { maxSymbols: 2 }, cluster: { redis: server.url, prefix: namespace.keys.prefix, nodeId: 'edge-t' } });
+    const edge = await startConfiguredBridge(config, { logger: logs.logger });
+    const reported = logs.lines.find((line) => line.event === 'cluster_bad_data' && line.key === namespace.keys.symbols);
+    expect(reported?.reason).toMatch(/holds more than document\.maxSymbols \(2\) symbols/);
+    expect([...edge.store.symbols()].length).toBeLessThanOrEqual(2);
+  });
 });
