@@ -243,10 +243,6 @@ export class Store {
     const entry = this.#entry(state, state.seq + 1, ++this.#gseq, ops);
     state.advance(document, entry.gseq);
     this.#journal(state, entry);
-    if (this.#counters) {
-      this.#counters.patches.add();
-      this.#counters.patchBytes.add(Buffer.byteLength(entry.opsJson));
-    }
     this.#emit({ state, entry, ops, timing });
   }
 
@@ -285,7 +281,6 @@ export class Store {
     const entry = this.#entry(state, seq, ++this.#gseq, change.ops);
     state.advance(change.document, entry.gseq);
     this.#journal(state, entry);
-    this.#counters?.patches.add();
     this.#emit({ state, entry, ops: change.ops, timing: null });
   }
 
@@ -301,8 +296,12 @@ export class Store {
     return state;
   }
 
-  /** Journals `entry` and keeps every journal within journal.maxBytes by dropping the oldest patches of all. */
+  /** Counts and journals `entry`, and keeps every journal within journal.maxBytes by dropping the oldest patches of all. */
   #journal(state: SymbolState, entry: JournalEntry): void {
+    if (this.#counters) {
+      this.#counters.patches.add();
+      this.#counters.patchBytes.add(Buffer.byteLength(entry.opsJson));
+    }
     const journal = state.journal;
     const before = journal.bytes;
     const entriesBefore = journal.size;
