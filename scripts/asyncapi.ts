@@ -4,7 +4,7 @@ import { ERROR_CODES, type ErrorCode } from '../src/model/errors.js';
 import { MAX_SYMBOL_LENGTH } from '../src/model/symbol-name.js';
 import { VERSION } from '../src/model/version.js';
 import { MAX_PART_LENGTH, MAX_VIEW_PARTS } from '../src/model/view.js';
-import { EPOCH_PATTERN } from '../src/state/persist.js';
+import { EPOCH_PATTERN, SSE_ID_PATTERN } from '../src/model/wire.js';
 import { MAX_SYMBOLS_PER_FRAME } from '../src/transports/client-frames.js';
 
 /**
@@ -149,9 +149,9 @@ const schemas: Record<string, Schema> = {
   },
   SseId: {
     type: 'string',
-    pattern: `^${EPOCH_PATTERN.source.slice(1, -1)}:[0-9]+(:[0-9]+)?$`,
+    pattern: SSE_ID_PATTERN,
     description:
-      '`<epoch>:<gseq>`, gseq counting commits across all symbols; `<epoch>:<gseq>:<base>` while a burst of snapshots is under way. Opaque: give it back as Last-Event-ID (or ?lastEventId=) to resume.',
+      '`<epoch>:<gseq>`, gseq counting commits across all symbols; `<epoch>:<gseq>:<base>` while a burst of snapshots is under way. On an edge node `<epoch>.<node>.<suffix>:<gseq>`, and `…~<node>.<suffix>:<gseq>` while it catches up a client coming from another edge (docs/cluster.md). Opaque: give it back as Last-Event-ID (or ?lastEventId=) to resume, on any edge.',
   },
   Hello: object(
     {

@@ -48,6 +48,7 @@ import { installHttpCompression } from '../transports/compression.js';
 import { installOpenApi } from '../transports/openapi.js';
 import { VERSION } from '../model/version.js';
 import { clusterRoleOf, joinCluster, nodeIdOf, type ClusterNode, type ClusterRole } from './cluster.js';
+import type { RelayedResume } from '../model/wire.js';
 
 export interface BridgeOptions {
   logger?: Logger;
@@ -104,6 +105,8 @@ interface State {
   /** This node's id (hello carries it) and its role in a cluster (null: a single node). */
   readonly node: string;
   readonly role: ClusterRole | null;
+  /** An edge's SSE cursor scope (Hub cursorScope), null elsewhere. */
+  readonly cursorScope: string | null;
 }
 
 /** The HTTP server with its routes and streams, registered but not listening. */
@@ -136,8 +139,11 @@ export async function startBridge(config: Config, options: BridgeOptions = {}): 
   // The sources route is registered with the other routes, before the folders it reports on are opened.
   let sources: SourceSet | null = null;
   const files = (): SourceFile[] => sources?.files(state.store) ?? [];
-  const transports = await openTransports(config, options.unexpected, logger, auth, state, files);
-  const cluster = state.role === null ? null : joinCluster(config, state.role, state.node, state.store, logger, state.metrics.cluster);
+  let cluster: ClusterNode | null = null;
+  const resolveCursor = state.role === 'edge' ? (id: string) => cluster?.resolveCursor(id) ?? Promise.resolve(null) : null;
+  const transports = await openTransports(config, options.unexpected, logger, auth, state, files, resolveCursor);
+  const { role, node, cursorScope } = state;
+  cluster = role === null ? null : joinCluster(config, { role, node, cursorScope }, state.store, logger, state.metrics.cluster);
   const { url, port } = await listenWhenSynced(config, logger, auth, state, transports, cluster);
   sources = openSources(logger, state);
   const checkpointer = checkpointerOf(state, sources, logger);
@@ -232,7 +238,7 @@ async function buildState(config: Config, options: BridgeOptions, logger: Logger
   );
   const health = new HealthRegistry();
   const stats = new StatsRegistry();
-  return { metrics, store, cache, hub, live, notifier, health, stats, restored, node, role };
+  return { metrics, store, cache, hub, live, notifier, health, stats, restored, node, role, cursorScope };
 }
 
 /** The HTTP server, its guards and routes, the SSE, WebSocket and dashboard streams. */
@@ -243,6 +249,7 @@ async function openTransports(
   auth: AuthGate,
   state: State,
   files: SourceFiles,
+  resolveCursor: ((id: string) => Promise<RelayedResume | null>) | null,
 ): Promise<Transports> {
   const { metrics, store, cache, hub, live, health, stats } = state;
   const app = createHttpServer(logger);
@@ -251,7 +258,7 @@ async function openTransports(
   await installGuards(app, { auth, host: config.host, config: () => live.current, refusals: metrics.refusals });
   if (config.stream.compression.http) await installHttpCompression(app, config.stream.compression.thresholdBytes);
   await installOpenApi(app);
-  const sse = new SseEndpoint({ hub, store, logger, refusals: metrics.refusals }, config.stream);
+  const sse = new SseEndpoint({ hub, store, logger, refusals: metrics.refusals, ...(resolveCursor ? { resolveCursor } : {}) }, config.stream);
   sse.register(app);
   registerHttpRoutes(app, { auth, store, hub, health, stats, metrics: metrics.registry }, config.http);
   registerDerivedRoutes(app, { store, cache });

@@ -36,6 +36,19 @@ export class ClusterKeys {
     return `${this.prefix}:{${symbol}}:lease`;
   }
 
+  /**
+   * Stream of one edge process's commit order, `scope` its cursors' epoch (`<epoch>.<node>.<suffix>`):
+   * entry id the gseq of the batch's last commit, field `r` `[first gseq, symbol, seq, symbol, seq, …]`.
+   */
+  cursorOrder(scope: string): string {
+    return `${this.prefix}:{c:${scope}}:order`;
+  }
+
+  /** Stream of that process's checkpoints: entry id `<gseq>-1`, field `v` `{"symbol": seq, …}` of every symbol it held then. */
+  cursorCheckpoints(scope: string): string {
+    return `${this.prefix}:{c:${scope}}:ckpt`;
+  }
+
   /** Pub/sub channel of the symbol's versions (channels are not keys: no hash tag needed). */
   channel(symbol: string): string {
     return `${this.prefix}:v:${symbol}`;

@@ -6,7 +6,7 @@ import type { Store } from '../state/store.js';
 import type { ClusterCounters } from './counters.js';
 import type { ClusterKeys } from './keys.js';
 import { applyOrThrow, ClusterDataError, parseVersion, readTop, readVersionsAfter, type RemoteLimits, type RemoteVersion } from './remote-state.js';
-import { EPOCH_PATTERN } from '../state/persist.js';
+import { EPOCH_PATTERN } from '../model/wire.js';
 
 /** How long after a read of the namespace that failed the next one starts. */
 const RETRY_MS = 250;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { EPOCH_PATTERN } from '../state/persist.js';
+import { EPOCH_PATTERN } from '../model/wire.js';
 import type { ClusterKeys } from './keys.js';
 import { ClusterDataError } from './remote-state.js';
 

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { InstrumentDocument } from '../model/document.js';
 import type { PatchOperation } from '../model/patch.js';
-import { EPOCH_PATTERN } from '../state/persist.js';
+import { EPOCH_PATTERN } from '../model/wire.js';
 import { applyPatch } from '../state/apply-patch.js';
 import type { ClusterKeys } from './keys.js';
 

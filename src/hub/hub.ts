@@ -5,7 +5,7 @@ import type { JournalEntry } from '../state/journal.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { SymbolState } from '../state/symbol-state.js';
 import { restrictDocument, restrictOps, type View } from '../model/view.js';
-import { patchMessage, snapshotMessage, type DataEvent, type SseCursor } from '../model/wire.js';
+import { patchMessage, snapshotMessage, type DataEvent, type RelayedResume, type SseCursor } from '../model/wire.js';
 import { Subscriber, type Encoding, type Outlet, type StreamMessage, type SymbolFilter, type TransportKind } from './subscriber.js';
 import { viewOpsOf, ViewVersions } from './view-versions.js';
 
@@ -213,10 +213,11 @@ export class Hub {
    * SSE subscribe, once per connection, from the client's cursor (Last-Event-ID): the
    * journal's patches after the cursor in commit order for every symbol it can replay,
    * then snapshots of the others; ids are chosen so that a client cut off at any event
-   * resumes with no loss and no duplicate (see SseCursor). With `view`, every symbol of the
-   * stream is followed through it (PROTOCOL.md §8).
+   * resumes with no loss and no duplicate (see SseCursor). `from` may instead be another edge's
+   * cursor, resolved (#streamRelayed). With `view`, every symbol of the stream is followed
+   * through it (PROTOCOL.md §8).
    */
-  stream(subscriber: Subscriber, symbols: readonly string[] | '*', cursor: SseCursor | null, given: View | null = null): void {
+  stream(subscriber: Subscriber, symbols: readonly string[] | '*', from: SseCursor | RelayedResume | null, given: View | null = null): void {
     const view = this.#intern(given);
     subscriber.streamed = true;
     if (symbols === '*') {
@@ -230,7 +231,13 @@ export class Hub {
         this.#subscribersOf(symbol).add(subscriber);
       }
     }
-    this.#streamFrom(subscriber, cursor?.epoch === this.#cursorEpoch ? cursor : null);
+    if (from !== null && 'held' in from) this.#streamRelayed(subscriber, from);
+    else this.#streamFrom(subscriber, from?.epoch === this.#cursorEpoch ? from : null);
+  }
+
+  /** Whether an SSE cursor is one of this node's own, which its journal resumes (others may be another edge's). */
+  ownsCursor(cursor: SseCursor): boolean {
+    return cursor.epoch === this.#cursorEpoch;
   }
 
   /** Resolves at the next commit of `symbol`, or after `timeoutMs`, or when the hub closes. */
@@ -495,12 +502,57 @@ export class Hub {
   }
 
   /**
-   * A stream's patches of one symbol after bridge-wide commit `gseq`, or null when they are not
-   * all held. A view's client holds the version of the last patch of the view up to `gseq`, or
-   * the symbol's first when none changed the view.
+   * SSE subscribe from another edge's cursor, resolved (model/wire.ts RelayedCursor): of each
+   * symbol the client holds, the journal's patches after the version it holds, in commit order;
+   * then snapshots of the symbols it does not hold. Until the last of them, ids carry the
+   * positions resumed from, so a client cut off on the way resumes on any edge with no loss and
+   * no duplicate; the last gets this node's own id, since the client then holds what this node
+   * holds. When a symbol cannot be replayed (its patches are no longer held, or this node is
+   * still behind the client) every symbol gets a fresh snapshot instead.
    */
+  #streamRelayed(subscriber: Subscriber, resume: RelayedResume): void {
+    const replay: ReplayedPatch[] = [];
+    const fresh: SymbolState[] = [];
+    for (const state of this.#targetsOf(subscriber)) {
+      const held = resume.held.get(state.symbol);
+      if (held === undefined) {
+        fresh.push(state);
+        continue;
+      }
+      const missed =
+        resume.epoch === this.#store.epoch && held <= state.seq ? this.#streamPatches(state, subscriber.viewOf(state.symbol), state.journal.since(held)) : null;
+      if (!missed) {
+        this.#streamFrom(subscriber, null);
+        return;
+      }
+      replay.push(...missed);
+    }
+    replay.sort((a, b) => a.gseq - b.gseq);
+    const now = this.#store.gseq;
+    const last = replay.length + fresh.length - 1;
+    const write = (index: number, json: string, event: DataEvent, gseq: number): void => {
+      const message =
+        index === last
+          ? { json, event, epoch: this.#cursorEpoch, gseq: now, base: now }
+          : { json, event, epoch: this.#cursorEpoch, gseq, base: gseq, relay: resume.relay };
+      subscriber.outlet.write(subscriber.outlet.encoding.encode(message));
+    };
+    replay.forEach((patch, index) => write(index, patch.json, 'patch', patch.gseq));
+    fresh.forEach((state, index) => write(replay.length + index, this.#snapshotJson(state, subscriber.viewOf(state.symbol)), 'snapshot', now));
+    subscriber.burstBytes = subscriber.outlet.backlogBytes;
+  }
+
+  /** A stream's patches of one symbol after bridge-wide commit `gseq`, or null when they are not all held. */
   #streamSince(state: SymbolState, view: View | null, gseq: number): ReplayedPatch[] | null {
-    const missed = state.journal.sinceGseq(gseq);
+    return this.#streamPatches(state, view, state.journal.sinceGseq(gseq));
+  }
+
+  /**
+   * A stream's patches of one symbol from `missed`, the journal's patches after what the client
+   * holds (null when they are not all held). A view's client holds the version of the view's
+   * last patch before them, or the symbol's first when none changed the view.
+   */
+  #streamPatches(state: SymbolState, view: View | null, missed: JournalEntry[] | null): ReplayedPatch[] | null {
     if (!missed) return null;
     if (view === null) return missed.map((entry) => ({ json: entry.messageJson, gseq: entry.gseq }));
     const held = state.journal.since(state.journal.floorSeq) ?? [];

@@ -14,6 +14,8 @@ export interface StreamMessage {
   epoch: string;
   gseq: number;
   base: number;
+  /** In a catch-up from another edge's cursor, the positions it resumed from (model/wire.ts RelayedCursor). */
+  relay?: string;
 }
 
 /**

@@ -10,6 +10,21 @@ import { MAX_SYMBOL_LENGTH } from './symbol-name.js';
 
 export type DataEvent = 'snapshot' | 'patch';
 
+const EPOCH_TEXT = '[A-Za-z0-9_-]{1,64}';
+/** What an epoch may be: it is part of SSE event ids (`<epoch>:<gseq>`) and of hand-built JSON. */
+export const EPOCH_PATTERN = new RegExp(`^${EPOCH_TEXT}$`);
+/** An edge's cursor scope: its node id (cluster.nodeId) and its process's random suffix. */
+const SCOPE_TEXT = '[A-Za-z0-9_.-]{1,64}\\.[0-9a-f]{6}';
+const SCOPE = new RegExp(`^${SCOPE_TEXT}$`);
+/** Positions a relayed cursor names at most (one per edge a client moved through while being caught up). */
+export const MAX_RELAY_POSITIONS = 8;
+/**
+ * Every SSE id the bridge sends (SseCursor, RelayedCursor): `<epoch>:<gseq>[:<base>]`, on an
+ * edge `<epoch>.<scope>:<gseq>[:<base>]`, and in a catch-up from another edge's cursor
+ * `<epoch>.<scope>:<gseq>~<scope>:<gseq>…`.
+ */
+export const SSE_ID_PATTERN = `^${EPOCH_TEXT}(\\.${SCOPE_TEXT})?:[0-9]+(:[0-9]+|(~${SCOPE_TEXT}:[0-9]+){1,${MAX_RELAY_POSITIONS}})?$`;
+
 /** The `:symbol` route parameter (PROTOCOL.md §5), as every route that has one validates it. */
 export interface SymbolParams {
   symbol: string;
@@ -115,7 +130,9 @@ export interface SseCursor {
   base: number;
 }
 
-export function formatSseId(epoch: string, gseq: number, base: number = gseq): string {
+/** `relay`: the positions a stream resumed from on another edge, until it holds what they held (RelayedCursor). */
+export function formatSseId(epoch: string, gseq: number, base: number = gseq, relay: string | null = null): string {
+  if (relay !== null) return `${epoch}:${gseq}~${relay}`;
   return base === gseq ? `${epoch}:${gseq}` : `${epoch}:${gseq}:${base}`;
 }
 
@@ -128,4 +145,51 @@ export function parseSseCursor(id: string): SseCursor | null {
   const base = baseText === undefined ? gseq : Number(baseText);
   if (epoch === '' || !Number.isSafeInteger(gseq) || !Number.isSafeInteger(base) || base < 0 || base > gseq) return null;
   return { epoch, gseq, base };
+}
+
+/**
+ * An edge node's cursor (docs/cluster.md): `<epoch>.<scope>:<gseq>` is a position in the
+ * commit order of one edge process (`scope`, its node id and a random suffix), which that
+ * process logs in Redis, so that any edge can tell which version of every symbol the client
+ * held there. A stream resumed on another edge carries, until it is caught up, the positions it
+ * resumed from: `<epoch>.<scope>:<gseq>~<scope>:<gseq>…`, newest first; the client then holds,
+ * of every symbol the oldest position held, the latest version any position held, and nothing
+ * else. `epoch` is the namespace's.
+ */
+export interface RelayedCursor {
+  readonly epoch: string;
+  readonly positions: readonly { readonly scope: string; readonly gseq: number }[];
+}
+
+/** Parses an edge cursor without a snapshot base (a single node's cursors are not relayed); null when it is not one. */
+export function parseRelayedCursor(id: string): RelayedCursor | null {
+  const dot = id.indexOf('.');
+  if (dot <= 0) return null;
+  const parts = id.slice(dot + 1).split('~');
+  if (parts.length > MAX_RELAY_POSITIONS) return null;
+  const positions: { scope: string; gseq: number }[] = [];
+  for (const part of parts) {
+    const colon = part.lastIndexOf(':');
+    const scope = part.slice(0, colon);
+    const gseqText = part.slice(colon + 1);
+    if (colon < 0 || !SCOPE.test(scope) || !/^[0-9]{1,15}$/.test(gseqText)) return null;
+    positions.push({ scope, gseq: Number(gseqText) });
+  }
+  const epoch = id.slice(0, dot);
+  return EPOCH_PATTERN.test(epoch) ? { epoch, positions } : null;
+}
+
+/** A relayed cursor as text (what follows `~` in the ids of a stream resumed from it). */
+export function formatRelayPositions(positions: RelayedCursor['positions']): string {
+  return positions.map(({ scope, gseq }) => `${scope}:${gseq}`).join('~');
+}
+
+/**
+ * What a relayed cursor resolves to: the version the client holds of each symbol it holds
+ * (the whole document's seq), and the positions to carry in the ids of its catch-up.
+ */
+export interface RelayedResume {
+  readonly epoch: string;
+  readonly held: ReadonlyMap<string, number>;
+  readonly relay: string;
 }

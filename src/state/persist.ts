@@ -6,6 +6,7 @@ import type { InstrumentDocument } from '../model/document.js';
 import type { SymbolState } from './symbol-state.js';
 import type { PatchOperation } from '../model/patch.js';
 import { TapeError } from '../model/errors.js';
+import { EPOCH_PATTERN } from '../model/wire.js';
 
 /**
  * The persisted journal (`journal.persistDir`): at shutdown every symbol's document, version
@@ -22,8 +23,6 @@ import { TapeError } from '../model/errors.js';
 export const MANIFEST_FILE = 'manifest.json';
 const FORMAT_VERSION = 1;
 const SYMBOL_FILE = /^\d+\.json$/;
-/** What an epoch may be: it is part of SSE event ids (`<epoch>:<gseq>`) and of hand-built JSON. */
-export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Symbol files written at once. */
 const WRITE_CONCURRENCY = 16;
 

@@ -64,7 +64,8 @@ export const wsTextEncoding: Encoding = {
 
 /** SSE clients get each message as an event whose id is the stream position (model/wire.ts SseCursor). */
 export const sseEventEncoding: Encoding = {
-  encode: ({ json, event, epoch, gseq, base }: StreamMessage) => Buffer.from(`id: ${formatSseId(epoch, gseq, base)}\nevent: ${event}\ndata: ${json}\n\n`),
+  encode: ({ json, event, epoch, gseq, base, relay }: StreamMessage) =>
+    Buffer.from(`id: ${formatSseId(epoch, gseq, base, relay)}\nevent: ${event}\ndata: ${json}\n\n`),
 };
 
 /** An SSE event without an id (a notice, a dashboard summary): `data` is one line of JSON. */

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sseEvent, sseEventEncoding } from './frames.js';
-import { errorBody, errorMessage, parseSseCursor } from '../model/wire.js';
+import { errorBody, errorMessage, parseSseCursor, type RelayedResume, type SseCursor } from '../model/wire.js';
 import type { Hub } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from './auth.js';
@@ -12,9 +12,13 @@ import type { Tally } from '../core/tally.js';
 import type { Store } from '../state/store.js';
 import { symbolProblem } from './client-frames.js';
 import { readPartsParam } from './view-params.js';
+import type { View } from '../model/view.js';
 import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
 const SSE_PATH = '/v1/sse';
+
+/** How long a stream resumed from another edge's cursor waits for this node to hold what the client holds. */
+const RELAY_CATCH_UP_MS = 1000;
 
 export interface SseOptions {
   /** Comment lines keep idle connections (and proxies) alive at this interval. */
@@ -108,6 +112,8 @@ export interface SseDeps {
   store: Store;
   logger: Logger;
   refusals?: Record<Refusal, Tally>;
+  /** On an edge node: what the client of another edge's cursor holds (cluster/cursor-log.ts), null when unknown. */
+  resolveCursor?: (id: string) => Promise<RelayedResume | null>;
 }
 
 /** `GET /v1/sse` (PROTOCOL.md §4). */
@@ -116,13 +122,15 @@ export class SseEndpoint {
   readonly #store: Store;
   readonly #logger: Logger;
   readonly #refusals: Record<Refusal, Tally> | null;
+  readonly #resolveCursor: ((id: string) => Promise<RelayedResume | null>) | null;
   readonly #subscribers = new Map<ServerResponse, SseStream>();
   readonly #batcher: WriteBatcher;
   #options: SseOptions;
   #heartbeat: NodeJS.Timeout;
   #closed = false;
 
-  constructor({ hub, store, logger, refusals }: SseDeps, options: SseOptions) {
+  constructor({ hub, store, logger, refusals, resolveCursor }: SseDeps, options: SseOptions) {
+    this.#resolveCursor = resolveCursor ?? null;
     this.#hub = hub;
     this.#store = store;
     this.#options = options;
@@ -180,24 +188,66 @@ export class SseEndpoint {
       const header = request.headers['last-event-id'];
       const lastEventId = (Array.isArray(header) ? header[0] : header) ?? query.lastEventId;
       const cursor = typeof lastEventId === 'string' ? parseSseCursor(lastEventId) : null;
-
-      reply.hijack();
-      const response = reply.raw;
-      openEventStream(response, `: tapebridge epoch ${this.#store.epoch}\n`);
-      const outlet = new SseOutlet(response, this.#batcher);
-      if (forbidden.length > 0) {
-        this.#refusals?.forbidden.add();
-        outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${forbidden.join(', ')}; streaming the others`);
-      }
-      const subscriber = this.#hub.attach(outlet, principal.symbols);
-      this.#subscribers.set(response, { outlet, subscriber, principal });
-      response.on('close', () => {
-        this.#subscribers.delete(response);
-        this.#hub.detach(subscriber);
-      });
-      response.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
-      this.#hub.stream(subscriber, symbols, cursor, view);
+      const open = (from: SseCursor | RelayedResume | null): void => {
+        if (reply.raw.destroyed) return;
+        if (this.#closed) {
+          refuse(new ClientError('OVERLOADED', 'the bridge is shutting down; try again later'), 'connections');
+          return;
+        }
+        this.#open(reply, principal, symbols, forbidden, view, from);
+      };
+      if (typeof lastEventId !== 'string' || this.#resolveCursor === null || (cursor !== null && this.#hub.ownsCursor(cursor))) open(cursor);
+      else void this.#relayed(this.#resolveCursor, lastEventId, principal, symbols).then(open);
     });
+  }
+
+  /**
+   * Another edge's cursor, resolved; null when it does not resolve. Before the stream starts
+   * from it, this node is given a moment to hold at least what the client holds: edges follow
+   * Redis at slightly different paces, and a symbol this node is behind on would be a snapshot.
+   */
+  async #relayed(
+    resolve: (id: string) => Promise<RelayedResume | null>,
+    id: string,
+    principal: Principal,
+    symbols: string[] | '*',
+  ): Promise<RelayedResume | null> {
+    const resume = await resolve(id).catch(() => null);
+    if (resume === null) return null;
+    const deadline = Date.now() + RELAY_CATCH_UP_MS;
+    for (const [symbol, seq] of resume.held) {
+      if ((symbols !== '*' && !symbols.includes(symbol)) || !maySee(principal, symbol)) continue;
+      for (let left = deadline - Date.now(); left > 0 && (this.#store.get(symbol)?.seq ?? seq) < seq; left = deadline - Date.now()) {
+        await this.#hub.waitForCommit(symbol, left);
+      }
+    }
+    return resume;
+  }
+
+  #open(
+    reply: FastifyReply,
+    principal: Principal,
+    symbols: string[] | '*',
+    forbidden: string[],
+    view: View | null,
+    from: SseCursor | RelayedResume | null,
+  ): void {
+    reply.hijack();
+    const response = reply.raw;
+    response.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
+    openEventStream(response, `: tapebridge epoch ${this.#store.epoch}\n`);
+    const outlet = new SseOutlet(response, this.#batcher);
+    if (forbidden.length > 0) {
+      this.#refusals?.forbidden.add();
+      outlet.notify('FORBIDDEN', `token ${JSON.stringify(principal.name)} may not see ${forbidden.join(', ')}; streaming the others`);
+    }
+    const subscriber = this.#hub.attach(outlet, principal.symbols);
+    this.#subscribers.set(response, { outlet, subscriber, principal });
+    response.on('close', () => {
+      this.#subscribers.delete(response);
+      this.#hub.detach(subscriber);
+    });
+    this.#hub.stream(subscriber, symbols, from, view);
   }
 
   /**

@@ -104,7 +104,7 @@ describe('an ingest node and an edge node through Redis', () => {
     await client.close();
   });
 
-  it('an edge restarted under the same node id gives an SSE cursor of its previous process fresh snapshots, not a gap', async () => {
+  it('an edge restarted under the same node id resumes an SSE cursor of its previous process (from that process’s log in Redis) with exactly the missed patches, not a gap', async () => {
     const { dir, files, logs, cluster } = await namespace('inproc-sse');
     const ingest = await startConfiguredBridge(resolveConfig({ port: 0, sources: [{ path: dir }], cluster: { ...cluster, nodeId: 'ingest-1' } }), {
       logger: logs.logger,
@@ -126,7 +126,13 @@ describe('an ingest node and an edge node through Redis', () => {
     for (let round = 0; round < 2; round++) await files.step();
     await waitFor('the client of the restarted edge equal to the ingest', equalToIngest(after));
     expect(after.mirror.violations).toEqual([]);
-    expect(after.events.filter((event) => event.event === 'snapshot')).toHaveLength(TerminalFiles.symbols.length);
+    expect(after.events.filter((event) => event.event === 'snapshot')).toEqual([]);
+    const missed = TerminalFiles.symbols.reduce(
+      (sum, symbol) => sum + (again.store.get(symbol)?.seq ?? 0) - (before.mirror.documents.get(symbol)?.seq ?? 0),
+      0,
+    );
+    expect(missed).toBeGreaterThan(0);
+    expect(after.events.filter((event) => event.event === 'patch')).toHaveLength(missed);
     after.close();
   });
 });

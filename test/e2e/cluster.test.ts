@@ -186,7 +186,7 @@ describe('ingest and edge nodes through a real Redis', { timeout: 90_000 }, () =
     expect(second.of('patch').length).toBeGreaterThan(0);
   });
 
-  it('an edge killed: its SSE client moves to the other edge and converges (a cursor of another edge gets fresh snapshots)', async () => {
+  it('an edge killed: its SSE client resumes on the other edge with exactly the patches it missed, no snapshot, and again on an edge started later', async () => {
     const prefix = `t${++prefixes}`;
     const { dir, files } = await folderOfFiles();
     const ingest = await startNode(prefix, 'ingest-a', [dir]);
@@ -194,14 +194,34 @@ describe('ingest and edge nodes through a real Redis', { timeout: 90_000 }, () =
     const first = await SseClient.connect(doomed.url, 'symbols=*');
     clients.push(first);
     for (let round = 0; round < 3; round++) await files.step();
-    await converged(ingest, [doomed], TerminalFiles.symbols, [(symbol) => first.mirror.documents.get(symbol)], files);
+    await converged(ingest, [doomed, survivor], TerminalFiles.symbols, [(symbol) => first.mirror.documents.get(symbol)], files);
     await doomed.stop('SIGKILL');
+    const seqsOf = (client: SseClient): Map<string, number> =>
+      new Map(TerminalFiles.symbols.map((symbol) => [symbol, client.mirror.documents.get(symbol)?.seq ?? 0]));
+    const missedBy = (held: Map<string, number>, versions: Map<string, SymbolBody>): number =>
+      [...held].reduce((sum, [symbol, seq]) => sum + ((versions.get(symbol)?.seq ?? 0) - seq), 0);
+
+    const held = seqsOf(first);
     for (let round = 0; round < 3; round++) await files.step();
     const second = await SseClient.connect(survivor.url, 'symbols=*', { 'last-event-id': first.lastEventId ?? '' }, first.mirror.documents);
     clients.push(second);
-    await converged(ingest, [survivor], TerminalFiles.symbols, [(symbol) => second.mirror.documents.get(symbol)], files);
+    const versions = await converged(ingest, [survivor], TerminalFiles.symbols, [(symbol) => second.mirror.documents.get(symbol)], files);
     expect(second.mirror.violations).toEqual([]);
-    expect(second.events.filter((event) => event.event === 'snapshot')).toHaveLength(TerminalFiles.symbols.length);
+    expect(second.events.filter((event) => event.event === 'snapshot')).toEqual([]);
+    expect(missedBy(held, versions)).toBeGreaterThan(0);
+    expect(second.events.filter((event) => event.event === 'patch')).toHaveLength(missedBy(held, versions));
+    second.close();
+
+    const heldThen = seqsOf(second);
+    for (let round = 0; round < 2; round++) await files.step();
+    const fresh = await startNode(prefix, 'edge-3', []);
+    const third = await SseClient.connect(fresh.url, 'symbols=*', { 'last-event-id': second.lastEventId ?? '' }, second.mirror.documents);
+    clients.push(third);
+    const later = await converged(ingest, [fresh], TerminalFiles.symbols, [(symbol) => third.mirror.documents.get(symbol)], files);
+    expect(third.mirror.violations).toEqual([]);
+    expect(third.events.filter((event) => event.event === 'snapshot')).toEqual([]);
+    expect(third.events.filter((event) => event.event === 'patch')).toHaveLength(missedBy(heldThen, later));
+    for (const node of [ingest, survivor, fresh]) expect(trouble(node)).toEqual({ errors: [], crashes: [] });
   });
 
   it('the active ingest of a pair killed: the standby takes over in the same epoch and clients go on with patches', async () => {

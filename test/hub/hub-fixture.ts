@@ -28,11 +28,13 @@ export interface HubDeps {
   store: Store;
   logger?: Logger;
   counters?: HubCounters | null;
+  /** An edge node's cursor scope (Hub cursorScope). */
+  cursorScope?: string | null;
 }
 
 /** The one place the tests build a Hub: a change to its constructor is a change here. */
-export function createHub({ store, logger = createLogger('silent'), counters = null }: HubDeps, options: Partial<HubOptions> = {}): Hub {
-  return new Hub({ store, logger, counters }, { ...ROOMY, ...options });
+export function createHub({ store, logger = createLogger('silent'), counters = null, cursorScope = null }: HubDeps, options: Partial<HubOptions> = {}): Hub {
+  return new Hub({ store, logger, counters, cursorScope }, { ...ROOMY, ...options });
 }
 
 export function hubCounters(): HubCounters {
