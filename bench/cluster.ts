@@ -201,7 +201,17 @@ async function saturation(withPublisher: boolean): Promise<SaturationRun> {
   const prefix = await freshPrefix();
   const store = new Store({ journalSize: DEFAULTS.journal.size });
   const driver = new TickDriver(store, p.saturationSymbols, { historyMinutes: p.historyMinutes, stepMs: 7 });
-  const counters: ClusterCounters = tallies(['published', 'publishedBytes', 'publishErrors', 'applied', 'resnapshots', 'gapsFilled', 'badData'] as const);
+  const counters: ClusterCounters = tallies([
+    'published',
+    'publishedBytes',
+    'publishErrors',
+    'applied',
+    'resnapshots',
+    'gapsFilled',
+    'badData',
+    'cursorsRelayed',
+    'cursorsUnresolved',
+  ] as const);
   const connection = withPublisher ? openRedis(redis.url, 'bench-ingest') : null;
   connection?.on('error', () => undefined);
   const keys = new ClusterKeys(prefix);

@@ -45,7 +45,17 @@ export class BridgeMetrics {
   /** Files a checkpoint held at start: gone on from it, or read again from their start. */
   readonly checkpointFiles = tallies(['resumed', 'reread'] as const);
   readonly cache = cacheCounters();
-  readonly cluster: ClusterCounters = tallies(['published', 'publishedBytes', 'publishErrors', 'applied', 'resnapshots', 'gapsFilled', 'badData'] as const);
+  readonly cluster: ClusterCounters = tallies([
+    'published',
+    'publishedBytes',
+    'publishErrors',
+    'applied',
+    'resnapshots',
+    'gapsFilled',
+    'badData',
+    'cursorsRelayed',
+    'cursorsUnresolved',
+  ] as const);
   readonly #sources = new Map<string, SourceCounters>();
   #probes: MetricsProbes | null = null;
 
@@ -124,6 +134,12 @@ export class BridgeMetrics {
     single('tapebridge_cluster_resnapshots_total', 'gaps the stream no longer held, sent to clients as fresh snapshots', this.cluster.resnapshots);
     single('tapebridge_cluster_gaps_filled_total', 'seq gaps on a channel filled from the stream', this.cluster.gapsFilled);
     single('tapebridge_cluster_bad_data_total', 'entries and messages in Redis refused as bad data', this.cluster.badData);
+    single('tapebridge_cluster_cursors_relayed_total', 'SSE cursors of another edge process resumed from its commit log in Redis', this.cluster.cursorsRelayed);
+    single(
+      'tapebridge_cluster_cursors_unresolved_total',
+      'SSE cursors of another edge process its log could not resolve (too old, or a hole): those clients got fresh snapshots',
+      this.cluster.cursorsUnresolved,
+    );
     single('tapebridge_cache_evictions_total', 'cache entries evicted to stay within cache.maxBytes', this.cache.evictions);
     single('tapebridge_cache_expirations_total', 'cache entries dropped at the end of their time to live', this.cache.expirations);
 

@@ -13,4 +13,7 @@ export interface ClusterCounters {
   gapsFilled: Tally;
   /** Entries and messages refused as bad data. */
   badData: Tally;
+  /** SSE cursors of another edge process resolved from its log, and those that were not (the client got fresh snapshots). */
+  cursorsRelayed: Tally;
+  cursorsUnresolved: Tally;
 }

@@ -1,7 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from '../core/logger.js';
 import { symbolNameProblem } from '../model/symbol-name.js';
-import { formatRelayPositions, MAX_RELAY_POSITIONS, parseRelayedCursor, type RelayedResume } from '../model/wire.js';
+import { formatRelayPositions, MAX_RELAY_POSITIONS, parseRelayedCursor, type RelayedCursor, type RelayedResume } from '../model/wire.js';
 import type { CommitEvent, Store } from '../state/store.js';
 import type { ClusterCounters } from './counters.js';
 import type { ClusterKeys } from './keys.js';
@@ -84,12 +84,20 @@ export class CursorLog {
    */
   async resolve(id: string): Promise<RelayedResume | null> {
     const cursor = parseRelayedCursor(id);
+    if (!cursor) return null;
     // Its catch-up here adds a position: one the id could not carry is not started.
-    if (!cursor || cursor.positions.length >= MAX_RELAY_POSITIONS) return null;
+    const resume = cursor.positions.length < MAX_RELAY_POSITIONS ? await this.#resolve(cursor) : null;
+    (resume ? this.counters.cursorsRelayed : this.counters.cursorsUnresolved).add();
+    return resume;
+  }
+
+  /** `cursor` resolved; null when a log does not tell, or took too long to read. */
+  async #resolve(cursor: RelayedCursor): Promise<RelayedResume | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), RESOLVE_TIMEOUT_MS)));
     try {
       const read = Promise.all(cursor.positions.map(({ scope, gseq }) => this.#heldAt(`${cursor.epoch}.${scope}`, gseq)));
+      void read.catch(() => undefined); // after a timeout its failure is nobody's
       const vectors = await Promise.race([read, timeout]);
       if (vectors === null || vectors.includes(null)) return null;
       // The client holds what the oldest position held, each symbol at the latest version any position held.

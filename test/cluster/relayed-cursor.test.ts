@@ -50,6 +50,8 @@ function counters(): ClusterCounters {
     resnapshots: new Tally(),
     gapsFilled: new Tally(),
     badData: new Tally(),
+    cursorsRelayed: new Tally(),
+    cursorsUnresolved: new Tally(),
   };
 }
 
@@ -285,6 +287,7 @@ describe('an edge process’s commit log in Redis', () => {
     try {
       expect(await reader.resolve(`${scope}:2`)).toBeNull();
       expect(counted.badData.value).toBe(1);
+      expect(counted.cursorsUnresolved.value).toBe(1);
       expect(capture.lines.map((line) => line.msg)).toEqual(['bad data in redis; skipped']);
       expect(JSON.stringify(capture.lines)).toContain(`${keys.cursorOrder(scope)} 2-0`);
       // Not an edge cursor at all: nothing is read.
