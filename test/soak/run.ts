@@ -119,8 +119,7 @@ export interface RestartReport {
   resyncMs: { max: number; median: number } | null;
   /**
    * Snapshots the clients received on the way: none where the epoch is kept, but, when an edge
-   * dies, those of SSE clients (a cursor names the edge process it came from), of pinned
-   * clients (a restarted edge's journal starts at its start) and of the SDK (maybe on SSE).
+   * dies, those of the SDK (maybe on long polling, after a disruption shortly before).
    */
   snapshots: number;
   /** Those snapshots by client. */
@@ -474,15 +473,14 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
   /**
    * Kills edge `index` (SIGKILL) and starts it again: its clients move to the other edge (a
    * raw client on its own when refused, an SDK's proxy as a load balancer's health check
-   * would), but the pinned ones, which wait for its next process. Either way they resume:
-   * WebSocket with no snapshot, SSE with fresh ones (a cursor names the edge process it came from).
+   * would), but the pinned ones, which wait for its next process. Either way they resume with
+   * no snapshot: WebSocket from its resume points, SSE from its cursor (the dead process's log in Redis).
    */
   const killEdge = async (index: number): Promise<void> => {
     const doomed = edges[index] as BridgeProcess;
     const survivor = edges[(index + 1) % edges.length] as BridgeProcess;
     const snapshotsBefore = await quietClients();
     const before = await epochOf();
-    const onSse = new Set(clients.filter((client) => client instanceof RawClient && client.transport === 'sse'));
     const report: RestartReport = {
       kind: 'edge-crash',
       atSecond: Math.round((performance.now() - started) / 1000),
@@ -499,17 +497,9 @@ export async function runSoak(given: Partial<SoakOptions> = {}): Promise<SoakSum
     report.sameEpoch = after === before;
     if (!report.sameEpoch) report.problem = 'the other edge is in another epoch';
     await doomed.start();
-    // Held to no snapshot: the raw WebSocket clients that moved. The SDK may be on SSE or long
-    // polling after a disruption shortly before; and an edge's journal starts at its own start,
-    // so a pinned client that missed versions meanwhile resumes on its next process with snapshots.
-    await awaitClients(
-      report,
-      after,
-      await listVersions(survivor.url),
-      killedAt,
-      snapshotsBefore,
-      (client) => pinned.has(client) || !(client instanceof RawClient) || onSse.has(client) || client.transport === 'sse',
-    );
+    // Held to no snapshot: every raw client, moved or pinned. The SDK may be on long polling
+    // after a disruption shortly before, whose resume is per symbol and may need a snapshot.
+    await awaitClients(report, after, await listVersions(survivor.url), killedAt, snapshotsBefore, (client) => !(client instanceof RawClient));
   };
 
   // The timeline: checkpoints spread over the run, a crash and a clean restart in its first
