@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sseEvent, sseEventEncoding } from './frames.js';
-import { errorBody, errorMessage, parseSseCursor, type RelayedResume, type SseCursor } from '../model/wire.js';
+import { errorBody, errorMessage, parseSseCursor, type RelayedResume } from '../model/wire.js';
 import type { Hub } from '../hub/hub.js';
 import type { Outlet, Subscriber } from '../hub/subscriber.js';
 import { ANONYMOUS, bothAllow, maySee, symbolList, type AuthGate, type Principal } from './auth.js';
@@ -12,7 +12,6 @@ import type { Tally } from '../core/tally.js';
 import type { Store } from '../state/store.js';
 import { symbolProblem } from './client-frames.js';
 import { readPartsParam } from './view-params.js';
-import type { View } from '../model/view.js';
 import { JoinedFrames, PendingFrames, WriteBatcher, type Flushable } from './write-batch.js';
 
 const SSE_PATH = '/v1/sse';
@@ -188,16 +187,15 @@ export class SseEndpoint {
       const header = request.headers['last-event-id'];
       const lastEventId = (Array.isArray(header) ? header[0] : header) ?? query.lastEventId;
       const cursor = typeof lastEventId === 'string' ? parseSseCursor(lastEventId) : null;
-      const open = (from: SseCursor | RelayedResume | null): void => {
-        if (reply.raw.destroyed) return;
-        if (this.#closed) {
-          refuse(new ClientError('OVERLOADED', 'the bridge is shutting down; try again later'), 'connections');
-          return;
-        }
-        this.#open(reply, principal, symbols, forbidden, view, from);
-      };
-      if (typeof lastEventId !== 'string' || this.#resolveCursor === null || (cursor !== null && this.#hub.ownsCursor(cursor))) open(cursor);
-      else void this.#relayed(this.#resolveCursor, lastEventId, principal, symbols).then(open);
+      const subscriber = this.#open(reply, principal, forbidden);
+      if (typeof lastEventId !== 'string' || this.#resolveCursor === null || (cursor !== null && this.#hub.ownsCursor(cursor))) {
+        this.#hub.stream(subscriber, symbols, cursor, view);
+        return;
+      }
+      // The stream is open (heartbeats flow) while the cursor is resolved; its events start after.
+      void this.#relayed(this.#resolveCursor, lastEventId, principal, symbols).then((from) => {
+        if (this.#subscribers.has(reply.raw)) this.#hub.stream(subscriber, symbols, from, view);
+      });
     });
   }
 
@@ -224,14 +222,8 @@ export class SseEndpoint {
     return resume;
   }
 
-  #open(
-    reply: FastifyReply,
-    principal: Principal,
-    symbols: string[] | '*',
-    forbidden: string[],
-    view: View | null,
-    from: SseCursor | RelayedResume | null,
-  ): void {
+  /** Opens the event stream and a subscriber for it, which gets nothing until it is given its symbols (Hub.stream). */
+  #open(reply: FastifyReply, principal: Principal, forbidden: string[]): Subscriber {
     reply.hijack();
     const response = reply.raw;
     response.on('error', (error) => this.#logger.debug({ err: error }, 'connection error'));
@@ -247,7 +239,7 @@ export class SseEndpoint {
       this.#subscribers.delete(response);
       this.#hub.detach(subscriber);
     });
-    this.#hub.stream(subscriber, symbols, from, view);
+    return subscriber;
   }
 
   /**
