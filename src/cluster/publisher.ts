@@ -58,8 +58,12 @@ interface Link {
   seen: InstrumentDocument | null;
   single: { from: InstrumentDocument; opsJson: string } | null;
   commits: number;
-  /** Versions written since the document was last stored. */
-  sinceDocument: number;
+  /**
+   * The version of the document stored in Redis (0: none known). Counted from Redis's, not this
+   * process's writes: a node restarted more often than documentEvery versions must still store
+   * it that often, or the capped stream would trim past it.
+   */
+  documentSeq: number;
 }
 
 /**
@@ -150,7 +154,7 @@ export class ClusterPublisher {
   #link(symbol: string): Link {
     let link = this.#links.get(symbol);
     if (!link) {
-      link = { owned: false, asked: false, synced: null, seen: null, single: null, commits: 0, sinceDocument: 0 };
+      link = { owned: false, asked: false, synced: null, seen: null, single: null, commits: 0, documentSeq: 0 };
       this.#links.set(symbol, link);
     }
     return link;
@@ -234,7 +238,7 @@ export class ClusterPublisher {
       link.single = null;
       link.commits = 0;
       if (!message) continue;
-      const storedDocument = message.kind === 'reset' || link.sinceDocument + 1 >= this.options.documentEvery;
+      const storedDocument = message.kind === 'reset' || message.seq - link.documentSeq >= this.options.documentEvery;
       const documentText = storedDocument ? `{"seq":${message.seq},"data":${state.documentJson()}}` : '';
       pipeline.tbPublish(
         this.keys.meta(symbol),
@@ -296,7 +300,7 @@ export class ClusterPublisher {
     }
     if (reply[0] === 'OK') {
       link.synced = { seq: item.seq, document: item.document };
-      link.sinceDocument = item.storedDocument ? 0 : link.sinceDocument + 1;
+      if (item.storedDocument) link.documentSeq = item.seq;
       this.counters.published.add();
       return;
     }
@@ -316,13 +320,13 @@ export class ClusterPublisher {
     try {
       const top = await readTop(this.redis, this.keys, symbol, this.options.limits);
       link.synced = top?.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: null };
+      link.documentSeq = top?.epoch === epoch ? (top.storedSeq ?? 0) : 0;
     } catch (error) {
       if (!(error instanceof ClusterDataError)) throw error;
       // What Redis holds cannot be continued: the whole document goes on from its top seq (or starts the symbol again).
       this.#logger.error({ event: 'cluster_bad_data', symbol, key: error.key, reason: error.message }, 'bad data in redis; publishing the whole document');
       link.synced = { seq: await this.#topSeq(symbol, epoch), document: null };
     }
-    link.sinceDocument = 0;
     link.single = null;
   }
 

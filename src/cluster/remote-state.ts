@@ -51,6 +51,8 @@ export interface RemoteTop {
   /** How it was rebuilt: the whole version it starts from, and each patch after it with the document it makes. */
   readonly from: { readonly seq: number; readonly document: InstrumentDocument };
   readonly steps: readonly RemoteStep[];
+  /** The version of the stored document (`doc`), null when there is none. */
+  readonly storedSeq: number | null;
 }
 
 /** A patch of the stream and the version it makes. */
@@ -91,7 +93,8 @@ export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, l
   if (epoch === null || top === null) return null;
   const topSeq = Number(top);
   if (!EPOCH_PATTERN.test(epoch) || !Number.isSafeInteger(topSeq) || topSeq < 1) throw new ClusterDataError(keys.meta(symbol), 'has no valid epoch and seq');
-  let from = docText === null ? null : storedDocument(docText, symbol, keys.doc(symbol), limits.maxBytes);
+  const stored = docText === null ? null : storedDocument(docText, symbol, keys.doc(symbol), limits.maxBytes);
+  let from = stored;
   let steps: RemoteStep[] = [];
   const versions = await readLog(redis, keys, symbol, from ? `${from.seq + 1}-0` : '-', limits);
   for (const version of versions) {
@@ -111,7 +114,7 @@ export async function readTop(redis: Redis, keys: ClusterKeys, symbol: string, l
   // The stream is read after the meta hash: a version published in between takes it past the
   // seq read, and is as good (the script writes both at once). Behind it is what does not add up.
   if (last.seq < topSeq) throw new ClusterDataError(keys.meta(symbol), `says version ${topSeq}, the document and stream give ${last.seq}`);
-  return { epoch, seq: last.seq, document: last.document, from, steps };
+  return { epoch, seq: last.seq, document: last.document, from, steps, storedSeq: stored?.seq ?? null };
 }
 
 /** `ops` applied to `document`; a patch that does not apply is bad data in `key`. */

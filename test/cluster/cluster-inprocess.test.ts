@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterKeys } from '../../src/cluster/keys.js';
 import { resolveConfig } from '../../src/app/config.js';
 import { LogCapture, startConfiguredBridge } from '../helpers/bridge.js';
 import { getJson, SseClient, WsClient } from '../helpers/clients.js';
@@ -102,6 +104,29 @@ describe('an ingest node and an edge node through Redis', () => {
     await waitFor('FORBIDDEN', () => client.of('error').find((message) => message.code === 'FORBIDDEN'));
     expect(client.of('snapshot').map((message) => message.symbol)).toEqual(['EURUSD']);
     await client.close();
+  });
+
+  it('an ingest restarted more often than cluster.documentEvery versions still stores the document that often: the stream never trims past it', async () => {
+    const { dir, files, logs, cluster } = await namespace('inproc-doc');
+    const config = resolveConfig({ port: 0, sources: [{ path: dir }], cluster: { ...cluster, nodeId: 'ingest-1', documentEvery: 4 } });
+    for (let life = 0; life < 5; life++) {
+      const ingest = await startConfiguredBridge(config, { logger: logs.logger });
+      for (let round = 0; round < 2; round++) await files.step();
+      await waitFor('the ingest read every round', () => files.hasRead(ingest.store.get('XAUUSD')?.document));
+      await ingest.close();
+    }
+    const keys = new ClusterKeys(cluster.prefix);
+    const connection = new Redis(cluster.redis);
+    try {
+      for (const symbol of TerminalFiles.symbols) {
+        const top = Number(await connection.hget(keys.meta(symbol), 'seq'));
+        const stored = JSON.parse((await connection.get(keys.doc(symbol))) ?? '{"seq":0}') as { seq: number };
+        expect(top, symbol).toBeGreaterThan(8);
+        expect(top - stored.seq, `${symbol}: versions since the stored document`).toBeLessThan(4);
+      }
+    } finally {
+      await connection.quit();
+    }
   });
 
   it('an edge restarted under the same node id resumes an SSE cursor of its previous process (from that process’s log in Redis) with exactly the missed patches, not a gap', async () => {
