@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FAULTS } from './soak/feeds.js';
 import { runSoak } from './soak/run.js';
+import { expectNoTrouble, restartsOf } from './soak/verdict.js';
 
 /**
  * The short soak (docs/reliability.md), so that CI runs it: half a minute of every format
@@ -10,20 +11,8 @@ import { runSoak } from './soak/run.js';
 describe('the short soak', () => {
   it('zero divergence, zero unannounced gap, zero unhandled error; a crash gives a new epoch, a clean restart keeps it', async () => {
     const summary = await runSoak({ minutes: 0.5, seed: 8, symbols: 13, checkpoints: 2, writesPerSecond: 60, faultShare: 0.1, rawClients: 4, sdkClients: 3 });
-    expect(summary.divergences.details).toEqual([]);
-    expect(summary.violations.details).toEqual([]);
-    expect({
-      errorLines: summary.errors.errorLines,
-      stderr: summary.errors.stderr,
-      crashes: summary.errors.crashes,
-      freshParse: summary.errors.freshParse,
-    }).toEqual({
-      errorLines: [],
-      stderr: [],
-      crashes: [],
-      freshParse: [],
-    });
-    expect(summary.restarts.map(({ kind, sameEpoch, problem }) => ({ kind, sameEpoch, problem }))).toEqual([
+    expectNoTrouble(summary);
+    expect(restartsOf(summary)).toEqual([
       { kind: 'crash', sameEpoch: false, problem: null },
       { kind: 'clean', sameEpoch: true, problem: null },
     ]);

@@ -251,7 +251,7 @@ export const ConfigSchema = Type.Object(
         prefix: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,32}$', description: 'what every key and channel of the namespace begins with; read at start' }),
         leaseMs: Millis("how long a symbol's writer holds it unrenewed: a standby ingest takes over within this; read at start", 500, 600_000),
         documentEvery: Count(
-          "a symbol's whole document is stored in Redis every this many versions (the stream holds the versions between); read at start",
+          "a symbol's whole document is stored in Redis every this many versions, lagging the top by this to twice this many (the stream holds the versions after it, and an edge starting from it can resume clients from at least this many versions back); read at start",
           1,
           100_000,
         ),

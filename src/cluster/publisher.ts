@@ -38,7 +38,8 @@ interface Written {
   readonly link: Link;
   readonly seq: number;
   readonly document: InstrumentDocument;
-  readonly storedDocument: boolean;
+  /** The version of the document it stores, if it stores one. */
+  readonly stored: number | null;
   /** A whole document (the symbol is also added to the namespace's set, one more reply). */
   readonly reset: boolean;
 }
@@ -64,6 +65,8 @@ interface Link {
    * it that often, or the capped stream would trim past it.
    */
   documentSeq: number;
+  /** The version to store next, once documentEvery more have been written after it (see #documentFor). */
+  nextDocument: { seq: number; document: InstrumentDocument } | null;
 }
 
 /**
@@ -154,7 +157,7 @@ export class ClusterPublisher {
   #link(symbol: string): Link {
     let link = this.#links.get(symbol);
     if (!link) {
-      link = { owned: false, asked: false, synced: null, seen: null, single: null, commits: 0, documentSeq: 0 };
+      link = { owned: false, asked: false, synced: null, seen: null, single: null, commits: 0, documentSeq: 0, nextDocument: null };
       this.#links.set(symbol, link);
     }
     return link;
@@ -238,8 +241,8 @@ export class ClusterPublisher {
       link.single = null;
       link.commits = 0;
       if (!message) continue;
-      const storedDocument = message.kind === 'reset' || message.seq - link.documentSeq >= this.options.documentEvery;
-      const documentText = storedDocument ? `{"seq":${message.seq},"data":${state.documentJson()}}` : '';
+      const stored = this.#documentFor(link, message, () => state.documentJson());
+      const documentText = stored === null ? '' : `{"seq":${stored.seq},"data":${stored.json}}`;
       pipeline.tbPublish(
         this.keys.meta(symbol),
         this.keys.log(symbol),
@@ -256,7 +259,7 @@ export class ClusterPublisher {
       );
       if (message.kind === 'reset') pipeline.sadd(this.keys.symbols, symbol);
       this.counters.publishedBytes.add(message.text.length + documentText.length);
-      sent.push({ symbol, link, seq: message.seq, document: state.document, storedDocument, reset: message.kind === 'reset' });
+      sent.push({ symbol, link, seq: message.seq, document: state.document, stored: stored?.seq ?? null, reset: message.kind === 'reset' });
     }
     if (sent.length === 0) return;
     const replies = (await pipeline.exec()) ?? [];
@@ -266,6 +269,19 @@ export class ClusterPublisher {
       if (item.reset) at++;
       this.#settle(item, error, reply as string[] | null);
     }
+  }
+
+  /**
+   * The document a write of `message` stores, if any. The stored document lags the top by
+   * documentEvery to 2 × documentEvery versions (the stream holds at least 2 × documentEvery):
+   * an edge that starts rebuilds its journal from it, and so resumes clients from at least
+   * documentEvery versions back. A whole document is stored as it is written.
+   */
+  #documentFor(link: Link, message: { kind: 'patch' | 'reset'; seq: number }, documentJson: () => string): { seq: number; json: string } | null {
+    if (message.kind === 'reset') return { seq: message.seq, json: documentJson() };
+    if (message.seq - link.documentSeq < 2 * this.options.documentEvery) return null;
+    const due = link.nextDocument;
+    return due ? { seq: due.seq, json: JSON.stringify(due.document) } : { seq: message.seq, json: documentJson() };
   }
 
   /** The next version of `symbol` for Redis: a patch from the synced version, or a whole document; null when nothing changed. */
@@ -300,7 +316,12 @@ export class ClusterPublisher {
     }
     if (reply[0] === 'OK') {
       link.synced = { seq: item.seq, document: item.document };
-      if (item.storedDocument) link.documentSeq = item.seq;
+      if (item.stored !== null) {
+        link.documentSeq = item.stored;
+        link.nextDocument = null;
+      }
+      if (link.nextDocument === null && item.seq - link.documentSeq >= this.options.documentEvery)
+        link.nextDocument = { seq: item.seq, document: item.document };
       this.counters.published.add();
       return;
     }
@@ -320,7 +341,9 @@ export class ClusterPublisher {
     try {
       const top = await readTop(this.redis, this.keys, symbol, this.options.limits);
       link.synced = top?.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: null };
-      link.documentSeq = top?.epoch === epoch ? (top.storedSeq ?? 0) : 0;
+      const documentSeq = top?.epoch === epoch ? (top.storedSeq ?? 0) : 0;
+      link.documentSeq = documentSeq;
+      link.nextDocument = top?.steps.find((step) => step.seq - documentSeq >= this.options.documentEvery) ?? null;
     } catch (error) {
       if (!(error instanceof ClusterDataError)) throw error;
       // What Redis holds cannot be continued: the whole document goes on from its top seq (or starts the symbol again).
