@@ -5,7 +5,7 @@ import type { InstrumentDocument } from '../model/document.js';
 import { patchMessageOfJson, snapshotMessage } from '../model/wire.js';
 import { diff } from '../state/delta.js';
 import type { CommitEvent, Store } from '../state/store.js';
-import type { ClusterKeys } from './keys.js';
+import type { ClusterKeys, SymbolKeys } from './keys.js';
 import { readTop, ClusterDataError, type RemoteLimits } from './remote-state.js';
 import { namespaceEpoch } from './namespace.js';
 import type { ClusterCounters } from './counters.js';
@@ -46,6 +46,18 @@ interface Written {
 /** How long after a flush with failed writes the next one waits. */
 const RETRY_MS = 250;
 
+/**
+ * Commits of one symbol between two flushes sent as their ops one after the other, at most:
+ * past this many a diff is smaller, and worth its cost (it walks the whole document).
+ */
+const MAX_CHAINED = 8;
+
+/** The ops' JSON of each commit since the last flush, in order, the first made on `from`: together, the patch from it. */
+interface Chain {
+  readonly from: InstrumentDocument;
+  readonly ops: string[];
+}
+
 /** What this node knows of one symbol in Redis. */
 interface Link {
   /** This node holds the symbol's lease and writes it. */
@@ -54,12 +66,13 @@ interface Link {
   asked: boolean;
   /** The top version in Redis and its document, when this node's last write made it (null: read it first). */
   synced: Synced | null;
-  /** The document at the last commit seen, and the single commit since the last flush (null: none, or several). */
+  /** The document at the last commit seen, and the commits since the last flush (null: none, too many, or one without ops). */
   seen: InstrumentDocument | null;
-  single: { from: InstrumentDocument; opsJson: string } | null;
+  chain: Chain | null;
   commits: number;
   /** Versions written since the document was last stored. */
   sinceDocument: number;
+  readonly keys: SymbolKeys;
 }
 
 /**
@@ -130,7 +143,7 @@ export class ClusterPublisher {
       if (this.#ready) {
         await this.#flush().catch(() => undefined);
         const pipeline = this.redis.pipeline();
-        for (const [symbol, link] of this.#links) if (link.owned) pipeline.tbRelease(this.keys.lease(symbol), this.options.node);
+        for (const link of this.#links.values()) if (link.owned) pipeline.tbRelease(link.keys.lease, this.options.node);
         await pipeline.exec().catch(() => undefined);
       }
     })();
@@ -141,8 +154,10 @@ export class ClusterPublisher {
     const link = this.#link(state.symbol);
     const from = link.seen;
     link.seen = state.document;
-    link.commits++;
-    link.single = link.commits === 1 && entry && from ? { from, opsJson: entry.opsJson } : null;
+    // Each commit's ops apply to the document the one before made: in order, they are the patch from the first one's.
+    if (link.commits++ === 0) link.chain = entry && from ? { from, ops: [entry.opsJson] } : null;
+    else if (entry && link.chain && link.chain.ops.length < MAX_CHAINED) link.chain.ops.push(entry.opsJson);
+    else link.chain = null;
     this.#dirty.add(state.symbol);
     this.#schedule();
   }
@@ -150,7 +165,7 @@ export class ClusterPublisher {
   #link(symbol: string): Link {
     let link = this.#links.get(symbol);
     if (!link) {
-      link = { owned: false, asked: false, synced: null, seen: null, single: null, commits: 0, sinceDocument: 0 };
+      link = { owned: false, asked: false, synced: null, seen: null, chain: null, commits: 0, sinceDocument: 0, keys: this.keys.of(symbol) };
       this.#links.set(symbol, link);
     }
     return link;
@@ -223,7 +238,8 @@ export class ClusterPublisher {
     // A symbol another node writes waits here for its lease (taking it marks the symbol again).
     const symbols = [...this.#dirty].filter((symbol) => this.#links.get(symbol)?.owned);
     this.#dirty.clear();
-    await Promise.all(symbols.map((symbol) => this.#syncIfNeeded(symbol, epoch)));
+    const unsynced = symbols.filter((symbol) => !this.#links.get(symbol)?.synced);
+    if (unsynced.length > 0) await Promise.all(unsynced.map((symbol) => this.#sync(symbol, epoch)));
     const pipeline = this.redis.pipeline();
     const sent: Written[] = [];
     for (const symbol of symbols) {
@@ -231,23 +247,24 @@ export class ClusterPublisher {
       const state = this.store.get(symbol);
       if (!state || !link.synced) continue;
       const message = this.#messageOf(link, link.synced, epoch, state.document, state.symbolJson, () => state.documentJson());
-      link.single = null;
+      link.chain = null;
       link.commits = 0;
       if (!message) continue;
       const storedDocument = message.kind === 'reset' || link.sinceDocument + 1 >= this.options.documentEvery;
       const documentText = storedDocument ? `{"seq":${message.seq},"data":${state.documentJson()}}` : '';
+      const { keys } = link;
       pipeline.tbPublish(
-        this.keys.meta(symbol),
-        this.keys.log(symbol),
-        this.keys.doc(symbol),
-        this.keys.lease(symbol),
+        keys.meta,
+        keys.log,
+        keys.doc,
+        keys.lease,
         this.options.node,
         epoch,
         message.seq,
         message.text,
         documentText,
         this.options.streamLength,
-        this.keys.channel(symbol),
+        keys.channel,
         message.kind,
       );
       if (message.kind === 'reset') pipeline.sadd(this.keys.symbols, symbol);
@@ -275,8 +292,9 @@ export class ClusterPublisher {
   ): { kind: 'patch' | 'reset'; seq: number; text: string } | null {
     const seq = synced.seq + 1;
     if (synced.document === null) return { kind: 'reset', seq, text: snapshotMessage(symbolJson, epoch, seq, documentJson()) };
-    // One commit since the last write, from the version written: its ops' JSON is already made.
-    if (link.single?.from === synced.document) return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, link.single.opsJson) };
+    // The commits since the last write, from the version written: their ops' JSON is already made.
+    if (link.chain?.from === synced.document)
+      return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, chainedOps(link.chain.ops)) };
     const ops = diff(synced.document, document);
     if (ops.length === 0) {
       synced.document = document;
@@ -309,10 +327,9 @@ export class ClusterPublisher {
     }
   }
 
-  /** Reads the symbol's top version from Redis when this node does not know it (start, takeover, recovery, a refused write). */
-  async #syncIfNeeded(symbol: string, epoch: string): Promise<void> {
+  /** Reads the symbol's top version from Redis, which this node does not know (start, takeover, recovery, a refused write). */
+  async #sync(symbol: string, epoch: string): Promise<void> {
     const link = this.#links.get(symbol) as Link;
-    if (link.synced) return;
     try {
       const top = await readTop(this.redis, this.keys, symbol, this.options.limits);
       link.synced = top?.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: null };
@@ -323,12 +340,12 @@ export class ClusterPublisher {
       link.synced = { seq: await this.#topSeq(symbol, epoch), document: null };
     }
     link.sinceDocument = 0;
-    link.single = null;
+    link.chain = null;
   }
 
   /** The symbol's top seq in the meta hash when it is in `epoch` and readable, else 0 (a fresh start). */
   async #topSeq(symbol: string, epoch: string): Promise<number> {
-    const [metaEpoch, top] = await this.redis.hmget(this.keys.meta(symbol), 'epoch', 'seq');
+    const [metaEpoch, top] = await this.redis.hmget((this.#links.get(symbol) as Link).keys.meta, 'epoch', 'seq');
     const seq = Number(top);
     return metaEpoch === epoch && Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
   }
@@ -348,7 +365,7 @@ export class ClusterPublisher {
   /** Takes or renews the leases of `symbols`: those taken over are read from Redis before their next write. */
   async #takeLeases(symbols: readonly string[]): Promise<void> {
     const pipeline = this.redis.pipeline();
-    for (const symbol of symbols) pipeline.tbLease(this.keys.lease(symbol), this.options.node, this.options.leaseMs);
+    for (const symbol of symbols) pipeline.tbLease((this.#links.get(symbol) as Link).keys.lease, this.options.node, this.options.leaseMs);
     const replies = (await pipeline.exec()) ?? [];
     symbols.forEach((symbol, index) => {
       const [error, held] = replies[index] ?? [null, 0];
@@ -368,4 +385,10 @@ export class ClusterPublisher {
       }
     });
   }
+}
+
+/** One array of every op in `ops` (each a JSON array, never empty: a commit changes something), in order. */
+function chainedOps(ops: readonly string[]): string {
+  if (ops.length === 1) return ops[0] as string;
+  return `[${ops.map((json) => json.slice(1, -1)).join(',')}]`;
 }
