@@ -8,6 +8,7 @@ import type { CommitEvent, Store } from '../state/store.js';
 import type { ClusterKeys, SymbolKeys } from './keys.js';
 import { readTop, ClusterDataError, type RemoteLimits } from './remote-state.js';
 import { namespaceEpoch } from './namespace.js';
+import { loadPublish, queuePublish } from './scripts.js';
 import type { ClusterCounters } from './counters.js';
 
 export interface PublisherOptions {
@@ -94,6 +95,8 @@ export class ClusterPublisher {
   #flushing: Promise<void> | null = null;
   #scheduled = false;
   #lastError: string | null = null;
+  /** The publishing script loaded on this connection (null: not yet, or Redis lost it). */
+  #script: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
   #firstReady: () => void = () => undefined;
   /** Resolves once this node reached Redis the first time: it knows the namespace epoch and holds its leases. */
@@ -176,6 +179,8 @@ export class ClusterPublisher {
       const epoch = await namespaceEpoch(this.redis, this.keys);
       if (epoch !== this.#epoch) this.#logger.info({ event: 'cluster_epoch', epoch, node: this.options.node }, 'publishing to the namespace epoch');
       this.#epoch = epoch;
+      // A new connection may be to a Redis restarted empty: its script cache too.
+      this.#script = null;
       this.#ready = true;
       this.#lastError = null;
       // What Redis holds may have moved on while this node was away: read it again before writing.
@@ -240,6 +245,7 @@ export class ClusterPublisher {
     this.#dirty.clear();
     const unsynced = symbols.filter((symbol) => !this.#links.get(symbol)?.synced);
     if (unsynced.length > 0) await Promise.all(unsynced.map((symbol) => this.#sync(symbol, epoch)));
+    await this.#scriptLoaded();
     const pipeline = this.redis.pipeline();
     const sent: Written[] = [];
     for (const symbol of symbols) {
@@ -252,21 +258,15 @@ export class ClusterPublisher {
       if (!message) continue;
       const storedDocument = message.kind === 'reset' || link.sinceDocument + 1 >= this.options.documentEvery;
       const documentText = storedDocument ? `{"seq":${message.seq},"data":${state.documentJson()}}` : '';
-      const { keys } = link;
-      pipeline.tbPublish(
-        keys.meta,
-        keys.log,
-        keys.doc,
-        keys.lease,
-        this.options.node,
+      queuePublish(pipeline, link.keys, {
+        node: this.options.node,
         epoch,
-        message.seq,
-        message.text,
-        documentText,
-        this.options.streamLength,
-        keys.channel,
-        message.kind,
-      );
+        seq: message.seq,
+        message: message.text,
+        document: documentText,
+        streamLength: this.options.streamLength,
+        kind: message.kind,
+      });
       if (message.kind === 'reset') pipeline.sadd(this.keys.symbols, symbol);
       this.counters.publishedBytes.add(message.text.length + documentText.length);
       sent.push({ symbol, link, seq: message.seq, document: state.document, storedDocument, reset: message.kind === 'reset' });
@@ -303,8 +303,18 @@ export class ClusterPublisher {
     return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, JSON.stringify(ops)) };
   }
 
+  /** Loads the publishing script when this connection may not have it; a failure is tried again at the next flush. */
+  #scriptLoaded(): Promise<void> {
+    this.#script ??= loadPublish(this.redis).catch((error: unknown) => {
+      this.#script = null;
+      throw error;
+    });
+    return this.#script;
+  }
+
   #settle(item: Written, error: Error | null, reply: string[] | null): void {
     const { symbol, link } = item;
+    if (error?.message.startsWith('NOSCRIPT')) this.#script = null;
     if (error || !reply) {
       link.synced = null;
       this.#dirty.add(symbol);

@@ -35,32 +35,38 @@ afterAll(async () => {
 
 const opsOf = (message: string): PatchOperation[] => (JSON.parse(message) as { ops: PatchOperation[] }).ops;
 
+/** A store fed by ticks of SYMBOL, and a publisher of it to namespace `prefix`. */
+async function ingest(prefix: string) {
+  const store = new Store({ journalSize: 64, epoch: 'local' });
+  const ticks = new Contribution('mt5-ticks', 'auto', { M1: 5 });
+  store.setContribution(SYMBOL, 'f', ticks);
+  const keys = new ClusterKeys(prefix);
+  const counters: ClusterCounters = tallies(['published', 'publishedBytes', 'publishErrors', 'applied', 'resnapshots', 'gapsFilled', 'badData'] as const);
+  const publisher = new ClusterPublisher(redis, keys, store, new LogCapture('warn').logger, publisherOptionsOf(CONFIG, 'ingest-t'), counters);
+  await publisher.synced;
+  let time = T0;
+  /** `count` commits in this turn, each a tick that moves the quote. */
+  const commit = (count: number): void => {
+    for (let i = 0; i < count; i++) {
+      time += 1000;
+      ticks.applyTick({ time, bid: 1 + time / 1e13, ask: 2 + time / 1e13 });
+      store.commit(SYMBOL);
+    }
+  };
+  const topDocument = async (): Promise<unknown> => (await readTop(redis, keys, SYMBOL, publisherOptionsOf(CONFIG, 'ingest-t').limits))?.document;
+  return { store, keys, counters, publisher, commit, topDocument };
+}
+
 describe('ClusterPublisher', () => {
   it("sends the commits of one turn as one version of each commit's ops in order, and more than 8 of them as their diff", async () => {
-    const store = new Store({ journalSize: 64, epoch: 'local' });
-    const ticks = new Contribution('mt5-ticks', 'auto', { M1: 5 });
-    store.setContribution(SYMBOL, 'f', ticks);
-    const keys = new ClusterKeys('pub1');
-    const counters: ClusterCounters = tallies(['published', 'publishedBytes', 'publishErrors', 'applied', 'resnapshots', 'gapsFilled', 'badData'] as const);
-    const publisher = new ClusterPublisher(redis, keys, store, new LogCapture('warn').logger, publisherOptionsOf(CONFIG, 'ingest-t'), counters);
-    await publisher.synced;
+    const { store, keys, counters, publisher, commit, topDocument } = await ingest('pub1');
     const commitOps: PatchOperation[][] = [];
     store.onCommit((event) => commitOps.push([...(event.ops ?? [])]));
-    let time = T0;
-    /** `count` commits in this turn, each a tick that moves the quote. */
-    const commit = (count: number): void => {
-      for (let i = 0; i < count; i++) {
-        time += 1000;
-        ticks.applyTick({ time, bid: 1 + time / 1e13, ask: 2 + time / 1e13 });
-        store.commit(SYMBOL);
-      }
-    };
     const lastVersion = async (): Promise<{ seq: number; ops: PatchOperation[] }> => {
       const [entry] = await redis.xrevrange(keys.log(SYMBOL), '+', '-', 'COUNT', 1);
       const message = entry?.[1][1] ?? '';
       return { seq: (JSON.parse(message) as { seq: number }).seq, ops: opsOf(message) };
     };
-    const topDocument = async (): Promise<unknown> => (await readTop(redis, keys, SYMBOL, publisherOptionsOf(CONFIG, 'ingest-t').limits))?.document;
 
     commit(1);
     await waitFor('the whole document', () => counters.published.value === 1);
@@ -79,6 +85,21 @@ describe('ClusterPublisher', () => {
     expect(diffed.ops.length).toBeLessThan(commitOps.flat().length);
     expect(await topDocument()).toEqual(store.get(SYMBOL)?.document);
     expect(counters.publishErrors.value).toBe(0);
+    await publisher.close();
+  });
+
+  it('goes on when Redis lost its script cache (SCRIPT FLUSH): the version refused with NOSCRIPT is sent again', async () => {
+    const { store, counters, publisher, commit, topDocument } = await ingest('pub2');
+    commit(1);
+    await waitFor('the whole document', () => counters.published.value === 1);
+    await redis.script('FLUSH');
+    commit(2);
+    await waitFor('the refusal', () => counters.publishErrors.value > 0);
+    await waitFor('the next version', () => counters.published.value === 2);
+    expect(await topDocument()).toEqual(store.get(SYMBOL)?.document);
+    commit(1);
+    await waitFor('one more', () => counters.published.value === 3);
+    expect(await topDocument()).toEqual(store.get(SYMBOL)?.document);
     await publisher.close();
   });
 });
