@@ -1,3 +1,12 @@
+/** One symbol's keys and channel, as its publishing script takes them. */
+export interface SymbolKeys {
+  readonly meta: string;
+  readonly log: string;
+  readonly doc: string;
+  readonly lease: string;
+  readonly channel: string;
+}
+
 /**
  * Where the cluster keeps things in Redis, under one prefix (`cluster.prefix`). Every key of
  * a symbol carries it as a hash tag (`tb:{ESZ25}:meta`), so that one symbol's keys share a
@@ -47,6 +56,11 @@ export class ClusterKeys {
   /** Stream of that process's checkpoints: entry id `<gseq>-1`, field `v` `{"symbol": seq, …}` of every symbol it held then. */
   cursorCheckpoints(scope: string): string {
     return `${this.prefix}:{c:${scope}}:ckpt`;
+  }
+
+  /** Every key and the channel of `symbol`, made once per symbol by a writer that uses them at every version. */
+  of(symbol: string): SymbolKeys {
+    return { meta: this.meta(symbol), log: this.log(symbol), doc: this.doc(symbol), lease: this.lease(symbol), channel: this.channel(symbol) };
   }
 
   /** Pub/sub channel of the symbol's versions (channels are not keys: no hash tag needed). */

@@ -5,9 +5,10 @@ import type { InstrumentDocument } from '../model/document.js';
 import { patchMessageOfJson, snapshotMessage } from '../model/wire.js';
 import { diff } from '../state/delta.js';
 import type { CommitEvent, Store } from '../state/store.js';
-import type { ClusterKeys } from './keys.js';
+import type { ClusterKeys, SymbolKeys } from './keys.js';
 import { readTop, ClusterDataError, type RemoteLimits } from './remote-state.js';
 import { namespaceEpoch } from './namespace.js';
+import { loadPublish, queuePublish } from './scripts.js';
 import type { ClusterCounters } from './counters.js';
 
 export interface PublisherOptions {
@@ -47,6 +48,18 @@ interface Written {
 /** How long after a flush with failed writes the next one waits. */
 const RETRY_MS = 250;
 
+/**
+ * Commits of one symbol between two flushes sent as their ops one after the other, at most:
+ * past this many a diff is smaller, and worth its cost (it walks the whole document).
+ */
+const MAX_CHAINED = 8;
+
+/** The ops' JSON of each commit since the last flush, in order, the first made on `from`: together, the patch from it. */
+interface Chain {
+  readonly from: InstrumentDocument;
+  readonly ops: string[];
+}
+
 /** What this node knows of one symbol in Redis. */
 interface Link {
   /** This node holds the symbol's lease and writes it. */
@@ -55,9 +68,9 @@ interface Link {
   asked: boolean;
   /** The top version in Redis and its document, when this node's last write made it (null: read it first). */
   synced: Synced | null;
-  /** The document at the last commit seen, and the single commit since the last flush (null: none, or several). */
+  /** The document at the last commit seen, and the commits since the last flush (null: none, too many, or one without ops). */
   seen: InstrumentDocument | null;
-  single: { from: InstrumentDocument; opsJson: string } | null;
+  chain: Chain | null;
   commits: number;
   /**
    * The version of the document stored in Redis (0: none known). Counted from Redis's, not this
@@ -67,6 +80,7 @@ interface Link {
   documentSeq: number;
   /** The version to store next, once documentEvery more have been written after it (see #documentFor). */
   nextDocument: { seq: number; document: InstrumentDocument } | null;
+  readonly keys: SymbolKeys;
 }
 
 /**
@@ -88,6 +102,8 @@ export class ClusterPublisher {
   #flushing: Promise<void> | null = null;
   #scheduled = false;
   #lastError: string | null = null;
+  /** The publishing script loaded on this connection (null: not yet, or Redis lost it). */
+  #script: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
   #firstReady: () => void = () => undefined;
   /** Resolves once this node reached Redis the first time: it knows the namespace epoch and holds its leases. */
@@ -137,7 +153,7 @@ export class ClusterPublisher {
       if (this.#ready) {
         await this.#flush().catch(() => undefined);
         const pipeline = this.redis.pipeline();
-        for (const [symbol, link] of this.#links) if (link.owned) pipeline.tbRelease(this.keys.lease(symbol), this.options.node);
+        for (const link of this.#links.values()) if (link.owned) pipeline.tbRelease(link.keys.lease, this.options.node);
         await pipeline.exec().catch(() => undefined);
       }
     })();
@@ -148,8 +164,10 @@ export class ClusterPublisher {
     const link = this.#link(state.symbol);
     const from = link.seen;
     link.seen = state.document;
-    link.commits++;
-    link.single = link.commits === 1 && entry && from ? { from, opsJson: entry.opsJson } : null;
+    // Each commit's ops apply to the document the one before made: in order, they are the patch from the first one's.
+    if (link.commits++ === 0) link.chain = entry && from ? { from, ops: [entry.opsJson] } : null;
+    else if (entry && link.chain && link.chain.ops.length < MAX_CHAINED) link.chain.ops.push(entry.opsJson);
+    else link.chain = null;
     this.#dirty.add(state.symbol);
     this.#schedule();
   }
@@ -157,7 +175,7 @@ export class ClusterPublisher {
   #link(symbol: string): Link {
     let link = this.#links.get(symbol);
     if (!link) {
-      link = { owned: false, asked: false, synced: null, seen: null, single: null, commits: 0, documentSeq: 0, nextDocument: null };
+      link = { owned: false, asked: false, synced: null, seen: null, chain: null, commits: 0, documentSeq: 0, nextDocument: null, keys: this.keys.of(symbol) };
       this.#links.set(symbol, link);
     }
     return link;
@@ -168,6 +186,8 @@ export class ClusterPublisher {
       const epoch = await namespaceEpoch(this.redis, this.keys);
       if (epoch !== this.#epoch) this.#logger.info({ event: 'cluster_epoch', epoch, node: this.options.node }, 'publishing to the namespace epoch');
       this.#epoch = epoch;
+      // A new connection may be to a Redis restarted empty: its script cache too.
+      this.#script = null;
       this.#ready = true;
       this.#lastError = null;
       // What Redis holds may have moved on while this node was away: read it again before writing.
@@ -230,7 +250,9 @@ export class ClusterPublisher {
     // A symbol another node writes waits here for its lease (taking it marks the symbol again).
     const symbols = [...this.#dirty].filter((symbol) => this.#links.get(symbol)?.owned);
     this.#dirty.clear();
-    await Promise.all(symbols.map((symbol) => this.#syncIfNeeded(symbol, epoch)));
+    const unsynced = symbols.filter((symbol) => !this.#links.get(symbol)?.synced);
+    if (unsynced.length > 0) await Promise.all(unsynced.map((symbol) => this.#sync(symbol, epoch)));
+    await this.#scriptLoaded();
     const pipeline = this.redis.pipeline();
     const sent: Written[] = [];
     for (const symbol of symbols) {
@@ -238,25 +260,20 @@ export class ClusterPublisher {
       const state = this.store.get(symbol);
       if (!state || !link.synced) continue;
       const message = this.#messageOf(link, link.synced, epoch, state.document, state.symbolJson, () => state.documentJson());
-      link.single = null;
+      link.chain = null;
       link.commits = 0;
       if (!message) continue;
       const stored = this.#documentFor(link, message, () => state.documentJson());
       const documentText = stored === null ? '' : `{"seq":${stored.seq},"data":${stored.json}}`;
-      pipeline.tbPublish(
-        this.keys.meta(symbol),
-        this.keys.log(symbol),
-        this.keys.doc(symbol),
-        this.keys.lease(symbol),
-        this.options.node,
+      queuePublish(pipeline, link.keys, {
+        node: this.options.node,
         epoch,
-        message.seq,
-        message.text,
-        documentText,
-        this.options.streamLength,
-        this.keys.channel(symbol),
-        message.kind,
-      );
+        seq: message.seq,
+        message: message.text,
+        document: documentText,
+        streamLength: this.options.streamLength,
+        kind: message.kind,
+      });
       if (message.kind === 'reset') pipeline.sadd(this.keys.symbols, symbol);
       this.counters.publishedBytes.add(message.text.length + documentText.length);
       sent.push({ symbol, link, seq: message.seq, document: state.document, stored: stored?.seq ?? null, reset: message.kind === 'reset' });
@@ -295,8 +312,9 @@ export class ClusterPublisher {
   ): { kind: 'patch' | 'reset'; seq: number; text: string } | null {
     const seq = synced.seq + 1;
     if (synced.document === null) return { kind: 'reset', seq, text: snapshotMessage(symbolJson, epoch, seq, documentJson()) };
-    // One commit since the last write, from the version written: its ops' JSON is already made.
-    if (link.single?.from === synced.document) return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, link.single.opsJson) };
+    // The commits since the last write, from the version written: their ops' JSON is already made.
+    if (link.chain?.from === synced.document)
+      return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, chainedOps(link.chain.ops)) };
     const ops = diff(synced.document, document);
     if (ops.length === 0) {
       synced.document = document;
@@ -305,8 +323,18 @@ export class ClusterPublisher {
     return { kind: 'patch', seq, text: patchMessageOfJson(symbolJson, epoch, seq, seq - 1, JSON.stringify(ops)) };
   }
 
+  /** Loads the publishing script when this connection may not have it; a failure is tried again at the next flush. */
+  #scriptLoaded(): Promise<void> {
+    this.#script ??= loadPublish(this.redis).catch((error: unknown) => {
+      this.#script = null;
+      throw error;
+    });
+    return this.#script;
+  }
+
   #settle(item: Written, error: Error | null, reply: string[] | null): void {
     const { symbol, link } = item;
+    if (error?.message.startsWith('NOSCRIPT')) this.#script = null;
     if (error || !reply) {
       link.synced = null;
       this.#dirty.add(symbol);
@@ -334,10 +362,9 @@ export class ClusterPublisher {
     }
   }
 
-  /** Reads the symbol's top version from Redis when this node does not know it (start, takeover, recovery, a refused write). */
-  async #syncIfNeeded(symbol: string, epoch: string): Promise<void> {
+  /** Reads the symbol's top version from Redis, which this node does not know (start, takeover, recovery, a refused write). */
+  async #sync(symbol: string, epoch: string): Promise<void> {
     const link = this.#links.get(symbol) as Link;
-    if (link.synced) return;
     try {
       const top = await readTop(this.redis, this.keys, symbol, this.options.limits);
       link.synced = top?.epoch === epoch ? { seq: top.seq, document: top.document } : { seq: 0, document: null };
@@ -350,12 +377,12 @@ export class ClusterPublisher {
       this.#logger.error({ event: 'cluster_bad_data', symbol, key: error.key, reason: error.message }, 'bad data in redis; publishing the whole document');
       link.synced = { seq: await this.#topSeq(symbol, epoch), document: null };
     }
-    link.single = null;
+    link.chain = null;
   }
 
   /** The symbol's top seq in the meta hash when it is in `epoch` and readable, else 0 (a fresh start). */
   async #topSeq(symbol: string, epoch: string): Promise<number> {
-    const [metaEpoch, top] = await this.redis.hmget(this.keys.meta(symbol), 'epoch', 'seq');
+    const [metaEpoch, top] = await this.redis.hmget((this.#links.get(symbol) as Link).keys.meta, 'epoch', 'seq');
     const seq = Number(top);
     return metaEpoch === epoch && Number.isSafeInteger(seq) && seq > 0 ? seq : 0;
   }
@@ -375,7 +402,7 @@ export class ClusterPublisher {
   /** Takes or renews the leases of `symbols`: those taken over are read from Redis before their next write. */
   async #takeLeases(symbols: readonly string[]): Promise<void> {
     const pipeline = this.redis.pipeline();
-    for (const symbol of symbols) pipeline.tbLease(this.keys.lease(symbol), this.options.node, this.options.leaseMs);
+    for (const symbol of symbols) pipeline.tbLease((this.#links.get(symbol) as Link).keys.lease, this.options.node, this.options.leaseMs);
     const replies = (await pipeline.exec()) ?? [];
     symbols.forEach((symbol, index) => {
       const [error, held] = replies[index] ?? [null, 0];
@@ -395,4 +422,10 @@ export class ClusterPublisher {
       }
     });
   }
+}
+
+/** One array of every op in `ops` (each a JSON array, never empty: a commit changes something), in order. */
+function chainedOps(ops: readonly string[]): string {
+  if (ops.length === 1) return ops[0] as string;
+  return `[${ops.map((json) => json.slice(1, -1)).join(',')}]`;
 }

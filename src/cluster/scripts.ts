@@ -1,4 +1,6 @@
-import type { Redis, Result } from 'ioredis';
+import { createHash } from 'node:crypto';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
+import type { SymbolKeys } from './keys.js';
 
 /**
  * One version of one symbol, atomically: checked against the writer's lease and the top
@@ -29,6 +31,53 @@ redis.call('PUBLISH', ARGV[7], ARGV[4])
 return {'OK'}
 `;
 
+/** PUBLISH is sent by its SHA1 alone (EVALSHA), once loadPublish put it in Redis's script cache. */
+const PUBLISH_SHA = createHash('sha1').update(PUBLISH).digest('hex');
+
+/**
+ * Loads PUBLISH into Redis's script cache: before the first version on each connection (Redis
+ * may have restarted empty), and again after a NOSCRIPT reply (someone ran SCRIPT FLUSH).
+ */
+export async function loadPublish(redis: Redis): Promise<void> {
+  await redis.script('LOAD', PUBLISH);
+}
+
+/** What PUBLISH takes besides the symbol's keys. */
+export interface PublishArgs {
+  readonly node: string;
+  readonly epoch: string;
+  readonly seq: number;
+  readonly message: string;
+  /** '' for none. */
+  readonly document: string;
+  readonly streamLength: number;
+  readonly kind: 'patch' | 'reset';
+}
+
+/**
+ * Queues one version on `pipeline`, as EVALSHA: the hot path of an ingest, one per symbol and
+ * turn, so it skips the wrapper a defined command adds (its own promise and NOSCRIPT retry).
+ * A reply NOSCRIPT means nothing was written.
+ */
+export function queuePublish(pipeline: ChainableCommander, keys: SymbolKeys, args: PublishArgs): void {
+  pipeline.evalsha(
+    PUBLISH_SHA,
+    4,
+    keys.meta,
+    keys.log,
+    keys.doc,
+    keys.lease,
+    args.node,
+    args.epoch,
+    args.seq,
+    args.message,
+    args.document,
+    args.streamLength,
+    keys.channel,
+    args.kind,
+  );
+}
+
 /** Takes or renews the lease (KEYS: lease; ARGV: node, ms): 1 when this node holds it now, else 0. */
 const LEASE = `
 local owner = redis.call('GET', KEYS[1])
@@ -47,7 +96,6 @@ return 0
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    tbPublish(meta: string, log: string, doc: string, lease: string, ...args: (string | number)[]): Result<string[], Context>;
     tbLease(lease: string, node: string, ms: number): Result<number, Context>;
     tbRelease(lease: string, node: string): Result<number, Context>;
   }
@@ -55,7 +103,6 @@ declare module 'ioredis' {
 
 /** Defines the scripts as commands (ioredis sends EVALSHA, and the script again after NOSCRIPT). */
 export function defineScripts(redis: Redis): void {
-  redis.defineCommand('tbPublish', { numberOfKeys: 4, lua: PUBLISH });
   redis.defineCommand('tbLease', { numberOfKeys: 1, lua: LEASE });
   redis.defineCommand('tbRelease', { numberOfKeys: 1, lua: RELEASE });
 }
