@@ -581,10 +581,10 @@ await writeResult(args, loadBefore, {
       met: latencyCluster.p99 <= p99Allowed,
     },
     {
-      what: 'versions one ingest writes to Redis per second at saturation',
+      what: 'commits one ingest publishes to Redis per second at saturation',
       target: `>= ${commitsTarget.toLocaleString('en-US')}`,
-      measured: `${saturationFigures.versionsPerSecond.toLocaleString('en-US')}/s (${saturationFigures.commitsPerSecond.toLocaleString('en-US')} commits/s; the Store alone ${storeAloneCommits.toLocaleString('en-US')})`,
-      met: saturationFigures.versionsPerSecond >= commitsTarget,
+      measured: `${saturationFigures.commitsPerSecond.toLocaleString('en-US')}/s in ${saturationFigures.versionsPerSecond.toLocaleString('en-US')} versions/s (the Store alone ${storeAloneCommits.toLocaleString('en-US')} commits/s)`,
+      met: saturationFigures.commitsPerSecond >= commitsTarget,
     },
     {
       what: 'Redis CPU per 1,000 commits; bytes per commit',
@@ -607,7 +607,7 @@ await writeResult(args, loadBefore, {
   ],
   notes: [
     'Every process (clients, bridge or ingest and edges, redis-server, this one) shares the same 2 cores: the cluster figures pay for the extra processes, and 2 edges split the cores rather than add any.',
-    'Saturation is measured in this process, not through files: files cannot change fast enough to saturate the publisher. Commits of one symbol made while a pipeline is in flight become one version (a diff), so versions/s is what Redis takes.',
+    'Saturation is measured in this process, not through files: files cannot change fast enough to saturate the publisher. Commits of one symbol made while a pipeline is in flight become one version (their ops in order, up to 8, else a diff), so versions/s is what Redis takes.',
   ],
 });
 
