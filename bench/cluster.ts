@@ -30,11 +30,10 @@ import WebSocket from 'ws';
 import { publisherOptionsOf } from '../src/app/cluster.js';
 import { resolveConfig } from '../src/app/config.js';
 import { openRedis } from '../src/cluster/connect.js';
-import type { ClusterCounters } from '../src/cluster/counters.js';
+import { clusterCounters } from '../src/cluster/counters.js';
 import { ClusterKeys } from '../src/cluster/keys.js';
 import { ClusterPublisher } from '../src/cluster/publisher.js';
 import { createLogger } from '../src/core/logger.js';
-import { tallies } from '../src/core/tally.js';
 import { Store } from '../src/state/store.js';
 import { RedisServer } from '../test/helpers/redis-server.js';
 import { ClientPool, monotonicMs, type Counts } from './lib/clients.js';
@@ -201,17 +200,7 @@ async function saturation(withPublisher: boolean): Promise<SaturationRun> {
   const prefix = await freshPrefix();
   const store = new Store({ journalSize: DEFAULTS.journal.size });
   const driver = new TickDriver(store, p.saturationSymbols, { historyMinutes: p.historyMinutes, stepMs: 7 });
-  const counters: ClusterCounters = tallies([
-    'published',
-    'publishedBytes',
-    'publishErrors',
-    'applied',
-    'resnapshots',
-    'gapsFilled',
-    'badData',
-    'cursorsRelayed',
-    'cursorsUnresolved',
-  ] as const);
+  const counters = clusterCounters();
   const connection = withPublisher ? openRedis(redis.url, 'bench-ingest') : null;
   connection?.on('error', () => undefined);
   const keys = new ClusterKeys(prefix);

@@ -5,7 +5,7 @@ import { LatencyRecorder } from '../core/latency.js';
 import { Tally, tallies } from '../core/tally.js';
 import { cacheCounters } from '../derive/cache-counters.js';
 import type { HubCounters } from '../hub/counters.js';
-import type { ClusterCounters } from '../cluster/counters.js';
+import { clusterCounters, type ClusterCounters } from '../cluster/counters.js';
 import type { StoreCounters } from '../state/counters.js';
 import { REFUSALS } from '../transports/refusals.js';
 import { SourceCounters } from '../watch/counters.js';
@@ -45,17 +45,7 @@ export class BridgeMetrics {
   /** Files a checkpoint held at start: gone on from it, or read again from their start. */
   readonly checkpointFiles = tallies(['resumed', 'reread'] as const);
   readonly cache = cacheCounters();
-  readonly cluster: ClusterCounters = tallies([
-    'published',
-    'publishedBytes',
-    'publishErrors',
-    'applied',
-    'resnapshots',
-    'gapsFilled',
-    'badData',
-    'cursorsRelayed',
-    'cursorsUnresolved',
-  ] as const);
+  readonly cluster: ClusterCounters = clusterCounters();
   readonly #sources = new Map<string, SourceCounters>();
   #probes: MetricsProbes | null = null;
 

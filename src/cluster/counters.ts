@@ -1,4 +1,4 @@
-import type { Tally } from '../core/tally.js';
+import { tallies, type Tally } from '../core/tally.js';
 
 /** What the cluster parts count (cluster/): an ingest publishes, an edge applies. */
 export interface ClusterCounters {
@@ -16,4 +16,19 @@ export interface ClusterCounters {
   /** SSE cursors of another edge process resolved from its log, and those that were not (the client got fresh snapshots). */
   cursorsRelayed: Tally;
   cursorsUnresolved: Tally;
+}
+
+/** Every cluster count, at zero. */
+export function clusterCounters(): ClusterCounters {
+  return tallies([
+    'published',
+    'publishedBytes',
+    'publishErrors',
+    'applied',
+    'resnapshots',
+    'gapsFilled',
+    'badData',
+    'cursorsRelayed',
+    'cursorsUnresolved',
+  ] as const satisfies readonly (keyof ClusterCounters)[]);
 }

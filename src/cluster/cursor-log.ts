@@ -7,10 +7,11 @@ import type { ClusterCounters } from './counters.js';
 import type { ClusterKeys } from './keys.js';
 import { ClusterDataError, type RemoteLimits } from './remote-state.js';
 
-/** A checkpoint at least this often while commits come, and at least every CHECKPOINT_STEPS commits. */
+/** A checkpoint at least this often while commits come, and at least every CHECKPOINT_STEPS commits or CHECKPOINT_ENTRIES turns. */
 const CHECKPOINT_MS = 1000;
 /** Bounds what a resolution reads past its checkpoint. */
 const CHECKPOINT_STEPS = 10_000;
+const CHECKPOINT_ENTRIES = 1000;
 /** Checkpoints kept: a cursor resolves while it is at most this many checkpoints old (a minute at a second each). */
 const CHECKPOINTS_KEPT = 64;
 /** A process's log outlives it by this much: its clients resume elsewhere within it. */
@@ -52,6 +53,7 @@ export class CursorLog {
   /** That checkpoint, when it was taken as the steps after the hole began. */
   #base: { gseq: number; held: Record<string, number> } | null = null;
   #stepsSinceCheckpoint = 0;
+  #entriesSinceCheckpoint = 0;
   #checkpointedAt = 0;
   /** gseqs of the checkpoints kept, oldest first: the order is trimmed after the oldest. */
   #checkpoints: number[] = [];
@@ -163,11 +165,13 @@ export class CursorLog {
       const count = steps.length / 2;
       pipeline.xadd(this.keys.cursorOrder(scope), `${this.#first + count - 1}-0`, 'r', JSON.stringify([this.#first, ...steps]));
       this.#stepsSinceCheckpoint += count;
+      this.#entriesSinceCheckpoint++;
     }
     const now = Date.now();
     if (
       (this.#checkpointDue && !base) ||
       this.#stepsSinceCheckpoint >= CHECKPOINT_STEPS ||
+      this.#entriesSinceCheckpoint >= CHECKPOINT_ENTRIES ||
       (this.#stepsSinceCheckpoint > 0 && now - this.#checkpointedAt >= CHECKPOINT_MS)
     ) {
       this.#checkpoint(pipeline, scope, this.#lastGseq, Object.fromEntries(this.#held));
@@ -184,6 +188,7 @@ export class CursorLog {
   #checkpoint(pipeline: ChainableCommander, scope: string, gseq: number, held: Record<string, number>): void {
     this.#checkpointDue = false;
     this.#stepsSinceCheckpoint = 0;
+    this.#entriesSinceCheckpoint = 0;
     this.#checkpointedAt = Date.now();
     if (gseq <= (this.#checkpoints.at(-1) ?? -1)) return;
     const order = this.keys.cursorOrder(scope);
@@ -214,8 +219,7 @@ export class CursorLog {
       if (entries.length === 0) return null;
       for (const [id, fields] of entries) {
         const where = `${order} ${id}`;
-        if (++read > this.options.limits.maxEntries)
-          throw new ClusterDataError(order, `holds more than ${this.options.limits.maxEntries} entries after a checkpoint`);
+        if (++read > 2 * CHECKPOINT_ENTRIES) throw new ClusterDataError(order, `holds more than ${2 * CHECKPOINT_ENTRIES} entries after a checkpoint`);
         const steps = stepsOf(fieldOf(fields, 'r', where), where, this.options.limits.maxBytes);
         // A hole (a turn that was not written): what the client held past it is not known.
         if (steps.first !== next || gseqOf(id, 0, where) !== steps.first + steps.symbols.length - 1) return null;

@@ -53,7 +53,8 @@ function visible(principal: Principal, file: SourceFile): boolean {
   return file.symbols.length > 0 && file.symbols.every((symbol) => maySee(principal, symbol));
 }
 
-type SourceRow = Omit<SourceFile, 'path' | 'folder'> & { file: string; folder?: string };
+/** One file as the route answers it: its path relative to its folder, and the folder for tokens that see every file. */
+export type SourceRow = Omit<SourceFile, 'path' | 'folder'> & { file: string; folder?: string };
 
 function row({ folder, path, ...rest }: SourceFile, everything: boolean): SourceRow {
   const file = relative(folder, path).split('\\').join('/');

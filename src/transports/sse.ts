@@ -213,8 +213,9 @@ export class SseEndpoint {
     const resume = await resolve(id).catch(() => null);
     if (resume === null) return null;
     const deadline = Date.now() + RELAY_CATCH_UP_MS;
+    const named = symbols === '*' ? null : new Set(symbols);
     for (const [symbol, seq] of resume.held) {
-      if ((symbols !== '*' && !symbols.includes(symbol)) || !maySee(principal, symbol)) continue;
+      if ((named !== null && !named.has(symbol)) || !maySee(principal, symbol)) continue;
       for (let left = deadline - Date.now(); left > 0 && (this.#store.get(symbol)?.seq ?? seq) < seq; left = deadline - Date.now()) {
         await this.#hub.waitForCommit(symbol, left);
       }

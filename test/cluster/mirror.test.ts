@@ -1,12 +1,11 @@
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../../src/app/config.js';
 import { ClusterKeys } from '../../src/cluster/keys.js';
 import type { PatchOperation } from '../../src/model/patch.js';
 import { patchMessage, snapshotMessage } from '../../src/model/wire.js';
 import { LogCapture, startConfiguredBridge } from '../helpers/bridge.js';
 import { getJson, WsClient } from '../helpers/clients.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { redisForTests } from '../helpers/redis-server.js';
 import { waitFor } from '../helpers/wait.js';
 
 /**
@@ -18,18 +17,8 @@ import { waitFor } from '../helpers/wait.js';
 const EPOCH = 'e1';
 const SYMBOL = 'XAUUSD';
 
-let server: RedisServer;
-let redis: Redis;
+const local = redisForTests();
 let prefixes = 0;
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.close();
-});
 
 /** A namespace as an ingest leaves it: the epoch, the symbol, and version `seq` of it. */
 class Namespace {
@@ -38,8 +27,8 @@ class Namespace {
   document: Record<string, unknown> = { symbol: SYMBOL, sources: ['json'], quote: { bid: 1, ask: 2 }, bars: {}, fields: {} };
 
   async create(): Promise<void> {
-    await redis.set(this.keys.epoch, EPOCH);
-    await redis.sadd(this.keys.symbols, SYMBOL);
+    await local.redis.set(this.keys.epoch, EPOCH);
+    await local.redis.sadd(this.keys.symbols, SYMBOL);
     this.seq = 1;
     await this.#write(snapshotMessage(JSON.stringify(SYMBOL), EPOCH, 1, JSON.stringify(this.document)), true);
   }
@@ -53,10 +42,10 @@ class Namespace {
   }
 
   async #write(message: string, publish: boolean, storeDocument = false): Promise<void> {
-    await redis.hset(this.keys.meta(SYMBOL), 'epoch', EPOCH, 'seq', this.seq, 'node', 'test');
-    await redis.xadd(this.keys.log(SYMBOL), `${this.seq}-0`, 'm', message);
-    if (storeDocument) await redis.set(this.keys.doc(SYMBOL), JSON.stringify({ seq: this.seq, data: this.document }));
-    if (publish) await redis.publish(this.keys.channel(SYMBOL), message);
+    await local.redis.hset(this.keys.meta(SYMBOL), 'epoch', EPOCH, 'seq', this.seq, 'node', 'test');
+    await local.redis.xadd(this.keys.log(SYMBOL), `${this.seq}-0`, 'm', message);
+    if (storeDocument) await local.redis.set(this.keys.doc(SYMBOL), JSON.stringify({ seq: this.seq, data: this.document }));
+    if (publish) await local.redis.publish(this.keys.channel(SYMBOL), message);
   }
 }
 
@@ -64,7 +53,7 @@ const logs = new LogCapture('warn');
 afterEach(() => void logs.lines.splice(0));
 
 async function edgeOf(namespace: Namespace): Promise<{ url: string; client: WsClient }> {
-  const edge = await startConfiguredBridge(resolveConfig({ port: 0, cluster: { redis: server.url, prefix: namespace.keys.prefix, nodeId: 'edge-t' } }), {
+  const edge = await startConfiguredBridge(resolveConfig({ port: 0, cluster: { redis: local.url, prefix: namespace.keys.prefix, nodeId: 'edge-t' } }), {
     logger: logs.logger,
   });
   const client = await WsClient.connect(edge.url);
@@ -100,7 +89,7 @@ describe('an edge node following a namespace', () => {
     await namespace.next(3, { silent: true });
     await namespace.next(4, { silent: true, storeDocument: true });
     // The stream was trimmed past version 2: only the stored document (3) and what follows it remain.
-    await redis.xtrim(namespace.keys.log(SYMBOL), 'MINID', '4-0');
+    await local.redis.xtrim(namespace.keys.log(SYMBOL), 'MINID', '4-0');
     await namespace.next(6);
     await waitFor('the top version', () => client.document(SYMBOL)?.seq === 4);
     // The snapshot is of the stored document, and the stream's versions after it follow as patches.
@@ -115,9 +104,9 @@ describe('an edge node following a namespace', () => {
     await namespace.create();
     const { client } = await edgeOf(namespace);
     const channel = namespace.keys.channel(SYMBOL);
-    await redis.publish(channel, 'not json');
-    await redis.publish(channel, JSON.stringify({ type: 'patch', symbol: 'OTHER', epoch: EPOCH, seq: 2, base: 1, ops: [] }));
-    await redis.publish(
+    await local.redis.publish(channel, 'not json');
+    await local.redis.publish(channel, JSON.stringify({ type: 'patch', symbol: 'OTHER', epoch: EPOCH, seq: 2, base: 1, ops: [] }));
+    await local.redis.publish(
       channel,
       JSON.stringify({ type: 'patch', symbol: SYMBOL, epoch: EPOCH, seq: 2, base: 1, ops: [{ op: 'move', from: '/a', path: '/b' }] }),
     );
@@ -127,7 +116,7 @@ describe('an edge node following a namespace', () => {
     expect(reasons[1]).toMatch(/names symbol "OTHER"/);
     expect(reasons[2]).toMatch(/op 0 is not an add, remove or replace/);
     // A patch that does not apply to the document held: reported, then the stream's top is read.
-    await redis.publish(channel, patchMessage(SYMBOL, EPOCH, 2, 1, [{ op: 'replace', path: '/quote/nothing', value: 1 }]));
+    await local.redis.publish(channel, patchMessage(SYMBOL, EPOCH, 2, 1, [{ op: 'replace', path: '/quote/nothing', value: 1 }]));
     await waitFor('the bad patch reported', () => logs.lines.some((line) => String(line.reason).includes('version 2 does not apply')));
     await namespace.next(7);
     await waitFor('the next good version', () => bidOf(client) === 7);
@@ -138,8 +127,8 @@ describe('an edge node following a namespace', () => {
     const namespace = new Namespace();
     await namespace.create();
     // Names that hold no data: only the count matters.
-    await redis.sadd(namespace.keys.symbols, 'ZZ1', 'ZZ2', 'ZZ3');
-    const config = resolveConfig({ port: 0, document: { maxSymbols: 2 }, cluster: { redis: server.url, prefix: namespace.keys.prefix, nodeId: 'edge-t' } });
+    await local.redis.sadd(namespace.keys.symbols, 'ZZ1', 'ZZ2', 'ZZ3');
+    const config = resolveConfig({ port: 0, document: { maxSymbols: 2 }, cluster: { redis: local.url, prefix: namespace.keys.prefix, nodeId: 'edge-t' } });
     const edge = await startConfiguredBridge(config, { logger: logs.logger });
     const reported = logs.lines.find((line) => line.event === 'cluster_bad_data' && line.key === namespace.keys.symbols);
     expect(reported?.reason).toMatch(/holds more than document\.maxSymbols \(2\) symbols/);

@@ -3,11 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publisherOptionsOf } from '../../src/app/cluster.js';
 import { resolveConfig } from '../../src/app/config.js';
 import { openRedis } from '../../src/cluster/connect.js';
-import type { ClusterCounters } from '../../src/cluster/counters.js';
+import { clusterCounters } from '../../src/cluster/counters.js';
 import { ClusterKeys } from '../../src/cluster/keys.js';
 import { ClusterPublisher } from '../../src/cluster/publisher.js';
 import { readTop } from '../../src/cluster/remote-state.js';
-import { tallies } from '../../src/core/tally.js';
 import type { PatchOperation } from '../../src/model/patch.js';
 import { Contribution } from '../../src/state/contribution.js';
 import { Store } from '../../src/state/store.js';
@@ -41,17 +40,7 @@ async function ingest(prefix: string) {
   const ticks = new Contribution('mt5-ticks', 'auto', { M1: 5 });
   store.setContribution(SYMBOL, 'f', ticks);
   const keys = new ClusterKeys(prefix);
-  const counters: ClusterCounters = tallies([
-    'published',
-    'publishedBytes',
-    'publishErrors',
-    'applied',
-    'resnapshots',
-    'gapsFilled',
-    'badData',
-    'cursorsRelayed',
-    'cursorsUnresolved',
-  ] as const);
+  const counters = clusterCounters();
   const publisher = new ClusterPublisher(redis, keys, store, new LogCapture('warn').logger, publisherOptionsOf(CONFIG, 'ingest-t'), counters);
   await publisher.synced;
   let time = T0;

@@ -1,11 +1,10 @@
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CursorLog } from '../../src/cluster/cursor-log.js';
-import type { ClusterCounters } from '../../src/cluster/counters.js';
+import { clusterCounters } from '../../src/cluster/counters.js';
 import { ClusterKeys } from '../../src/cluster/keys.js';
 import { createLogger } from '../../src/core/logger.js';
-import { Tally } from '../../src/core/tally.js';
 import type { Hub } from '../../src/hub/hub.js';
 import type { InstrumentDocument } from '../../src/model/document.js';
 import type { PatchOperation } from '../../src/model/patch.js';
@@ -13,7 +12,7 @@ import { parseView, restrictDocument, type View } from '../../src/model/view.js'
 import { parseRelayedCursor, parseSseCursor, type RelayedResume } from '../../src/model/wire.js';
 import type { Store } from '../../src/state/store.js';
 import { sseEventEncoding } from '../../src/transports/frames.js';
-import { RedisServer } from '../helpers/redis-server.js';
+import { redisForTests } from '../helpers/redis-server.js';
 import { decodeSseFrame, FakeOutlet, type SseEvent } from '../hub/fake-outlet.js';
 import { ClientCopy, createHub, createStore, EPOCH, logCapture, Market } from '../hub/hub-fixture.js';
 
@@ -24,36 +23,11 @@ import { ClientCopy, createHub, createStore, EPOCH, logCapture, Market } from '.
  * exactly once, with no snapshot of a symbol it held.
  */
 
-let server: RedisServer;
-let redis: Redis;
+const local = redisForTests();
 let prefixes = 0;
-
-beforeAll(async () => {
-  server = await RedisServer.start();
-  redis = new Redis(server.url);
-  await redis.ping();
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.close();
-});
 
 const SYMBOLS: readonly string[] = ['A', 'B', 'C', 'D'];
 const LIMITS = { maxBytes: 1 << 20, maxEntries: 10_000 };
-
-function counters(): ClusterCounters {
-  return {
-    published: new Tally(),
-    publishedBytes: new Tally(),
-    publishErrors: new Tally(),
-    applied: new Tally(),
-    resnapshots: new Tally(),
-    gapsFilled: new Tally(),
-    badData: new Tally(),
-    cursorsRelayed: new Tally(),
-    cursorsUnresolved: new Tally(),
-  };
-}
 
 /** A version as the ingest published it. */
 interface Version {
@@ -74,10 +48,10 @@ class Edge {
     keys: ClusterKeys,
     readonly scope: string,
     logger = createLogger('silent'),
-    readonly counted = counters(),
+    readonly counted = clusterCounters(),
   ) {
     this.hub = createHub({ store: this.store, cursorScope: scope });
-    this.log = new CursorLog(redis, keys, this.store, logger, { scope, limits: LIMITS, maxSymbols: 100 }, counted);
+    this.log = new CursorLog(local.redis, keys, this.store, logger, { scope, limits: LIMITS, maxSymbols: 100 }, counted);
   }
 
   /** Applies the next version of `symbol` it has not applied (none when it is up to date). */
@@ -97,7 +71,7 @@ class Edge {
   /** Once the turn's log was written: the flush runs at setImmediate, and a later reply on the same connection follows its replies. */
   async logged(): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
-    await redis.ping();
+    await local.redis.ping();
   }
 
   close(): void {
@@ -210,17 +184,17 @@ describe('an edge process’s commit log in Redis', () => {
   it('positions in a hole (commits made while Redis was unreachable) resolve to nothing, but for the last, which the next checkpoint holds; those around it resolve exactly', async () => {
     const keys = new ClusterKeys(`r${++prefixes}`);
     const { market, published } = ingest();
-    const connection = new Redis(server.url);
+    const connection = new Redis(local.url);
     await connection.ping();
     const store = createStore({ mirror: true, journalSize: 1000 });
-    const log = new CursorLog(connection, keys, store, createLogger('silent'), { scope: 'edge-h.00000a', limits: LIMITS, maxSymbols: 100 }, counters());
+    const log = new CursorLog(connection, keys, store, createLogger('silent'), { scope: 'edge-h.00000a', limits: LIMITS, maxSymbols: 100 }, clusterCounters());
     const reader = new CursorLog(
-      redis,
+      local.redis,
       keys,
       createStore({ mirror: true }),
       createLogger('silent'),
       { scope: 'edge-r.00000b', limits: LIMITS, maxSymbols: 100 },
-      counters(),
+      clusterCounters(),
     );
     const follow = (): void => {
       const version = published.at(-1) as Version;
@@ -272,12 +246,12 @@ describe('an edge process’s commit log in Redis', () => {
   it('an entry that is not of this layout is bad data, reported with its key; the cursor resolves to nothing', async () => {
     const keys = new ClusterKeys(`r${++prefixes}`);
     const scope = `${EPOCH}.edge-x.00000c`;
-    await redis.xadd(keys.cursorCheckpoints(scope), '0-1', 'v', '{}');
-    await redis.xadd(keys.cursorOrder(scope), '2-0', 'r', '[1,"A",1,"not a seq"]');
+    await local.redis.xadd(keys.cursorCheckpoints(scope), '0-1', 'v', '{}');
+    await local.redis.xadd(keys.cursorOrder(scope), '2-0', 'r', '[1,"A",1,"not a seq"]');
     const capture = logCapture();
-    const counted = counters();
+    const counted = clusterCounters();
     const reader = new CursorLog(
-      redis,
+      local.redis,
       keys,
       createStore({ mirror: true }),
       capture.logger,

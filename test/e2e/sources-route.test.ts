@@ -1,26 +1,12 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { SourceRow } from '../../src/transports/sources-route.js';
 import { startTestBridge } from '../helpers/bridge.js';
 import { getJson } from '../helpers/clients.js';
 import { tempDir } from '../helpers/temp.js';
 import { TerminalFiles } from '../helpers/terminal-files.js';
 import { waitFor } from '../helpers/wait.js';
-
-interface SourceRow {
-  folder?: string;
-  file: string;
-  format: string | null;
-  symbols: string[];
-  encoding: string | null;
-  size: number | null;
-  bytesRead: number;
-  records: number;
-  lastReadAt: number | null;
-  breaker: string | null;
-  failure: string | null;
-  problems: { count: number; last: { reason: string; offset: number; at: number } | null };
-}
 
 const ADMIN = 'admin-token-0123456789abcdef';
 const FX = 'fx-token-0123456789abcdef';

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -129,4 +131,34 @@ export class RedisServer {
       });
     });
   }
+}
+
+/**
+ * A redis-server for one test file, and a connection to it: started before its tests, stopped
+ * after. `url` and `redis` are read inside the tests, once the server runs.
+ */
+export function redisForTests(): { readonly url: string; readonly redis: Redis } {
+  let server: RedisServer | null = null;
+  let connection: Redis | null = null;
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    connection = new Redis(server.url);
+    await connection.ping();
+  });
+  afterAll(async () => {
+    await connection?.quit();
+    await server?.close();
+  });
+  const running = <T>(value: T | null): T => {
+    if (value === null) throw new Error('redisForTests: read inside a test, once the server runs');
+    return value;
+  };
+  return {
+    get url() {
+      return running(server).url;
+    },
+    get redis() {
+      return running(connection);
+    },
+  };
 }
